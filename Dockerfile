@@ -1,0 +1,26 @@
+# Timpora Map API image. Production runs against the postgis/postgis service of docker-compose.yml.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libexpat1 postgresql-client-15 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --uid 10001 timpora
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY geo ./geo
+COPY api ./api
+COPY maps ./maps
+COPY cli ./cli
+COPY data ./data
+RUN pip install --upgrade pip && pip install .
+
+USER timpora
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+CMD ["timpora", "serve", "--host", "0.0.0.0", "--port", "8000"]

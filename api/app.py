@@ -1,0 +1,49 @@
+"""The application factory: ``create_app(settings)`` builds a FastAPI app from explicit settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import add_exception_handlers
+from api.responses import JSON
+from api.routers import health
+from geo.db import Database
+from geo.settings import Settings
+
+API_DESCRIPTION = """
+Timpora Map — the geospatial monitoring service of Timpora Kabupaten Sambas.
+
+Geometries are GeoJSON in EPSG:4326 (lon, lat); distances are metres measured in
+EPSG:32649. Times are ISO 8601; a time without an offset is read as WIB (UTC+7).
+Authenticate with `Authorization: Bearer <token>` (`timpora users add NAME --role ROLE`).
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app. ``database`` may be shared (tests, the CLI); otherwise one is made."""
+    settings = settings or Settings()
+    owns_database = database is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            app.state.database.dispose()
+
+    app = FastAPI(
+        title="Timpora Map",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        default_response_class=JSON,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database.from_settings(settings.database)
+    add_exception_handlers(app)
+    app.include_router(health.router)
+    return app

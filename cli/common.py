@@ -1,0 +1,59 @@
+"""What every command shares: settings, the database handle, and one-line errors."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from geo.db import Database, database_url, embedded_cluster, wait_for_database
+from geo.errors import TimporaError
+from geo.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn domain errors into one clear line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TimporaError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def open_database(settings: Settings, *, start: bool = True, migrate: bool = True) -> Database:
+    """Connect (starting the embedded cluster if that is the configured database)."""
+    if settings.database.embedded and start:
+        cluster = embedded_cluster(settings.database)
+        cluster.init()
+        cluster.start()
+    db = Database.from_settings(settings.database, database_url(settings.database))
+    wait_for_database(db.engine, settings.database.startup_wait_s)
+    if migrate:
+        from geo.migrate import current_revision, head_revision, upgrade
+
+        if current_revision(db.engine) != head_revision():
+            upgrade(db.engine)
+    return db

@@ -1,0 +1,53 @@
+"""``timpora``: one command line for every job (DESIGN §7). It calls ``geo`` and ``maps``."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from cli import db, users
+from cli.common import console, handle_errors, load_settings, open_database
+from cli.setup import setup
+
+app = typer.Typer(
+    name="timpora",
+    help="Timpora Map: geospatial monitoring of foreigners in Kabupaten Sambas.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.command("setup")(setup)
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (default TIMPORA_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default TIMPORA_PORT, 8000)."),
+) -> None:
+    """Serve the API, the maps and the dashboard (starts the embedded database if needed)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings()
+    logging.basicConfig(level=settings.service.log_level)
+    database = open_database(settings)
+    application = create_app(settings, database)
+    bind_host = host or settings.service.host
+    bind_port = port or settings.service.port
+    console.print(f"Timpora Map on http://{bind_host}:{bind_port}/")
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.service.log_level.lower(),
+        timeout_graceful_shutdown=20,
+    )
+
+
+def main() -> None:  # pragma: no cover
+    app()

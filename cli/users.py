@@ -1,0 +1,64 @@
+"""``timpora users``: accounts and bearer tokens."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from cli.common import console, handle_errors, load_settings, open_database
+from geo.models import ROLES
+from geo.users import create_user, list_users, revoke_user, rotate_token
+
+app = typer.Typer(help="Manage users and their bearer tokens.", no_args_is_help=True)
+
+
+@app.command("add")
+@handle_errors
+def add(
+    name: str = typer.Argument(..., help="User name (unique)."),
+    role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
+) -> None:
+    """Create a user; prints the new bearer token alone on the last line (shown only once)."""
+    db = open_database(load_settings())
+    with db.session() as session:
+        user, token = create_user(session=session, name=name, role=role)
+    console.print(f"created user {user.name!r} with role {user.role}; token:", highlight=False)
+    print(token)
+
+
+@app.command("list")
+@handle_errors
+def list_() -> None:
+    """List users, roles and whether they are revoked."""
+    db = open_database(load_settings())
+    with db.session() as session:
+        table = Table("name", "role", "created (UTC)", "revoked")
+        for user in list_users(session=session):
+            table.add_row(
+                user.name,
+                user.role,
+                user.created_at.strftime("%Y-%m-%d %H:%M"),
+                user.revoked_at.strftime("%Y-%m-%d %H:%M") if user.revoked_at else "",
+            )
+    console.print(table)
+
+
+@app.command("revoke")
+@handle_errors
+def revoke(name: str = typer.Argument(..., help="User to revoke.")) -> None:
+    """Revoke a user's token; requests with it get 401 from now on."""
+    db = open_database(load_settings())
+    with db.session() as session:
+        revoke_user(session=session, name=name)
+    console.print(f"revoked {name!r}")
+
+
+@app.command("rotate")
+@handle_errors
+def rotate(name: str = typer.Argument(..., help="User whose token is replaced.")) -> None:
+    """Issue a new token for a user (the old one stops working); prints it on the last line."""
+    db = open_database(load_settings())
+    with db.session() as session:
+        token = rotate_token(session=session, name=name)
+    console.print(f"new token for {name!r}:", highlight=False)
+    print(token)

@@ -1,0 +1,141 @@
+"""Database access: the URL (external or embedded), one engine per process, sessions, health.
+
+Connection failures become :class:`DatabaseUnavailableError` with a message that names host and
+port and never the password.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo.cluster import EmbeddedCluster
+from geo.errors import ConfigurationError, DatabaseUnavailableError
+from geo.settings import DatabaseSettings
+
+
+def embedded_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
+    return EmbeddedCluster(settings.data_dir, preferred_port=settings.db_port)
+
+
+def database_url(settings: DatabaseSettings) -> URL:
+    """The URL to connect to; for the embedded cluster, the one it was created with."""
+    if settings.database_url is not None:
+        raw = settings.database_url.get_secret_value()
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            raise ConfigurationError(
+                "TIMPORA_DATABASE_URL is not a valid database URL "
+                "(expected postgresql://user:password@host:port/dbname)"
+            ) from None
+        if url.get_backend_name() not in {"postgresql", "postgres"}:
+            raise ConfigurationError(
+                f"TIMPORA_DATABASE_URL must point at PostgreSQL, not {url.get_backend_name()!r}"
+            )
+        if url.drivername in {"postgresql", "postgres"}:
+            url = url.set(drivername="postgresql+psycopg2")
+        return url
+    cluster = embedded_cluster(settings)
+    if not cluster.password_file.exists():
+        raise DatabaseUnavailableError(
+            f"the embedded database in {cluster.pgdata} is not set up; run: timpora db up"
+        )
+    return make_url(cluster.url())
+
+
+def describe(url: URL) -> str:
+    """Host, port and database of a URL, never the password."""
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+def make_engine(settings: DatabaseSettings, url: URL | None = None, **kwargs: Any) -> Engine:
+    url = url or database_url(settings)
+    connect_args = {
+        "connect_timeout": settings.connect_timeout_s,
+        "application_name": "timpora",
+        "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
+    }
+    engine = create_engine(
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args=connect_args,
+        hide_parameters=True,
+        **kwargs,
+    )
+    return engine
+
+
+def unavailable(exc: BaseException, where: str) -> DatabaseUnavailableError:
+    """One clear line for an unreachable database: where, and the driver's reason, no secrets."""
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    first = reason[0] if reason else type(exc).__name__
+    # libpq's message names the host and port itself; drop any password it could echo.
+    first = first.replace("password authentication failed", "authentication failed")
+    return DatabaseUnavailableError(f"database at {where} is unreachable: {first}")
+
+
+def check_connection(engine: Engine) -> dict[str, str]:
+    """Versions of the server and PostGIS; raises DatabaseUnavailableError."""
+    where = describe(engine.url)
+    try:
+        with engine.connect() as conn:
+            pg = conn.execute(text("SHOW server_version")).scalar_one()
+            postgis = conn.execute(
+                text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            ).scalar()
+    except (OperationalError, DBAPIError) as exc:
+        raise unavailable(exc, where) from None
+    return {"postgresql": str(pg), "postgis": str(postgis) if postgis else "not installed"}
+
+
+def wait_for_database(engine: Engine, timeout_s: float) -> dict[str, str]:
+    """Retry for a bounded time (start-up with the database still coming up)."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.25
+    while True:
+        try:
+            return check_connection(engine)
+        except DatabaseUnavailableError:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+@dataclass
+class Database:
+    """The engine and session factory of one process (the app factory and the CLI build one)."""
+
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettings, url: URL | None = None) -> Database:
+        engine = make_engine(settings, url)
+        return cls(engine=engine, sessionmaker=sessionmaker(engine, expire_on_commit=False))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self.sessionmaker() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()

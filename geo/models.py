@@ -1,0 +1,474 @@
+"""The domain schema of DESIGN §5 as SQLAlchemy 2.0 / GeoAlchemy2 models.
+
+Geometries are stored in EPSG:4326. Every table that is measured in metres also has a stored
+generated column ``geom_utm`` (EPSG:32649) with its own GiST index, so metric predicates
+(``ST_DWithin`` in metres, buffers, areas, hex grids) run against an index in the CRS they use.
+The migrations in ``geo/migrations`` are the source of truth for the database; these classes
+mirror them for the ORM paths (CRUD, tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+SRID = 4326
+METRIC_SRID = 32649
+
+# Enumerations are check constraints (not PG enums) so that adding a value is a one-line
+# migration without ALTER TYPE locks.
+ADMIN_LEVELS = ("kabupaten", "kecamatan", "desa")
+REFERENCE_KINDS = (
+    "border",
+    "coastline",
+    "land",
+    "crossing_post",
+    "town",
+    "office",
+    "landmark",
+    "border_marker",
+    "label_point",
+)
+SECTORS = (
+    "plantation",
+    "mining",
+    "construction",
+    "fishing",
+    "trade",
+    "hospitality",
+    "education_religious",
+    "ngo",
+    "other",
+)
+PERMIT_TYPES = ("KITAS", "KITAP", "VISA_KUNJUNGAN", "VOA", "PLB", "OTHER")
+SEXES = ("M", "F", "X")
+FOREIGNER_STATUSES = ("active", "departed", "deported", "absconded", "deceased")
+SIGHTING_SOURCES = ("patrol", "lodging", "checkpoint", "public_report", "other")
+INCIDENT_KINDS = (
+    "overstay",
+    "illegal_work",
+    "illegal_entry",
+    "permit_misuse",
+    "document_fraud",
+    "smuggling",
+    "human_trafficking",
+    "social_unrest",
+    "other",
+)
+INCIDENT_STATUSES = ("open", "investigating", "closed")
+ZONE_KINDS = ("border_band", "watch", "restricted", "plb_area", "patrol_sector")
+RULE_KINDS = (
+    "incident_near_workplace",
+    "sighting_near_border",
+    "sighting_in_zone",
+    "expired_permit_sighting",
+    "plb_outside_area",
+    "far_from_sponsor",
+    "incident_cluster",
+    "permit_expiring",
+)
+ALERT_STATUSES = ("new", "acknowledged", "resolved")
+ROLES = ("admin", "analyst", "coordinator", "planner", "viewer")
+BORDER_SIDES = ("ID", "MY")
+
+
+def in_list(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def coords_check(column: str = "geom") -> str:
+    """Finite, in-range coordinates (the typmod already enforces SRID and type)."""
+    return (
+        f"{column} IS NULL OR (ST_X(ST_Centroid({column})) BETWEEN -180 AND 180 "
+        f"AND ST_Y(ST_Centroid({column})) BETWEEN -90 AND 90)"
+    )
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONB}
+
+
+def utm_column(src: str = "geom", geometry_type: str = "POINT") -> Any:
+    return mapped_column(
+        Geometry(geometry_type, srid=METRIC_SRID, spatial_index=False),
+        Computed(f"ST_Transform({src}, {METRIC_SRID})", persisted=True),
+        nullable=True,
+    )
+
+
+class Timestamps:
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class Located:
+    """A point with the location fields derived on write (DESIGN §5: filled on write)."""
+
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=False), nullable=False
+    )
+    geom_utm: Mapped[WKBElement | None] = utm_column()
+    kecamatan_code: Mapped[str | None] = mapped_column(String(16))
+    kecamatan_name: Mapped[str | None] = mapped_column(String(100))
+    desa_code: Mapped[str | None] = mapped_column(String(20))
+    desa_name: Mapped[str | None] = mapped_column(String(100))
+    distance_to_border_m: Mapped[float | None] = mapped_column(Double)
+    border_side: Mapped[str | None] = mapped_column(String(2))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        name = cls.__tablename__  # type: ignore[attr-defined]
+        return (
+            Index(f"ix_{name}_geom", "geom", postgresql_using="gist"),
+            Index(f"ix_{name}_geom_utm", "geom_utm", postgresql_using="gist"),
+            Index(f"ix_{name}_kecamatan_code", "kecamatan_code"),
+            CheckConstraint(coords_check(), name="geom_range"),
+            CheckConstraint(
+                "border_side IS NULL OR " + in_list("border_side", BORDER_SIDES),
+                name="border_side",
+            ),
+            *cls._extra_table_args(),  # type: ignore[attr-defined]
+        )
+
+
+class AdminArea(Base):
+    __tablename__ = "admin_area"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    level: Mapped[str] = mapped_column(String(12), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(String(20))
+    area_km2: Mapped[float | None] = mapped_column(Double)
+    source: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False
+    )
+    geom_utm: Mapped[WKBElement | None] = utm_column(geometry_type="MULTIPOLYGON")
+    loaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        CheckConstraint(in_list("level", ADMIN_LEVELS), name="level"),
+        Index("ix_admin_area_geom", "geom", postgresql_using="gist"),
+        Index("ix_admin_area_geom_utm", "geom_utm", postgresql_using="gist"),
+        Index("ix_admin_area_level", "level"),
+    )
+
+
+class ReferenceFeature(Base):
+    __tablename__ = "reference_feature"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    country: Mapped[str | None] = mapped_column(String(3))
+    source: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=False
+    )
+    geom_utm: Mapped[WKBElement | None] = utm_column(geometry_type="GEOMETRY")
+
+    __table_args__ = (
+        CheckConstraint(in_list("kind", REFERENCE_KINDS), name="kind"),
+        UniqueConstraint("kind", "name"),
+        Index("ix_reference_feature_geom", "geom", postgresql_using="gist"),
+        Index("ix_reference_feature_geom_utm", "geom_utm", postgresql_using="gist"),
+    )
+
+
+class Workplace(Located, Timestamps, Base):
+    __tablename__ = "workplace"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    sector: Mapped[str] = mapped_column(String(24), nullable=False)
+    address: Mapped[str | None] = mapped_column(Text)
+    rptka_number: Mapped[str | None] = mapped_column(String(64))
+    foreign_worker_quota: Mapped[int | None] = mapped_column(Integer)
+    footprint: Mapped[WKBElement | None] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False)
+    )
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    @classmethod
+    def _extra_table_args(cls) -> tuple[Any, ...]:
+        return (
+            CheckConstraint(in_list("sector", SECTORS), name="sector"),
+            CheckConstraint(
+                "foreign_worker_quota IS NULL OR foreign_worker_quota >= 0", name="quota"
+            ),
+        )
+
+
+class Foreigner(Timestamps, Base):
+    """A registered foreign national. ``geom`` is the residence (optional)."""
+
+    __tablename__ = "foreigner"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    nationality: Mapped[str] = mapped_column(String(3), nullable=False)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    passport_number: Mapped[str | None] = mapped_column(String(32))
+    permit_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    permit_number: Mapped[str | None] = mapped_column(String(64))
+    permit_expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    sponsor_workplace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workplace.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(12), server_default="active", nullable=False)
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    geom: Mapped[WKBElement | None] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=False)
+    )
+    geom_utm: Mapped[WKBElement | None] = utm_column()
+    kecamatan_code: Mapped[str | None] = mapped_column(String(16))
+    kecamatan_name: Mapped[str | None] = mapped_column(String(100))
+    desa_code: Mapped[str | None] = mapped_column(String(20))
+    desa_name: Mapped[str | None] = mapped_column(String(100))
+    distance_to_border_m: Mapped[float | None] = mapped_column(Double)
+    border_side: Mapped[str | None] = mapped_column(String(2))
+
+    __table_args__ = (
+        CheckConstraint("nationality ~ '^[A-Z]{3}$'", name="nationality"),
+        CheckConstraint("sex IS NULL OR " + in_list("sex", SEXES), name="sex"),
+        CheckConstraint(in_list("permit_type", PERMIT_TYPES), name="permit_type"),
+        CheckConstraint(in_list("status", FOREIGNER_STATUSES), name="status"),
+        CheckConstraint(coords_check(), name="geom_range"),
+        CheckConstraint(
+            "border_side IS NULL OR " + in_list("border_side", BORDER_SIDES), name="border_side"
+        ),
+        Index("ix_foreigner_geom", "geom", postgresql_using="gist"),
+        Index("ix_foreigner_geom_utm", "geom_utm", postgresql_using="gist"),
+        Index("ix_foreigner_permit_expires_on", "permit_expires_on"),
+        Index("ix_foreigner_sponsor_workplace_id", "sponsor_workplace_id"),
+        Index("ix_foreigner_kecamatan_code", "kecamatan_code"),
+    )
+
+
+class Sighting(Located, Base):
+    """A time-stamped position report; the high-volume table.
+
+    Partition-ready: the primary key and the idempotency key both include ``observed_at``, the
+    partition key, and no foreign key points *at* this table (alerts keep the id as a value).
+    """
+
+    __tablename__ = "sighting"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    observed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), primary_key=True, nullable=False
+    )
+    foreigner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("foreigner.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    reported_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    out_of_area: Mapped[bool] = mapped_column(Boolean, server_default="false", nullable=False)
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    @classmethod
+    def _extra_table_args(cls) -> tuple[Any, ...]:
+        return (
+            CheckConstraint(in_list("source", SIGHTING_SOURCES), name="source"),
+            UniqueConstraint("external_ref", "observed_at"),
+            Index("ix_sighting_observed_at", "observed_at"),
+            Index("ix_sighting_foreigner_id_observed_at", "foreigner_id", "observed_at"),
+        )
+
+
+incident_foreigner = Table(
+    "incident_foreigner",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True),
+    Column("foreigner_id", ForeignKey("foreigner.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Incident(Located, Timestamps, Base):
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    severity: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), server_default="open", nullable=False)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    workplace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workplace.id", ondelete="SET NULL")
+    )
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    @classmethod
+    def _extra_table_args(cls) -> tuple[Any, ...]:
+        return (
+            CheckConstraint(in_list("kind", INCIDENT_KINDS), name="kind"),
+            CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
+            CheckConstraint(in_list("status", INCIDENT_STATUSES), name="status"),
+            Index("ix_incident_occurred_at", "occurred_at"),
+        )
+
+
+class Zone(Timestamps, Base):
+    __tablename__ = "zone"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true", nullable=False)
+    derived: Mapped[bool] = mapped_column(Boolean, server_default="false", nullable=False)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False
+    )
+    geom_utm: Mapped[WKBElement | None] = utm_column(geometry_type="MULTIPOLYGON")
+
+    __table_args__ = (
+        CheckConstraint(in_list("kind", ZONE_KINDS), name="kind"),
+        Index("ix_zone_geom", "geom", postgresql_using="gist"),
+        Index("ix_zone_geom_utm", "geom_utm", postgresql_using="gist"),
+    )
+
+
+class AlertRule(Base):
+    __tablename__ = "alert_rule"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
+    severity: Mapped[int] = mapped_column(SmallInteger, server_default="3", nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default="true", nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        CheckConstraint(in_list("kind", RULE_KINDS), name="kind"),
+        CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
+    )
+
+
+class Alert(Base):
+    __tablename__ = "alert"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id"), nullable=False)
+    rule_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    severity: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), server_default="new", nullable=False)
+    dedup_key: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    # Subjects as plain values: sighting is partitioned later and cannot be a FK target.
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    sighting_id: Mapped[int | None] = mapped_column(BigInteger)
+    foreigner_id: Mapped[int | None] = mapped_column(Integer)
+    workplace_id: Mapped[int | None] = mapped_column(Integer)
+    zone_id: Mapped[int | None] = mapped_column(Integer)
+    subjects: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
+    distance_m: Mapped[float | None] = mapped_column(Double)
+    geom: Mapped[WKBElement | None] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=False)
+    )
+    kecamatan_code: Mapped[str | None] = mapped_column(String(16))
+    kecamatan_name: Mapped[str | None] = mapped_column(String(100))
+    desa_code: Mapped[str | None] = mapped_column(String(20))
+    desa_name: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
+    event_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    ack_note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolve_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(in_list("status", ALERT_STATUSES), name="status"),
+        CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
+        Index("ix_alert_geom", "geom", postgresql_using="gist"),
+        Index("ix_alert_status_created_at", "status", "created_at"),
+        Index("ix_alert_rule_kind", "rule_kind"),
+    )
+
+
+class AppUser(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint(in_list("role", ROLES), name="role"),)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    resource: Mapped[str] = mapped_column(String(200), nullable=False)
+    record_count: Mapped[int] = mapped_column(Integer, server_default="0", nullable=False)
+    client: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)

@@ -1,0 +1,167 @@
+"""Settings, one small class per concern, all read from ``TIMPORA_*`` variables or ``.env``.
+
+Nothing here is read at import time: callers build ``Settings()`` (or pass explicit values),
+so tests construct the objects they need instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_COMMON = SettingsConfigDict(
+    env_prefix="TIMPORA_",
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+)
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", ""}
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is: an external server (``TIMPORA_DATABASE_URL``) or the embedded one."""
+
+    model_config = _COMMON
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="URL of an existing PostGIS database; unset: the embedded cluster.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".data",
+        description="Where the embedded cluster keeps its files (cluster in DATA_DIR/pg).",
+    )
+    db_port: int = Field(default=54329, ge=1024, le=65535, description="Preferred embedded port.")
+    pool_size: int = Field(default=10, ge=1, le=200)
+    connect_timeout_s: int = Field(default=5, ge=1, le=120)
+    startup_wait_s: float = Field(
+        default=30.0, ge=0, le=600, description="How long start-up retries an unreachable database."
+    )
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @cached_property
+    def cluster_dir(self) -> Path:
+        return self.data_dir.resolve() / "pg"
+
+
+class AreaSettings(BaseSettings):
+    """The area of interest: the regency extent plus a margin."""
+
+    model_config = _COMMON
+
+    aoi_margin_m: float = Field(default=10_000.0, ge=0, le=200_000)
+    allow_out_of_area_sightings: bool = False
+    reference_data_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        description="Folder with the reference layers (sambas-admin/, border-osm/, places/).",
+    )
+    plb_kecamatan: list[str] = Field(
+        default_factory=lambda: ["Paloh", "Sajingan Besar"],
+        description="Kecamatan that make up the PLB (border crossing pass) area zone.",
+    )
+    office_lon: float | None = None
+    office_lat: float | None = None
+
+    @model_validator(mode="after")
+    def _office_pair(self) -> AreaSettings:
+        if (self.office_lon is None) != (self.office_lat is None):
+            raise ValueError("TIMPORA_OFFICE_LON and TIMPORA_OFFICE_LAT must be set together")
+        return self
+
+
+class ServiceSettings(BaseSettings):
+    """The HTTP service."""
+
+    model_config = _COMMON
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr = Field(default=SecretStr("changeme"))
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="Per token; 0 disables.")
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    log_json: bool = False
+    log_level: str = "INFO"
+    tile_url: str | None = Field(
+        default=None, description="An office tile server; unset keeps maps fully offline."
+    )
+    tile_attribution: str = ""
+    default_lang: Literal["id", "en"] = "id"
+    classification_marking: str = "TERBATAS"
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> ServiceSettings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value().lower() in PLACEHOLDER_SECRETS
+            or len(self.secret_key.get_secret_value()) < 16
+        ):
+            raise ValueError(
+                "TIMPORA_SECRET_KEY is a placeholder or shorter than 16 characters; "
+                "set a real secret in production"
+            )
+        return self
+
+    def effective_secret(self) -> bytes:
+        """The key used to sign webhooks; in development a per-process random one if unset."""
+        value = self.secret_key.get_secret_value()
+        if value.lower() in PLACEHOLDER_SECRETS:
+            return _dev_secret()
+        return value.encode()
+
+
+_DEV_SECRET: bytes | None = None
+
+
+def _dev_secret() -> bytes:
+    global _DEV_SECRET
+    if _DEV_SECRET is None:
+        _DEV_SECRET = secrets.token_bytes(32)
+    return _DEV_SECRET
+
+
+class Settings:
+    """All settings of one process, built from the environment unless given explicitly."""
+
+    def __init__(
+        self,
+        *,
+        database: DatabaseSettings | None = None,
+        area: AreaSettings | None = None,
+        service: ServiceSettings | None = None,
+    ) -> None:
+        try:
+            self.database = database or DatabaseSettings()
+            self.area = area or AreaSettings()
+            self.service = service or ServiceSettings()
+        except ValueError as exc:  # pydantic.ValidationError is a ValueError
+            raise ConfigurationError(_short_validation_message(exc)) from None
+
+    def __repr__(self) -> str:
+        return f"Settings(embedded={self.database.embedded}, env={self.service.environment})"
+
+
+def _short_validation_message(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for err in errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            name = f"TIMPORA_{loc.upper()}" if loc else "settings"
+            parts.append(f"{name}: {err.get('msg')}")
+        return "invalid settings: " + "; ".join(parts)
+    return f"invalid settings: {exc}"

@@ -1,0 +1,84 @@
+"""Users and bearer tokens. Tokens are 256-bit random strings; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geo.errors import ConflictError, NotFoundError, ValidationError
+from geo.models import ROLES, AppUser
+
+TOKEN_PREFIX = "tpm_"  # noqa: S105 - a marker, not a secret
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)  # 32 bytes = 256 bits
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user's name and role."""
+
+    name: str
+    role: str
+
+
+def create_user(*, session: Session, name: str, role: str) -> tuple[AppUser, str]:
+    """Create a user and return it with its token (shown once, never stored in clear)."""
+    if role not in ROLES:
+        raise ValidationError(
+            f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role", value=role
+        )
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationError("name must be 1 to 100 characters", field="name", value=name)
+    if session.scalar(select(AppUser).where(AppUser.name == name)) is not None:
+        raise ConflictError(f"a user named {name!r} already exists")
+    token = new_token()
+    user = AppUser(name=name, role=role, token_hash=hash_token(token))
+    session.add(user)
+    session.flush()
+    return user, token
+
+
+def rotate_token(*, session: Session, name: str) -> str:
+    user = session.scalar(select(AppUser).where(AppUser.name == name))
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}")
+    token = new_token()
+    user.token_hash = hash_token(token)
+    user.revoked_at = None
+    session.flush()
+    return token
+
+
+def list_users(*, session: Session) -> list[AppUser]:
+    return list(session.scalars(select(AppUser).order_by(AppUser.id)))
+
+
+def revoke_user(*, session: Session, name: str) -> AppUser:
+    user = session.scalar(select(AppUser).where(AppUser.name == name))
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}")
+    user.revoked_at = dt.datetime.now(dt.UTC)
+    session.flush()
+    return user
+
+
+def authenticate(*, session: Session, token: str) -> Principal | None:
+    """The principal of a valid, unrevoked token, else None."""
+    user = session.scalar(
+        select(AppUser).where(AppUser.token_hash == hash_token(token), AppUser.revoked_at.is_(None))
+    )
+    if user is None:
+        return None
+    return Principal(name=user.name, role=user.role)

@@ -1,0 +1,179 @@
+"""Test fixtures: a real PostGIS for the whole run, one rolled-back transaction per test.
+
+The suite starts a throwaway cluster of its own under a temporary directory, or uses
+``TIMPORA_TEST_DATABASE_URL`` when set. It migrates once. Skips are failures (see
+``pytest_sessionfinish``): a database test that silently does not run proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from geo.cluster import EmbeddedCluster, free_port_from
+from geo.db import Database
+from geo.migrate import upgrade
+from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+ARTIFACTS = ROOT / "artifacts"
+
+# Tables holding run-time data (not reference geography); emptied by ``committed``.
+RUNTIME_TABLES = (
+    "alert",
+    "audit_log",
+    "incident_foreigner",
+    "incident",
+    "sighting",
+    "foreigner",
+    "workplace",
+    "app_user",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--allow-skips",
+        action="store_true",
+        default=False,
+        help="do not turn skipped tests into a failed run (never in CI)",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and not session.config.getoption("--allow-skips") and exitstatus == 0:
+        if reporter:
+            reporter.write_line(
+                f"FAILED: {skipped} test(s) skipped; skips are not allowed", red=True
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    external = os.environ.get("TIMPORA_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    base = Path(tempfile.mkdtemp(prefix="timpora-test-"))
+    base.chmod(0o755)
+    cluster = EmbeddedCluster(base, preferred_port=free_port_from(55432), ephemeral=True)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster.url()
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database=DatabaseSettings(database_url=database_url, pool_size=5),
+        area=AreaSettings(reference_data_dir=SHARED_DATA),
+        service=ServiceSettings(environment="test", rate_limit_per_minute=0),
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings, database_url: str) -> Iterator[Engine]:
+    eng = create_engine(make_url(database_url).set(drivername="postgresql+psycopg2"))
+    upgrade(eng)
+    _prepare_reference_data(eng, settings)
+    yield eng
+    eng.dispose()
+
+
+def _prepare_reference_data(eng: Engine, settings: Settings) -> None:
+    """Load the reference geography once per run, where the loader exists."""
+    try:
+        from geo.boundaries import load_reference_data
+    except ImportError:
+        return
+    with Session(eng) as session:
+        load_reference_data(session=session, settings=settings)
+        session.commit()
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings, engine: Engine) -> Iterator[Database]:
+    db = Database.from_settings(settings.database, engine.url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        if outer.is_active:
+            outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """A session inside the test's transaction: its commits are savepoints, all rolled back."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as sess:
+        yield sess
+
+
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[Engine]:
+    """For tests that need real commits (concurrency, LISTEN/NOTIFY, subprocesses).
+
+    Empties the run-time tables afterwards so other tests see the usual state.
+    """
+    yield engine
+    with engine.begin() as conn:
+        existing = set(
+            conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+        )
+        tables = [t for t in RUNTIME_TABLES if t in existing]
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, session: Session):  # type: ignore[no-untyped-def]
+    """The FastAPI app wired to the test's session (rolled back after the test)."""
+    from api.app import create_app
+    from api.deps import get_session
+
+    application = create_app(settings, database)
+
+    def _session() -> Iterator[Session]:
+        yield session
+        session.flush()
+
+    application.dependency_overrides[get_session] = _session
+    return application
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

