@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from geo.db import Database, database_url, embedded_cluster, wait_for_database
+from geo.db import Database, database_url, embedded_cluster, unavailable, wait_for_database
 from geo.errors import TimporaError
 from geo.settings import Settings
 
@@ -33,6 +34,12 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except TimporaError as exc:
             fail(str(exc))
+        except OperationalError as exc:
+            fail(str(unavailable(exc, "the configured database")))
+        except DBAPIError as exc:
+            # The driver's first line says what broke; the SQL and its values stay out.
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+            fail(f"database error: {reason[0] if reason else type(exc).__name__}")
         except KeyboardInterrupt:
             fail("interrupted", 130)
 

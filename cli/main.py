@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from cli import db, users
+from cli import boundaries, db, users
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.setup import setup
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(boundaries.app, name="boundaries")
 app.command("setup")(setup)
 
 

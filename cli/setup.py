@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cli.boundaries import setup_step as boundaries_step
 from cli.common import console, handle_errors, load_settings, open_database
 from geo.db import Database
 from geo.models import AppUser
@@ -50,4 +51,4 @@ def setup() -> None:
 
 
 # Each later piece (reference geography, demo data) appends its idempotent step here.
-SETUP_STEPS: list[Callable[[Settings, Database], None]] = []
+SETUP_STEPS: list[Callable[[Settings, Database], None]] = [boundaries_step]
