@@ -66,3 +66,20 @@ def suppress_count(count: int, role: str) -> int | str:
     if sees_personal_data(role) or count == 0 or count >= MIN_PERSON_COUNT:
         return count
     return f"<{MIN_PERSON_COUNT}"
+
+
+# Fields that identify a person; absent from every response, export and map for roles
+# without PERSONAL_DATA (DESIGN §8).
+PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "foreigner": ("full_name", "passport_number", "permit_number", "birth_date"),
+    "sighting": ("foreigner_name",),
+    "alert": ("subject_names",),
+}
+
+
+def strip_personal(layer: str, properties: dict[str, object], role: str) -> dict[str, object]:
+    """``properties`` without the personal fields of ``layer`` unless ``role`` may see them."""
+    if sees_personal_data(role):
+        return properties
+    hidden = PERSONAL_FIELDS.get(layer, ())
+    return {k: v for k, v in properties.items() if k not in hidden}
