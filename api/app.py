@@ -9,7 +9,10 @@ from fastapi import FastAPI
 
 from api.errors import add_exception_handlers
 from api.responses import JSON
-from api.routers import health
+from api.routers import dashboard, health
+from api.routers import hotspots as hotspots_router
+from api.routers import resources as resources_router
+from api.routers import maps as maps_router
 from geo.db import Database
 from geo.settings import Settings
 
@@ -46,4 +49,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings.database)
     add_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(hotspots_router.router)
+    app.include_router(resources_router.router)
+    app.include_router(maps_router.router)
+    app.include_router(dashboard.router)
     return app

@@ -1,0 +1,103 @@
+"""The coordinators' dashboard at ``/`` (plain HTML/JS, no build step) and the packaged assets.
+
+The shell and the vendored Leaflet files carry no data and need no token; everything the page
+shows comes from authenticated same-origin requests (``/dashboard/meta``, ``/maps/{view}``,
+``/api/v1/alerts``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from api.auth import require
+from api.deps import SessionDep
+from geo import access
+from geo.errors import NotFoundError
+from geo.mapdata import KINDS, LAYERS, kecamatan_list
+from geo.users import Principal
+from maps.assets import ASSETS, asset_text
+from maps.labels import t
+from maps.views import VIEWS
+
+router = APIRouter(tags=["dashboard"])
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+APP_FILES = {
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+}
+MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+CACHE = "public, max-age=86400"
+# The map frame is filled with ``srcdoc`` (so the token never goes into a URL) and inherits this
+# policy: its inline Leaflet scripts need 'unsafe-inline'; 'self' keeps every request local.
+SHELL_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def dashboard() -> HTMLResponse:
+    page = (STATIC_DIR / "dashboard.html").read_text(encoding="utf-8")
+    return HTMLResponse(
+        page, headers={"Content-Security-Policy": SHELL_CSP, "Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/static/app/{filename}", include_in_schema=False)
+def app_file(filename: str) -> Response:
+    if filename not in APP_FILES:
+        raise NotFoundError(f"no file {filename!r}")
+    body = (STATIC_DIR / filename).read_text(encoding="utf-8")
+    return Response(body, media_type=APP_FILES[filename], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/vendor/{filename}", include_in_schema=False)
+def vendor_file(filename: str) -> Response:
+    """Leaflet and plugins from their Python packages (``maps/assets.py``)."""
+    asset = ASSETS.get(filename)
+    if asset is None:
+        raise NotFoundError(f"no asset {filename!r}")
+    return Response(
+        asset_text(filename), media_type=MEDIA_TYPES[asset.kind], headers={"Cache-Control": CACHE}
+    )
+
+
+def _has_route(request: Request, path: str) -> bool:
+    return any(isinstance(r, Route) and r.path == path for r in request.app.routes)
+
+
+@router.get("/dashboard/meta", summary="What the dashboard may show to the caller")
+def dashboard_meta(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require(access.READ))],
+) -> dict[str, Any]:
+    return {
+        "user": principal.name,
+        "role": principal.role,
+        "can_ack": access.allowed(principal.role, access.ACK_ALERTS),
+        "personal_data": access.sees_personal_data(principal.role),
+        "views": sorted(VIEWS),
+        "layers": list(LAYERS),
+        "kinds": {
+            layer: [{"value": k, "id": t(k, "id"), "en": t(k, "en")} for k in kinds]
+            for layer, kinds in KINDS.items()
+        },
+        "kecamatan": kecamatan_list(session=session),
+        "alerts": {
+            "list": _has_route(request, "/api/v1/alerts"),
+            "stream": _has_route(request, "/api/v1/alerts/stream"),
+            "ack": any(
+                isinstance(r, Route)
+                and r.path.startswith("/api/v1/alerts/{")
+                and r.path.endswith("/ack")
+                for r in request.app.routes
+            ),
+        },
+    }

@@ -1,0 +1,177 @@
+"""Timeline: the kecamatan choropleth per week or month with a slider (no jQuery, no d3).
+
+Classes are fixed over all periods so colours compare across the slider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from branca.element import MacroElement
+from folium.template import Template
+from sqlalchemy.orm import Session
+
+from geo import mapdata
+from geo.settings import Settings
+from maps.basemap import add_background, add_foreground
+from maps.common import (
+    SUPPRESSED_COLOUR,
+    MapParams,
+    caption,
+    classify,
+    is_suppressed,
+    legend,
+    new_map,
+    shown_count,
+)
+from maps.labels import t
+
+
+class TimeSlider(MacroElement):
+    """A slider control that restyles a GeoJson layer per period and shows the period total."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var data = {{ this.data|tojson }};
+            var layer = {{ this.layer.get_name() }};
+            var ctl = L.control({position: 'bottomleft'});
+            ctl.onAdd = function () {
+                var div = L.DomUtil.create('div', 'tpm-box tpm-timeline');
+                div.innerHTML = '<b>' + data.title + '</b> <span class="tpm-period"></span><br>' +
+                    '<input type="range" min="0" max="' + (data.periods.length - 1) +
+                    '" value="' + (data.periods.length - 1) + '" style="width:260px">' +
+                    ' <button type="button">' + data.play + '</button>';
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            ctl.addTo({{ this._parent.get_name() }});
+            var box = ctl.getContainer();
+            var slider = box.querySelector('input'), label = box.querySelector('.tpm-period');
+            var button = box.querySelector('button'), timer = null;
+            function show(i) {
+                label.textContent =
+                    data.labels[i] + ' — ' + data.total_label + ': ' + data.totals[i];
+                layer.eachLayer(function (l) {
+                    var code = l.feature.properties.code;
+                    var v = data.values[code] || [];
+                    var c = data.colours[code] || [];
+                    l.setStyle({fillColor: c[i] || '#ffffff'});
+                    var shown = v[i] === undefined ? '0' : v[i];
+                    l.setTooltipContent(l.feature.properties.name + ': ' + shown);
+                });
+            }
+            slider.addEventListener('input', function () { show(+slider.value); });
+            button.addEventListener('click', function () {
+                if (timer) {
+                    clearInterval(timer); timer = null; button.textContent = data.play; return;
+                }
+                button.textContent = data.pause;
+                timer = setInterval(function () {
+                    slider.value = (+slider.value + 1) % data.periods.length;
+                    show(+slider.value);
+                }, 900);
+            });
+            if (data.periods.length) { show(data.periods.length - 1); }
+            window.timporaTimeline = {show: show, periods: data.periods};
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: folium.GeoJson, data: dict[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "TimeSlider"
+        self.layer = layer
+        self.data = data
+
+
+def _period_label(start: str, period: str) -> str:
+    return start if period == "week" else start[:7]
+
+
+def build_timeline(
+    *, session: Session, principal_role: str, params: MapParams, settings: Settings
+) -> folium.Map:
+    lang = params.lang
+    filters = params.filters
+    persons = filters.persons
+    series = mapdata.period_counts(session=session, filters=filters, period=params.period)
+    stats = mapdata.kecamatan_stats(session=session, filters=filters)
+    visible = [
+        n
+        for per in series.counts.values()
+        for code, n in per.items()
+        if code and not is_suppressed(n, role=principal_role, persons=persons)
+    ]
+    classes = classify(visible, integer=True)
+    suppressed = False
+    values: dict[str, list[str]] = {}
+    colours: dict[str, list[str]] = {}
+    for s in stats:
+        vals, cols = [], []
+        for p in series.periods:
+            n = series.counts.get(p, {}).get(s.code, 0)
+            hidden = is_suppressed(n, role=principal_role, persons=persons)
+            suppressed = suppressed or hidden
+            vals.append(str(shown_count(n, role=principal_role, persons=persons)))
+            if hidden:
+                cols.append(SUPPRESSED_COLOUR)
+            elif n == 0 or classes is None:
+                cols.append("#ffffff")
+            else:
+                cols.append(classes.colour(n))
+        values[s.code] = vals
+        colours[s.code] = cols
+    totals = [str(shown_count(n, role=principal_role, persons=persons)) for n in series.totals()]
+
+    m = new_map(session=session, settings=settings, lang=lang)
+    layers = add_background(m, session=session, lang=lang, kecamatan=False)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": s.geometry,
+            "properties": {"code": s.code, "name": s.name},
+        }
+        for s in stats
+    ]
+    if features:
+        layer = folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=t("choropleth", lang),
+            style_function=lambda _f: {
+                "fillColor": "#ffffff",
+                "fillOpacity": 0.75,
+                "color": "#555",
+                "weight": 1,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        )
+        layer.add_to(m)
+        TimeSlider(
+            layer,
+            {
+                "title": t("week" if params.period == "week" else "month", lang),
+                "periods": series.periods,
+                "labels": [_period_label(p, params.period) for p in series.periods],
+                "values": values,
+                "colours": colours,
+                "totals": totals,
+                "total_label": t("total", lang),
+                "play": t("play", lang),
+                "pause": t("pause", lang),
+            },
+        ).add_to(m)
+    add_foreground(m, layers=layers, lang=lang)
+    caption(title=f"{t('timeline', lang)}: {t(filters.layer, lang)}", params=params).add_to(m)
+    legend(
+        classes,
+        title=f"{t('count', lang)} / {t(params.period, lang).lower()}",
+        lang=lang,
+        suppressed=suppressed,
+        notes=[f"{t('period', lang)}: {len(series.periods)}"],
+    ).add_to(m)
+    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+    return m

@@ -1,0 +1,61 @@
+"""The registry of map views: name → builder. ``GET /maps/{view}`` and ``timpora map`` read it.
+
+A builder takes keyword-only ``session``, ``principal_role``, ``params`` and ``settings`` and
+returns a ``folium.Map``; it never writes files. Adding a view is one line here, e.g.
+``VIEWS["hotspots"] = build_hotspots``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import folium
+from sqlalchemy.orm import Session
+
+from geo.errors import NotFoundError
+from geo.settings import Settings
+from maps.assets import AssetMode, render_html
+from maps.common import MapParams
+from maps.heatmap import build_heatmap
+from maps.hexbins import build_hexbins
+from maps.overview import build_overview
+from maps.timeline import build_timeline
+
+
+class Builder(Protocol):
+    def __call__(
+        self, *, session: Session, principal_role: str, params: MapParams, settings: Settings
+    ) -> folium.Map: ...
+
+
+VIEWS: dict[str, Builder] = {
+    "heatmap": build_heatmap,
+    "overview": build_overview,
+    "hexbins": build_hexbins,
+    "timeline": build_timeline,
+}
+
+
+def build_view(
+    view: str, *, session: Session, principal_role: str, params: MapParams, settings: Settings
+) -> folium.Map:
+    builder = VIEWS.get(view)
+    if builder is None:
+        raise NotFoundError(f"no map view {view!r}; views: {', '.join(sorted(VIEWS))}")
+    return builder(session=session, principal_role=principal_role, params=params, settings=settings)
+
+
+def render_view(
+    view: str,
+    *,
+    session: Session,
+    principal_role: str,
+    params: MapParams,
+    settings: Settings,
+    mode: AssetMode = "inline",
+) -> str:
+    """The view as one HTML page with no request leaving the server."""
+    m = build_view(
+        view, session=session, principal_role=principal_role, params=params, settings=settings
+    )
+    return render_html(m, mode=mode)
