@@ -15,9 +15,18 @@ CREATE TABLE locate_piece (
     geom geometry(Geometry, 4326) NOT NULL,
     geom_utm geometry(Geometry, 32649) GENERATED ALWAYS AS (ST_Transform(geom, 32649)) STORED
 );
-CREATE INDEX ix_locate_piece_geom ON locate_piece USING gist (geom);
-CREATE INDEX ix_locate_piece_geom_utm ON locate_piece USING gist (geom_utm);
-CREATE INDEX ix_locate_piece_kind ON locate_piece (kind);
+-- One partial index per kind: a KNN scan over a mixed index would walk through the desa and
+-- land pieces near a point before it reached the border pieces (0.6 ms instead of 0.02 ms).
+CREATE INDEX ix_locate_piece_desa ON locate_piece USING gist (geom) WHERE kind = 'desa';
+CREATE INDEX ix_locate_piece_land ON locate_piece USING gist (geom) WHERE kind = 'land';
+CREATE INDEX ix_locate_piece_kabupaten_utm ON locate_piece USING gist (geom_utm)
+    WHERE kind = 'kabupaten';
+CREATE INDEX ix_locate_piece_border_utm ON locate_piece USING gist (geom_utm)
+    WHERE kind = 'border';
+CREATE INDEX ix_locate_piece_land_utm ON locate_piece USING gist (geom_utm)
+    WHERE kind = 'land';
+CREATE INDEX ix_locate_piece_desa_utm ON locate_piece USING gist (geom_utm)
+    WHERE kind = 'desa';
 
 CREATE TYPE timpora_location AS (
     kecamatan_code text,
@@ -57,40 +66,41 @@ $$;
 
 -- Where a point is: desa and kecamatan containing it, metres to the international border
 -- (EPSG:32649), and on which side of the border it lies.
-CREATE FUNCTION timpora_locate(p geometry) RETURNS timpora_location
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    loc timpora_location;
-    p_utm geometry := ST_Transform(p, 32649);
-BEGIN
-    IF p IS NULL THEN
-        RETURN loc;
-    END IF;
-    SELECT lp.parent_code, lp.parent_name, lp.code, lp.name
-      INTO loc.kecamatan_code, loc.kecamatan_name, loc.desa_code, loc.desa_name
-      FROM locate_piece lp
-     WHERE lp.kind = 'desa' AND ST_Intersects(lp.geom, p)
-     ORDER BY lp.code
-     LIMIT 1;
-    -- Box-ordered KNN, then the exact minimum over the nearest candidates: with pieces of at
-    -- most 32 vertices the true nearest segment is always among them.
-    SELECT min(ST_Distance(c.geom_utm, p_utm)) INTO loc.distance_to_border_m
-      FROM (SELECT lp.geom_utm FROM locate_piece lp
+--
+-- One SQL statement (no PL/pgSQL) declared as a set-returning function, so that the planner
+-- inlines it when it is used in FROM / LATERAL: set-based callers (bulk import, relocation)
+-- then run it as plain joins at a few microseconds a row.
+CREATE FUNCTION timpora_locate(p geometry) RETURNS SETOF timpora_location
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT d.parent_code, d.parent_name, d.code, d.name,
+           -- PostGIS KNN (<->) rechecks candidates with the true distance, so the first
+           -- piece is the nearest and its <-> value is the exact metric distance.
+           (SELECT lp.geom_utm <-> q.u
+              FROM locate_piece lp
              WHERE lp.kind = 'border'
-             ORDER BY lp.geom_utm <-> p_utm
-             LIMIT 8) c;
-    IF loc.desa_code IS NOT NULL THEN
-        loc.border_side := 'ID';
-    ELSE
-        SELECT CASE lp.country WHEN 'MYS' THEN 'MY' WHEN 'IDN' THEN 'ID' END
-          INTO loc.border_side
-          FROM locate_piece lp
-         WHERE lp.kind = 'land' AND ST_DWithin(lp.geom_utm, p_utm, 50000)
-         ORDER BY ST_Distance(lp.geom_utm, p_utm), lp.country
-         LIMIT 1;
-    END IF;
-    RETURN loc;
-END;
+             ORDER BY lp.geom_utm <-> q.u
+             LIMIT 1),
+           CASE
+               WHEN d.code IS NOT NULL THEN 'ID'
+               -- Outside the regency: on whose land is it, or (at sea, within 50 km) whose
+               -- land is nearest?
+               ELSE (SELECT CASE WHEN n.dist > 50000 THEN NULL
+                                 WHEN n.country = 'MYS' THEN 'MY'
+                                 WHEN n.country = 'IDN' THEN 'ID' END
+                       FROM (SELECT lp.country, lp.geom_utm <-> q.u AS dist
+                               FROM locate_piece lp
+                              WHERE lp.kind = 'land'
+                              ORDER BY lp.geom_utm <-> q.u
+                              LIMIT 1) n)
+           END
+      FROM (SELECT p AS g, ST_Transform(p, 32649) AS u) q
+      LEFT JOIN LATERAL (
+          SELECT lp.parent_code, lp.parent_name, lp.code, lp.name
+            FROM locate_piece lp
+           WHERE lp.kind = 'desa' AND ST_Intersects(lp.geom, q.g)
+           ORDER BY lp.code
+           LIMIT 1) d ON true
+     WHERE p IS NOT NULL
 $$;
 
 -- Fill the derived columns on every write of a point. Bulk paths may set
@@ -106,7 +116,7 @@ BEGIN
     IF coalesce(current_setting('timpora.defer_locate', true), '') = 'on' THEN
         RETURN NEW;
     END IF;
-    loc := timpora_locate(NEW.geom);
+    SELECT * INTO loc FROM timpora_locate(NEW.geom);
     NEW.kecamatan_code := loc.kecamatan_code;
     NEW.kecamatan_name := loc.kecamatan_name;
     NEW.desa_code := loc.desa_code;
@@ -116,6 +126,10 @@ BEGIN
     RETURN NEW;
 END;
 $$;
+
+-- The generic plan of the inlined lookup is as good as a custom one and saves re-planning on
+-- every row (250 µs → 70 µs a row).
+ALTER FUNCTION timpora_locate_trg() SET plan_cache_mode = force_generic_plan;
 
 CREATE TRIGGER trg_workplace_locate BEFORE INSERT OR UPDATE OF geom ON workplace
     FOR EACH ROW EXECUTE FUNCTION timpora_locate_trg();
