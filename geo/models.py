@@ -472,3 +472,36 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+# --- hotspots and patrol (issue 8) ---
+
+
+class PatrolLog(Base):
+    """Where and when a patrol went (a point and the radius it watched)."""
+
+    __tablename__ = "patrol_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    patrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    team: Mapped[str | None] = mapped_column(String(100))
+    radius_m: Mapped[float] = mapped_column(Double, server_default="1000", nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=False), nullable=False
+    )
+    geom_utm: Mapped[WKBElement | None] = utm_column()
+
+    __table_args__ = (
+        CheckConstraint("radius_m > 0 AND radius_m <= 50000", name="radius_m"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= patrolled_at", name="ended_at"),
+        CheckConstraint(coords_check(), name="geom_range"),
+        Index("ix_patrol_log_geom", "geom", postgresql_using="gist"),
+        Index("ix_patrol_log_geom_utm", "geom_utm", postgresql_using="gist"),
+        Index("ix_patrol_log_patrolled_at", "patrolled_at"),
+    )

@@ -48,6 +48,8 @@ def centre_utm(lon: float, lat: float) -> tuple[float, float]:
 
 def uniform_in_kabupaten(rng: np.random.Generator, n: int) -> np.ndarray:
     """``(n, 2)`` UTM points uniformly inside the regency (rejection sampling)."""
+    if n == 0:
+        return np.zeros((0, 2))
     poly = kabupaten_utm()
     shapely.prepare(poly)
     minx, miny, maxx, maxy = poly.bounds
