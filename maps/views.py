@@ -18,6 +18,7 @@ from maps.assets import AssetMode, render_html
 from maps.common import MapParams
 from maps.heatmap import build_heatmap
 from maps.hexbins import build_hexbins
+from maps.hotspots import build_hotspots, build_patrol
 from maps.overview import build_overview
 from maps.timeline import build_timeline
 
@@ -33,6 +34,8 @@ VIEWS: dict[str, Builder] = {
     "overview": build_overview,
     "hexbins": build_hexbins,
     "timeline": build_timeline,
+    "hotspots": build_hotspots,
+    "patrol": build_patrol,
 }
 
 
