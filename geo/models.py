@@ -505,3 +505,59 @@ class PatrolLog(Base):
         Index("ix_patrol_log_geom_utm", "geom_utm", postgresql_using="gist"),
         Index("ix_patrol_log_patrolled_at", "patrolled_at"),
     )
+
+
+# --- alerts (issue 6) ---
+
+OUTBOX_STATUSES = ("pending", "delivered", "failed")
+
+
+class Webhook(Base):
+    """A registered receiver of alerts: JSON POSTs signed with HMAC-SHA256 over the body."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(always=True), primary_key=True)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    secret: Mapped[str] = mapped_column(Text, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true", nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        CheckConstraint("url ~ '^https?://'", name="webhook_url_check"),
+        CheckConstraint("length(secret) >= 16", name="webhook_secret_check"),
+    )
+
+
+class AlertOutbox(Base):
+    """One pending/delivered webhook delivery (alert × webhook), written by a trigger."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alert.id", ondelete="CASCADE"), nullable=False
+    )
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(Text, server_default="pending", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", nullable=False)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        CheckConstraint(in_list("status", OUTBOX_STATUSES), name="status"),
+        UniqueConstraint("alert_id", "webhook_id"),
+    )
