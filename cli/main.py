@@ -8,6 +8,7 @@ import typer
 
 from cli import boundaries, db, users
 from cli.common import console, handle_errors, load_settings, open_database
+from cli.hotspots import hotspots_command, patrol_app
 from cli.maps import map_command
 from cli.setup import setup
 
@@ -22,6 +23,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(boundaries.app, name="boundaries")
 app.command("setup")(setup)
+app.command("hotspots")(hotspots_command)
+app.add_typer(patrol_app, name="patrol")
 app.command("map")(map_command)
 
 
