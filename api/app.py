@@ -8,9 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import add_exception_handlers
+from api.metrics import install_metrics
 from api.responses import JSON
 from api.routers import dashboard, health
 from api.routers import hotspots as hotspots_router
+from api.docs import add_docs
+from api.middleware import add_middleware
+from api.routers import audit as audit_router
+from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
 from api.routers import maps as maps_router
 from geo.db import Database
@@ -48,9 +53,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or Database.from_settings(settings.database)
     add_exception_handlers(app)
+    install_metrics(app, app.state.database)
     app.include_router(health.router)
     app.include_router(hotspots_router.router)
     app.include_router(resources_router.router)
+    app.include_router(proximity_router.router)
+    app.include_router(audit_router.router)
+    add_docs(app)
+    add_middleware(app, settings)
     app.include_router(maps_router.router)
     app.include_router(dashboard.router)
     return app

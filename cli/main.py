@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
-from cli import boundaries, db, users
+from cli import boundaries, db, ops, users
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.hotspots import hotspots_command, patrol_app
 from cli.maps import map_command
 from cli.setup import setup
+from geo.logs import configure_logging
 
 app = typer.Typer(
     name="timpora",
@@ -25,6 +24,9 @@ app.add_typer(boundaries.app, name="boundaries")
 app.command("setup")(setup)
 app.command("hotspots")(hotspots_command)
 app.add_typer(patrol_app, name="patrol")
+app.command("purge")(ops.purge)
+app.command("backup")(ops.backup)
+app.command("restore")(ops.restore)
 app.command("map")(map_command)
 
 
@@ -40,7 +42,7 @@ def serve(
     from api.app import create_app
 
     settings = load_settings()
-    logging.basicConfig(level=settings.service.log_level)
+    configure_logging(json=settings.service.log_json, level=settings.service.log_level)
     database = open_database(settings)
     application = create_app(settings, database)
     bind_host = host or settings.service.host
@@ -51,6 +53,8 @@ def serve(
         host=bind_host,
         port=bind_port,
         log_level=settings.service.log_level.lower(),
+        log_config=None,  # keep configure_logging's handler (JSON on request)
+        access_log=False,  # MetricsMiddleware writes one line per request, with its id
         timeout_graceful_shutdown=20,
     )
 

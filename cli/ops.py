@@ -1,0 +1,53 @@
+"""Operations: retention, backups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.common import console, handle_errors, load_settings, open_database
+from geo.backup import backup as backup_database
+from geo.backup import restore as restore_database
+from geo.db import database_url
+from geo.retention import purge_sightings
+
+
+@handle_errors
+def purge(
+    older_than: int = typer.Option(..., "--older-than", help="Days of sightings to keep."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
+) -> None:
+    """Delete sightings older than DAYS (retention). Nothing else is ever deleted. Audited."""
+    db = open_database(load_settings())
+    with db.session() as session:
+        report = purge_sightings(session=session, older_than_days=older_than, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    console.print(
+        f"{verb} {report.sightings} sighting(s) observed before {report.cutoff:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@handle_errors
+def backup(
+    out: Path = typer.Option(..., "--out", help="File to write (pg_dump custom format)."),
+) -> None:
+    """Back up the database with pg_dump (custom format; mode 0600, it holds personal data)."""
+    settings = load_settings()
+    open_database(settings).dispose()
+    size = backup_database(url=database_url(settings.database), out=out)
+    console.print(f"backup written: {out} ({size / 1e6:.1f} MB)")
+
+
+@handle_errors
+def restore(
+    file: Path = typer.Argument(..., help="A file made by timpora backup."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Restore a backup, replacing the database's current contents (in one transaction)."""
+    settings = load_settings()
+    if not yes:
+        typer.confirm(f"Replace the current database contents with {file}?", abort=True)
+    open_database(settings, migrate=False).dispose()
+    restore_database(url=database_url(settings.database), file=file)
+    console.print(f"restored from {file}")
