@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.errors import add_exception_handlers
 from api.metrics import install_metrics
 from api.responses import JSON
+from api.routers import alerts as alerts_router
 from api.routers import dashboard, health
 from api.routers import hotspots as hotspots_router
 from api.docs import add_docs
@@ -37,7 +38,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        alerts_router.start_alert_services(app)
         yield
+        alerts_router.stop_alert_services(app)
         if owns_database:
             app.state.database.dispose()
 
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     add_exception_handlers(app)
     install_metrics(app, app.state.database)
     app.include_router(health.router)
+    app.include_router(alerts_router.router)
     app.include_router(hotspots_router.router)
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import boundaries, db, ops, users
+from cli import alerts, boundaries, db, ops, users
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.hotspots import hotspots_command, patrol_app
 from cli.maps import map_command
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(alerts.app, name="alerts")
 app.add_typer(boundaries.app, name="boundaries")
 app.command("setup")(setup)
 app.command("hotspots")(hotspots_command)

@@ -1,0 +1,232 @@
+"""Alerts: list and read, acknowledge and resolve, the live stream (SSE), rules and webhooks.
+
+Handlers call ``geo.alerts``; the SQL lives there. ``start_alert_services(app)`` starts the
+LISTEN hub (SSE) and the webhook worker from the app's lifespan; ``stop_alert_services`` ends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from api.auth import require
+from api.deps import SessionDep
+from api.responses import JSON, GeoJSON
+from geo import access
+from geo.alerts import service
+from geo.alerts.delivery import DeliveryWorker
+from geo.alerts.rules import WIB
+from geo.alerts.stream import AlertHub
+from geo.errors import DatabaseUnavailableError, ValidationError
+from geo.users import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+Reader = Annotated[Principal, Depends(require(access.READ))]
+Acker = Annotated[Principal, Depends(require(access.ACK_ALERTS))]
+RuleEditor = Annotated[Principal, Depends(require(access.EDIT_RULES))]
+KEEPALIVE_S = 15.0
+
+
+def start_alert_services(app: FastAPI) -> None:
+    """The LISTEN hub for the stream and the webhook worker (woken by each notification)."""
+    engine = app.state.database.engine
+    worker = DeliveryWorker(engine)
+    hub = AlertHub(engine, on_alerts=lambda _ids: worker.wake())
+    app.state.alert_hub = hub
+    app.state.alert_worker = worker
+    hub.start()
+    worker.start()
+
+
+def stop_alert_services(app: FastAPI) -> None:
+    hub: AlertHub | None = getattr(app.state, "alert_hub", None)
+    worker: DeliveryWorker | None = getattr(app.state, "alert_worker", None)
+    if hub is not None:
+        hub.stop()
+    if worker is not None:
+        worker.stop()
+
+
+class Note(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RulePatch(BaseModel):
+    parameters: dict[str, Any] | None = None
+    severity: int | None = None
+    enabled: bool | None = None
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(max_length=2000)
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+    description: str | None = Field(default=None, max_length=500)
+
+
+def _time(value: str | None, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f"{name} must be an ISO 8601 time; got {value!r}", field=name, value=value
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=WIB)
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        parts = [float(p) for p in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4:
+        raise ValidationError(
+            f"bbox must be minlon,minlat,maxlon,maxlat; got {value!r}", field="bbox", value=value
+        )
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+@router.get("/alerts", response_class=GeoJSON, summary="Alerts as a FeatureCollection")
+def list_alerts(
+    session: SessionDep,
+    principal: Reader,
+    status: str | None = None,
+    rule: str | None = None,
+    kecamatan: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    bbox: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> GeoJSON:
+    filters = service.AlertFilter(
+        status=status,
+        rule=rule,
+        kecamatan=kecamatan,
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+        bbox=_bbox(bbox),
+        limit=limit,
+        offset=offset,
+    )
+    features = service.list_alerts(session=session, principal=principal, filters=filters)
+    return GeoJSON(
+        {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
+    )
+
+
+@router.get("/alerts/stream", summary="New alerts as Server-Sent Events (event: alert)")
+async def stream_alerts(request: Request, session: SessionDep, principal: Reader) -> Any:
+    hub: AlertHub | None = getattr(request.app.state, "alert_hub", None)
+    if hub is None:
+        raise DatabaseUnavailableError("the alert stream is not running in this process")
+    # The token check is done: give the connection back instead of holding it for the stream.
+    await run_in_threadpool(session.close)
+    sub = hub.subscribe(principal.role)
+    role = principal.role
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 3000\n: connected\n\n"
+            while True:
+                try:
+                    feature = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+                if feature is None:
+                    return
+                data = orjson.dumps(service.for_role(feature, role))
+                yield b"id: %d\nevent: alert\ndata: %s\n\n" % (feature["id"], data)
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/alerts/{alert_id}", response_class=GeoJSON, summary="One alert as a Feature")
+def get_alert(alert_id: int, session: SessionDep, principal: Reader) -> GeoJSON:
+    return GeoJSON(service.get_alert(session=session, principal=principal, alert_id=alert_id))
+
+
+@router.post("/alerts/{alert_id}/ack", response_class=GeoJSON, summary="Acknowledge an alert")
+def ack_alert(
+    alert_id: int,
+    session: SessionDep,
+    principal: Acker,
+    body: Annotated[Note | None, Body()] = None,
+) -> GeoJSON:
+    note = body.note if body else None
+    return GeoJSON(
+        service.acknowledge(session=session, principal=principal, alert_id=alert_id, note=note)
+    )
+
+
+@router.post("/alerts/{alert_id}/resolve", response_class=GeoJSON, summary="Resolve an alert")
+def resolve_alert(
+    alert_id: int,
+    session: SessionDep,
+    principal: Acker,
+    body: Annotated[Note | None, Body()] = None,
+) -> GeoJSON:
+    note = body.note if body else None
+    return GeoJSON(
+        service.resolve(session=session, principal=principal, alert_id=alert_id, note=note)
+    )
+
+
+@router.get("/alert-rules", summary="The rule catalogue with its parameters")
+def list_rules(session: SessionDep, principal: RuleEditor) -> JSON:
+    return JSON({"rules": service.list_rules(session=session)})
+
+
+@router.patch("/alert-rules/{kind}", summary="Change a rule's parameters, severity or switch")
+def patch_rule(kind: str, patch: RulePatch, session: SessionDep, principal: RuleEditor) -> JSON:
+    return JSON(
+        service.update_rule(
+            session=session,
+            principal=principal,
+            kind=kind,
+            parameters=patch.parameters,
+            severity=patch.severity,
+            enabled=patch.enabled,
+        )
+    )
+
+
+@router.get("/webhooks", summary="Registered webhook receivers (secrets never shown)")
+def list_webhooks(session: SessionDep, principal: RuleEditor) -> JSON:
+    return JSON({"webhooks": service.list_webhooks(session=session)})
+
+
+@router.post("/webhooks", status_code=201, summary="Register a webhook; the secret is shown once")
+def create_webhook(body: WebhookIn, session: SessionDep, principal: RuleEditor) -> JSON:
+    hook, secret = service.create_webhook(
+        session=session,
+        principal=principal,
+        url=body.url,
+        secret=body.secret,
+        description=body.description,
+    )
+    return JSON({**hook, "secret": secret}, status_code=201)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
+def delete_webhook(webhook_id: int, session: SessionDep, principal: RuleEditor) -> None:
+    service.delete_webhook(session=session, principal=principal, webhook_id=webhook_id)

@@ -1,0 +1,393 @@
+"""Reading alerts as GeoJSON, their lifecycle (new → acknowledged → resolved), rules, webhooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from geo import access
+from geo.alerts.rules import PARAMETERS, WIB, validate_parameters
+from geo.audit import record
+from geo.errors import ConflictError, NotFoundError, ValidationError
+from geo.models import ALERT_STATUSES
+from geo.users import Principal
+
+MAX_LIMIT: Final = 1000
+
+FEATURE_SELECT: Final = """
+SELECT a.id, a.rule_kind, a.severity, a.status, a.incident_id, a.sighting_id, a.foreigner_id,
+       a.workplace_id, a.zone_id, a.subjects, a.distance_m,
+       ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
+       a.kecamatan_code, a.kecamatan_name, a.desa_code, a.desa_name, a.details, a.event_at,
+       a.created_at, a.acknowledged_at, a.acknowledged_by, a.ack_note,
+       a.resolved_at, a.resolved_by, a.resolve_note,
+       f.full_name AS foreigner_name, w.name AS workplace_name, z.name AS zone_name
+FROM alert a
+LEFT JOIN foreigner f ON f.id = a.foreigner_id
+LEFT JOIN workplace w ON w.id = a.workplace_id
+LEFT JOIN zone z ON z.id = a.zone_id
+"""
+
+LIST_SQL: Final = text(
+    FEATURE_SELECT
+    + """
+WHERE (CAST(:status AS text) IS NULL OR a.status = :status)
+  AND (CAST(:rule AS text) IS NULL OR a.rule_kind = :rule)
+  AND (CAST(:kecamatan AS text) IS NULL OR a.kecamatan_code = :kecamatan
+       OR lower(a.kecamatan_name) = lower(:kecamatan))
+  AND (CAST(:start AS timestamptz) IS NULL OR a.event_at >= :start)
+  AND (CAST(:end AS timestamptz) IS NULL OR a.event_at < :end)
+  AND (CAST(:minx AS float8) IS NULL
+       OR a.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
+ORDER BY a.id DESC
+LIMIT :limit OFFSET :offset
+"""
+)
+BY_IDS_SQL: Final = text(FEATURE_SELECT + " WHERE a.id = ANY(:ids) ORDER BY a.id")
+
+ACK_SQL: Final = text(
+    """
+    UPDATE alert SET status = 'acknowledged', acknowledged_at = now(),
+                     acknowledged_by = :who, ack_note = :note
+    WHERE id = :id AND status = 'new'
+    RETURNING id
+    """
+)
+RESOLVE_SQL: Final = text(
+    """
+    UPDATE alert SET status = 'resolved', resolved_at = now(), resolved_by = :who,
+                     resolve_note = :note
+    WHERE id = :id AND status IN ('new', 'acknowledged')
+    RETURNING id
+    """
+)
+STATUS_SQL: Final = text("SELECT status FROM alert WHERE id = :id")
+
+
+def wib(value: dt.datetime | None) -> str | None:
+    return value.astimezone(WIB).isoformat() if value is not None else None
+
+
+def to_feature(row: Any) -> dict[str, Any]:
+    """One alert as a GeoJSON Feature, with every name included (strip with ``for_role``)."""
+    names = {
+        k: v for k, v in (("foreigner", row.foreigner_name),) if v is not None and row.foreigner_id
+    }
+    props: dict[str, Any] = {
+        "id": row.id,
+        "rule": row.rule_kind,
+        "severity": row.severity,
+        "status": row.status,
+        "subjects": row.subjects,
+        "subject_names": names,
+        "workplace_name": row.workplace_name,
+        "zone_name": row.zone_name,
+        "distance_m": round(row.distance_m, 2) if row.distance_m is not None else None,
+        "kecamatan_code": row.kecamatan_code,
+        "kecamatan": row.kecamatan_name,
+        "desa_code": row.desa_code,
+        "desa": row.desa_name,
+        "event_at": wib(row.event_at),
+        "created_at": wib(row.created_at),
+        "acknowledged_at": wib(row.acknowledged_at),
+        "acknowledged_by": row.acknowledged_by,
+        "ack_note": row.ack_note,
+        "resolved_at": wib(row.resolved_at),
+        "resolved_by": row.resolved_by,
+        "resolve_note": row.resolve_note,
+        "details": row.details,
+    }
+    geometry = {"type": "Point", "coordinates": [row.lon, row.lat]} if row.lon is not None else None
+    return {"type": "Feature", "id": row.id, "geometry": geometry, "properties": props}
+
+
+def for_role(feature: dict[str, Any], role: str) -> dict[str, Any]:
+    """The feature as ``role`` may see it: names only for roles with personal data."""
+    props = access.strip_personal("alert", feature["properties"], role)
+    return {**feature, "properties": props}
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: str | None = None
+    rule: str | None = None
+    kecamatan: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def check(self) -> None:
+        if self.status is not None and self.status not in ALERT_STATUSES:
+            raise ValidationError(
+                f"status must be one of {', '.join(ALERT_STATUSES)}; got {self.status!r}",
+                field="status",
+                value=self.status,
+            )
+        if self.rule is not None and self.rule not in PARAMETERS:
+            raise ValidationError(
+                f"rule must be one of {', '.join(PARAMETERS)}; got {self.rule!r}",
+                field="rule",
+                value=self.rule,
+            )
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise ValidationError(
+                f"limit must be 1 to {MAX_LIMIT}; got {self.limit}", field="limit", value=self.limit
+            )
+        if self.offset < 0:
+            raise ValidationError("offset must be >= 0", field="offset", value=self.offset)
+        if self.bbox is not None:
+            minx, miny, maxx, maxy = self.bbox
+            if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+                raise ValidationError(
+                    f"bbox must be minlon,minlat,maxlon,maxlat; got {self.bbox}",
+                    field="bbox",
+                    value=",".join(str(v) for v in self.bbox),
+                )
+        if self.start and self.end and self.start >= self.end:
+            raise ValidationError("start must be before end", field="start", value=str(self.start))
+
+
+def _audit_names(session: Session, principal: Principal, features: list[dict[str, Any]]) -> None:
+    shown = sum(1 for f in features if f["properties"].get("subject_names"))
+    if shown and access.sees_personal_data(principal.role):
+        record(
+            session=session,
+            principal=principal,
+            action="read",
+            resource="alerts",
+            record_count=shown,
+            details={"personal": True},
+        )
+
+
+def list_alerts(
+    *, session: Session, principal: Principal, filters: AlertFilter
+) -> list[dict[str, Any]]:
+    filters.check()
+    bbox = filters.bbox or (None, None, None, None)
+    rows = session.execute(
+        LIST_SQL,
+        {
+            "status": filters.status,
+            "rule": filters.rule,
+            "kecamatan": filters.kecamatan,
+            "start": filters.start,
+            "end": filters.end,
+            "minx": bbox[0],
+            "miny": bbox[1],
+            "maxx": bbox[2],
+            "maxy": bbox[3],
+            "limit": filters.limit,
+            "offset": filters.offset,
+        },
+    )
+    features = [to_feature(r) for r in rows]
+    _audit_names(session, principal, features)
+    return [for_role(f, principal.role) for f in features]
+
+
+def features_by_ids(*, session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """Unfiltered features (all names) for the stream and webhooks; callers strip per role."""
+    return [to_feature(r) for r in session.execute(BY_IDS_SQL, {"ids": list(ids)})]
+
+
+def features_by_ids_engine(engine: Engine, ids: list[int]) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        return features_by_ids(session=session, ids=ids)
+
+
+def get_alert(*, session: Session, principal: Principal, alert_id: int) -> dict[str, Any]:
+    found = features_by_ids(session=session, ids=[alert_id])
+    if not found:
+        raise NotFoundError(f"no alert with id {alert_id}")
+    _audit_names(session, principal, found)
+    return for_role(found[0], principal.role)
+
+
+def _transition(
+    session: Session, principal: Principal, alert_id: int, note: str | None, action: str
+) -> dict[str, Any]:
+    if note is not None and len(note) > 2000:
+        raise ValidationError("note must be at most 2000 characters", field="note")
+    sql = ACK_SQL if action == "ack" else RESOLVE_SQL
+    done = session.execute(sql, {"id": alert_id, "who": principal.name, "note": note}).first()
+    if done is None:
+        status = session.execute(STATUS_SQL, {"id": alert_id}).scalar()
+        if status is None:
+            raise NotFoundError(f"no alert with id {alert_id}")
+        verb = "acknowledged" if action == "ack" else "resolved"
+        raise ConflictError(f"alert {alert_id} is {status} and cannot be {verb}")
+    record(
+        session=session,
+        principal=principal,
+        action=action,
+        resource=f"alerts/{alert_id}",
+        record_count=1,
+        details={"note": bool(note)},
+    )
+    return get_alert(session=session, principal=principal, alert_id=alert_id)
+
+
+def acknowledge(
+    *, session: Session, principal: Principal, alert_id: int, note: str | None = None
+) -> dict[str, Any]:
+    """new → acknowledged (who, when, note), with an audit row; 409 from any other state."""
+    return _transition(session, principal, alert_id, note, "ack")
+
+
+def resolve(
+    *, session: Session, principal: Principal, alert_id: int, note: str | None = None
+) -> dict[str, Any]:
+    """new or acknowledged → resolved, with an audit row; 409 once resolved."""
+    return _transition(session, principal, alert_id, note, "resolve")
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+RULE_LIST_SQL: Final = text(
+    "SELECT id, kind, parameters, severity, enabled, updated_at FROM alert_rule ORDER BY id"
+)
+
+
+def _rule_dict(row: Any) -> dict[str, Any]:
+    return {
+        "kind": row.kind,
+        "parameters": row.parameters,
+        "severity": row.severity,
+        "enabled": row.enabled,
+        "updated_at": wib(row.updated_at),
+    }
+
+
+def list_rules(*, session: Session) -> list[dict[str, Any]]:
+    return [_rule_dict(r) for r in session.execute(RULE_LIST_SQL)]
+
+
+def update_rule(
+    *,
+    session: Session,
+    principal: Principal,
+    kind: str,
+    parameters: dict[str, Any] | None = None,
+    severity: int | None = None,
+    enabled: bool | None = None,
+) -> dict[str, Any]:
+    """Change a rule's parameters (merged into the current ones), severity or switch."""
+    if kind not in PARAMETERS:
+        raise NotFoundError(f"no rule {kind!r}; rules: {', '.join(PARAMETERS)}")
+    checked = validate_parameters(kind, parameters or {})
+    if severity is not None and not 1 <= severity <= 5:
+        raise ValidationError(f"severity must be 1 to 5; got {severity}", field="severity")
+    row = session.execute(
+        text(
+            """
+            UPDATE alert_rule
+            SET parameters = parameters || CAST(:params AS jsonb),
+                severity = coalesce(:severity, severity),
+                enabled = coalesce(:enabled, enabled),
+                updated_at = now()
+            WHERE kind = :kind
+            RETURNING id, kind, parameters, severity, enabled, updated_at
+            """
+        ),
+        {
+            "params": orjson.dumps(checked).decode(),
+            "severity": severity,
+            "enabled": enabled,
+            "kind": kind,
+        },
+    ).first()
+    if row is None:
+        raise NotFoundError(f"rule {kind!r} is not in the database (run the migrations)")
+    record(
+        session=session,
+        principal=principal,
+        action="update",
+        resource=f"alert-rules/{kind}",
+        record_count=1,
+        details={"parameters": checked, "severity": severity, "enabled": enabled},
+    )
+    return _rule_dict(row)
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def _webhook_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "active": row.active,
+        "description": row.description,
+        "created_by": row.created_by,
+        "created_at": wib(row.created_at),
+    }
+
+
+def list_webhooks(*, session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text("SELECT id, url, active, description, created_by, created_at FROM webhook ORDER BY id")
+    )
+    return [_webhook_dict(r) for r in rows]
+
+
+def create_webhook(
+    *,
+    session: Session,
+    principal: Principal | None,
+    url: str,
+    secret: str | None = None,
+    description: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Register a receiver; returns it and its signing secret (shown once)."""
+    if not url.startswith(("http://", "https://")) or len(url) > 2000:
+        raise ValidationError(f"url must be an http(s) URL; got {url!r}", field="url", value=url)
+    secret = secret or secrets.token_urlsafe(32)
+    if len(secret) < 16:
+        raise ValidationError("secret must be at least 16 characters", field="secret")
+    row = session.execute(
+        text(
+            """
+            INSERT INTO webhook (url, secret, description, created_by)
+            VALUES (:url, :secret, :description, :by)
+            RETURNING id, url, active, description, created_by, created_at
+            """
+        ),
+        {
+            "url": url,
+            "secret": secret,
+            "description": description,
+            "by": principal.name if principal else None,
+        },
+    ).one()
+    record(
+        session=session,
+        principal=principal,
+        action="create",
+        resource=f"webhooks/{row.id}",
+        record_count=1,
+    )
+    return _webhook_dict(row), secret
+
+
+def delete_webhook(*, session: Session, principal: Principal | None, webhook_id: int) -> None:
+    done = session.execute(
+        text("DELETE FROM webhook WHERE id = :id RETURNING id"), {"id": webhook_id}
+    ).first()
+    if done is None:
+        raise NotFoundError(f"no webhook with id {webhook_id}")
+    record(
+        session=session,
+        principal=principal,
+        action="delete",
+        resource=f"webhooks/{webhook_id}",
+        record_count=1,
+    )
