@@ -16,7 +16,9 @@ from tests.geo.hotspot_synth import SHARED_DATA, insert_incidents, planted
 
 
 @pytest.fixture
-def env(committed: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def env(
+    committed: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
     with Session(committed) as session:
         insert_incidents(session, planted(seed=7, per_cluster=30, background=100))
         session.commit()
