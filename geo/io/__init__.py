@@ -1,0 +1,20 @@
+"""Bulk import and export of the registry layers (issue 4).
+
+``import_file`` / ``import_frame`` validate every row, then load all of them or none through a
+COPY staging table and one set-based upsert; ``export_layer`` writes GeoJSON, CSV, GeoPackage or
+XLSX with personal fields only for roles that may see them (DESIGN §8).
+"""
+
+from geo.io.exporter import EXPORT_FORMATS, export_layer
+from geo.io.importer import ImportReport, import_file, import_frame
+from geo.io.layers import LAYERS, layer_spec
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "LAYERS",
+    "ImportReport",
+    "export_layer",
+    "import_file",
+    "import_frame",
+    "layer_spec",
+]

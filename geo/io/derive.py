@@ -1,0 +1,179 @@
+"""The derived location columns for many points at once, vectorised.
+
+This is the set-based twin of the ``timpora_locate`` SQL function (migration 0002) for bulk
+paths: the same pieces (``locate_piece``), the same rules — the desa whose piece contains the
+point (lowest code on a shared edge), the exact distance in EPSG:32649 to the nearest border piece,
+and the side of the border ('ID' inside a desa, else the country of the nearest land piece within
+50 km). Calling the plpgsql function per row costs ~50 µs (≈50 s per million rows); this costs
+about 1 µs a point. ``tests/geo/test_importer.py`` checks both agree on random points.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely import STRtree
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+LAND_SEARCH_M: Final = 50_000.0
+_TO_UTM = Transformer.from_crs(4326, 32649, always_xy=True)
+
+PIECES_SQL = text(
+    """
+    SELECT kind, code, name, parent_code, parent_name, country,
+           ST_AsBinary(geom) AS wkb, ST_AsBinary(geom_utm) AS wkb_utm
+    FROM locate_piece
+    WHERE kind IN ('desa', 'border', 'land', 'kabupaten')
+    ORDER BY kind, code NULLS LAST, id
+    """
+)
+FINGERPRINT_SQL = text("SELECT count(*), coalesce(max(id), 0) FROM locate_piece")
+
+DERIVED_COLUMNS: Final = (
+    "kecamatan_code",
+    "kecamatan_name",
+    "desa_code",
+    "desa_name",
+    "distance_to_border_m",
+    "border_side",
+)
+
+
+@dataclass
+class LocationIndex:
+    fingerprint: tuple[int, int]
+    desa: STRtree
+    desa_attrs: pd.DataFrame  # code, name, parent_code, parent_name per piece
+    border: STRtree | None
+    land: STRtree | None
+    land_side: np.ndarray
+    kabupaten: Any  # prepared union of the kabupaten pieces (EPSG:4326) or None
+    kabupaten_utm: STRtree | None
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+        """Derived columns for points (lon, lat in EPSG:4326); NaN coordinates give nulls."""
+        n = len(lon)
+        ok = ~(np.isnan(lon) | np.isnan(lat))
+        pts = shapely.points(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+        out = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in DERIVED_COLUMNS})
+        out["distance_to_border_m"] = np.nan
+        if not ok.any():
+            return out
+        # Desa: lowest code among intersecting pieces (pieces are sorted by code).
+        hit_pt, hit_piece = self.desa.query(pts, predicate="intersects")
+        sel = ok[hit_pt]
+        hit_pt, hit_piece = hit_pt[sel], hit_piece[sel]
+        order = np.lexsort((hit_piece, hit_pt))
+        hit_pt, hit_piece = hit_pt[order], hit_piece[order]
+        first = np.ones(len(hit_pt), dtype=bool)
+        first[1:] = hit_pt[1:] != hit_pt[:-1]
+        rows, pieces = hit_pt[first], hit_piece[first]
+        attrs = self.desa_attrs.iloc[pieces]
+        out.loc[rows, "desa_code"] = attrs["code"].to_numpy()
+        out.loc[rows, "desa_name"] = attrs["name"].to_numpy()
+        out.loc[rows, "kecamatan_code"] = attrs["parent_code"].to_numpy()
+        out.loc[rows, "kecamatan_name"] = attrs["parent_name"].to_numpy()
+        x, y = _TO_UTM.transform(lon[ok], lat[ok])
+        utm = np.empty(n, dtype=object)
+        utm[ok] = shapely.points(x, y)
+        utm_ok = utm[ok]
+        idx_ok = np.flatnonzero(ok)
+        if self.border is not None:
+            src, _, dist = _nearest(self.border, utm_ok)
+            d = np.full(n, np.nan)
+            d[idx_ok[src]] = dist
+            out["distance_to_border_m"] = d
+        in_desa = np.zeros(n, dtype=bool)
+        in_desa[rows] = True
+        out.loc[in_desa, "border_side"] = "ID"
+        rest = ok & ~in_desa
+        if self.land is not None and rest.any():
+            rest_idx = np.flatnonzero(rest)
+            src, tgt, dist = _nearest(self.land, utm[rest], max_distance=LAND_SEARCH_M)
+            # Ties: the lower country code first, as the SQL orders by (distance, country).
+            frame = pd.DataFrame({"p": src, "side": self.land_side[tgt], "d": dist})
+            frame = frame.sort_values(["p", "d", "side"]).drop_duplicates("p")
+            out.loc[rest_idx[frame["p"].to_numpy()], "border_side"] = frame["side"].to_numpy()
+        return out
+
+    def inside_area(self, lon: np.ndarray, lat: np.ndarray, margin_m: float) -> np.ndarray:
+        """Within ``margin_m`` of the regency (exact: inside in degrees, else ST_DWithin in UTM)."""
+        n = len(lon)
+        ok = ~(np.isnan(lon) | np.isnan(lat))
+        inside = np.zeros(n, dtype=bool)
+        if self.kabupaten is None or self.kabupaten_utm is None:
+            return ok  # no regency loaded: the caller applies the fallback box
+        inside[ok] = shapely.contains_xy(self.kabupaten, lon[ok], lat[ok])
+        rest = ok & ~inside
+        if rest.any():
+            x, y = _TO_UTM.transform(lon[rest], lat[rest])
+            src, _ = self.kabupaten_utm.query(
+                shapely.points(x, y), predicate="dwithin", distance=margin_m
+            )
+            rest_idx = np.flatnonzero(rest)
+            inside[rest_idx[np.unique(src)]] = True
+        return inside
+
+
+def _nearest(
+    tree: STRtree, points: np.ndarray, max_distance: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    (src, tgt), dist = tree.query_nearest(
+        points, max_distance=max_distance, return_distance=True, all_matches=True
+    )
+    return src, tgt, dist
+
+
+_CACHE: dict[str, LocationIndex] = {}
+_LOCK = threading.Lock()
+
+
+def location_index(session: Session) -> LocationIndex:
+    """The index of the current ``locate_piece`` rows (cached until the pieces change)."""
+    bind = session.get_bind()
+    key = str(getattr(bind, "url", id(bind)))
+    count, max_id = session.execute(FINGERPRINT_SQL).one()
+    fingerprint = (int(count), int(max_id))
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None and cached.fingerprint == fingerprint:
+            return cached
+    rows = session.execute(PIECES_SQL).all()
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["kind", "code", "name", "parent_code", "parent_name", "country", "wkb", "wkb_utm"],
+    )
+    desa = frame[frame["kind"] == "desa"].reset_index(drop=True)
+    border = frame[frame["kind"] == "border"]
+    land = frame[frame["kind"] == "land"]
+    kab = frame[frame["kind"] == "kabupaten"]
+
+    def geoms(part: pd.DataFrame, column: str) -> np.ndarray:
+        return shapely.from_wkb([bytes(b) for b in part[column]])
+
+    kab_union = None
+    kab_utm = None
+    if len(kab):
+        kab_union = shapely.union_all(geoms(kab, "wkb"))
+        shapely.prepare(kab_union)
+        kab_utm = STRtree(geoms(kab, "wkb_utm"))
+    index = LocationIndex(
+        fingerprint=fingerprint,
+        desa=STRtree(geoms(desa, "wkb")),
+        desa_attrs=desa[["code", "name", "parent_code", "parent_name"]],
+        border=STRtree(geoms(border, "wkb_utm")) if len(border) else None,
+        land=STRtree(geoms(land, "wkb_utm")) if len(land) else None,
+        land_side=land["country"].map({"MYS": "MY", "IDN": "ID"}).to_numpy(dtype=object),
+        kabupaten=kab_union,
+        kabupaten_utm=kab_utm,
+    )
+    with _LOCK:
+        _CACHE[key] = index
+    return index

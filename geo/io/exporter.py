@@ -1,0 +1,237 @@
+"""Export a layer to GeoJSON, CSV, GeoPackage or XLSX, in the shape the importer reads back.
+
+Columns are the import columns (so export → import is the identity), plus the record id and
+the derived location columns, which the importer ignores. Times are ISO 8601 in WIB (+07:00).
+Personal fields (``geo.access.PERSONAL_FIELDS``) are left out for roles that may not see them,
+and every export leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import access, audit
+from geo.errors import ValidationError
+from geo.io.derive import DERIVED_COLUMNS
+from geo.io.layers import LayerSpec, layer_spec
+from geo.users import Principal
+
+EXPORT_FORMATS: Final = ("geojson", "csv", "gpkg", "xlsx")
+MEDIA_TYPES: Final = {
+    "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8",
+    "gpkg": "application/geopackage+sqlite3",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+SUFFIXES: Final = {"geojson": ".geojson", "csv": ".csv", "gpkg": ".gpkg", "xlsx": ".xlsx"}
+MAX_EXPORT_ROWS: Final = 5_000_000
+
+_WIB = "'Asia/Pontianak'"
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """The list filters of the API (DESIGN §7) that apply to exports."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    kecamatan_code: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    severity_min: int | None = None
+    sector: str | None = None
+    source: str | None = None
+    nationality: str | None = None
+    permit_type: str | None = None
+    limit: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: (str(v) if v is not None else None)
+            for k, v in self.__dict__.items()
+            if v is not None
+        }
+
+
+@dataclass
+class ExportResult:
+    layer: str
+    format: str
+    count: int
+    personal: bool
+    media_type: str
+    content: bytes = b""
+    path: Path | None = None
+    columns: list[str] = field(default_factory=list)
+
+
+def _select_sql(spec: LayerSpec, filters: ExportFilters) -> tuple[str, dict[str, Any]]:
+    t = spec.table
+    cols = ["t.id"]
+    joins = []
+    for i, col in enumerate(spec.columns):
+        if col.kind == "ref":
+            alias = f"r{i}"
+            joins.append(f"LEFT JOIN {col.ref_table} {alias} ON {alias}.id = t.{col.ref_column}")
+            cols.append(f"{alias}.external_ref AS {col.name}")
+        elif col.kind == "datetime":
+            cols.append(
+                f"to_char(t.{col.name} AT TIME ZONE {_WIB}, "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN extract(microseconds FROM "
+                f"t.{col.name})::bigint % 1000000 = 0 THEN '' ELSE to_char(t.{col.name} AT TIME "
+                f"ZONE {_WIB}, '.US') END || '+07:00' AS {col.name}"
+            )
+        elif col.kind == "date":
+            cols.append(f"to_char(t.{col.name}, 'YYYY-MM-DD') AS {col.name}")
+        else:
+            cols.append(f"t.{col.name}")
+    cols += ["ST_X(t.geom) AS lon", "ST_Y(t.geom) AS lat"]
+    cols += [f"t.{c}" for c in DERIVED_COLUMNS]
+    where: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.bbox is not None:
+        where.append("t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        params.update(zip(("minx", "miny", "maxx", "maxy"), filters.bbox, strict=True))
+    time_col = spec.time_column
+    if (filters.start or filters.end) and time_col is None:
+        raise ValidationError(
+            f"start/end: {spec.layer} have no time column to filter on", field="start"
+        )
+    if filters.start is not None:
+        where.append(f"t.{time_col} >= :start")
+        params["start"] = filters.start
+    if filters.end is not None:
+        where.append(f"t.{time_col} < :end")
+        params["end"] = filters.end
+    simple = {
+        "kecamatan_code": filters.kecamatan_code,
+        "kind": filters.kind,
+        "status": filters.status,
+        "sector": filters.sector,
+        "source": filters.source,
+        "nationality": filters.nationality,
+        "permit_type": filters.permit_type,
+    }
+    names = {c.name for c in spec.columns} | {"kecamatan_code"}
+    for name, value in simple.items():
+        if value is None:
+            continue
+        if name not in names:
+            raise ValidationError(f"{name}: not a filter of {spec.layer}", field=name, value=value)
+        where.append(f"t.{name} = :{name}")
+        params[name] = value
+    if filters.severity_min is not None:
+        if "severity" not in names:
+            raise ValidationError(
+                f"severity_min: not a filter of {spec.layer}", field="severity_min"
+            )
+        where.append("t.severity >= :severity_min")
+        params["severity_min"] = int(filters.severity_min)
+    limit = min(int(filters.limit), MAX_EXPORT_ROWS) if filters.limit else MAX_EXPORT_ROWS
+    order = "t.id, t.observed_at" if t == "sighting" else "t.id"
+    sql = (
+        f"SELECT {', '.join(cols)} FROM {t} t {' '.join(joins)} "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT {limit}"
+    )
+    return sql, params
+
+
+def export_frame(
+    *, session: Session, layer: str, role: str, filters: ExportFilters | None = None
+) -> pd.DataFrame:
+    """The rows of ``layer`` as a table of file-ready values, personal fields per ``role``."""
+    spec = layer_spec(layer)
+    sql, params = _select_sql(spec, filters or ExportFilters())
+    result = session.execute(text(sql), params)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    if not access.sees_personal_data(role):
+        hidden = [c for c in access.PERSONAL_FIELDS.get(spec.table, ()) if c in frame.columns]
+        frame = frame.drop(columns=hidden)
+    for col in spec.columns:
+        if col.kind == "int" and col.name in frame.columns:
+            frame[col.name] = frame[col.name].astype("Int64")
+    return frame
+
+
+def export_layer(
+    *,
+    session: Session,
+    layer: str,
+    fmt: str,
+    role: str,
+    principal: Principal | None = None,
+    filters: ExportFilters | None = None,
+    out: Path | None = None,
+    client: str | None = None,
+) -> ExportResult:
+    """Write ``layer`` as ``fmt`` to ``out`` (or return the bytes when ``out`` is None)."""
+    fmt = fmt.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationError(
+            f"format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}",
+            field="format",
+            value=fmt,
+        )
+    spec = layer_spec(layer)
+    filters = filters or ExportFilters()
+    frame = export_frame(session=session, layer=spec.layer, role=role, filters=filters)
+    personal = access.sees_personal_data(role) and bool(access.PERSONAL_FIELDS.get(spec.table))
+    content = _encode(frame, fmt, spec.layer, out)
+    audit.record(
+        session=session,
+        principal=principal,
+        action="export",
+        resource=spec.layer,
+        record_count=len(frame),
+        client=client,
+        details={"format": fmt, "personal": personal, "filters": filters.as_dict()},
+    )
+    return ExportResult(
+        layer=spec.layer,
+        format=fmt,
+        count=len(frame),
+        personal=personal,
+        media_type=MEDIA_TYPES[fmt],
+        content=content if out is None else b"",
+        path=out,
+        columns=list(frame.columns),
+    )
+
+
+def _encode(frame: pd.DataFrame, fmt: str, layer: str, out: Path | None) -> bytes:
+    if fmt == "csv":
+        data = frame.to_csv(index=False).encode("utf-8")
+        if out is not None:
+            out.write_bytes(data)
+        return data
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+            frame.to_excel(writer, sheet_name=layer, index=False)
+        data = buf.getvalue()
+        if out is not None:
+            out.write_bytes(data)
+        return data
+    geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=4326)
+    gdf = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry, crs=4326)
+    gdf.loc[frame["lon"].isna(), "geometry"] = None
+    driver = "GeoJSON" if fmt == "geojson" else "GPKG"
+    if out is not None:
+        pyogrio.write_dataframe(gdf, out, driver=driver, layer=layer)
+        return b""
+    with tempfile.TemporaryDirectory(prefix="timpora-export-") as tmp:
+        path = Path(tmp) / f"{layer}{SUFFIXES[fmt]}"
+        pyogrio.write_dataframe(gdf, path, driver=driver, layer=layer)
+        return path.read_bytes()

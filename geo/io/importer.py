@@ -1,0 +1,462 @@
+"""All-or-nothing bulk import through a COPY staging table and one set-based upsert.
+
+1. read the file (``geo.io.readers``) and validate every row (``geo.io.validate``);
+2. check the area of interest and derive kecamatan/desa/border distance for all rows at once
+   (``geo.io.derive``, the vectorised twin of ``timpora_locate``), and resolve references
+   (``sponsor_ref``, ``foreigner_ref``, ``workplace_ref``) in one query each;
+3. any problem: :class:`ImportRejectedError` with the per-row report; nothing is written;
+4. otherwise, inside a savepoint: ``COPY`` into a temporary staging table, then one
+   ``INSERT … SELECT … ON CONFLICT (external_ref…) DO UPDATE … WHERE … IS DISTINCT FROM …`` so a
+   re-import changes nothing and a changed row is updated; the per-row trigger is deferred
+   because the derived columns come with the rows; alerts are evaluated for the written ids;
+   one audit row. A dry run does the same and rolls the savepoint back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from geo import audit
+from geo.errors import ImportRejectedError
+from geo.io.derive import DERIVED_COLUMNS, location_index
+from geo.io.layers import Column, LayerSpec, layer_spec
+from geo.io.readers import read_table
+from geo.io.validate import MAX_PROBLEMS_REPORTED, Problem, validate_frame
+from geo.locate import FALLBACK_AOI_BBOX, defer_location, resume_location
+from geo.settings import AreaSettings
+from geo.users import Principal
+
+Progress = Callable[[str, int, int], None]
+
+STAGE_TABLE: Final = "_import_stage"
+CHANGED_TABLE: Final = "_import_changed"
+COPY_CHUNK_ROWS: Final = 200_000
+TIMESTAMPED_TABLES: Final = frozenset({"workplace", "foreigner", "incident"})
+
+_SQL_TYPES: Final = {
+    "text": "text",
+    "ref": "text",
+    "enum": "text",
+    "nationality": "text",
+    "int": "integer",
+    "date": "date",
+    "datetime": "timestamptz",
+}
+
+
+@dataclass
+class ImportReport:
+    layer: str
+    source: str
+    rows: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dry_run: bool = False
+    out_of_area: int = 0
+    alerts_evaluated: bool = False
+    alerts_result: Any = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "source": self.source,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "dry_run": self.dry_run,
+            "out_of_area": self.out_of_area,
+            "alerts_evaluated": self.alerts_evaluated,
+            "seconds": round(self.seconds, 3),
+            "notes": self.notes,
+        }
+
+
+def import_file(
+    *,
+    session: Session,
+    layer: str,
+    path: Path,
+    area: AreaSettings,
+    principal: Principal | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    client: str | None = None,
+    source_name: str | None = None,
+) -> ImportReport:
+    """Import one file (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile) into ``layer``."""
+    spec = layer_spec(layer)
+    _step(progress, "read", 0, 1)
+    raw = read_table(path)
+    _step(progress, "read", 1, 1)
+    return import_frame(
+        session=session,
+        layer=spec.layer,
+        frame=raw.frame,
+        area=area,
+        principal=principal,
+        dry_run=dry_run,
+        first_row=raw.first_row,
+        source=source_name or path.name,
+        notes=raw.notes,
+        progress=progress,
+        client=client,
+        checksum=_sha256(path),
+    )
+
+
+def import_frame(
+    *,
+    session: Session,
+    layer: str,
+    frame: pd.DataFrame,
+    area: AreaSettings,
+    principal: Principal | None = None,
+    dry_run: bool = False,
+    first_row: int = 2,
+    source: str = "data",
+    notes: list[str] | None = None,
+    progress: Progress | None = None,
+    client: str | None = None,
+    checksum: str | None = None,
+    evaluate_alerts: bool = True,
+) -> ImportReport:
+    """Validate and load a table of raw values (column names as in files); all or nothing."""
+    started = time.perf_counter()
+    spec = layer_spec(layer)
+    n = len(frame)
+    _step(progress, "validate", 0, n)
+    checked = validate_frame(spec, frame, first_row=first_row)
+    clean = checked.frame
+    problems = list(checked.problems)
+    total_problems = checked.total_problems
+    report = ImportReport(
+        layer=spec.layer,
+        source=source,
+        rows=n,
+        dry_run=dry_run,
+        notes=[*(notes or []), *checked.notes],
+    )
+    _step(progress, "validate", n, n)
+
+    _step(progress, "locate", 0, n)
+    lon = clean["lon"].to_numpy(dtype=float)
+    lat = clean["lat"].to_numpy(dtype=float)
+    index = location_index(session)
+    has_point = ~np.isnan(lon)
+    if index.kabupaten is None:
+        minx, miny, maxx, maxy = FALLBACK_AOI_BBOX
+        inside = (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+    else:
+        inside = index.inside_area(lon, lat, area.aoi_margin_m)
+    outside = has_point & ~inside
+    flag_out_of_area = spec.table == "sighting" and area.allow_out_of_area_sightings
+    if outside.any() and not flag_out_of_area:
+        for i in np.flatnonzero(outside)[:MAX_PROBLEMS_REPORTED]:
+            problems.append(
+                Problem(
+                    int(clean["rownum"].iat[i]),
+                    "lon/lat",
+                    f"{lon[i]} {lat[i]}",
+                    f"outside Kabupaten Sambas plus the {area.aoi_margin_m / 1000:g} km margin",
+                )
+            )
+        total_problems += int(outside.sum())
+    report.out_of_area = int(outside.sum()) if flag_out_of_area else 0
+    ref_problems, ref_total = _check_references(session, spec, clean)
+    problems.extend(ref_problems)
+    total_problems += ref_total
+    if problems:
+        problems.sort(key=lambda p: (p.row, p.field))
+        raise _rejected(report, problems, total_problems)
+    derived = index.locate(lon, lat)
+    _step(progress, "locate", n, n)
+
+    stage = _stage_frame(spec, clean, derived, outside if flag_out_of_area else None)
+    nested = session.begin_nested()
+    try:
+        _create_stage(session, spec, stage)
+        _copy(session, stage, progress)
+        _step(progress, "upsert", 0, n)
+        defer_location(session)
+        session.execute(text(_upsert_sql(spec)))
+        resume_location(session)
+        counts = session.execute(
+            text(f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM {CHANGED_TABLE}")
+        ).one()
+        report.inserted = int(counts[0])
+        report.updated = int(counts[1]) - report.inserted
+        report.unchanged = n - int(counts[1])
+        _step(progress, "upsert", n, n)
+        if not dry_run:
+            if evaluate_alerts:
+                _step(progress, "alerts", 0, 1)
+                _evaluate_alerts(session, spec, report)
+                _step(progress, "alerts", 1, 1)
+            audit.record(
+                session=session,
+                principal=principal,
+                action="import",
+                resource=spec.layer,
+                record_count=report.inserted + report.updated,
+                client=client,
+                details={
+                    "source": source[:200],
+                    "sha256": checksum,
+                    "rows": n,
+                    "inserted": report.inserted,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                },
+            )
+        session.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}, {CHANGED_TABLE}"))
+    except (IntegrityError, DataError) as exc:
+        nested.rollback()
+        diag = getattr(getattr(exc, "orig", None), "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or "a rule of the data model"
+        raise ImportRejectedError(
+            f"{spec.layer}: the rows break {constraint}; nothing was imported",
+            field=None,
+            details={
+                "layer": spec.layer,
+                "source": source,
+                "rows": n,
+                "problems": [],
+                "total_problems": 1,
+                "constraint": constraint,
+            },
+        ) from None
+    except BaseException:
+        nested.rollback()
+        raise
+    if dry_run:
+        nested.rollback()
+    else:
+        nested.commit()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _step(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _rejected(report: ImportReport, problems: list[Problem], total: int) -> ImportRejectedError:
+    rows = sorted({p.row for p in problems})
+    first = problems[0]
+    message = (
+        f"{report.layer}: {total} problem(s) in {report.source}; nothing was imported. "
+        f"First: row {first.row}, {first.field}"
+        + (f" = {first.value!r}" if first.value is not None else "")
+        + f": {first.reason}"
+    )
+    return ImportRejectedError(
+        message,
+        field=first.field,
+        value=first.value,
+        details={
+            "layer": report.layer,
+            "source": report.source,
+            "rows": report.rows,
+            "rejected_rows": len(rows),
+            "total_problems": total,
+            "problems": [p.as_dict() for p in problems[:MAX_PROBLEMS_REPORTED]],
+        },
+    )
+
+
+def _ref_columns(spec: LayerSpec) -> list[Column]:
+    return [c for c in spec.columns if c.kind == "ref"]
+
+
+def _check_references(
+    session: Session, spec: LayerSpec, clean: pd.DataFrame
+) -> tuple[list[Problem], int]:
+    problems: list[Problem] = []
+    total = 0
+    for col in _ref_columns(spec):
+        values = clean[col.name]
+        wanted = [str(v) for v in values.dropna().unique()]
+        if not wanted:
+            continue
+        stmt = text(
+            f"SELECT external_ref FROM {col.ref_table} WHERE external_ref IN :refs"
+        ).bindparams(bindparam("refs", expanding=True))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 10_000):
+            chunk = wanted[start : start + 10_000]
+            found.update(session.execute(stmt, {"refs": chunk}).scalars())
+        missing = values.notna() & ~values.isin(found)
+        if missing.any():
+            total += int(missing.sum())
+            for i in np.flatnonzero(missing.to_numpy())[:MAX_PROBLEMS_REPORTED]:
+                problems.append(
+                    Problem(
+                        int(clean["rownum"].iat[i]),
+                        col.name,
+                        str(values.iat[i]),
+                        f"no {col.ref_table} with this external_ref",
+                    )
+                )
+    return problems, total
+
+
+def _stage_columns(spec: LayerSpec) -> list[tuple[str, str]]:
+    cols = [("rownum", "bigint")]
+    cols += [(c.name, _SQL_TYPES[c.kind]) for c in spec.columns]
+    cols += [("lon", "double precision"), ("lat", "double precision")]
+    cols += [
+        (c, "double precision" if c == "distance_to_border_m" else "text") for c in DERIVED_COLUMNS
+    ]
+    if spec.table == "sighting":
+        cols.append(("out_of_area", "boolean"))
+    return cols
+
+
+def _stage_frame(
+    spec: LayerSpec, clean: pd.DataFrame, derived: pd.DataFrame, out_of_area: np.ndarray | None
+) -> pd.DataFrame:
+    """The clean rows as COPY-ready text-friendly columns, in staging-table order."""
+    stage = pd.DataFrame(index=clean.index)
+    stage["rownum"] = clean["rownum"]
+    for col in spec.columns:
+        values = clean[col.name]
+        if col.kind == "datetime":
+            arr = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+            iso = np.datetime_as_string(arr, unit="us").astype(object)
+            iso[np.isnat(arr)] = None
+            stage[col.name] = np.where(pd.isna(iso), None, iso + "+00")
+        elif col.kind == "date":
+            stage[col.name] = values.dt.strftime("%Y-%m-%d").where(values.notna(), None)
+        else:
+            stage[col.name] = values
+    stage["lon"] = clean["lon"]
+    stage["lat"] = clean["lat"]
+    for name in DERIVED_COLUMNS:
+        stage[name] = derived[name].to_numpy()
+    if spec.table == "sighting":
+        stage["out_of_area"] = (
+            out_of_area if out_of_area is not None else np.zeros(len(clean), dtype=bool)
+        )
+    return stage
+
+
+def _create_stage(session: Session, spec: LayerSpec, stage: pd.DataFrame) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}, {CHANGED_TABLE}"))
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in _stage_columns(spec))
+    session.execute(text(f"CREATE TEMP TABLE {STAGE_TABLE} ({columns}) ON COMMIT DROP"))
+    key = "id bigint, observed_at timestamptz" if spec.table == "sighting" else "id bigint"
+    session.execute(
+        text(f"CREATE TEMP TABLE {CHANGED_TABLE} ({key}, inserted boolean) ON COMMIT DROP")
+    )
+
+
+def _copy(session: Session, stage: pd.DataFrame, progress: Progress | None) -> None:
+    """COPY the rows in chunks (so a progress bar moves); CSV with empty unquoted = NULL."""
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    columns = ", ".join(stage.columns)
+    sql = f"COPY {STAGE_TABLE} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    n = len(stage)
+    _step(progress, "copy", 0, n)
+    with dbapi.cursor() as cur:
+        for start in range(0, max(n, 1), COPY_CHUNK_ROWS):
+            chunk = stage.iloc[start : start + COPY_CHUNK_ROWS]
+            buf = io.StringIO()
+            chunk.to_csv(buf, header=False, index=False)
+            buf.seek(0)
+            cur.copy_expert(sql, buf)
+            _step(progress, "copy", min(start + COPY_CHUNK_ROWS, n), n)
+    session.execute(text(f"ANALYZE {STAGE_TABLE}"))
+
+
+def _upsert_sql(spec: LayerSpec) -> str:
+    """INSERT … SELECT from staging with refs resolved; update only rows that differ."""
+    t = spec.table
+    target: list[str] = []
+    select: list[str] = []
+    joins: list[str] = []
+    for i, col in enumerate(spec.columns):
+        if col.kind == "ref":
+            alias = f"r{i}"
+            joins.append(
+                f"LEFT JOIN {col.ref_table} {alias} ON {alias}.external_ref = s.{col.name}"
+            )
+            assert col.ref_column is not None
+            target.append(col.ref_column)
+            select.append(f"{alias}.id")
+        else:
+            target.append(col.name)
+            select.append(f"s.{col.name}")
+    target.append("geom")
+    select.append(
+        "CASE WHEN s.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
+    )
+    if t == "sighting":
+        target.append("out_of_area")
+        select.append("s.out_of_area")
+    compared = [c for c in target if c not in spec.conflict_key and c != "geom"]
+    target_all = [*target, *DERIVED_COLUMNS]
+    select_all = [*select, *(f"s.{c}" for c in DERIVED_COLUMNS)]
+    updates = [f"{c} = excluded.{c}" for c in target_all if c not in spec.conflict_key]
+    if t in TIMESTAMPED_TABLES:
+        updates.append("updated_at = now()")
+    old = ", ".join([*(f"{t}.{c}" for c in compared), f"ST_AsEWKB({t}.geom)"])
+    new = ", ".join([*(f"excluded.{c}" for c in compared), "ST_AsEWKB(excluded.geom)"])
+    returning = "id, observed_at" if t == "sighting" else "id"
+    return f"""
+        WITH up AS (
+            INSERT INTO {t} ({", ".join(target_all)})
+            SELECT {", ".join(select_all)}
+            FROM {STAGE_TABLE} s {" ".join(joins)}
+            ORDER BY s.rownum
+            ON CONFLICT ({", ".join(spec.conflict_key)}) DO UPDATE
+            SET {", ".join(updates)}
+            WHERE ({old}) IS DISTINCT FROM ({new})
+            RETURNING {returning}, (xmax = 0) AS inserted
+        )
+        INSERT INTO {CHANGED_TABLE} SELECT * FROM up
+    """
+
+
+def _evaluate_alerts(session: Session, spec: LayerSpec, report: ImportReport) -> None:
+    """Run the proximity rules on the written rows, in this transaction, if the engine exists."""
+    try:
+        from geo import alerts  # the alerts engine (issue 6); optional at this layer
+    except ImportError:
+        report.notes.append("alerts not evaluated: geo.alerts is not installed")
+        return
+    evaluate_for = getattr(alerts, "evaluate_for", None)
+    if evaluate_for is None:
+        report.notes.append("alerts not evaluated: geo.alerts has no evaluate_for")
+        return
+    if report.inserted + report.updated == 0:
+        report.alerts_evaluated = True
+        return
+    ids = [int(i) for i in session.execute(text(f"SELECT id FROM {CHANGED_TABLE}")).scalars()]
+    report.alerts_result = evaluate_for(session=session, layer=spec.layer, ids=ids)
+    report.alerts_evaluated = True
