@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 
+from api.docs import add_docs
 from api.errors import add_exception_handlers
 from api.metrics import install_metrics
+from api.middleware import add_middleware
 from api.responses import JSON
 from api.routers import alerts as alerts_router
+from api.routers import audit as audit_router
 from api.routers import dashboard, health
 from api.routers import hotspots as hotspots_router
-from api.docs import add_docs
-from api.middleware import add_middleware
-from api.routers import audit as audit_router
+from api.routers import io as io_router
+from api.routers import maps as maps_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
-from api.routers import maps as maps_router
 from geo.db import Database
+from geo.errors import TimporaError
+from geo.partitions import ensure_partitions
 from geo.settings import Settings
+
+log = logging.getLogger("timpora.api")
 
 API_DESCRIPTION = """
 Timpora Map — the geospatial monitoring service of Timpora Kabupaten Sambas.
@@ -31,6 +40,17 @@ Authenticate with `Authorization: Bearer <token>` (`timpora users add NAME --rol
 """
 
 
+def _maintain_partitions(database: Database) -> None:
+    """Make next months' sighting partitions at start-up; a down database must not stop it."""
+    try:
+        with database.session() as session:
+            # Making a partition locks the table: never wait long behind open transactions.
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            ensure_partitions(session=session)
+    except (DBAPIError, TimporaError) as exc:
+        log.warning("sighting partitions not checked at start-up: %s", type(exc).__name__)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the app. ``database`` may be shared (tests, the CLI); otherwise one is made."""
     settings = settings or Settings()
@@ -38,6 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_maintain_partitions, app.state.database)
         alerts_router.start_alert_services(app)
         yield
         alerts_router.stop_alert_services(app)
@@ -60,6 +81,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(alerts_router.router)
     app.include_router(hotspots_router.router)
+    app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)

@@ -1,10 +1,12 @@
-"""HTTP API: idempotency keys and API-side state.
+"""HTTP API: idempotency keys, so a retried POST does not write twice (issue 11).
 
 Revision ID: 0003
 Revises: 0002
 """
 
 from collections.abc import Sequence
+
+from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -13,8 +15,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.execute(
+        """
+        CREATE TABLE idempotency_key (
+            user_name varchar(100) NOT NULL,
+            key varchar(200) NOT NULL,
+            method varchar(8) NOT NULL,
+            path varchar(300) NOT NULL,
+            status_code integer,
+            response bytea,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT pk_idempotency_key PRIMARY KEY (user_name, key)
+        )
+        """
+    )
+    op.execute("CREATE INDEX ix_idempotency_key_created_at ON idempotency_key (created_at)")
 
 
 def downgrade() -> None:
-    pass
+    op.execute("DROP TABLE IF EXISTS idempotency_key")

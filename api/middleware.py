@@ -1,0 +1,249 @@
+"""Cross-cutting HTTP concerns as plain ASGI middleware (no per-request Python objects beyond
+what Starlette makes): request ids, body size limit (413), rate limit per token (429 with
+``Retry-After``), security headers, and CORS from settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+import orjson
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from geo.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The map pages are self-contained HTML with inline scripts and styles (folium); nothing may be
+# fetched from another origin. A route may set its own, stricter or wider, policy.
+CONTENT_SECURITY_POLICY: Final = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
+)
+SECURITY_HEADERS: Final = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+REQUEST_ID_HEADER: Final = b"x-request-id"
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[Any]) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestIdMiddleware:
+    """Echo a sane ``X-Request-ID`` or make one; it is on ``scope['state']['request_id']``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", [])).get(REQUEST_ID_HEADER, b"")
+        ok = 0 < len(given) <= 64 and all(chr(c).isalnum() or chr(c) in "-_." for c in given)
+        request_id = given if ok else uuid.uuid4().hex.encode()
+        scope.setdefault("state", {})["request_id"] = request_id.decode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in SECURITY_HEADERS:
+                    if key not in present:
+                        headers.append((key, value))
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodySizeLimitMiddleware:
+    """413 for a declared or streamed body above ``max_body_bytes``."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        too_large = {
+            "detail": f"request body larger than {limit} bytes",
+            "field": "body",
+            "value": limit,
+        }
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _send_json(send, 400, {"detail": "invalid Content-Length"}, [])
+                return
+            if size > limit:
+                await _send_json(send, 413, too_large, [])
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _send_json(send, 413, too_large, [])
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class TokenBucket:
+    """A token bucket per client key: ``per_minute`` requests a minute, bursts up to that."""
+
+    def __init__(self, per_minute: int, *, max_clients: int = 100_000) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self.max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 if allowed, else the seconds until the next request would be."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                if len(self._buckets) >= self.max_clients and key not in self._buckets:
+                    self._buckets.clear()  # bounded memory: forget everyone, rarely
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+class RateLimitMiddleware:
+    """429 with ``Retry-After`` per bearer token (per client address without one).
+
+    Keys are hashes of the token, so no token is kept in memory in clear. ``/healthz`` is exempt
+    (load balancers poll it).
+    """
+
+    def __init__(self, app: ASGIApp, *, per_minute: int) -> None:
+        self.app = app
+        self.bucket = TokenBucket(per_minute)
+
+    @staticmethod
+    def client_key(scope: Scope) -> str:
+        headers = dict(scope.get("headers", []))
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            return "t:" + hashlib.sha256(auth[7:].strip()).hexdigest()[:32]
+        query = scope.get("query_string", b"")
+        if b"access_token=" in query:
+            for part in query.split(b"&"):
+                if part.startswith(b"access_token="):
+                    return "t:" + hashlib.sha256(part[13:]).hexdigest()[:32]
+        client = scope.get("client")
+        return "a:" + (client[0] if client else "unknown")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        wait_s = self.bucket.take(self.client_key(scope))
+        if wait_s > 0:
+            retry = str(max(1, math.ceil(wait_s))).encode()
+            await _send_json(
+                send,
+                429,
+                {"detail": "too many requests for this token; retry later"},
+                [(b"retry-after", retry)],
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Install the middleware stack; the last added runs first (outermost)."""
+    service = settings.service
+    if service.rate_limit_per_minute > 0:
+        app.add_middleware(RateLimitMiddleware, per_minute=service.rate_limit_per_minute)
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=service.max_body_bytes)
+    if service.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=service.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=service.environment == "production")
+    app.add_middleware(RequestIdMiddleware)

@@ -1,0 +1,67 @@
+"""Shared helpers of the API tests: users with tokens, sample features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from geo.users import create_user
+
+ROLES = ("admin", "analyst", "coordinator", "planner", "viewer")
+
+# Points inside Kabupaten Sambas (reference geography of ../shared/data).
+SAMBAS_TOWN = (109.3021, 1.3549)
+PALOH = (109.30, 1.70)
+ARUK = (109.6467, 1.4133)
+
+
+def make_tokens(session: Session, prefix: str = "t") -> dict[str, str]:
+    tokens = {}
+    for role in ROLES:
+        _, token = create_user(session=session, name=f"{prefix}-{role}", role=role)
+        tokens[role] = token
+    session.flush()
+    return tokens
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def feature(geometry: dict[str, Any] | None, **properties: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "workplaces": feature(point(*SAMBAS_TOWN), name="PT Uji Sawit", sector="plantation"),
+    "foreigners": feature(
+        point(*SAMBAS_TOWN),
+        full_name="Uji Orang Asing Satu",
+        nationality="MYS",
+        permit_type="KITAS",
+        passport_number="X1234567",
+        permit_number="KITAS-1",
+        birth_date="1990-01-31",
+    ),
+    "incidents": feature(
+        point(*SAMBAS_TOWN), kind="illegal_work", severity=3, occurred_at="2025-03-14T09:30:00"
+    ),
+    "sightings": feature(
+        point(*SAMBAS_TOWN), observed_at="2025-03-14T08:00:00+07:00", source="patrol"
+    ),
+    "zones": feature(
+        {
+            "type": "Polygon",
+            "coordinates": [
+                [[109.28, 1.33], [109.32, 1.33], [109.32, 1.37], [109.28, 1.37], [109.28, 1.33]]
+            ],
+        },
+        name="Zona uji",
+        kind="watch",
+    ),
+}
