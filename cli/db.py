@@ -7,6 +7,7 @@ import typer
 from cli.common import console, handle_errors, load_settings, open_database
 from geo.db import Database, check_connection, database_url, describe, embedded_cluster
 from geo.migrate import current_revision, downgrade, head_revision, upgrade
+from geo.partitions import MONTHS_AHEAD, ensure_partitions, list_partitions
 
 app = typer.Typer(help="Run the database: start, inspect, stop, migrate.", no_args_is_help=True)
 
@@ -63,6 +64,21 @@ def db_status() -> None:
         console.print(f"schema: {rev or 'empty'} {state}")
     finally:
         db.dispose()
+
+
+@app.command("partitions")
+@handle_errors
+def db_partitions(
+    months_ahead: int = typer.Option(MONTHS_AHEAD, help="Months to make ahead of today."),
+) -> None:
+    """Make the monthly sighting partitions ahead (and drain the default one); list them."""
+    db = open_database(load_settings())
+    with db.session() as session:
+        made = ensure_partitions(session=session, months_ahead=months_ahead)
+        parts = list_partitions(session=session)
+    for part in parts:
+        console.print(f"{part.name:20} {part.bound:70} ~{part.estimated_rows} rows")
+    console.print(f"{made} partition(s) made")
 
 
 @app.command("stop")

@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from cli.boundaries import setup_step as boundaries_step
 from cli.common import console, handle_errors, load_settings, open_database
+from cli.io import setup_step as demo_step
 from geo.db import Database
 from geo.models import AppUser
+from geo.partitions import ensure_partitions
 from geo.settings import Settings
 from geo.users import create_user
 
@@ -41,6 +43,10 @@ def setup() -> None:
     console.print("database ready and migrated")
     for step in SETUP_STEPS:
         step(settings, db)
+    with db.session() as session:
+        made = ensure_partitions(session=session)  # months the data reached, and a year ahead
+    if made:
+        console.print(f"sighting partitions made: {made}")
     token = _admin_token(settings, db)
     if token:
         console.print("admin token (Authorization: Bearer …):", highlight=False)
@@ -51,4 +57,4 @@ def setup() -> None:
 
 
 # Each later piece (reference geography, demo data) appends its idempotent step here.
-SETUP_STEPS: list[Callable[[Settings, Database], None]] = [boundaries_step]
+SETUP_STEPS: list[Callable[[Settings, Database], None]] = [boundaries_step, demo_step]

@@ -64,7 +64,12 @@ def backup(*, url: URL, out: Path) -> int:
 
 
 def restore(*, url: URL, file: Path) -> None:
-    """Replace the database's objects with those of a custom-format dump."""
+    """Replace the database's contents with those of a custom-format dump, in one transaction.
+
+    ``pg_restore --clean`` cannot drop the inherited keys of partitions, so the public schema
+    is dropped and re-created instead, and the dump's SQL runs after it in the same
+    transaction: a failed restore leaves the database as it was.
+    """
     file = Path(file)
     if not file.is_file():
         raise ValidationError(f"backup file {file} not found", field="file", value=str(file))
@@ -76,18 +81,35 @@ def restore(*, url: URL, file: Path) -> None:
                 value=str(file),
             )
     args, env = _conn_args(url)
-    _run(
+    script = subprocess.run(
+        [_tool("pg_restore"), "--no-owner", "-f", "-", str(file)],
+        capture_output=True,
+        check=False,
+    )
+    if script.returncode != 0:
+        lines = script.stderr.decode(errors="replace").strip().splitlines()
+        raise ClusterError(f"pg_restore failed: {lines[-1] if lines else script.returncode}")
+    proc = subprocess.run(
         [
-            _tool("pg_restore"),
+            _tool("psql"),
             *args,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
             "--single-transaction",
             "-d",
             url.database or "",
-            str(file),
+            "-c",
+            "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;",
+            "-f",
+            "-",
         ],
-        env,
-        "pg_restore",
+        input=script.stdout,
+        capture_output=True,
+        env=env,
+        check=False,
     )
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.decode(errors="replace").splitlines() if ln.strip()]
+        raise ClusterError(f"restore failed, nothing changed: {lines[-1] if lines else ''}")
