@@ -200,7 +200,7 @@ def server(settings: Settings, database: Database) -> Iterator[tuple[str, FastAP
 def test_stream_delivers_a_new_alert_within_one_second_of_commit(
     committed: Engine, server: tuple[str, FastAPI]
 ) -> None:
-    base, app = server
+    base, _app = server
     with Session(committed) as s:
         _, coordinator = create_user(session=s, name="stream-coord", role="coordinator")
         _, viewer = create_user(session=s, name="stream-viewer", role="viewer")

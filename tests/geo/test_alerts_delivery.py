@@ -122,7 +122,7 @@ def _generate(session: Session, seed: int, evaluate: bool, today: dt.date) -> No
     events: list[tuple[dt.datetime, str, Any]] = []
     for k in range(250):
         at = T0 - dt.timedelta(days=20) + dt.timedelta(minutes=rng.randint(0, 40 * 24 * 60))
-        fid = rng.choice(people + [None])
+        fid = rng.choice([*people, None])
         if rng.random() < 0.4:
             p = rng.choice(border_points)
         else:
