@@ -26,9 +26,7 @@ def _parse_time(value: str | None) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        fail(
-            f"--since must be an ISO 8601 date or time (WIB by default); got {value!r}"
-        )
+        fail(f"--since must be an ISO 8601 date or time (WIB by default); got {value!r}")
         raise  # unreachable: fail exits
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=WIB)
 
