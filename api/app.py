@@ -19,6 +19,7 @@ from api.responses import JSON
 from api.routers import alerts as alerts_router
 from api.routers import audit as audit_router
 from api.routers import ogc as ogc_router
+from api.routers import tiles as tiles_router
 from api.routers import dashboard, health
 from api.routers import hotspots as hotspots_router
 from api.routers import io as io_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)
     app.include_router(ogc_router.router)
+    app.include_router(tiles_router.router)
     add_docs(app)
     add_middleware(app, settings)
     app.include_router(maps_router.router)
