@@ -36,6 +36,8 @@ RUNTIME_TABLES = (
     "foreigner",
     "workplace",
     "app_user",
+    "patrol_log",
+    "webhook",
 )
 
 
