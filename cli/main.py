@@ -7,6 +7,7 @@ import typer
 from cli import alerts, boundaries, db, ops, users
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.hotspots import hotspots_command, patrol_app
+from cli.io import demo_app, export_command, import_command
 from cli.maps import map_command
 from cli.setup import setup
 from geo.logs import configure_logging
@@ -23,6 +24,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(boundaries.app, name="boundaries")
 app.command("setup")(setup)
+app.command("import")(import_command)
+app.command("export")(export_command)
+app.add_typer(demo_app, name="demo")
 app.command("hotspots")(hotspots_command)
 app.add_typer(patrol_app, name="patrol")
 app.command("purge")(ops.purge)

@@ -557,7 +557,8 @@ def _sightings(
     day = rng.integers(0, 365, n)
     when = _times(rng, start, day, hours)
     order = np.argsort(when, kind="stable")
-    refs = np.where(anonymous, None, foreigners["external_ref"].to_numpy()[who])
+    refs = foreigners["external_ref"].to_numpy(dtype=object)[who]
+    refs[anonymous] = None
     frame = pd.DataFrame(
         {
             "external_ref": [f"DEMO-S-{i + 1:07d}" for i in range(n)],
@@ -565,7 +566,7 @@ def _sightings(
             "foreigner_ref": refs[order],
             "source": source[order],
             "reported_by": reported[order],
-            "note": np.where(kind[order] == "border", "dekat perbatasan (sintetis)", None),
+            "note": pd.Series(kind[order]).map({"border": "dekat perbatasan (sintetis)"}),
             "lon": xy[order, 0].round(6),
             "lat": xy[order, 1].round(6),
         }

@@ -109,7 +109,7 @@ class LocationIndex:
         ok = ~(np.isnan(lon) | np.isnan(lat))
         inside = np.zeros(n, dtype=bool)
         if self.kabupaten is None or self.kabupaten_utm is None:
-            return ok  # no regency loaded: the caller applies the fallback box
+            return np.asarray(ok, dtype=bool)  # no regency loaded: the caller uses a box
         inside[ok] = shapely.contains_xy(self.kabupaten, lon[ok], lat[ok])
         rest = ok & ~inside
         if rest.any():
@@ -156,7 +156,7 @@ def location_index(session: Session) -> LocationIndex:
     kab = frame[frame["kind"] == "kabupaten"]
 
     def geoms(part: pd.DataFrame, column: str) -> np.ndarray:
-        return shapely.from_wkb([bytes(b) for b in part[column]])
+        return np.asarray(shapely.from_wkb([bytes(b) for b in part[column]]), dtype=object)
 
     kab_union = None
     kab_utm = None

@@ -2,13 +2,13 @@
 
 Columns are the import columns (so export → import is the identity), plus the record id and
 the derived location columns, which the importer ignores. Times are ISO 8601 in WIB (+07:00).
-Personal fields (``geo.access.PERSONAL_FIELDS``) are left out for roles that may not see them,
-and every export leaves an audit row.
+Filters are the API's list filters (``geo.registry.ListFilters``; limit/offset do not apply:
+an export holds every matching row). Personal fields (``geo.access.PERSONAL_FIELDS``) are
+left out for roles that may not see them, and every export leaves an audit row.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import tempfile
 from dataclasses import dataclass, field
@@ -21,10 +21,11 @@ import pyogrio
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import access, audit
+from geo import access, audit, registry
 from geo.errors import ValidationError
 from geo.io.derive import DERIVED_COLUMNS
 from geo.io.layers import LayerSpec, layer_spec
+from geo.registry import ListFilters
 from geo.users import Principal
 
 EXPORT_FORMATS: Final = ("geojson", "csv", "gpkg", "xlsx")
@@ -40,31 +41,6 @@ MAX_EXPORT_ROWS: Final = 5_000_000
 _WIB = "'Asia/Pontianak'"
 
 
-@dataclass(frozen=True)
-class ExportFilters:
-    """The list filters of the API (DESIGN §7) that apply to exports."""
-
-    bbox: tuple[float, float, float, float] | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    kecamatan_code: str | None = None
-    kind: str | None = None
-    status: str | None = None
-    severity_min: int | None = None
-    sector: str | None = None
-    source: str | None = None
-    nationality: str | None = None
-    permit_type: str | None = None
-    limit: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            k: (str(v) if v is not None else None)
-            for k, v in self.__dict__.items()
-            if v is not None
-        }
-
-
 @dataclass
 class ExportResult:
     layer: str
@@ -77,7 +53,7 @@ class ExportResult:
     columns: list[str] = field(default_factory=list)
 
 
-def _select_sql(spec: LayerSpec, filters: ExportFilters) -> tuple[str, dict[str, Any]]:
+def _select_sql(spec: LayerSpec, filters: ListFilters) -> tuple[str, dict[str, Any]]:
     t = spec.table
     cols = ["t.id"]
     joins = []
@@ -99,61 +75,24 @@ def _select_sql(spec: LayerSpec, filters: ExportFilters) -> tuple[str, dict[str,
             cols.append(f"t.{col.name}")
     cols += ["ST_X(t.geom) AS lon", "ST_Y(t.geom) AS lat"]
     cols += [f"t.{c}" for c in DERIVED_COLUMNS]
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if filters.bbox is not None:
-        where.append("t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        params.update(zip(("minx", "miny", "maxx", "maxy"), filters.bbox, strict=True))
-    time_col = spec.time_column
-    if (filters.start or filters.end) and time_col is None:
-        raise ValidationError(
-            f"start/end: {spec.layer} have no time column to filter on", field="start"
-        )
-    if filters.start is not None:
-        where.append(f"t.{time_col} >= :start")
-        params["start"] = filters.start
-    if filters.end is not None:
-        where.append(f"t.{time_col} < :end")
-        params["end"] = filters.end
-    simple = {
-        "kecamatan_code": filters.kecamatan_code,
-        "kind": filters.kind,
-        "status": filters.status,
-        "sector": filters.sector,
-        "source": filters.source,
-        "nationality": filters.nationality,
-        "permit_type": filters.permit_type,
-    }
-    names = {c.name for c in spec.columns} | {"kecamatan_code"}
-    for name, value in simple.items():
-        if value is None:
-            continue
-        if name not in names:
-            raise ValidationError(f"{name}: not a filter of {spec.layer}", field=name, value=value)
-        where.append(f"t.{name} = :{name}")
-        params[name] = value
-    if filters.severity_min is not None:
-        if "severity" not in names:
-            raise ValidationError(
-                f"severity_min: not a filter of {spec.layer}", field="severity_min"
-            )
-        where.append("t.severity >= :severity_min")
-        params["severity_min"] = int(filters.severity_min)
-    limit = min(int(filters.limit), MAX_EXPORT_ROWS) if filters.limit else MAX_EXPORT_ROWS
+    registry_layer = registry.get_layer(spec.layer)
+    where = registry.where_clause(registry_layer, filters, alias="t")
+    if registry_layer.joins:
+        joins.append(registry_layer.joins)
     order = "t.id, t.observed_at" if t == "sighting" else "t.id"
     sql = (
         f"SELECT {', '.join(cols)} FROM {t} t {' '.join(joins)} "
-        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT {limit}"
+        f"WHERE {where.sql} ORDER BY {order} LIMIT {MAX_EXPORT_ROWS}"
     )
-    return sql, params
+    return sql, where.params
 
 
 def export_frame(
-    *, session: Session, layer: str, role: str, filters: ExportFilters | None = None
+    *, session: Session, layer: str, role: str, filters: ListFilters | None = None
 ) -> pd.DataFrame:
     """The rows of ``layer`` as a table of file-ready values, personal fields per ``role``."""
     spec = layer_spec(layer)
-    sql, params = _select_sql(spec, filters or ExportFilters())
+    sql, params = _select_sql(spec, filters or ListFilters())
     result = session.execute(text(sql), params)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     if not access.sees_personal_data(role):
@@ -172,7 +111,7 @@ def export_layer(
     fmt: str,
     role: str,
     principal: Principal | None = None,
-    filters: ExportFilters | None = None,
+    filters: ListFilters | None = None,
     out: Path | None = None,
     client: str | None = None,
 ) -> ExportResult:
@@ -185,7 +124,7 @@ def export_layer(
             value=fmt,
         )
     spec = layer_spec(layer)
-    filters = filters or ExportFilters()
+    filters = filters or ListFilters()
     frame = export_frame(session=session, layer=spec.layer, role=role, filters=filters)
     personal = access.sees_personal_data(role) and bool(access.PERSONAL_FIELDS.get(spec.table))
     content = _encode(frame, fmt, spec.layer, out)
@@ -196,7 +135,7 @@ def export_layer(
         resource=spec.layer,
         record_count=len(frame),
         client=client,
-        details={"format": fmt, "personal": personal, "filters": filters.as_dict()},
+        details={"format": fmt, "personal": personal, "filters": filters.query_params()},
     )
     return ExportResult(
         layer=spec.layer,

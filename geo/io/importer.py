@@ -166,11 +166,12 @@ def import_frame(
         inside = index.inside_area(lon, lat, area.aoi_margin_m)
     outside = has_point & ~inside
     flag_out_of_area = spec.table == "sighting" and area.allow_out_of_area_sightings
+    rownums = clean["rownum"].to_numpy(dtype=np.int64)
     if outside.any() and not flag_out_of_area:
         for i in np.flatnonzero(outside)[:MAX_PROBLEMS_REPORTED]:
             problems.append(
                 Problem(
-                    int(clean["rownum"].iat[i]),
+                    int(rownums[i]),
                     "lon/lat",
                     f"{lon[i]} {lat[i]}",
                     f"outside Kabupaten Sambas plus the {area.aoi_margin_m / 1000:g} km margin",
@@ -193,15 +194,14 @@ def import_frame(
         _create_stage(session, spec, stage)
         _copy(session, stage, progress)
         _step(progress, "upsert", 0, n)
+        existing = _mark_existing(session, spec)
         defer_location(session)
         session.execute(text(_upsert_sql(spec)))
         resume_location(session)
-        counts = session.execute(
-            text(f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM {CHANGED_TABLE}")
-        ).one()
-        report.inserted = int(counts[0])
-        report.updated = int(counts[1]) - report.inserted
-        report.unchanged = n - int(counts[1])
+        changed = int(session.execute(text(f"SELECT count(*) FROM {CHANGED_TABLE}")).scalar_one())
+        report.inserted = n - existing
+        report.updated = changed - report.inserted
+        report.unchanged = n - changed
         _step(progress, "upsert", n, n)
         if not dry_run:
             if evaluate_alerts:
@@ -310,13 +310,14 @@ def _check_references(
         for start in range(0, len(wanted), 10_000):
             chunk = wanted[start : start + 10_000]
             found.update(session.execute(stmt, {"refs": chunk}).scalars())
+        rownums = clean["rownum"].to_numpy(dtype=np.int64)
         missing = values.notna() & ~values.isin(found)
         if missing.any():
             total += int(missing.sum())
             for i in np.flatnonzero(missing.to_numpy())[:MAX_PROBLEMS_REPORTED]:
                 problems.append(
                     Problem(
-                        int(clean["rownum"].iat[i]),
+                        int(rownums[i]),
                         col.name,
                         str(values.iat[i]),
                         f"no {col.ref_table} with this external_ref",
@@ -334,6 +335,7 @@ def _stage_columns(spec: LayerSpec) -> list[tuple[str, str]]:
     ]
     if spec.table == "sighting":
         cols.append(("out_of_area", "boolean"))
+    cols.append(("existed", "boolean"))
     return cols
 
 
@@ -349,7 +351,7 @@ def _stage_frame(
             arr = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
             iso = np.datetime_as_string(arr, unit="us").astype(object)
             iso[np.isnat(arr)] = None
-            stage[col.name] = np.where(pd.isna(iso), None, iso + "+00")
+            stage[col.name] = pd.Series(iso).map(lambda v: None if v is None else v + "+00")
         elif col.kind == "date":
             stage[col.name] = values.dt.strftime("%Y-%m-%d").where(values.notna(), None)
         else:
@@ -370,9 +372,20 @@ def _create_stage(session: Session, spec: LayerSpec, stage: pd.DataFrame) -> Non
     columns = ", ".join(f"{name} {sql_type}" for name, sql_type in _stage_columns(spec))
     session.execute(text(f"CREATE TEMP TABLE {STAGE_TABLE} ({columns}) ON COMMIT DROP"))
     key = "id bigint, observed_at timestamptz" if spec.table == "sighting" else "id bigint"
-    session.execute(
-        text(f"CREATE TEMP TABLE {CHANGED_TABLE} ({key}, inserted boolean) ON COMMIT DROP")
+    session.execute(text(f"CREATE TEMP TABLE {CHANGED_TABLE} ({key}) ON COMMIT DROP"))
+
+
+def _mark_existing(session: Session, spec: LayerSpec) -> int:
+    """Flag staged rows whose key is already stored; returns how many.
+
+    (``xmax = 0`` would tell inserts from updates in RETURNING, but system columns cannot be
+    returned from a partitioned table such as ``sighting``.)
+    """
+    match = " AND ".join(f"t.{k} = s.{k}" for k in spec.conflict_key)
+    result = session.execute(
+        text(f"UPDATE {STAGE_TABLE} s SET existed = true FROM {spec.table} t WHERE {match}")
     )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _copy(session: Session, stage: pd.DataFrame, progress: Progress | None) -> None:
@@ -383,7 +396,8 @@ def _copy(session: Session, stage: pd.DataFrame, progress: Progress | None) -> N
     sql = f"COPY {STAGE_TABLE} ({columns}) FROM STDIN WITH (FORMAT csv)"
     n = len(stage)
     _step(progress, "copy", 0, n)
-    with dbapi.cursor() as cur:
+    cur = dbapi.cursor()
+    try:
         for start in range(0, max(n, 1), COPY_CHUNK_ROWS):
             chunk = stage.iloc[start : start + COPY_CHUNK_ROWS]
             buf = io.StringIO()
@@ -391,6 +405,8 @@ def _copy(session: Session, stage: pd.DataFrame, progress: Progress | None) -> N
             buf.seek(0)
             cur.copy_expert(sql, buf)
             _step(progress, "copy", min(start + COPY_CHUNK_ROWS, n), n)
+    finally:
+        cur.close()
     session.execute(text(f"ANALYZE {STAGE_TABLE}"))
 
 
@@ -437,7 +453,7 @@ def _upsert_sql(spec: LayerSpec) -> str:
             ON CONFLICT ({", ".join(spec.conflict_key)}) DO UPDATE
             SET {", ".join(updates)}
             WHERE ({old}) IS DISTINCT FROM ({new})
-            RETURNING {returning}, (xmax = 0) AS inserted
+            RETURNING {returning}
         )
         INSERT INTO {CHANGED_TABLE} SELECT * FROM up
     """

@@ -28,7 +28,8 @@ from geo.io.layers import (
 LOCAL_TZ: Final = "Asia/Pontianak"
 MAX_PROBLEMS_REPORTED: Final = 1000
 
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+# An offset only counts after a time ("2025-03-06" ends in "-06" but is a naive date).
+_OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 # Country names in Indonesian and other spellings pycountry does not know.
@@ -307,15 +308,14 @@ def validate_frame(spec: LayerSpec, raw: pd.DataFrame, *, first_row: int) -> Val
         hashes = pd.util.hash_pandas_object(content.astype(str), index=False)
         out.loc[need_ref, "external_ref"] = "h:" + hashes.map("{:016x}".format)
 
-    key = [c for c in spec.conflict_key]
-    dup = out.duplicated(subset=key, keep="first") & out[key].notna().all(axis=1)
+    key = list(spec.conflict_key)
+    hashed = pd.util.hash_pandas_object(out[key], index=False)
+    dup = hashed.duplicated(keep="first") & out[key].notna().all(axis=1)
     if dup.any():
-        first_of = out[key].astype(str).agg("|".join, axis=1)
-        first_row_of = out.loc[~dup].assign(k=first_of[~dup]).set_index("k")["rownum"]
-        reasons = first_of[dup].map(lambda k: f"duplicate of row {first_row_of.get(k)}")
-        problems.add(
-            dup, "external_ref", out["external_ref"], reasons.reindex(out.index).fillna("duplicate")
-        )
+        first = pd.Series(out["rownum"].to_numpy(), index=hashed.to_numpy())
+        first = first[~first.index.duplicated(keep="first")]
+        reasons = hashed.map(lambda k: f"duplicate of row {first[k]}")
+        problems.add(dup, "external_ref", out["external_ref"], reasons)
     found, total = problems.result()
     return Validated(frame=out, problems=found, notes=notes, total_problems=total)
 

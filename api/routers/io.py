@@ -1,0 +1,142 @@
+"""Bulk import (multipart upload) and export of the registry layers (issue 4).
+
+``POST /api/v1/{layer}/import`` loads a CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile all
+or nothing (a rejected file answers 422 with the per-row report in ``errors``);
+``GET /api/v1/{layer}/export?format=`` returns the layer with the list filters applied.
+Routes are declared per layer with literal paths so they never shadow ``/{layer}/{id}``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from api.auth import require
+from api.deps import SessionDep, SettingsDep
+from geo.access import READ, WRITE
+from geo.errors import ValidationError
+from geo.io import EXPORT_FORMATS, export_layer, import_file
+from geo.io.exporter import SUFFIXES
+from geo.io.layers import LAYERS
+from geo.io.readers import FORMATS
+from geo.registry import parse_filters
+from geo.users import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["import/export"])
+
+Reader = Annotated[Principal, Depends(require(READ))]
+Writer = Annotated[Principal, Depends(require(WRITE))]
+UPLOAD_CHUNK = 1 << 20
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _add_routes(layer: str) -> None:
+    @router.post(
+        f"/{layer}/import",
+        summary=f"Import {layer} from a file (all or nothing)",
+        name=f"import_{layer}",
+        responses={422: {"description": "rejected: per-row report in `errors`"}},
+    )
+    async def import_layer(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        principal: Writer,
+        file: UploadFile,
+        dry_run: Annotated[bool, Query(description="Validate only; write nothing.")] = False,
+    ) -> dict[str, Any]:
+        name = Path(file.filename or "upload").name
+        suffix = Path(name).suffix.lower()
+        if suffix not in FORMATS:
+            raise ValidationError(
+                f"file: unsupported file type {suffix or '(none)'!r}; expected one of "
+                + ", ".join(sorted(FORMATS)),
+                field="file",
+                value=name,
+            )
+        with tempfile.TemporaryDirectory(prefix="timpora-import-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            with path.open("wb") as fh:
+                while chunk := await file.read(UPLOAD_CHUNK):
+                    fh.write(chunk)
+            report = import_file(
+                session=session,
+                layer=layer,
+                path=path,
+                area=settings.area,
+                principal=principal,
+                dry_run=dry_run,
+                client=_client(request),
+                source_name=name,
+            )
+        return report.as_dict()
+
+    @router.get(
+        f"/{layer}/export",
+        summary=f"Export {layer} (GeoJSON, CSV, GeoPackage, XLSX)",
+        name=f"export_{layer}",
+        response_class=Response,
+    )
+    def export(
+        request: Request,
+        session: SessionDep,
+        principal: Reader,
+        format: Annotated[str, Query(description="geojson, csv, gpkg or xlsx")] = "geojson",
+        bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+        start: Annotated[str | None, Query(description="ISO 8601; no offset = WIB")] = None,
+        end: Annotated[str | None, Query(description="ISO 8601; exclusive")] = None,
+        kind: Annotated[list[str] | None, Query()] = None,
+        status: Annotated[list[str] | None, Query()] = None,
+        nationality: Annotated[list[str] | None, Query()] = None,
+        permit_type: Annotated[list[str] | None, Query()] = None,
+        kecamatan: Annotated[list[str] | None, Query()] = None,
+    ) -> Response:
+        from geo.registry import get_layer
+
+        fmt = format.lower()
+        if fmt not in EXPORT_FORMATS:
+            raise ValidationError(
+                f"format: {format!r} is not one of {', '.join(EXPORT_FORMATS)}",
+                field="format",
+                value=format,
+            )
+        filters = parse_filters(
+            layer=get_layer(layer),
+            bbox=bbox,
+            start=start,
+            end=end,
+            kind=kind,
+            status=status,
+            nationality=nationality,
+            permit_type=permit_type,
+            kecamatan=kecamatan,
+        )
+        result = export_layer(
+            session=session,
+            layer=layer,
+            fmt=fmt,
+            role=principal.role,
+            principal=principal,
+            filters=filters,
+            client=_client(request),
+        )
+        filename = f"timpora-{layer}{SUFFIXES[fmt]}"
+        return Response(
+            result.content,
+            media_type=result.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "X-Record-Count": str(result.count),
+            },
+        )
+
+
+for _layer in LAYERS:
+    _add_routes(_layer)

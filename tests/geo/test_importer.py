@@ -1,0 +1,280 @@
+"""Bulk import: header aliases, dates, all-or-nothing, idempotency, the fast path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.errors import ImportRejectedError
+from geo.io import import_file, import_frame
+from geo.io.derive import location_index
+from geo.io.validate import parse_datetimes, resolve_nationality
+from geo.settings import Settings
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "io"
+UTC = dt.UTC
+
+
+def load_fixtures(session: Session, settings: Settings) -> None:
+    for layer, name in (
+        ("workplaces", "workplaces_id.csv"),
+        ("foreigners", "foreigners_id.csv"),
+        ("sightings", "sightings_id.csv"),
+    ):
+        import_file(session=session, layer=layer, path=DATA / name, area=settings.area)
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        pytest.param("Malaysia", "MYS", id="name"),
+        pytest.param("MYS", "MYS", id="alpha3"),
+        pytest.param("my", "MYS", id="alpha2-lower"),
+        pytest.param("Tiongkok", "CHN", id="indonesian"),
+        pytest.param("Vietnam", "VNM", id="common-name"),
+        pytest.param("Korea Selatan", "KOR", id="indonesian-two-words"),
+        pytest.param("458", "MYS", id="numeric"),
+        pytest.param("Atlantis", None, id="unknown"),
+    ],
+)
+def test_nationality_resolution(value: str, code: str | None) -> None:
+    assert resolve_nationality(value) == code
+
+
+def test_datetimes_naive_is_wib_dmy_and_offsets() -> None:
+    parsed = parse_datetimes(
+        pd.Series(
+            [
+                "05/03/2025 14:30",
+                "2025-03-05T08:00:00+07:00",
+                "2025-03-07T01:00:00Z",
+                "2025-03-06",
+                "31/02/2025",
+                "yesterday",
+                None,
+            ]
+        )
+    )
+    assert parsed[0] == pd.Timestamp("2025-03-05T07:30:00Z")
+    assert parsed[1] == pd.Timestamp("2025-03-05T01:00:00Z")
+    assert parsed[2] == pd.Timestamp("2025-03-07T01:00:00Z")
+    assert parsed[3] == pd.Timestamp("2025-03-05T17:00:00Z")  # midnight WIB
+    assert parsed[4:].isna().all()
+
+
+def test_indonesian_headers_and_dmy_dates_map(session: Session, settings: Settings) -> None:
+    load_fixtures(session, settings)
+    wp = session.execute(
+        text(
+            "SELECT external_ref, name, sector, rptka_number, foreign_worker_quota, "
+            "ST_X(geom), ST_Y(geom), kecamatan_name FROM workplace ORDER BY external_ref"
+        )
+    ).all()
+    assert [(r[0], r[2], r[4]) for r in wp] == [
+        ("UJI-W-1", "plantation", 25),
+        ("UJI-W-2", "hospitality", None),
+        ("UJI-W-3", "fishing", 4),
+    ]
+    assert wp[0][5:8] == (109.3925, 1.5963, "Galing")  # decimal commas read
+    people = session.execute(
+        text(
+            "SELECT f.external_ref, nationality, sex, birth_date, permit_type, "
+            "permit_expires_on, w.external_ref, f.geom IS NULL FROM foreigner f "
+            "LEFT JOIN workplace w ON w.id = f.sponsor_workplace_id ORDER BY 1"
+        )
+    ).all()
+    assert people == [
+        ("UJI-F-1", "MYS", "M", dt.date(1980, 2, 1), "PLB", dt.date(2025, 12, 31), None, False),
+        (
+            "UJI-F-2",
+            "CHN",
+            "F",
+            dt.date(1990, 7, 15),
+            "KITAS",
+            dt.date(2026, 1, 15),
+            "UJI-W-1",
+            False,
+        ),
+        ("UJI-F-3", "VNM", "M", None, "VISA_KUNJUNGAN", dt.date(2025, 6, 5), None, True),
+        (
+            "UJI-F-4",
+            "IND",
+            "F",
+            dt.date(1975, 4, 3),
+            "KITAP",
+            dt.date(2030, 4, 3),
+            "UJI-W-3",
+            False,
+        ),
+    ]
+    seen = session.execute(
+        text(
+            "SELECT s.external_ref, observed_at, source, note, f.external_ref, s.kecamatan_name, "
+            "s.border_side FROM sighting s LEFT JOIN foreigner f ON f.id = s.foreigner_id "
+            "ORDER BY 1"
+        )
+    ).all()
+    assert [(r[0], r[1], r[2], r[4]) for r in seen] == [
+        ("UJI-S-1", dt.datetime(2025, 3, 5, 7, 30, tzinfo=UTC), "patrol", "UJI-F-1"),
+        ("UJI-S-2", dt.datetime(2025, 3, 5, 1, 0, tzinfo=UTC), "lodging", "UJI-F-2"),
+        ("UJI-S-3", dt.datetime(2025, 3, 6, 14, 15, tzinfo=UTC), "public_report", None),
+        ("UJI-S-4", dt.datetime(2025, 3, 7, 1, 0, tzinfo=UTC), "checkpoint", "UJI-F-4"),
+    ]
+    assert seen[2][3] == "catatan, dengan koma"
+    assert all(r[5] is not None and r[6] == "ID" for r in seen)
+    audit = session.execute(
+        text("SELECT resource, record_count FROM audit_log WHERE action = 'import' ORDER BY id")
+    ).all()
+    assert audit == [("workplaces", 3), ("foreigners", 4), ("sightings", 4)]
+
+
+def test_bad_rows_rejected_with_exact_report_and_nothing_written(
+    session: Session, settings: Settings
+) -> None:
+    load_fixtures(session, settings)
+    before = session.execute(text("SELECT count(*) FROM sighting")).scalar_one()
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(
+            session=session, layer="sightings", path=DATA / "sightings_bad.csv", area=settings.area
+        )
+    problems = [
+        (p["row"], p["field"], p["value"], p["reason"].split(" (")[0])
+        for p in caught.value.details["problems"]
+    ]
+    assert problems == [
+        (3, "observed_at", "31/02/2025", "not a date/time"),
+        (4, "foreigner_ref", "UJI-F-404", "no foreigner with this external_ref"),
+        (5, "source", "ufo", "not one of patrol, lodging, checkpoint, public_report, other"),
+        (6, "lon/lat", "103.8 1.35", "outside Kabupaten Sambas plus the 10 km margin"),
+        (7, "lon/lat", "abc 1.61", "coordinates must be two numbers"),
+        (7, "observed_at", None, "required value is missing"),
+        (8, "external_ref", "BAD-1", "duplicate of row 2"),
+    ]
+    assert caught.value.details["rejected_rows"] == 6
+    assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == before
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM sighting WHERE external_ref LIKE 'BAD-%'")
+        ).scalar_one()
+        == 0
+    )
+
+
+def test_reimport_is_idempotent_and_changed_rows_update(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    load_fixtures(session, settings)
+    again = import_file(
+        session=session, layer="sightings", path=DATA / "sightings_id.csv", area=settings.area
+    )
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
+    changed = (DATA / "sightings_id.csv").read_text().replace("Tim Contoh 1", "Tim Contoh 9")
+    changed += "UJI-S-5,2025-03-08 09:00,,patrol,,,109.31,1.36\n"
+    path = tmp_path / "changed.csv"
+    path.write_text(changed)
+    report = import_file(session=session, layer="sightings", path=path, area=settings.area)
+    assert (report.inserted, report.updated, report.unchanged) == (1, 1, 3)
+    assert (
+        session.execute(
+            text("SELECT reported_by FROM sighting WHERE external_ref = 'UJI-S-1'")
+        ).scalar_one()
+        == "Tim Contoh 9"
+    )
+    assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == 5
+
+
+def test_dry_run_validates_and_writes_nothing(session: Session, settings: Settings) -> None:
+    report = import_file(
+        session=session,
+        layer="workplaces",
+        path=DATA / "workplaces_id.csv",
+        area=settings.area,
+        dry_run=True,
+    )
+    assert report.dry_run and report.inserted == 3
+    assert session.execute(text("SELECT count(*) FROM workplace")).scalar_one() == 0
+    assert session.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 0
+
+
+def test_vectorised_location_matches_timpora_locate(session: Session) -> None:
+    rng = np.random.default_rng(3)
+    lon = np.concatenate([rng.uniform(108.9, 109.9, 400), [109.6773, 109.52, 108.95]])
+    lat = np.concatenate([rng.uniform(0.9, 2.1, 400), [1.611, 1.99, 1.17]])
+    ours = location_index(session).locate(lon, lat)
+    sql = session.execute(
+        text(
+            "SELECT (timpora_locate(ST_SetSRID(ST_MakePoint(x, y), 4326))).* "
+            "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY "
+            "AS u(x, y, i) ORDER BY i"
+        ),
+        {"xs": lon.tolist(), "ys": lat.tolist()},
+    ).all()
+    theirs = pd.DataFrame(sql, columns=list(ours.columns))
+    for col in ("kecamatan_code", "kecamatan_name", "desa_code", "desa_name", "border_side"):
+        mine = [None if pd.isna(v) else v for v in ours[col]]
+        sql_values = [None if pd.isna(v) else v for v in theirs[col]]
+        assert mine == sql_values, col
+    assert np.allclose(
+        ours["distance_to_border_m"].to_numpy(dtype=float),
+        theirs["distance_to_border_m"].to_numpy(dtype=float),
+        atol=0.01,
+    )
+    assert ours["border_side"].eq("MY").any() and ours["desa_code"].isna().any()
+
+
+def test_100k_row_csv_goes_through_the_fast_path(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    n = 100_000
+    rng = np.random.default_rng(11)
+    kab = location_index(session).kabupaten
+    lon = rng.uniform(109.2, 109.6, 3 * n)
+    lat = rng.uniform(1.2, 1.6, 3 * n)
+    import shapely
+
+    inside = shapely.contains_xy(kab, lon, lat)
+    lon, lat = lon[inside][:n], lat[inside][:n]
+    stamps = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 86400 * 300, n), "s")
+    frame = pd.DataFrame(
+        {
+            "external_ref": [f"FAST-{i}" for i in range(n)],
+            "observed_at": stamps.strftime("%Y-%m-%d %H:%M:%S"),
+            "source": "patrol",
+            "lon": lon.round(6),
+            "lat": lat.round(6),
+        }
+    )
+    path = tmp_path / "sightings.csv"
+    frame.to_csv(path, index=False)
+    started = time.perf_counter()
+    report = import_file(session=session, layer="sightings", path=path, area=settings.area)
+    elapsed = time.perf_counter() - started
+    print(f"\n100k-row CSV import: {elapsed:.1f} s ({n / elapsed:,.0f} rows/s)")
+    assert report.inserted == n
+    stats = session.execute(
+        text("SELECT count(*), count(kecamatan_code), count(distance_to_border_m) FROM sighting")
+    ).one()
+    # A handful fall in the slivers between desa polygons that the regency outline fills.
+    assert stats[0] == n and stats[2] == n and stats[1] >= n - 20
+    sample = (
+        session.execute(
+            text(
+                "SELECT s.kecamatan_code = l.kecamatan_code AND s.desa_code = l.desa_code "
+                "AND abs(s.distance_to_border_m - l.distance_to_border_m) < 0.01 "
+                "FROM (SELECT * FROM sighting ORDER BY external_ref LIMIT 200) s, "
+                "LATERAL timpora_locate(s.geom) l"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert all(sample)
+    again = import_frame(session=session, layer="sightings", frame=frame, area=settings.area)
+    assert again.unchanged == n
