@@ -23,7 +23,6 @@ from api.routers import tiles as tiles_router
 from api.routers import dashboard, health
 from api.routers import hotspots as hotspots_router
 from api.routers import io as io_router
-from api.routers import io as io_router
 from api.routers import maps as maps_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
@@ -84,7 +83,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(alerts_router.router)
     app.include_router(hotspots_router.router)
-    app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}
     app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)
