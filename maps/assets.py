@@ -213,3 +213,21 @@ def external_urls(page: str) -> list[str]:
         stripped = stripped.replace(asset_text(filename).replace("</script", "<\\/script"), "")
         stripped = stripped.replace(asset_text(filename).replace("</style", "<\\/style"), "")
     return re.findall(r"https?://[^\s\"'<>)]+", stripped)
+
+
+class OfflineMap:
+    """A map for Jupyter: shown in an ``iframe srcdoc`` with the assets inlined.
+
+    folium's own notebook display links to CDNs; this one works with no network.
+    """
+
+    def __init__(self, m: folium.Map, *, height_px: int = 520) -> None:
+        self.page = render_html(m, mode="inline")
+        self.height_px = height_px
+
+    def _repr_html_(self) -> str:
+        srcdoc = html.escape(self.page, quote=True)
+        return (
+            f'<iframe srcdoc="{srcdoc}" style="width:100%;height:{self.height_px}px;border:0" '
+            'loading="lazy"></iframe>'
+        )
