@@ -51,5 +51,5 @@ def test_unknown_plugin_is_refused() -> None:
 
     m = folium.Map(tiles=None)
     Draw().add_to(m)
-    with pytest.raises(MissingAssetError, match="maps/assets.py"):
+    with pytest.raises(MissingAssetError, match=r"maps/assets\.py"):
         render_html(m)

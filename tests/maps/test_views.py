@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from sqlalchemy.orm import Session
 
-from geo.errors import NotFoundError
+from geo.errors import NotFoundError, ValidationError
 from geo.settings import Settings
 from maps.assets import external_urls, render_html
 from maps.common import parse_params
@@ -47,3 +50,47 @@ def test_registry_names_the_views() -> None:
 def test_unknown_view(session: Session, settings: Settings) -> None:
     with pytest.raises(NotFoundError, match="nope"):
         render("nope", session, settings)
+
+
+def test_classes_are_fast_and_deterministic_for_many_cells() -> None:
+    import time
+
+    import numpy as np
+
+    from maps.common import classify
+
+    values = np.random.default_rng(7).poisson(20, 50_000).tolist()
+    t0 = time.perf_counter()
+    first = classify(values)
+    assert time.perf_counter() - t0 < 2.0
+    assert first is not None and first == classify(values)
+    assert first.bins[-1] == max(values) and len(first.labels) == len(first.colours) <= 5
+
+
+def test_viewer_heatmap_drops_cells_below_three_persons(
+    session: Session, settings: Settings, seed: Seed
+) -> None:
+    viewer = render("heatmap", session, settings, role="viewer", layer="sightings")
+    analyst = render("heatmap", session, settings, role="analyst", layer="sightings")
+    total = lambda page: int(re.search(r"Total: (\d+)", page).group(1))  # noqa: E731
+    assert total(analyst) == 12
+    assert total(viewer) < 12  # the 2 sightings in the quiet kecamatan are not shown
+    legend_row = "\\u0026lt;3"  # "<3", HTML-escaped then JSON-escaped in the legend
+    assert legend_row in viewer and legend_row not in analyst
+
+
+def test_overview_rates_and_english(session: Session, settings: Settings, seed: Seed) -> None:
+    page = render("overview", session, settings, measure="per_km2", lang="en")
+    assert json.dumps("Incidents — per km²")[1:-1] in page  # as escaped in the script
+    assert "PT Sawit Uji Lestari" in page  # workplace names are not personal data
+    with pytest.raises(ValidationError) as info:
+        parse_params(measure="per_cow")
+    assert info.value.value == "per_cow"
+
+
+def test_timeline_has_a_slider_over_the_periods(
+    session: Session, settings: Settings, seed: Seed
+) -> None:
+    page = render("timeline", session, settings, period="month")
+    assert '"periods": ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]' in page
+    assert "input" in page and "tpm-timeline" in page
