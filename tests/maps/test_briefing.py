@@ -1,0 +1,119 @@
+"""The briefing pack (issue 9): six A4 landscape pages of aggregates, never personal data."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from matplotlib.text import Text
+from pypdf import PdfReader
+from sqlalchemy.orm import Session
+
+from geo.settings import Settings
+from geo.users import Principal
+from maps import briefing as brief
+from tests.maps.briefing_seed import add_export_data, assert_no_secrets, pdf_text
+from tests.maps.seed import Seed
+
+
+@pytest.fixture
+def data(session: Session, seed: Seed) -> Seed:
+    add_export_data(session, seed)
+    session.flush()
+    return seed
+
+
+def _collect(
+    session: Session, settings: Settings, role: str = "viewer", **params: object
+) -> brief.Briefing:
+    return brief.collect(
+        session=session,
+        params=brief.parse_briefing_params(**params),  # type: ignore[arg-type]
+        settings=settings,
+        principal=Principal(name=f"Penyusun {role}", role=role),
+    )
+
+
+def _pages(pdf: bytes) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_pack_pages_and_what_they_say(
+    session: Session, settings: Settings, data: Seed, artifacts_dir: Path
+) -> None:
+    briefing = _collect(session, settings)
+    pdf = brief.render(briefing)
+    (artifacts_dir / "briefing.pdf").write_bytes(pdf)
+    pages = _pages(pdf)
+    assert len(pages) == 6
+    for number, text in enumerate(pages, start=1):
+        assert text.count("TERBATAS") == 2, number
+        assert f"Halaman {number} dari 6" in text
+        assert "© OpenStreetMap contributors" in text and "Kemendagri" in text
+        assert "Dibuat oleh: Penyusun viewer (viewer)" in text
+    cover, kecamatan, kinds, hotspots, patrol, alerts = pages
+    assert "Paket briefing Timpora — Kabupaten Sambas" in cover
+    assert "Angka utama" in cover and "Jumlah per sel 1 km" in cover
+    assert "Jumlah per kecamatan — Kabupaten Sambas" in kecamatan
+    assert "Sajingan Besar 30" in kecamatan.replace("\n", " ")  # table row and map label
+    assert "Kejadian menurut jenis — Kabupaten Sambas" in kinds
+    assert "Bekerja tanpa izin 20" in kinds and "Penyelundupan 5" in kinds
+    assert "Tren bulanan kejadian" in kinds and "2025-01" in kinds and "2025-04" in kinds
+    assert "Titik panas teratas" in hotspots and "Gi* z" in hotspots
+    top = briefing.top[0]
+    assert top.kecamatan == "Sajingan Besar"
+    assert abs(top.lon - data.busy_point[0]) < 0.03 and abs(top.lat - data.busy_point[1]) < 0.03
+    assert f"{top.lon:.4f}" in hotspots and f"{top.lat:.4f}" in hotspots
+    assert "Rencana patroli saat ini" in patrol and "Urutan" in patrol
+    assert briefing.patrol.plan.points and briefing.stop_kecamatan[0] == "Sajingan Besar"
+    assert "Kejadian dekat tempat kerja" in alerts
+    assert "Kejadian dekat tempat kerja Sajingan Besar 4" in alerts.replace("\n", " ")
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "viewer"])
+def test_no_personal_data_whatever_the_role(
+    session: Session, settings: Settings, data: Seed, role: str
+) -> None:
+    briefing = _collect(session, settings, role=role)
+    figures = brief.draw_pages(briefing)
+    texts = "\n".join(t.get_text() for fig in figures for t in fig.findobj(Text))
+    assert_no_secrets(texts)
+    _, text = pdf_text(brief.render(briefing))
+    assert_no_secrets(text)
+
+
+def test_person_counts_below_three_shown_as_less_than_three(
+    session: Session, settings: Settings, data: Seed
+) -> None:
+    briefing = _collect(session, settings, role="admin")
+    pages = _pages(brief.render(briefing))
+    kecamatan, alerts = pages[1].replace("\n", " "), pages[5].replace("\n", " ")
+    # Paloh (the quiet kecamatan): 5 incidents, 2 sightings, 2 registered foreigners.
+    assert "Paloh 5 <3 <3" in kecamatan
+    # Two open alerts about one named person: "<3", in the table and on the bar.
+    assert "WNA dekat batas negara Paloh <3" in alerts
+    assert alerts.count("<3") >= 2
+
+
+def test_empty_period_still_makes_a_pack(session: Session, settings: Settings) -> None:
+    briefing = _collect(session, settings, start="1990-01-01", end="1990-02-01")
+    pages = _pages(brief.render(briefing))
+    assert len(pages) == 6
+    assert "Tidak ada data" in pages[0]  # the cover map
+    assert "Tidak ada data" in pages[2]  # the trend chart
+    assert "Tidak ada" in pages[3] and "Tidak ada" in pages[4]
+
+
+def test_same_data_same_pack(session: Session, settings: Settings, data: Seed) -> None:
+    first = brief.render(_collect(session, settings))
+    second = brief.render(_collect(session, settings))
+    assert first == second
+
+
+def test_english_pack(session: Session, settings: Settings, data: Seed) -> None:
+    pages = _pages(brief.render(_collect(session, settings, lang="en", kind="illegal_work")))
+    assert "Timpora briefing pack — Sambas Regency" in pages[0]
+    assert "Page 6 of 6" in pages[5]
+    assert "Kind: Illegal work" in pages[0]
+    assert "Illegal work 20" in pages[2] and "Smuggling" not in pages[2]
