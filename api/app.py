@@ -18,6 +18,7 @@ from api.middleware import add_middleware
 from api.responses import JSON
 from api.routers import alerts as alerts_router
 from api.routers import audit as audit_router
+from api.routers import briefing as briefing_router
 from api.routers import ogc as ogc_router
 from api.routers import tiles as tiles_router
 from api.routers import dashboard, health
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(tiles_router.router)
     add_docs(app)
     add_middleware(app, settings)
+    app.include_router(briefing_router.router)  # before /maps/{view}: fixed paths win
     app.include_router(maps_router.router)
     app.include_router(dashboard.router)
     return app

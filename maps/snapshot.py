@@ -908,7 +908,7 @@ def render_snapshot(
     return render(snapshot, fmt), snapshot
 
 
-def file_name(params: SnapshotParams, fmt: str, sheet: Sheet) -> str:
+def file_name(params: SnapshotParams, fmt: str) -> str:
     """A file name that says what it is: timpora-heat-incidents-20250101-20250401.png."""
     parts = ["timpora", params.layer, params.filters.layer]
     f = params.filters
