@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import alerts, boundaries, db, ops, users
+from cli.briefing import briefing_command, snapshot_command
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.hotspots import hotspots_command, patrol_app
 from cli.io import demo_app, export_command, import_command
@@ -33,6 +34,8 @@ app.command("purge")(ops.purge)
 app.command("backup")(ops.backup)
 app.command("restore")(ops.restore)
 app.command("map")(map_command)
+app.command("snapshot")(snapshot_command)
+app.command("briefing")(briefing_command)
 
 
 @app.command("serve")

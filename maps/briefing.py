@@ -181,14 +181,14 @@ def collect(
         mapdata.heat_cells(session=session, filters=filters, cell_m=HEAT_CELL_M)
     )
     cover = GridLayer(
-        HEAT_CELL_M, gx, gy, n, False, t("count_per_cell", lang, size=km(HEAT_CELL_M))
+        HEAT_CELL_M, gx, gy, n, False, t("count_per_cell", lang, size=km(HEAT_CELL_M, lang))
     )
     result = _hotspots(session=session, filters=filters, cell_m=HOTSPOT_CELL_M, settings=settings)
     hot_layer = HotspotLayer(
         result,
         _utm_geoms(result),
         False,
-        t("snap_legend_hotspots", lang, size=km(HOTSPOT_CELL_M)),
+        t("snap_legend_hotspots", lang, size=km(HOTSPOT_CELL_M, lang)),
     )
     top = top_hotspots(result)
     plan = patrol_plan(

@@ -629,7 +629,7 @@ def scale_bar(ax: Axes, lang: Lang) -> list[Any]:
         ax.text(
             left + value * 1000.0,
             bottom + bar_h + 0.006 * height,
-            f"{value:g}",
+            f"{value:g}".replace(".", ",") if lang == "id" else f"{value:g}",
             ha="center",
             va="bottom",
             fontsize=6.5,

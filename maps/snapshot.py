@@ -172,8 +172,10 @@ def shown(count: int, *, persons: bool) -> str:
     return f"{count:,}".replace(",", ".")
 
 
-def km(metres: float) -> str:
-    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+def km(metres: float, lang: Lang = "id") -> str:
+    """A distance for a label: 1,5 km in Bahasa Indonesia, 1.5 km in English."""
+    text = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    return text.replace(".", ",") if lang == "id" else text
 
 
 def data_name(filters: MapFilters, lang: Lang) -> str:
@@ -655,7 +657,7 @@ def collect_layer(
         gx, gy, n = grid_from_heat_cells(
             mapdata.heat_cells(session=session, filters=filters, cell_m=cell_m)
         )
-        title = t("count_per_cell", lang, size=km(cell_m))
+        title = t("count_per_cell", lang, size=km(cell_m, lang))
         return GridLayer(cell_m, gx, gy, n, persons, title)
     if params.layer == "kde":
         cell_m = KDE_BANDWIDTH_M / 4
@@ -673,7 +675,7 @@ def collect_layer(
                 cell_m=cell_m,
                 weights=n.astype(np.float64),
             )
-        title = t("snap_legend_kde", lang, bw=km(KDE_BANDWIDTH_M))
+        title = t("snap_legend_kde", lang, bw=km(KDE_BANDWIDTH_M, lang))
         return KdeLayer(grid, int(n.sum()), persons, title)
     if params.layer == "hexbins":
         cell_m = params.cell_m or HEX_CELL_M
@@ -682,7 +684,7 @@ def collect_layer(
             [geojson_to_utm(c.geometry) for c in cells],
             [c.count for c in cells],
             persons,
-            t("snap_legend_hex", lang, size=km(cell_m)),
+            t("snap_legend_hex", lang, size=km(cell_m, lang)),
         )
     if params.layer == "choropleth":
         stats = mapdata.kecamatan_stats(session=session, filters=filters)
@@ -702,15 +704,17 @@ def collect_layer(
             gx, gy, n = grid_from_heat_cells(
                 mapdata.heat_cells(session=session, filters=filters, cell_m=DENSE_CELL_M)
             )
-            note = t("snap_dense_note", lang, n=shown(total, persons=False), size=km(DENSE_CELL_M))
-            title = t("snap_legend_dense", lang, size=km(DENSE_CELL_M))
+            note = t(
+                "snap_dense_note", lang, n=shown(total, persons=False), size=km(DENSE_CELL_M, lang)
+            )
+            title = t("snap_legend_dense", lang, size=km(DENSE_CELL_M, lang))
             return GridLayer(DENSE_CELL_M, gx, gy, n, False, title, "PuRd", (note,))
         x, y, kinds = briefing_sql.points_utm(session=session, filters=filters)
         return PointLayer(x, y, kinds, t("snap_legend_points", lang))
     cell_m = params.cell_m or HOTSPOT_CELL_M
     result = _hotspots(session=session, filters=filters, cell_m=cell_m, settings=settings)
     if params.layer == "hotspots":
-        title = t("snap_legend_hotspots", lang, size=km(cell_m))
+        title = t("snap_legend_hotspots", lang, size=km(cell_m, lang))
         return HotspotLayer(result, _utm_geoms(result), persons, title)
     reference = filters.end or data_as_of
     plan = patrol_plan(session=session, result=result, settings=settings, reference_time=reference)

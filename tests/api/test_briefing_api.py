@@ -45,9 +45,7 @@ def test_snapshot_png_is_served_not_taken_for_a_view(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     disposition = response.headers["content-disposition"]
-    assert disposition == (
-        'attachment; filename="timpora-hexbins-incidents-20250101-20250501.png"'
-    )
+    assert disposition == ('attachment; filename="timpora-hexbins-incidents-20250101-20250501.png"')
     image = Image.open(io.BytesIO(response.content))
     assert image.info["dpi"][0] >= 150 and image.size[0] > image.size[1]
     assert _audit(session, "maps/snapshot.png") == [("brief-viewer", "viewer", "export", 35)]
