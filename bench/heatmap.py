@@ -53,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print where one build spends time")
     args = parser.parse_args()
 
     import folium
@@ -96,7 +97,9 @@ def main() -> None:
                 if stmt.strip():
                     conn.execute(text(stmt), {"n": args.points})
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE incident"))
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE incident")
+            )
         print(f"seeded {args.points:,} incidents in {time.perf_counter() - t0:.1f} s")
 
         params = parse_params()
@@ -111,6 +114,20 @@ def main() -> None:
                 page = render_html(m, mode="inline")
                 ours_s.append(time.perf_counter() - t0)
         ours_bytes, ours_gz = len(page.encode()), gz(page)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            with Session(engine) as session:
+                prof = cProfile.Profile()
+                prof.enable()
+                render_html(
+                    build_heatmap(
+                        session=session, principal_role="analyst", params=params, settings=settings
+                    )
+                )
+                prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
         t0 = time.perf_counter()
         with engine.connect() as conn:
@@ -130,8 +147,10 @@ def main() -> None:
     print(f"{'page':<34}{'bytes':>14}{'gzipped':>14}{'build s':>10}")
     print(f"{'ours: cells, Leaflet inlined':<34}{ours_bytes:>14,}{ours_gz:>14,}{build:>10.3f}")
     print(f"{'folium HeatMap of raw points*':<34}{raw_bytes:>14,}{raw_gz:>14,}{raw_s:>10.3f}")
-    print(f"{'ratio (raw / ours)':<34}{raw_bytes / ours_bytes:>13.1f}x{raw_gz / ours_gz:>13.1f}x"
-          f"{raw_s / build:>9.1f}x")
+    print(
+        f"{'ratio (raw / ours)':<34}{raw_bytes / ours_bytes:>13.1f}x{raw_gz / ours_gz:>13.1f}x"
+        f"{raw_s / build:>9.1f}x"
+    )
     print("* CDN-linked (Leaflet not inlined), so the comparison favours the raw page.")
     print(f"builds: {', '.join(f'{s:.3f}' for s in ours_s)} s")
     checks = {

@@ -214,7 +214,8 @@ def _table(filters: MapFilters) -> str:
 class HeatCells:
     """Square cells of ``cell_m`` metres (EPSG:32649) with the number of points in each.
 
-    ``cells`` rows are [lat, lon, count] at the cell centre (5 decimals, ~1 m).
+    ``cells`` rows are [lat, lon, count] at the cell centre (4 decimals, ~11 m: a twentieth of
+    the smallest useful cell, and fewer bytes for every one of tens of thousands of cells).
     """
 
     cell_m: float
@@ -235,13 +236,14 @@ WITH cell AS (
      WHERE {where} AND t.geom_utm IS NOT NULL
      GROUP BY 1, 2
 )
-SELECT round(ST_Y(c.pt)::numeric, 5)::float8 AS lat,
-       round(ST_X(c.pt)::numeric, 5)::float8 AS lon,
-       n
-  FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint((gx + 0.5) * :cell_m, (gy + 0.5) * :cell_m),
-                                       {srid}), 4326) AS pt, n
-          FROM cell) c
- ORDER BY lat, lon
+SELECT coalesce(json_agg(json_build_array(q.lat, q.lon, q.n) ORDER BY q.lat, q.lon), '[]')::text
+  FROM (SELECT round(ST_Y(c.pt)::numeric, 4)::float8 AS lat,
+               round(ST_X(c.pt)::numeric, 4)::float8 AS lon,
+               n
+          FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint((gx + 0.5) * :cell_m,
+                                                            (gy + 0.5) * :cell_m),
+                                               {srid}), 4326) AS pt, n
+                  FROM cell) c) q
 """
 
 
@@ -250,9 +252,10 @@ def heat_cells(*, session: Session, filters: MapFilters, cell_m: float = 500.0) 
     cell_m = check_cell_m(cell_m)
     where = _where(filters)
     sql = HEAT_CELLS_SQL.format(table=_table(filters), where=where.sql, srid=METRIC_SRID)
-    rows = session.execute(text(sql), {"cell_m": cell_m, **where.params}).all()
-    cells = [[float(r.lat), float(r.lon), int(r.n)] for r in rows]
-    return HeatCells(cell_m=cell_m, cells=cells, total=sum(int(r.n) for r in rows))
+    # One JSON array built by PostgreSQL: no per-row Python objects for tens of thousands of cells.
+    raw = session.execute(text(sql), {"cell_m": cell_m, **where.params}).scalar_one()
+    cells: list[list[float]] = orjson.loads(raw)
+    return HeatCells(cell_m=cell_m, cells=cells, total=int(sum(c[2] for c in cells)))
 
 
 # --- hex bins ---------------------------------------------------------------------------------
@@ -462,7 +465,34 @@ def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+# The reference geography changes only when boundaries are (re)loaded: its simplified GeoJSON is
+# kept per process and rebuilt when this fingerprint (row counts, newest row version) changes.
+FINGERPRINT_SQL: Final = """
+SELECT (SELECT count(*) FROM admin_area) AS a_n,
+       (SELECT coalesce(max(xmin::text::bigint), 0) FROM admin_area) AS a_x,
+       (SELECT count(*) FROM reference_feature) AS r_n,
+       (SELECT coalesce(max(xmin::text::bigint), 0) FROM reference_feature) AS r_x
+"""
+
+_REFERENCE_CACHE: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+
+
 def reference_layers(
+    *, session: Session, tolerance_m: float = BASEMAP_TOLERANCE_M
+) -> dict[str, dict[str, Any]]:
+    """The basemap as FeatureCollections (see :func:`load_reference_layers`), cached per
+    process until the reference tables change. Callers must not mutate the result."""
+    row = session.execute(text(FINGERPRINT_SQL)).one()
+    key = (str(session.connection().engine.url), tolerance_m, *tuple(row))
+    cached = _REFERENCE_CACHE.get(key)
+    if cached is None:
+        cached = load_reference_layers(session=session, tolerance_m=tolerance_m)
+        _REFERENCE_CACHE.clear()  # one geography per process; keep memory flat
+        _REFERENCE_CACHE[key] = cached
+    return cached
+
+
+def load_reference_layers(
     *, session: Session, tolerance_m: float = BASEMAP_TOLERANCE_M
 ) -> dict[str, dict[str, Any]]:
     """The basemap as FeatureCollections: land, coastline, border, crossing_post, town,

@@ -7,7 +7,10 @@ in fixed classes (toggle it in the layer control); the legend states those class
 
 from __future__ import annotations
 
+from typing import Any
+
 import folium
+import orjson
 from branca.element import MacroElement
 from folium.plugins import HeatMap
 from folium.template import Template
@@ -30,6 +33,30 @@ from maps.labels import t
 
 DEFAULT_CELL_M = 500.0
 HEAT_GRADIENT = {0.2: "#ffffb2", 0.4: "#fecc5c", 0.6: "#fd8d3c", 0.8: "#f03b20", 1.0: "#bd0026"}
+
+
+class CellHeatMap(HeatMap):
+    """Leaflet.heat over server-side cells, written as compact JSON.
+
+    The cells come from PostGIS as finite [lat, lon, count] rows, so folium's per-point
+    validation (the slow part for tens of thousands of cells) is skipped.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.heatLayer(
+                {{ this.data_json }},
+                {{ this.options|tojavascript }}
+            );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, cells: list[list[float]], **kwargs: Any) -> None:
+        super().__init__([], **kwargs)  # type: ignore[no-untyped-call]
+        self.data = cells
+        self.data_json = orjson.dumps(cells).decode()
 
 
 class CellLayer(MacroElement):
@@ -66,7 +93,7 @@ class CellLayer(MacroElement):
         """
     )
 
-    def __init__(self, heat: HeatMap, classes: Classes, *, cell_m: float, show: bool) -> None:
+    def __init__(self, heat: CellHeatMap, classes: Classes, *, cell_m: float, show: bool) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "CellLayer"
         self.heat = heat
@@ -118,7 +145,7 @@ def build_heatmap(
     size = f"{cell_m / 1000:g} km" if cell_m >= 1000 else f"{cell_m:g} m"
     heat = None
     if cells:
-        heat = HeatMap(  # type: ignore[no-untyped-call]
+        heat = CellHeatMap(
             cells,
             name=f"{t(filters.layer, lang)} — {t('heat', lang)}",
             radius=14,

@@ -17,7 +17,7 @@ from api.deps import SessionDep, SettingsDep
 from geo.access import READ
 from geo.users import Principal
 from maps.common import parse_params
-from maps.views import VIEWS, render_view
+from maps.views import render_view
 
 router = APIRouter(tags=["maps"])
 
@@ -111,7 +111,3 @@ def get_map(
             "Referrer-Policy": "no-referrer",
         },
     )
-
-
-def view_names() -> list[str]:
-    return sorted(VIEWS)
