@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import alerts, boundaries, db, ops, users
+from cli import alerts, boundaries, db, ops, shards, users
 from cli.briefing import briefing_command, snapshot_command
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.hotspots import hotspots_command, patrol_app
@@ -24,6 +24,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(boundaries.app, name="boundaries")
+app.add_typer(shards.app, name="shards")
 app.command("setup")(setup)
 app.command("import")(import_command)
 app.command("export")(export_command)
