@@ -15,18 +15,19 @@ from api.docs import add_docs
 from api.errors import add_exception_handlers
 from api.metrics import install_metrics
 from api.middleware import add_middleware
+from api.openapi import install_openapi
 from api.responses import JSON
 from api.routers import alerts as alerts_router
 from api.routers import audit as audit_router
 from api.routers import briefing as briefing_router
-from api.routers import ogc as ogc_router
-from api.routers import tiles as tiles_router
 from api.routers import dashboard, health
 from api.routers import hotspots as hotspots_router
 from api.routers import io as io_router
 from api.routers import maps as maps_router
+from api.routers import ogc as ogc_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
+from api.routers import tiles as tiles_router
 from geo.db import Database
 from geo.errors import TimporaError
 from geo.partitions import ensure_partitions
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database.from_settings(settings.database)
     add_exception_handlers(app)
     install_metrics(app, app.state.database)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(alerts_router.router)
     app.include_router(hotspots_router.router)

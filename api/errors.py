@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.responses import JSON
 from geo import errors
@@ -50,9 +51,7 @@ def _body(exc: errors.TimporaError) -> dict[str, Any]:
         if exc.field is not None:
             body["field"] = exc.field
         if exc.value is not None:
-            body["value"] = (
-                exc.value if isinstance(exc.value, int | float | str) else str(exc.value)
-            )
+            body["value"] = _echo(exc.value)
     if exc.details is not None:
         body["errors"] = exc.details
     return body
@@ -113,6 +112,21 @@ async def database_error_handler(request: Request, exc: Exception) -> JSON:
     return JSON({"detail": "internal database error"}, status_code=500)
 
 
+def _echo(value: Any) -> Any:
+    """A bad value as it can be echoed in JSON: huge integers and odd types as text, cut short."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        return value[:200]
+    if isinstance(value, list | tuple) and len(value) <= 10:
+        return [_echo(v) for v in value]
+    return str(value)[:200]
+
+
 async def request_validation_handler(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, RequestValidationError)
     problems = []
@@ -120,7 +134,7 @@ async def request_validation_handler(request: Request, exc: Exception) -> JSON:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         item: dict[str, Any] = {"field": ".".join(loc), "message": err.get("msg")}
         if "input" in err and not isinstance(err["input"], dict | list):
-            item["value"] = err["input"]
+            item["value"] = _echo(err["input"])
         problems.append(item)
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
     detail = f"{first['field']}: {first['message']}"
@@ -129,9 +143,23 @@ async def request_validation_handler(request: Request, exc: Exception) -> JSON:
     return JSON({"detail": detail, "errors": problems}, status_code=422)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names one route's only)."""
+    methods: set[str] = set()
+    probe = {**request.scope, "method": "\x00"}
+    for route in request.app.router.routes:
+        match, _ = route.matches(probe)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, StarletteHTTPException)
-    return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers or None)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
 
 
 def add_exception_handlers(app: FastAPI) -> None:

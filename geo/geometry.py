@@ -103,7 +103,14 @@ def validate_geometry(
     else:
         try:
             geom = shape(geometry)
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        except (
+            AttributeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            shapely.errors.ShapelyError,
+        ) as exc:
             raise GeometryError(
                 f"{field}: not a valid GeoJSON geometry ({exc})",
                 field=field,

@@ -55,14 +55,15 @@ def test_old_rows_wait_in_default_then_move_to_their_month(session: Session) -> 
     assert made >= 1
     assert _partition_of(session, sid) == "sighting_y2019m07"
     row = session.execute(
-        text("SELECT kecamatan_name, external_ref, ST_X(geom_utm) > 0 FROM sighting WHERE id = :id"),
+        text(
+            "SELECT kecamatan_name, external_ref, ST_X(geom_utm) > 0 FROM sighting WHERE id = :id"
+        ),
         {"id": sid},
     ).one()
     assert row == ("Sambas", "p-1", True)  # derived and generated columns came along
     # The idempotency key still holds across the move.
-    with pytest.raises(Exception, match="duplicate key value"):
-        with session.begin_nested():
-            _insert(session, when, ref="p-1")
+    with pytest.raises(Exception, match="duplicate key value"), session.begin_nested():
+        _insert(session, when, ref="p-1")
 
 
 def test_time_filtered_queries_prune_partitions(session: Session) -> None:
@@ -81,9 +82,13 @@ def test_time_filtered_queries_prune_partitions(session: Session) -> None:
 
 def test_retention_drops_whole_months_and_deletes_the_rest(session: Session) -> None:
     now = dt.datetime(2021, 6, 15, tzinfo=dt.UTC)
-    for day in (dt.datetime(2021, 1, 10, tzinfo=dt.UTC), dt.datetime(2021, 2, 10, tzinfo=dt.UTC),
-                dt.datetime(2021, 3, 10, tzinfo=dt.UTC), dt.datetime(2021, 3, 20, tzinfo=dt.UTC),
-                dt.datetime(2021, 6, 1, tzinfo=dt.UTC)):
+    for day in (
+        dt.datetime(2021, 1, 10, tzinfo=dt.UTC),
+        dt.datetime(2021, 2, 10, tzinfo=dt.UTC),
+        dt.datetime(2021, 3, 10, tzinfo=dt.UTC),
+        dt.datetime(2021, 3, 20, tzinfo=dt.UTC),
+        dt.datetime(2021, 6, 1, tzinfo=dt.UTC),
+    ):
         _insert(session, day)
     ensure_partitions(session=session, today=dt.date(2021, 1, 1), months_ahead=6)
     # Cutoff 2021-03-17: January and February go whole; 10 March by DELETE; 20 March stays.
@@ -116,7 +121,9 @@ def scratch_db(engine: Engine) -> Iterator[Engine]:
 def test_migration_keeps_the_rows_both_ways(scratch_db: Engine) -> None:
     upgrade(scratch_db, "0006")
     with Session(scratch_db) as session:
-        ids = [_insert(session, dt.datetime(2024, m, 1, tzinfo=dt.UTC), ref=f"r{m}") for m in (1, 5, 9)]
+        ids = [
+            _insert(session, dt.datetime(2024, m, 1, tzinfo=dt.UTC), ref=f"r{m}") for m in (1, 5, 9)
+        ]
         session.commit()
     upgrade(scratch_db, "0007")
     with Session(scratch_db) as session:
