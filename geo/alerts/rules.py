@@ -34,6 +34,7 @@ incident clusters) so that state-based rules see each other's committed rows.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -91,39 +92,42 @@ JOIN workplace w ON ST_DWithin(w.geom_utm, i.geom_utm, :radius_m)
 WHERE {scope}
 """
 
+# State-changing sightings (not in the hysteresis band (D, D + H]) of the targets' foreigners,
+# in time order: an entry is a near one whose previous state-changing sighting was not near.
+# One window pass replaces a per-sighting look-up of the previous sighting.
 SIGHTING_NEAR_BORDER_SQL: Final = """
-WITH target AS (
-    SELECT s.id, s.observed_at, s.foreigner_id FROM sighting s
+WITH target AS MATERIALIZED (
+    SELECT s.id, s.observed_at, s.foreigner_id, s.distance_to_border_m, s.geom,
+           s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name, s.source
+    FROM sighting s
     WHERE {scope} AND s.border_side = 'ID' AND s.distance_to_border_m <= :distance_m
 ),
-near AS (
-    SELECT s.id, s.observed_at, s.foreigner_id FROM sighting s
-    WHERE s.foreigner_id IN (SELECT t.foreigner_id FROM target t)
-      AND s.border_side = 'ID' AND s.distance_to_border_m <= :distance_m
-      AND s.observed_at >= (SELECT min(t.observed_at) FROM target t) - :cooldown
-      AND s.observed_at <= (SELECT max(t.observed_at) FROM target t)
+state AS (
+    SELECT h.id, h.observed_at, h.foreigner_id,
+           coalesce(h.border_side = 'ID' AND h.distance_to_border_m <= :distance_m, false)
+               AS is_near
+    FROM sighting h
+    WHERE h.foreigner_id IN (SELECT t.foreigner_id FROM target t)
+      AND h.observed_at <= (SELECT max(t.observed_at) FROM target t)
+      AND NOT coalesce(h.border_side = 'ID' AND h.distance_to_border_m > :distance_m
+                       AND h.distance_to_border_m <= :rearm_m, false)
 ),
 entry AS (
-    SELECT n.id, n.observed_at, n.foreigner_id,
-           lag(n.observed_at) OVER (PARTITION BY n.foreigner_id
-                                    ORDER BY n.observed_at, n.id) AS previous_entry_at
-    FROM near n
-    LEFT JOIN LATERAL (
-        SELECT p.border_side = 'ID' AND p.distance_to_border_m <= :distance_m AS was_near
-        FROM sighting p
-        WHERE p.foreigner_id = n.foreigner_id
-          AND (p.observed_at, p.id) < (n.observed_at, n.id)
-          AND NOT coalesce(p.border_side = 'ID' AND p.distance_to_border_m > :distance_m
-                           AND p.distance_to_border_m <= :rearm_m, false)
-        ORDER BY p.observed_at DESC, p.id DESC
-        LIMIT 1
-    ) prev ON true
-    WHERE NOT coalesce(prev.was_near, false)
+    SELECT e.id, e.observed_at, e.foreigner_id,
+           lag(e.observed_at) OVER (PARTITION BY e.foreigner_id
+                                    ORDER BY e.observed_at, e.id) AS previous_entry_at
+    FROM (
+        SELECT st.id, st.observed_at, st.foreigner_id, st.is_near,
+               lag(st.is_near) OVER (PARTITION BY st.foreigner_id
+                                     ORDER BY st.observed_at, st.id) AS was_near
+        FROM state st
+    ) e
+    WHERE e.is_near AND NOT coalesce(e.was_near, false)
 ),
 fire AS (
-    SELECT t.id, t.observed_at FROM target t WHERE t.foreigner_id IS NULL
+    SELECT t.* FROM target t WHERE t.foreigner_id IS NULL
     UNION ALL
-    SELECT e.id, e.observed_at FROM entry e
+    SELECT t.* FROM entry e
     JOIN target t ON t.id = e.id AND t.observed_at = e.observed_at
     WHERE e.previous_entry_at IS NULL OR e.previous_entry_at < e.observed_at - :cooldown
 )
@@ -143,14 +147,29 @@ SELECT :rule_id, 'sighting_near_border', :severity,
                           'hysteresis_m', CAST(:hysteresis_m AS float8),
                           'cooldown_h', CAST(:cooldown_h AS float8), 'source', s.source),
        s.observed_at
-FROM fire
-JOIN sighting s ON s.id = fire.id AND s.observed_at = fire.observed_at
+FROM fire s
 ORDER BY s.observed_at, s.id
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 
+# Zone entry. Containment is tested on the zone's subdivided pieces (zone_piece, active zones
+# only, kept by a trigger), never on the whole polygon. {entry} decides whether the previous
+# sighting of the foreigner was outside the zone (ZONE_ENTRY_* below).
 SIGHTING_IN_ZONE_SQL: Final = """
+WITH hit AS MATERIALIZED (
+    SELECT DISTINCT ON (s.id, zp.zone_id) s.id, s.observed_at, s.foreigner_id, zp.zone_id,
+           s.geom, s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name, s.source
+    FROM zone_piece zp
+    JOIN sighting s ON ST_Intersects(zp.geom_utm, s.geom_utm)
+    WHERE zp.kind = ANY(CAST(:zone_kinds AS text[])) AND {scope}
+    ORDER BY s.id, zp.zone_id
+),
+seq AS (
+    SELECT h.*, lag(h.observed_at) OVER w AS prev_hit_at, lag(h.id) OVER w AS prev_hit_id
+    FROM hit h
+    WINDOW w AS (PARTITION BY h.foreigner_id, h.zone_id ORDER BY h.observed_at, h.id)
+)
 INSERT INTO alert ({columns})
 SELECT :rule_id, 'sighting_in_zone', :severity,
        'sighting_in_zone:zone=' || z.id || '\\:sighting=' || s.id,
@@ -160,21 +179,43 @@ SELECT :rule_id, 'sighting_in_zone', :severity,
        NULL, s.geom, s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name,
        jsonb_build_object('zone_name', z.name, 'zone_kind', z.kind, 'source', s.source),
        s.observed_at
-FROM sighting s
-JOIN zone z ON z.active AND z.kind = ANY(CAST(:zone_kinds AS text[]))
-           AND ST_Intersects(z.geom_utm, s.geom_utm)
-LEFT JOIN LATERAL (
-    SELECT p.geom_utm FROM sighting p
-    WHERE p.foreigner_id = s.foreigner_id AND (p.observed_at, p.id) < (s.observed_at, s.id)
-    ORDER BY p.observed_at DESC, p.id DESC
-    LIMIT 1
-) prev ON true
-WHERE {scope}
-  AND (prev.geom_utm IS NULL OR NOT ST_Intersects(z.geom_utm, prev.geom_utm))
+FROM seq h
+JOIN zone z ON z.id = h.zone_id
+CROSS JOIN LATERAL (SELECT h.*) s
+WHERE h.foreigner_id IS NULL OR {entry}
 ORDER BY s.observed_at, s.id, z.id
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
+
+# The latest earlier sighting of the foreigner, whatever it is, was outside the zone (or none).
+ZONE_ENTRY_BY_PREVIOUS: Final = """NOT EXISTS (
+    SELECT 1 FROM (
+        SELECT p.geom_utm FROM sighting p
+        WHERE p.foreigner_id = h.foreigner_id AND p.observed_at <= h.observed_at
+          AND (p.observed_at, p.id) < (h.observed_at, h.id)
+        ORDER BY p.observed_at DESC, p.id DESC
+        LIMIT 1
+    ) p
+    WHERE EXISTS (SELECT 1 FROM zone_piece q
+                  WHERE q.zone_id = h.zone_id AND ST_Intersects(q.geom_utm, p.geom_utm))
+)"""
+# In batch every sighting since T is in scope, so for a hit whose foreigner had an earlier hit
+# of the same zone in scope, the previous sighting was inside the zone exactly when no
+# sighting of the foreigner lies between the two hits (any such sighting is in scope and not a
+# hit, so outside). Only a foreigner's first hit needs the look-up of the previous sighting.
+ZONE_ENTRY_IN_BATCH: Final = (
+    """CASE WHEN h.prev_hit_at IS NULL THEN """
+    + ZONE_ENTRY_BY_PREVIOUS
+    + """
+ELSE EXISTS (
+    SELECT 1 FROM sighting b
+    WHERE b.foreigner_id = h.foreigner_id
+      AND b.observed_at >= h.prev_hit_at AND b.observed_at <= h.observed_at
+      AND (b.observed_at, b.id) > (h.prev_hit_at, h.prev_hit_id)
+      AND (b.observed_at, b.id) < (h.observed_at, h.id)
+) END"""
+)
 
 # Per foreigner and WIB day: the earliest sighting of the day carries the alert.
 PER_DAY_KEY: Final = (
@@ -182,6 +223,8 @@ PER_DAY_KEY: Final = (
     "|| to_char(s.observed_at AT TIME ZONE 'Asia/Pontianak', 'YYYY-MM-DD')"
 )
 
+# permit_expires_on < the sighting's WIB date, also written as a range on observed_at so an
+# index on (foreigner_id, observed_at) and partition pruning can serve it.
 EXPIRED_PERMIT_SIGHTING_SQL: Final = """
 INSERT INTO alert ({columns})
 SELECT DISTINCT ON (dedup_key) {columns} FROM (
@@ -197,8 +240,9 @@ SELECT DISTINCT ON (dedup_key) {columns} FROM (
                               'days_overdue', (s.observed_at AT TIME ZONE 'Asia/Pontianak')::date
                                               - f.permit_expires_on) AS details,
            s.observed_at AS event_at, s.id AS order_id
-    FROM sighting s
-    JOIN foreigner f ON f.id = s.foreigner_id
+    FROM foreigner f
+    JOIN sighting s ON s.foreigner_id = f.id
+     AND s.observed_at >= ((f.permit_expires_on + 1)::timestamp AT TIME ZONE 'Asia/Pontianak')
     WHERE {scope} AND f.permit_expires_on IS NOT NULL
       AND f.permit_expires_on < (s.observed_at AT TIME ZONE 'Asia/Pontianak')::date
 ) c
@@ -207,30 +251,39 @@ ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 
+# Outside every active PLB area zone: no piece contains the sighting (an indexed
+# point-in-polygon on small pieces). The distance to the nearest PLB zone, a true-distance KNN
+# over the pieces, is measured only for the sighting that carries the day's alert.
 PLB_OUTSIDE_AREA_SQL: Final = """
-INSERT INTO alert ({columns})
-SELECT DISTINCT ON (dedup_key) {columns} FROM (
-    SELECT :rule_id AS rule_id, 'plb_outside_area' AS rule_kind, :severity AS severity,
-           {day_key} AS dedup_key,
-           NULL::int AS incident_id, s.id AS sighting_id, s.foreigner_id,
-           NULL::int AS workplace_id, a.zone_id,
-           jsonb_build_object('sighting_id', s.id, 'foreigner_id', s.foreigner_id,
-                              'zone_id', a.zone_id) AS subjects,
-           a.distance_m, s.geom, s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name,
-           jsonb_build_object('permit_type', f.permit_type, 'zone_name', a.zone_name) AS details,
-           s.observed_at AS event_at, s.id AS order_id
+WITH c AS (
+    SELECT DISTINCT ON (dedup_key) {day_key} AS dedup_key, f.permit_type, s.id, s.observed_at,
+           s.foreigner_id, s.geom, s.geom_utm, s.kecamatan_code, s.kecamatan_name,
+           s.desa_code, s.desa_name
     FROM sighting s
     JOIN foreigner f ON f.id = s.foreigner_id AND f.permit_type = 'PLB'
-    CROSS JOIN LATERAL (
-        SELECT z.id AS zone_id, z.name AS zone_name,
-               ST_Distance(z.geom_utm, s.geom_utm) AS distance_m
-        FROM zone z WHERE z.active AND z.kind = 'plb_area'
-        ORDER BY ST_Distance(z.geom_utm, s.geom_utm), z.id
-        LIMIT 1
-    ) a
-    WHERE {scope} AND a.distance_m > 0
-) c
-ORDER BY dedup_key, event_at, order_id
+    WHERE {scope}
+      AND NOT EXISTS (SELECT 1 FROM zone_piece zp
+                      WHERE zp.kind = 'plb_area' AND ST_Intersects(zp.geom_utm, s.geom_utm))
+    ORDER BY dedup_key, s.observed_at, s.id
+)
+INSERT INTO alert ({columns})
+SELECT :rule_id, 'plb_outside_area', :severity, c.dedup_key,
+       NULL, s.id, s.foreigner_id, NULL, a.zone_id,
+       jsonb_build_object('sighting_id', s.id, 'foreigner_id', s.foreigner_id,
+                          'zone_id', a.zone_id),
+       a.distance_m, s.geom, s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name,
+       jsonb_build_object('permit_type', c.permit_type, 'zone_name', z.name),
+       s.observed_at
+FROM c
+CROSS JOIN LATERAL (SELECT c.*) s
+CROSS JOIN LATERAL (
+    SELECT zp.zone_id, zp.geom_utm <-> s.geom_utm AS distance_m
+    FROM zone_piece zp WHERE zp.kind = 'plb_area'
+    ORDER BY zp.geom_utm <-> s.geom_utm
+    LIMIT 1
+) a
+JOIN zone z ON z.id = a.zone_id
+ORDER BY c.dedup_key
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
@@ -340,11 +393,77 @@ ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 
+# Workplace-sighting pairs within R over the whole sighting table (the proximity join of the
+# batch benchmark, checked against the planner's plain join and a shapely STRtree).
+#
+# A plain ``JOIN ... ON ST_DWithin`` runs as 10,000 workplaces x every monthly partition GiST
+# probes, each followed by random heap fetches and an exact recheck. This is a hash join on a
+# grid of R/4 cells instead: each workplace is copied into the cells whose nearest point lies
+# within R of it (about 1.3 x the disk's area), each sighting is hashed to its cell in one
+# sequential pass, and only pairs sharing a cell are compared. The comparison is exact: squared
+# distances clearly inside or outside R (by 1 mm, far above float error at these coordinates)
+# decide at once, the rest go to ST_DWithin, so the pairs are exactly ST_DWithin's.
+PAIRS_SQL: Final = text(
+    """
+    SELECT wc.id AS workplace_id, sc.id AS sighting_id
+    FROM (
+        SELECT s.id, s.geom_utm, s.x, s.y,
+               (floor(s.x / (:radius_m / 4)))::bigint * 4194304
+               + (floor(s.y / (:radius_m / 4)))::bigint AS cell
+        FROM (SELECT s.id, s.geom_utm, ST_X(s.geom_utm) AS x, ST_Y(s.geom_utm) AS y
+              FROM sighting s OFFSET 0) s
+    ) sc
+    JOIN (
+        SELECT w.id, w.geom_utm, w.x, w.y, c.cell
+        FROM (SELECT w.id, w.geom_utm, ST_X(w.geom_utm) AS x, ST_Y(w.geom_utm) AS y
+              FROM workplace w OFFSET 0) w
+        CROSS JOIN LATERAL (
+            SELECT (floor(w.x / (:radius_m / 4)) + i)::bigint * 4194304
+                   + (floor(w.y / (:radius_m / 4)) + j)::bigint AS cell
+            FROM generate_series(-5, 5) i, generate_series(-5, 5) j
+            WHERE greatest((floor(w.x / (:radius_m / 4)) + i) * (:radius_m / 4) - w.x,
+                           w.x - (floor(w.x / (:radius_m / 4)) + i + 1) * (:radius_m / 4), 0) ^ 2
+                + greatest((floor(w.y / (:radius_m / 4)) + j) * (:radius_m / 4) - w.y,
+                           w.y - (floor(w.y / (:radius_m / 4)) + j + 1) * (:radius_m / 4), 0) ^ 2
+                  <= (:radius_m + 0.001) ^ 2
+        ) c
+    ) wc ON wc.cell = sc.cell
+    WHERE CASE WHEN (sc.x - wc.x) * (sc.x - wc.x) + (sc.y - wc.y) * (sc.y - wc.y)
+                    <= (:radius_m - 0.001) ^ 2 THEN true
+               WHEN (sc.x - wc.x) * (sc.x - wc.x) + (sc.y - wc.y) * (sc.y - wc.y)
+                    > (:radius_m + 0.001) ^ 2 THEN false
+               ELSE ST_DWithin(sc.geom_utm, wc.geom_utm, :radius_m) END
+    """
+)
+# A sort-merge join of 1e6 computed cell keys costs 2-3x the hash join; the planner's estimate
+# of the cell join is poor, so the statement runs with merge joins off and room to hash.
+PAIRS_SETTINGS_SQL: Final = text(
+    "SELECT set_config('enable_mergejoin', 'off', true), set_config('work_mem', '256MB', true)"
+)
+
+
+def workplace_sighting_pairs(*, session: Session, radius_m: float) -> list[tuple[int, int]]:
+    """(workplace id, sighting id) for every pair within ``radius_m`` metres (EPSG:32649)."""
+    if not 0 < radius_m <= 50_000:
+        raise ValidationError(
+            f"radius_m must be in (0, 50000]; got {radius_m!r}", field="radius_m", value=radius_m
+        )
+    session.execute(PAIRS_SETTINGS_SQL)
+    rows = session.execute(PAIRS_SQL, {"radius_m": float(radius_m)})
+    return [(int(w), int(s)) for w, s in rows]
+
+
+# Lock the written sightings' foreigners (in id order, so writers cannot deadlock) and return
+# the rows' time bounds, which the rule statements use to prune partitions.
 LOCK_FOREIGNERS_SQL: Final = text(
     """
-    SELECT count(pg_advisory_xact_lock(:cls, f.foreigner_id))
-    FROM (SELECT DISTINCT foreigner_id FROM sighting
-          WHERE id = ANY(:ids) AND foreigner_id IS NOT NULL ORDER BY 1) f
+    WITH w AS MATERIALIZED (SELECT foreigner_id, observed_at FROM sighting WHERE id = ANY(:ids)),
+    locked AS (
+        SELECT count(pg_advisory_xact_lock(:cls, f.foreigner_id)) AS n
+        FROM (SELECT DISTINCT foreigner_id FROM w
+              WHERE foreigner_id IS NOT NULL ORDER BY 1) f
+    )
+    SELECT min(w.observed_at), max(w.observed_at), (SELECT n FROM locked) FROM w
     """
 )
 LOCK_CLUSTER_SQL: Final = text("SELECT pg_advisory_xact_lock(:cls, 0)")
@@ -491,7 +610,8 @@ def load_rules(session: Session) -> dict[str, Rule]:
 # What restricts each statement: on write, the written ids; in batch, records since a time.
 SCOPES: Final[dict[str, dict[str, str]]] = {
     "ids": {
-        "sighting": "s.id = ANY(:ids)",
+        # The time bounds of the written rows prune the monthly partitions of sighting.
+        "sighting": "s.id = ANY(:ids) AND s.observed_at BETWEEN :at_min AND :at_max",
         "incident": "i.id = ANY(:ids)",
         "workplace": "w.id = ANY(:ids)",
         "foreigner": "f.id = ANY(:ids)",
@@ -529,7 +649,13 @@ def _statements(mode: str) -> dict[str, list[TextClause]]:
         "incident_near_workplace": [inw_by_workplace if mode == "since" else inw_by_incident],
         "incident_near_workplace@workplaces": [inw_by_workplace],
         "sighting_near_border": [_sql(SIGHTING_NEAR_BORDER_SQL, scope=sc["sighting"])],
-        "sighting_in_zone": [_sql(SIGHTING_IN_ZONE_SQL, scope=sc["sighting"])],
+        "sighting_in_zone": [
+            _sql(
+                SIGHTING_IN_ZONE_SQL,
+                scope=sc["sighting"],
+                entry=ZONE_ENTRY_IN_BATCH if mode == "since" else ZONE_ENTRY_BY_PREVIOUS,
+            )
+        ],
         "expired_permit_sighting": [
             _sql(
                 EXPIRED_PERMIT_SIGHTING_SQL,
@@ -610,6 +736,93 @@ def _bind(rule: Rule, today: dt.date) -> dict[str, Any]:
     return values
 
 
+# On write the same few statements run for every written row: prepared once per connection
+# (server-side, PREPARE/EXECUTE) with generic plans, they skip planning against every monthly
+# partition of sighting each time; the partitions are pruned at executor start-up from the
+# bound time range instead. Batch statements run once and keep custom plans.
+PARAM_TYPES: Final[dict[str, str]] = {
+    "cls": "integer",
+    "rule_id": "integer",
+    "severity": "integer",
+    "today": "date",
+    "ids": "integer[]",
+    "at_min": "timestamptz",
+    "at_max": "timestamptz",
+    "radius_m": "float8",
+    "distance_m": "float8",
+    "hysteresis_m": "float8",
+    "rearm_m": "float8",
+    "cooldown_h": "float8",
+    "cooldown_s": "float8",
+    "cooldown": "interval",
+    "zone_kinds": "text[]",
+    "min_incidents": "integer",
+    "window_days": "float8",
+    "window": "interval",
+    "windows_days": "integer[]",
+}
+_BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")
+PREPARED_KEY: Final = "timpora_alert_prepared"
+# The caller's value is read in a materialised CTE, before the set_config in the select list.
+FORCE_GENERIC_SQL: Final = text(
+    "WITH o AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS mode) "
+    "SELECT o.mode, set_config('plan_cache_mode', 'force_generic_plan', true) FROM o"
+)
+RESTORE_PLAN_MODE_SQL: Final = text("SELECT set_config('plan_cache_mode', :mode, true)")
+# Batch statements sort and hash up to ~1e6 narrow rows (window passes, per-day dedup): give
+# them memory so nothing spills, and no JIT (compiling costs more than it saves here).
+BATCH_SETTINGS_SQL: Final = text(
+    "WITH o AS MATERIALIZED (SELECT current_setting('work_mem') AS work_mem, "
+    "current_setting('jit') AS jit) "
+    "SELECT o.work_mem, o.jit, set_config('work_mem', '256MB', true), "
+    "set_config('jit', 'off', true) FROM o"
+)
+RESTORE_BATCH_SETTINGS_SQL: Final = text(
+    "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    name: str
+    prepare: str
+    params: tuple[str, ...]
+
+
+def _prepared(name: str, stmt: TextClause) -> Prepared:
+    """``stmt`` as PREPARE text with positional, typed parameters."""
+    order: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in order:
+            order.append(m.group(1))
+        return f"${order.index(m.group(1)) + 1}"
+
+    body = _BIND.sub(number, stmt.text).replace("\\:", ":")
+    types = ", ".join(PARAM_TYPES[p] for p in order)
+    return Prepared(name, f"PREPARE {name} ({types}) AS {body}", tuple(order))
+
+
+def _execute_prepared(session: Session, prep: Prepared, params: dict[str, Any]) -> list[Any]:
+    conn = session.connection()
+    done: set[str] = conn.connection.info.setdefault(PREPARED_KEY, set())
+    if prep.name not in done:
+        conn.exec_driver_sql(prep.prepare)
+        done.add(prep.name)
+    args = ", ".join(f"%({p})s" for p in prep.params)
+    result = conn.exec_driver_sql(
+        f"EXECUTE {prep.name} ({args})", {p: params[p] for p in prep.params}
+    )
+    return list(result)
+
+
+PREPARED: Final = {
+    name: [_prepared(f"timpora_alert_{name.replace('@', '_')}_{k}", st) for k, st in enumerate(sts)]
+    for name, sts in STATEMENTS["ids"].items()
+}
+PREPARED_LOCK_FOREIGNERS: Final = _prepared("timpora_alert_lock_foreigners", LOCK_FOREIGNERS_SQL)
+
+
 def _run(
     session: Session,
     mode: str,
@@ -627,10 +840,16 @@ def _run(
             continue
         params = {**_bind(rule, today), **extra}
         n = 0
-        for stmt in STATEMENTS[mode][name]:
-            ids = list(session.execute(stmt, params).scalars())
-            created.extend(ids)
-            n += len(ids)
+        if mode == "ids":
+            for prep in PREPARED[name]:
+                ids = [int(r[0]) for r in _execute_prepared(session, prep, params)]
+                created.extend(ids)
+                n += len(ids)
+        else:
+            for stmt in STATEMENTS[mode][name]:
+                ids = list(session.execute(stmt, params).scalars())
+                created.extend(ids)
+                n += len(ids)
         if counts is not None:
             counts[kind] = counts.get(kind, 0) + n
     return created
@@ -649,11 +868,22 @@ def evaluate_for(
     ids = sorted({int(i) for i in ids})
     if not ids:
         return []
-    if layer == "sightings":
-        session.execute(LOCK_FOREIGNERS_SQL, {"cls": LOCK_FOREIGNER, "ids": ids})
-    elif layer == "incidents":
-        session.execute(LOCK_CLUSTER_SQL, {"cls": LOCK_INCIDENT_CLUSTER})
-    return _run(session, "ids", LAYER_RULES[layer], {"ids": ids}, today or today_wib())
+    extra: dict[str, Any] = {"ids": ids}
+    # Generic plans for our prepared statements, the caller's setting back afterwards.
+    caller_mode = session.execute(FORCE_GENERIC_SQL).one()[0]
+    try:
+        if layer == "sightings":
+            ((at_min, at_max, _),) = _execute_prepared(
+                session, PREPARED_LOCK_FOREIGNERS, {"cls": LOCK_FOREIGNER, "ids": ids}
+            )
+            if at_min is None:
+                return []
+            extra.update(at_min=at_min, at_max=at_max)
+        elif layer == "incidents":
+            session.execute(LOCK_CLUSTER_SQL, {"cls": LOCK_INCIDENT_CLUSTER})
+        return _run(session, "ids", LAYER_RULES[layer], extra, today or today_wib())
+    finally:
+        session.execute(RESTORE_PLAN_MODE_SQL, {"mode": caller_mode})
 
 
 def run_batch(
@@ -675,5 +905,9 @@ def run_batch(
         raise ValidationError(f"unknown rule {unknown[0]!r}", field="rule", value=unknown[0])
     counts: dict[str, int] = {n: 0 for n in names}
     extra = {"since": since or dt.datetime(1900, 1, 1, tzinfo=dt.UTC)}
-    _run(session, "since", names, extra, today or today_wib(), counts)
+    caller = session.execute(BATCH_SETTINGS_SQL).one()
+    try:
+        _run(session, "since", names, extra, today or today_wib(), counts)
+    finally:
+        session.execute(RESTORE_BATCH_SETTINGS_SQL, {"work_mem": caller[0], "jit": caller[1]})
     return counts

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.alerts import evaluate_for
-from geo.alerts.rules import run_batch, validate_parameters
+from geo.alerts.rules import run_batch, validate_parameters, workplace_sighting_pairs
 from geo.errors import ValidationError
 from tests.geo.alert_synth import (
     ARUK,
@@ -283,3 +284,146 @@ def test_parameter_validation_names_the_parameter(kind: str, params: dict, field
 def test_unknown_layer_is_refused(session: Session) -> None:
     with pytest.raises(ValueError, match="layer"):
         evaluate_for(session=session, layer="boats", ids=[1])
+
+
+# --- structures behind the speed (migration 0008) ----------------------------------------------
+
+PIECES_SQL = text(
+    """
+    SELECT count(zp.id) AS n, min(zp.kind) AS kind, max(ST_NPoints(zp.geom_utm)) AS max_points,
+           coalesce(ST_Area(ST_SymDifference(ST_Union(zp.geom_utm), z.geom_utm)), -1) AS diff_m2
+    FROM zone z LEFT JOIN zone_piece zp ON zp.zone_id = z.id
+    WHERE z.id = :z
+    GROUP BY z.geom_utm
+    """
+)
+
+
+def _pieces(session: Session, zid: int) -> Any:
+    return session.execute(PIECES_SQL, {"z": zid}).one()
+
+
+def test_zone_pieces_follow_the_zone_on_insert_update_and_delete(session: Session) -> None:
+    # A 200-vertex circle: more than one piece of at most 64 vertices.
+    zid = session.execute(
+        text(
+            """
+            INSERT INTO zone (name, kind, geom)
+            SELECT 'Lingkaran', 'watch', ST_Multi(ST_Transform(ST_Buffer(ST_Transform(
+                ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 32649), 3000, 50), 4326))
+            RETURNING id
+            """
+        ),
+        {"lon": INLAND[0], "lat": INLAND[1]},
+    ).scalar_one()
+    first = _pieces(session, zid)
+    assert first.n > 1 and first.max_points <= 64 and first.kind == "watch"
+    assert first.diff_m2 == pytest.approx(0, abs=1e-3)  # the pieces cover exactly the zone
+
+    moved = offset(session, *INLAND, 5000, 0)
+    session.execute(
+        text(
+            "UPDATE zone SET kind = 'restricted', geom = ST_Multi(ST_Transform(ST_Expand("
+            "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 32649), 500), 4326)) "
+            "WHERE id = :z"
+        ),
+        {"lon": moved[0], "lat": moved[1], "z": zid},
+    )
+    second = _pieces(session, zid)
+    assert (second.n, second.kind) == (1, "restricted")
+    assert second.diff_m2 == pytest.approx(0, abs=1e-3)
+
+    session.execute(text("UPDATE zone SET active = false WHERE id = :z"), {"z": zid})
+    assert _pieces(session, zid).n == 0  # inactive zones have no pieces
+    session.execute(text("UPDATE zone SET active = true WHERE id = :z"), {"z": zid})
+    assert _pieces(session, zid).n == 1
+    session.execute(text("DELETE FROM zone WHERE id = :z"), {"z": zid})
+    left = session.execute(text("SELECT count(*) FROM zone_piece WHERE zone_id = :z"), {"z": zid})
+    assert left.scalar_one() == 0
+
+
+def test_plb_rule_follows_an_edited_plb_area(session: Session) -> None:
+    plb = add_foreigner(session, permit_type="PLB")
+    sid = add_sighting(session, *INLAND, T0, plb)
+    assert len(evaluate_for(session=session, layer="sightings", ids=[sid])) == 1
+    session.execute(text("DELETE FROM alert"))
+    # The office widens the PLB area to take in the inland point: no alert any more.
+    session.execute(
+        text(
+            "UPDATE zone SET geom = ST_Multi(ST_Union(geom, ST_Transform(ST_Expand(ST_Transform("
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 32649), 100), 4326))) "
+            "WHERE kind = 'plb_area'"
+        ),
+        {"lon": INLAND[0], "lat": INLAND[1]},
+    )
+    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == []
+    assert run_batch(session=session, rules=("plb_outside_area",)) == {"plb_outside_area": 0}
+
+
+@pytest.mark.parametrize(
+    ("sequence", "since_index", "entries"),
+    [
+        # The first hit in scope follows an out-of-scope sighting inside the zone: no entry.
+        pytest.param(["in", "in", "in"], 1, [], id="previous-before-since-inside"),
+        pytest.param(["out", "in", "in"], 1, [1], id="previous-before-since-outside"),
+        # Hits in scope with an outside sighting between them: a second entry.
+        pytest.param(["in", "out", "in", "in"], 0, [0, 2], id="out-between-hits"),
+    ],
+)
+def test_zone_entry_in_batch_with_since(
+    session: Session, sequence: list[str], since_index: int, entries: list[int]
+) -> None:
+    zid = add_zone(session, *INLAND, 1000, kind="restricted")
+    fid = add_foreigner(session)
+    where = {"in": offset(session, *INLAND, 500, 0), "out": offset(session, *INLAND, 1500, 0)}
+    ids = [add_sighting(session, *where[p], T0 + k * H, fid) for k, p in enumerate(sequence)]
+    run_batch(session=session, since=T0 + since_index * H, rules=("sighting_in_zone",))
+    found = alerts(session, "sighting_in_zone")
+    assert [(a.sighting_id, a.zone_id) for a in found] == [(ids[k], zid) for k in entries]
+
+
+def test_on_write_and_batch_leave_the_callers_settings_alone(session: Session) -> None:
+    def settings() -> tuple[str, ...]:
+        row = session.execute(
+            text(
+                "SELECT current_setting('plan_cache_mode'), current_setting('work_mem'), "
+                "current_setting('jit')"
+            )
+        ).one()
+        return tuple(row)
+
+    before = settings()
+    fid = add_foreigner(session)
+    sid = add_sighting(session, *INLAND, T0, fid)
+    evaluate_for(session=session, layer="sightings", ids=[sid])
+    evaluate_for(session=session, layer="sightings", ids=[sid])  # prepared statements reused
+    run_batch(session=session, rules=("sighting_near_border",))
+    assert settings() == before
+
+
+@pytest.mark.parametrize(
+    "radius_m", [pytest.param(500.0, id="500m"), pytest.param(130.0, id="130m")]
+)
+def test_workplace_sighting_pairs_are_exactly_st_dwithin(session: Session, radius_m: float) -> None:
+    wid = add_workplace(session, *INLAND)
+    # Just inside / just outside R in several directions, and points near R/4 cell edges.
+    cases = []
+    for k, (dx, dy) in enumerate([(1, 0), (0, 1), (-0.6, 0.8), (0.6, -0.8), (-1, 0)]):
+        for d in (radius_m - 0.01, radius_m + 0.01):
+            cases.append((k, d, add_sighting(session, *offset(session, *INLAND, dx * d, dy * d))))
+    for q in range(-6, 7):
+        cases.append((99, q, add_sighting(session, *offset(session, *INLAND, q * radius_m / 4, 0))))
+    got = {(w, s) for w, s in workplace_sighting_pairs(session=session, radius_m=radius_m)}
+    expected = set(
+        session.execute(
+            text(
+                "SELECT w.id, s.id FROM sighting s JOIN workplace w "
+                "ON ST_DWithin(s.geom_utm, w.geom_utm, :r)"
+            ),
+            {"r": radius_m},
+        ).all()
+    )
+    assert got == {tuple(r) for r in expected}
+    inside = {s for _, d, s in cases[:10] if d < radius_m}
+    assert inside <= {s for w, s in got if w == wid}
+    assert not ({s for _, d, s in cases[:10] if d > radius_m} & {s for _, s in got})
