@@ -48,19 +48,21 @@ from maps.sheet import (
 from maps.snapshot import (
     HEAT_CELL_M,
     HOTSPOT_CELL_M,
+    cells_utm,
+    draw_map,
+    hotspot_result,
+    make_sheet,
+    patrol_plan,
+)
+from maps.static_layers import (
     KIND_COLOURS,
     GridLayer,
     HotspotLayer,
     Layer,
     PatrolLayer,
     PolygonLayer,
-    _hotspots,
-    _utm_geoms,
-    draw_map,
     grid_from_heat_cells,
     km,
-    make_sheet,
-    patrol_plan,
     shown,
 )
 
@@ -183,10 +185,12 @@ def collect(
     cover = GridLayer(
         HEAT_CELL_M, gx, gy, n, False, t("count_per_cell", lang, size=km(HEAT_CELL_M, lang))
     )
-    result = _hotspots(session=session, filters=filters, cell_m=HOTSPOT_CELL_M, settings=settings)
+    result = hotspot_result(
+        session=session, filters=filters, cell_m=HOTSPOT_CELL_M, settings=settings
+    )
     hot_layer = HotspotLayer(
         result,
-        _utm_geoms(result),
+        cells_utm(result),
         False,
         t("snap_legend_hotspots", lang, size=km(HOTSPOT_CELL_M, lang)),
     )
@@ -199,7 +203,7 @@ def collect(
     )
     hot_mask = result.cells["gi_bin"].to_numpy() >= 2 if len(result.cells) else None
     patrol = PatrolLayer(
-        plan, _utm_geoms(result, hot_mask), hot_layer.total, t("snap_layer_patrol", lang)
+        plan, cells_utm(result, hot_mask), hot_layer.total, t("snap_layer_patrol", lang)
     )
     # One lookup for the hot spots and the stops: which kecamatan each lies in.
     xs = [*(r.x_utm for r in top), *(p.x_utm for p in plan.points)]

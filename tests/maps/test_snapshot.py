@@ -17,6 +17,7 @@ from geo.settings import Settings
 from geo.users import Principal
 from maps import snapshot as snap
 from maps.sheet import PNG_DPI, figure_bytes, load_basemap
+from maps.static_layers import GridLayer, PointLayer, PolygonLayer
 from tests.maps.briefing_seed import add_export_data, assert_no_secrets, pdf_text
 from tests.maps.seed import Seed
 
@@ -144,7 +145,7 @@ def test_person_counts_below_three_are_suppressed(
         principal=Principal(name="Admin Uji", role="admin"),
     )
     layer = snapshot.layer
-    assert isinstance(layer, snap.PolygonLayer)
+    assert isinstance(layer, PolygonLayer)
     counts = dict(zip(layer.names, layer.counts, strict=True))
     assert counts[data.quiet_code] == 2
     assert 3 in counts.values()
@@ -187,10 +188,10 @@ def test_dense_incidents_are_binned_and_rasterised(
     session: Session, settings: Settings, data: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sparse = _collect(session, settings, layer="incidents")
-    assert isinstance(sparse.layer, snap.PointLayer)
+    assert isinstance(sparse.layer, PointLayer)
     monkeypatch.setattr(snap, "DENSE_POINTS", 10)
     dense = _collect(session, settings, layer="incidents")
-    assert isinstance(dense.layer, snap.GridLayer)
+    assert isinstance(dense.layer, GridLayer)
     assert dense.layer.total == sparse.layer.total == 35
     for snapshot in (sparse, dense):
         page = PdfReader(io.BytesIO(snap.render(snapshot, "pdf"))).pages[0]
