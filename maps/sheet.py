@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import io
 import textwrap
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -51,13 +52,13 @@ PDF_METADATA: Final[dict[str, Any]] = {
 }
 PNG_METADATA: Final[dict[str, Any]] = {"Software": None}
 RC: Final[dict[Any, Any]] = {
-    "font.family": "DejaVu Sans",
+    "font.family": "DejaVu Sans",  # shipped with matplotlib: no system font, same glyphs anywhere
     "pdf.fonttype": 3,  # subsets fast (Type 42 costs ~1.5 s in fontTools); text still extractable
     "pdf.compression": 6,
-    "svg.hashsalt": "timpora",
-    "path.simplify": True,
-    "axes.unicode_minus": False,
 }
+# rcParams are process-global: exports save one at a time so concurrent requests (the API runs
+# handlers in a thread pool) cannot see each other's settings half-way through a file.
+_SAVE_LOCK: Final = threading.Lock()
 
 # Map area and side panel, in figure fractions of an A4 landscape page.
 MAP_RECT: Final = (0.025, 0.095, 0.58, 0.785)
@@ -166,7 +167,7 @@ def furnish(fig: Figure, sheet: Sheet, *, title: str, subtitle: str, page: int, 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """PNG (200 dpi) or PDF bytes of one page, reproducible for equal figures."""
     buf = io.BytesIO()
-    with matplotlib.rc_context(RC):
+    with _SAVE_LOCK, matplotlib.rc_context(RC):
         if fmt == "png":
             fig.savefig(
                 buf,
@@ -185,7 +186,7 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
 def pages_pdf(figures: Iterable[Figure]) -> bytes:
     """One PDF of several pages (matplotlib PdfPages), reproducible for equal figures."""
     buf = io.BytesIO()
-    with matplotlib.rc_context(RC), PdfPages(buf, metadata=PDF_METADATA) as pdf:
+    with _SAVE_LOCK, matplotlib.rc_context(RC), PdfPages(buf, metadata=PDF_METADATA) as pdf:
         for fig in figures:
             pdf.savefig(fig, dpi=PNG_DPI)
     return buf.getvalue()
