@@ -12,11 +12,12 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
+from geo import mapdata
 from geo.errors import ValidationError
 from geo.settings import Settings
 from geo.users import Principal
 from maps import snapshot as snap
-from maps.sheet import PNG_DPI, figure_bytes, load_basemap
+from maps.sheet import PNG_DPI, figure_bytes, load_basemap, new_page
 from maps.static_layers import GridLayer, PointLayer, PolygonLayer
 from tests.maps.briefing_seed import add_export_data, assert_no_secrets, pdf_text
 from tests.maps.seed import Seed
@@ -236,3 +237,15 @@ def test_kecamatan_filter_zooms_and_is_stated(
     _, text = pdf_text(snap.render(snapshot, "pdf"))
     assert "Kecamatan: Sajingan Besar" in text
     assert "Total: 30" in text
+
+
+def test_heat_legend_is_in_real_counts(session: Session, settings: Settings, data: Seed) -> None:
+    snapshot = _collect(session, settings, layer="heat", cell_m=500)
+    cells = mapdata.heat_cells(session=session, filters=snapshot.params.filters, cell_m=500)
+    counts = [int(c[2]) for c in cells.cells]
+    legend = snapshot.layer.draw(new_page().add_subplot(), "id")
+    labels = [label for _, label in legend.entries]
+    assert labels[0].startswith(str(min(counts)))
+    assert labels[-1].endswith(str(max(counts)))
+    assert legend.title == "Jumlah per sel 500 m"
+    assert f"Total: {sum(counts)}" in legend.notes
