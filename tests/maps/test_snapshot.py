@@ -13,12 +13,13 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from geo import mapdata
+from geo.briefing import points_utm
 from geo.errors import ValidationError
 from geo.settings import Settings
 from geo.users import Principal
 from maps import snapshot as snap
 from maps.sheet import PNG_DPI, figure_bytes, load_basemap, new_page
-from maps.static_layers import GridLayer, PointLayer, PolygonLayer
+from maps.static_layers import GridLayer, PointLayer, PolygonLayer, grid_from_heat_cells
 from tests.maps.briefing_seed import add_export_data, assert_no_secrets, pdf_text
 from tests.maps.seed import Seed
 
@@ -249,3 +250,22 @@ def test_heat_legend_is_in_real_counts(session: Session, settings: Settings, dat
     assert labels[-1].endswith(str(max(counts)))
     assert legend.title == "Jumlah per sel 500 m"
     assert f"Total: {sum(counts)}" in legend.notes
+
+
+def test_heat_cells_map_back_to_their_utm_grid(session: Session, data: Seed) -> None:
+    filters = snap.parse_snapshot_params(layer="heat").filters
+    for cell_m in (100.0, 250.0, 1000.0):
+        gx, gy, n = grid_from_heat_cells(
+            mapdata.heat_cells(session=session, filters=filters, cell_m=cell_m)
+        )
+        assert len(set(zip(gx.tolist(), gy.tolist(), strict=True))) == len(gx)  # no cell merged
+        assert int(n.sum()) == 35
+        x, y, _ = points_utm(session=session, filters=filters)
+        expected = set(
+            zip(
+                np.floor(x / cell_m).astype(int).tolist(),
+                np.floor(y / cell_m).astype(int).tolist(),
+                strict=True,
+            )
+        )
+        assert set(zip(gx.tolist(), gy.tolist(), strict=True)) == expected
