@@ -269,28 +269,33 @@ def pairs_check(engine: Engine, repeat: int) -> dict[str, Any]:
     }
 
 
-def batch_runs(engine: Engine, repeat: int) -> tuple[float, dict[str, int], float]:
-    """The five sighting rules over every sighting, rolled back after each run."""
+def batch_runs(engine: Engine, repeat: int) -> dict[str, Any]:
+    """The five sighting rules over every sighting, twice in one transaction, rolled back.
 
-    def once() -> dict[str, int]:
+    The first pass raises every alert (cold); the second finds them all raised already, as a
+    nightly ``timpora alerts run`` does after the day's writes alerted on write.
+    """
+    cold: list[float] = []
+    rerun: list[float] = []
+    counts: dict[str, int] = {}
+    for _ in range(repeat):
         with Session(engine) as session:
+            t0 = time.perf_counter()
             counts = run_batch(session=session, rules=SIGHTING_RULES)
+            t1 = time.perf_counter()
+            again = run_batch(session=session, rules=SIGHTING_RULES)
+            t2 = time.perf_counter()
             session.rollback()
+        assert sum(again.values()) == 0, again
+        cold.append(t1 - t0)
+        rerun.append(t2 - t1)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM alert, alert_outbox"))  # the rolled-back rows
-        return counts
-
-    times, counts = [], {}
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        counts = once()
-        times.append(time.perf_counter() - t0)
-    # The VACUUM is not part of the batch: time it alone and take it off.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        t0 = time.perf_counter()
-        conn.execute(text("VACUUM alert, alert_outbox"))
-        t_vacuum = time.perf_counter() - t0
-    return max(statistics.median(times) - t_vacuum, 1e-9), counts, statistics.median(times)
+    return {
+        "cold": statistics.median(cold),
+        "rerun": statistics.median(rerun),
+        "counts": counts,
+    }
 
 
 def write_latency(engine: Engine, writes: int) -> tuple[float, float]:
@@ -355,9 +360,11 @@ def main() -> None:
         )
         print(f"machine: {machine(engine)}")
         pairs = pairs_check(engine, args.repeat)
-        t_batch, counts, t_batch_gross = batch_runs(engine, args.repeat)
+        batch = batch_runs(engine, args.repeat)
         p50, p99 = write_latency(engine, args.writes)
-        rate = args.sightings / t_batch
+        counts = batch["counts"]
+        rate = args.sightings / batch["cold"]
+        rate_rerun = args.sightings / batch["rerun"]
         n_alerts = sum(counts.values())
 
         def verdict(ok: bool) -> str:
@@ -372,14 +379,16 @@ def main() -> None:
                 ">= 500,000",
                 verdict(rate >= 500_000),
             ),
+            (f"  = {batch['cold']:.3f} s, raising {n_alerts:,} alerts", "", "", "", "", ""),
             (
-                f"  = {t_batch:.3f} s for {n_alerts:,} alerts",
-                "",
-                "",
-                "",
-                "",
-                "",
+                "batch again, alerts already raised (sightings/s)",
+                f"{rate_rerun:,.0f}",
+                "-",
+                "-",
+                ">= 500,000",
+                verdict(rate_rerun >= 500_000),
             ),
+            (f"  = {batch['rerun']:.3f} s", "", "", "", "", ""),
             (
                 "pairs within 500 m, workplace x sighting (s)",
                 f"{pairs['ours']:.3f}",
@@ -422,10 +431,7 @@ def main() -> None:
             print("".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
         print()
         print(f"alerts per rule: {counts}")
-        print(
-            f"medians of {args.repeat} runs; batch {t_batch_gross:.3f} s incl. the VACUUM "
-            f"between runs; {args.writes} single writes"
-        )
+        print(f"medians of {args.repeat} runs; {args.writes} single writes")
         if not pairs["same"]:
             sys.exit("pair sets differ")
     finally:
