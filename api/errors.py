@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -162,9 +162,21 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSON:
     return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
 
 
+async def lost_transaction_handler(request: Request, exc: Exception) -> JSON:
+    # Raised when code touches a session whose connection died earlier in the request (the
+    # first error was a lost connection): the same outage, so the same answer.
+    log.warning("database connection lost during %s: %s", request.url.path, type(exc).__name__)
+    return JSON(
+        {"detail": "the database is unavailable; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.TimporaError, timpora_error_handler)
     app.add_exception_handler(IntegrityError, integrity_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
+    app.add_exception_handler(PendingRollbackError, lost_transaction_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
