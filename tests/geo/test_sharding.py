@@ -77,6 +77,7 @@ class Data:
     incidents: list[dict[str, Any]] = field(default_factory=list)
     sightings: list[dict[str, Any]] = field(default_factory=list)
     zone_centre: tuple[float, float] = (0.0, 0.0)
+    split_point: tuple[float, float] = (0.0, 0.0)  # on the west/east line
     planted_cross_incidents: list[int] = field(default_factory=list)
 
     def office(self, x: float, y: float) -> str:
@@ -129,6 +130,7 @@ def make_data(session: Session, seed: int = 20_251) -> Data:
     by_split = np.argsort(np.abs(anchors[:, 0] - data.x_split))
     a1 = anchors[by_split[0]]
     a2 = next(anchors[k] for k in by_split[1:] if abs(anchors[k][1] - a1[1]) > 8000)
+    data.split_point = (data.x_split, float(a1[1]))
     data.workplaces.append(
         {"id": 41, "x": data.x_split - 160.0, "y": float(a1[1]), "sector": "plantation"}
     )
@@ -491,35 +493,47 @@ def test_each_office_holds_its_own_records(
 def test_st_dwithin_is_pushed_down_to_every_shard(
     remote: Remote, data: Data, coordinator: Session
 ) -> None:
+    px, py = data.split_point
     lon, lat = coordinator.execute(
         text(
             "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(ST_SetSRID("
             "ST_MakePoint(:x, :y), 32649), 4326) AS g) q"
         ),
-        {"x": data.zone_centre[0], "y": data.zone_centre[1]},
+        {"x": px, "y": py},
     ).one()
+    radius_m = 8000.0
     window = {"start": T0, "end": T0 + dt.timedelta(days=DAYS)}
     remote_sql = sightings_near_remote_sql(
-        session=coordinator, lon=lon, lat=lat, radius_m=2000, **window
+        session=coordinator, lon=lon, lat=lat, radius_m=radius_m, **window
     )
     assert len(remote_sql) == len(SHARDS)
     for sql in remote_sql:
         assert "st_dwithin(geom_utm" in sql.lower(), sql
         assert "observed_at >=" in sql.lower(), sql
-    near = sightings_near(session=coordinator, lon=lon, lat=lat, radius_m=2000, **window)
-    assert all(n.distance_m <= 2000 for n in near)
-    assert len({n.office for n in near}) >= 2  # the watch-zone residents live in two offices
+    near = sightings_near(session=coordinator, lon=lon, lat=lat, radius_m=radius_m, **window)
+    assert all(n.distance_m <= radius_m for n in near)
+    fo = {f["id"]: data.office(f["x"], f["y"]) for f in data.foreigners}
 
-    def within(r: float) -> int:
-        zx, zy = data.zone_centre
-        return sum((s["x"] - zx) ** 2 + (s["y"] - zy) ** 2 <= r**2 for s in data.sightings)
+    def within(r: float) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in data.sightings:
+            if (s["x"] - px) ** 2 + (s["y"] - py) ** 2 <= r**2:
+                office = fo[s["f"]] if s["f"] else data.office(s["x"], s["y"])
+                office = "local" if office == "west" else office
+                out[office] = out.get(office, 0) + 1
+        return out
 
-    # Every office's sightings within the radius (1 m of slack for the 4326 round trip).
-    assert 0 < within(1999.0) <= len(near) <= within(2001.0)
+    found: dict[str, int] = {}
+    for n in near:
+        found[n.office] = found.get(n.office, 0) + 1
+    inner, outer = within(radius_m - 1), within(radius_m + 1)  # 1 m for the 4326 round trip
+    assert len(inner) >= 2, inner  # the point lies where offices meet
+    assert set(inner) <= set(found) <= set(outer)
+    assert all(inner.get(o, 0) <= n <= outer.get(o, 0) for o, n in found.items())
     # The control: the same shard attached without extensions 'postgis' filters locally.
     remote.attach(coordinator, "north", as_name="north_plain", extensions=())
     plain = sightings_near_remote_sql(
-        session=coordinator, lon=lon, lat=lat, radius_m=2000, **window
+        session=coordinator, lon=lon, lat=lat, radius_m=radius_m, **window
     )
     assert len(plain) == len(SHARDS) + 1
     assert sum("st_dwithin" in sql.lower() for sql in plain) == len(SHARDS)
@@ -675,3 +689,26 @@ def test_shards_cli(remote: Remote, engine: Engine, database_url: str) -> None:
     )
     assert missing_pw.exit_code != 0
     assert os.environ.get("TIMPORA_SHARD_PASSWORD") is None
+
+
+def test_scaling_bench_quick_mode_prints_its_table() -> None:
+    """bench/scaling.py --quick (1e4, 1e5 rows in a throwaway cluster) keeps working."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, str(root / "bench" / "scaling.py"), "--quick", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = [ln for ln in proc.stdout.splitlines() if ln.startswith("| 10")]
+    rows = {ln.split("|")[1].strip(): ln.split("|")[2:-1] for ln in table}
+    assert set(rows) == {"10,000", "100,000"}, proc.stdout
+    for cells in rows.values():
+        assert float(cells[0].split()[0].replace(",", "")) > 0  # insert rows/s
+        assert float(cells[-1].replace(",", "")) > 0  # index MB
+    assert "location derivation" in proc.stdout
