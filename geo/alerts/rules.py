@@ -449,14 +449,44 @@ PAIRS_SETTINGS_SQL: Final = text(
 )
 
 
+# The planner's join: each workplace probes every partition's GiST. Cheaper than the grid while
+# there are few sightings per workplace (the grid's cost is fixed per workplace).
+PAIRS_BY_INDEX_SQL: Final = text(
+    """
+    SELECT w.id AS workplace_id, s.id AS sighting_id
+    FROM workplace w
+    JOIN sighting s ON ST_DWithin(s.geom_utm, w.geom_utm, :radius_m)
+    """
+)
+# Row estimates from the statistics (ANALYZE), summed over the sighting partitions.
+PAIRS_SIZES_SQL: Final = text(
+    """
+    SELECT (SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'sighting'::regclass)
+           + (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'sighting'::regclass
+              AND relkind = 'r'),
+           (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'workplace'::regclass)
+    """
+)
+GRID_MIN_SIGHTINGS_PER_WORKPLACE: Final = 25
+
+
+def pairs_statement(session: Session) -> TextClause:
+    """The pair join to use for the current table sizes (grid hash join or index probes)."""
+    sightings, workplaces = session.execute(PAIRS_SIZES_SQL).one()
+    if float(sightings or 0) >= GRID_MIN_SIGHTINGS_PER_WORKPLACE * max(float(workplaces or 0), 1):
+        session.execute(PAIRS_SETTINGS_SQL)
+        return PAIRS_SQL
+    return PAIRS_BY_INDEX_SQL
+
+
 def workplace_sighting_pairs(*, session: Session, radius_m: float) -> list[tuple[int, int]]:
     """(workplace id, sighting id) for every pair within ``radius_m`` metres (EPSG:32649)."""
     if not 0 < radius_m <= 50_000:
         raise ValidationError(
             f"radius_m must be in (0, 50000]; got {radius_m!r}", field="radius_m", value=radius_m
         )
-    session.execute(PAIRS_SETTINGS_SQL)
-    rows = session.execute(PAIRS_SQL, {"radius_m": float(radius_m)})
+    rows = session.execute(pairs_statement(session), {"radius_m": float(radius_m)})
     return [(int(w), int(s)) for w, s in rows]
 
 
