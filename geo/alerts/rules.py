@@ -44,6 +44,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from geo.alerts.prepared import (
+    BATCH_SETTINGS_SQL,
+    BIND,
+    FORCE_GENERIC_SQL,
+    RESTORE_BATCH_SETTINGS_SQL,
+    RESTORE_PLAN_MODE_SQL,
+    Prepared,
+    execute_prepared,
+    prepared,
+)
 from geo.errors import ValidationError
 
 WIB: Final = ZoneInfo("Asia/Pontianak")
@@ -400,96 +410,6 @@ ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 
-# Workplace-sighting pairs within R over the whole sighting table (the proximity join of the
-# batch benchmark, checked against the planner's plain join and a shapely STRtree).
-#
-# A plain ``JOIN ... ON ST_DWithin`` runs as 10,000 workplaces x every monthly partition GiST
-# probes, each followed by random heap fetches and an exact recheck. This is a hash join on a
-# grid of R/4 cells instead: each workplace is copied into the cells whose nearest point lies
-# within R of it (about 1.3 x the disk's area), each sighting is hashed to its cell in one
-# sequential pass, and only pairs sharing a cell are compared. The comparison is exact: squared
-# distances clearly inside or outside R (by 1 mm, far above float error at these coordinates)
-# decide at once, the rest go to ST_DWithin, so the pairs are exactly ST_DWithin's.
-PAIRS_SQL: Final = text(
-    """
-    SELECT wc.id AS workplace_id, sc.id AS sighting_id
-    FROM (
-        SELECT s.id, s.geom_utm, s.x, s.y,
-               (floor(s.x / (:radius_m / 4)))::bigint * 4194304
-               + (floor(s.y / (:radius_m / 4)))::bigint AS cell
-        FROM (SELECT s.id, s.geom_utm, ST_X(s.geom_utm) AS x, ST_Y(s.geom_utm) AS y
-              FROM sighting s OFFSET 0) s
-    ) sc
-    JOIN (
-        SELECT w.id, w.geom_utm, w.x, w.y, c.cell
-        FROM (SELECT w.id, w.geom_utm, ST_X(w.geom_utm) AS x, ST_Y(w.geom_utm) AS y
-              FROM workplace w OFFSET 0) w
-        CROSS JOIN LATERAL (
-            SELECT (floor(w.x / (:radius_m / 4)) + i)::bigint * 4194304
-                   + (floor(w.y / (:radius_m / 4)) + j)::bigint AS cell
-            FROM generate_series(-5, 5) i, generate_series(-5, 5) j
-            WHERE greatest((floor(w.x / (:radius_m / 4)) + i) * (:radius_m / 4) - w.x,
-                           w.x - (floor(w.x / (:radius_m / 4)) + i + 1) * (:radius_m / 4), 0) ^ 2
-                + greatest((floor(w.y / (:radius_m / 4)) + j) * (:radius_m / 4) - w.y,
-                           w.y - (floor(w.y / (:radius_m / 4)) + j + 1) * (:radius_m / 4), 0) ^ 2
-                  <= (:radius_m + 0.001) ^ 2
-        ) c
-    ) wc ON wc.cell = sc.cell
-    WHERE CASE WHEN (sc.x - wc.x) * (sc.x - wc.x) + (sc.y - wc.y) * (sc.y - wc.y)
-                    <= (:radius_m - 0.001) ^ 2 THEN true
-               WHEN (sc.x - wc.x) * (sc.x - wc.x) + (sc.y - wc.y) * (sc.y - wc.y)
-                    > (:radius_m + 0.001) ^ 2 THEN false
-               ELSE ST_DWithin(sc.geom_utm, wc.geom_utm, :radius_m) END
-    """
-)
-# A sort-merge join of 1e6 computed cell keys costs 2-3x the hash join; the planner's estimate
-# of the cell join is poor, so the statement runs with merge joins off and room to hash.
-PAIRS_SETTINGS_SQL: Final = text(
-    "SELECT set_config('enable_mergejoin', 'off', true), set_config('work_mem', '256MB', true)"
-)
-
-
-# The planner's join: each workplace probes every partition's GiST. Cheaper than the grid while
-# there are few sightings per workplace (the grid's cost is fixed per workplace).
-PAIRS_BY_INDEX_SQL: Final = text(
-    """
-    SELECT w.id AS workplace_id, s.id AS sighting_id
-    FROM workplace w
-    JOIN sighting s ON ST_DWithin(s.geom_utm, w.geom_utm, :radius_m)
-    """
-)
-# Row estimates from the statistics (ANALYZE), summed over the sighting partitions.
-PAIRS_SIZES_SQL: Final = text(
-    """
-    SELECT (SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i
-            JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'sighting'::regclass)
-           + (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'sighting'::regclass
-              AND relkind = 'r'),
-           (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'workplace'::regclass)
-    """
-)
-GRID_MIN_SIGHTINGS_PER_WORKPLACE: Final = 25
-
-
-def pairs_statement(session: Session) -> TextClause:
-    """The pair join to use for the current table sizes (grid hash join or index probes)."""
-    sightings, workplaces = session.execute(PAIRS_SIZES_SQL).one()
-    if float(sightings or 0) >= GRID_MIN_SIGHTINGS_PER_WORKPLACE * max(float(workplaces or 0), 1):
-        session.execute(PAIRS_SETTINGS_SQL)
-        return PAIRS_SQL
-    return PAIRS_BY_INDEX_SQL
-
-
-def workplace_sighting_pairs(*, session: Session, radius_m: float) -> list[tuple[int, int]]:
-    """(workplace id, sighting id) for every pair within ``radius_m`` metres (EPSG:32649)."""
-    if not 0 < radius_m <= 50_000:
-        raise ValidationError(
-            f"radius_m must be in (0, 50000]; got {radius_m!r}", field="radius_m", value=radius_m
-        )
-    rows = session.execute(pairs_statement(session), {"radius_m": float(radius_m)})
-    return [(int(w), int(s)) for w, s in rows]
-
-
 # Lock the written sightings' foreigners (in id order, so writers cannot deadlock) and return
 # the rows' time bounds, which the rule statements use to prune partitions.
 LOCK_FOREIGNERS_SQL: Final = text(
@@ -773,87 +693,7 @@ def _bind(rule: Rule, today: dt.date) -> dict[str, Any]:
     return values
 
 
-# On write the same few statements run for every written row: prepared once per connection
-# (server-side, PREPARE/EXECUTE) with generic plans, they skip planning against every monthly
-# partition of sighting each time; the partitions are pruned at executor start-up from the
-# bound time range instead. Batch statements run once and keep custom plans.
-PARAM_TYPES: Final[dict[str, str]] = {
-    "cls": "integer",
-    "rule_id": "integer",
-    "severity": "integer",
-    "today": "date",
-    "ids": "integer[]",
-    "at_min": "timestamptz",
-    "at_max": "timestamptz",
-    "radius_m": "float8",
-    "distance_m": "float8",
-    "hysteresis_m": "float8",
-    "rearm_m": "float8",
-    "cooldown_h": "float8",
-    "cooldown_s": "float8",
-    "cooldown": "interval",
-    "zone_kinds": "text[]",
-    "min_incidents": "integer",
-    "window_days": "float8",
-    "window": "interval",
-    "windows_days": "integer[]",
-}
-_BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")
-PREPARED_KEY: Final = "timpora_alert_prepared"
-# The caller's value is read in a materialised CTE, before the set_config in the select list.
-FORCE_GENERIC_SQL: Final = text(
-    "WITH o AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS mode) "
-    "SELECT o.mode, set_config('plan_cache_mode', 'force_generic_plan', true) FROM o"
-)
-RESTORE_PLAN_MODE_SQL: Final = text("SELECT set_config('plan_cache_mode', :mode, true)")
-# Batch statements sort and hash up to ~1e6 narrow rows (window passes, per-day dedup): give
-# them memory so nothing spills, and no JIT (compiling costs more than it saves here).
-BATCH_SETTINGS_SQL: Final = text(
-    "WITH o AS MATERIALIZED (SELECT current_setting('work_mem') AS work_mem, "
-    "current_setting('jit') AS jit) "
-    "SELECT o.work_mem, o.jit, set_config('work_mem', '256MB', true), "
-    "set_config('jit', 'off', true) FROM o"
-)
-RESTORE_BATCH_SETTINGS_SQL: Final = text(
-    "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"
-)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    name: str
-    prepare: str
-    params: tuple[str, ...]
-
-
-def _prepared(name: str, stmt: TextClause) -> Prepared:
-    """``stmt`` as PREPARE text with positional, typed parameters."""
-    order: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        if m.group(1) not in order:
-            order.append(m.group(1))
-        return f"${order.index(m.group(1)) + 1}"
-
-    body = _BIND.sub(number, stmt.text).replace("\\:", ":")
-    types = ", ".join(PARAM_TYPES[p.rsplit("__", 1)[-1]] for p in order)
-    return Prepared(name, f"PREPARE {name} ({types}) AS {body}", tuple(order))
-
-
-def _execute_prepared(session: Session, prep: Prepared, params: dict[str, Any]) -> list[Any]:
-    conn = session.connection()
-    done: set[str] = conn.connection.info.setdefault(PREPARED_KEY, set())
-    if prep.name not in done:
-        conn.exec_driver_sql(prep.prepare)
-        done.add(prep.name)
-    args = ", ".join(f"%({p})s" for p in prep.params)
-    result = conn.exec_driver_sql(
-        f"EXECUTE {prep.name} ({args})", {p: params[p] for p in prep.params}
-    )
-    return list(result)
-
-
-PREPARED_LOCK_FOREIGNERS: Final = _prepared("timpora_alert_lock_foreigners", LOCK_FOREIGNERS_SQL)
+PREPARED_LOCK_FOREIGNERS: Final = prepared("timpora_alert_lock_foreigners", LOCK_FOREIGNERS_SQL)
 
 
 # On write, the enabled rules of a layer run as ONE statement, each rule's INSERT a
@@ -877,13 +717,13 @@ def _combined(names: tuple[str, ...]) -> Prepared:
     for k, name in enumerate(names):
         kind = name.split("@", 1)[0]
         (stmt,) = STATEMENTS["ids"][name]
-        body = _BIND.sub(functools.partial(_per_rule, kind), stmt.text)
+        body = BIND.sub(functools.partial(_per_rule, kind), stmt.text)
         parts.append(f"r{k} AS (\n{body.strip()}\n)")
         selects.append(f"SELECT {k} AS r, id FROM r{k}")
     sql = "WITH " + ",\n".join(parts) + "\nSELECT id FROM (" + "\nUNION ALL ".join(selects)
     sql += ") q ORDER BY r, id"
     digest = hashlib.sha256("|".join(names).encode()).hexdigest()[:16]
-    found = _prepared(f"timpora_alert_write_{digest}", text(sql))
+    found = prepared(f"timpora_alert_write_{digest}", text(sql))
     _COMBINED[names] = found
     return found
 
@@ -909,7 +749,7 @@ def _run(
         for _name, rule in enabled:
             params.update({f"{rule.kind}__{k}": v for k, v in _bind(rule, today).items()})
         prep = _combined(tuple(name for name, _ in enabled))
-        return [int(r[0]) for r in _execute_prepared(session, prep, params)]
+        return [int(r[0]) for r in execute_prepared(session, prep, params)]
     created: list[int] = []
     for name, rule in enabled:
         params = {**_bind(rule, today), **extra}
@@ -941,7 +781,7 @@ def evaluate_for(
     caller_mode = session.execute(FORCE_GENERIC_SQL).one()[0]
     try:
         if layer == "sightings":
-            ((at_min, at_max, _),) = _execute_prepared(
+            ((at_min, at_max, _),) = execute_prepared(
                 session, PREPARED_LOCK_FOREIGNERS, {"cls": LOCK_FOREIGNER, "ids": ids}
             )
             if at_min is None:

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.alerts import evaluate_for
-from geo.alerts.rules import run_batch, validate_parameters, workplace_sighting_pairs
+from geo.alerts.pairs import workplace_sighting_pairs
+from geo.alerts.rules import run_batch, validate_parameters
 from geo.errors import ValidationError
 from tests.geo.alert_synth import (
     ARUK,

@@ -1,0 +1,95 @@
+"""Server-side prepared statements for the on-write path, and the session settings around them.
+
+The statements are written with ``:name`` binds (as everywhere in ``geo``); ``prepared`` turns
+one into ``PREPARE name (types) AS ...`` with positional parameters, typed from ``PARAM_TYPES``
+by the bind's name (a ``rule__`` prefix is ignored). Each pooled connection prepares a statement
+once and remembers it in its ``info``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.orm import Session
+
+# On write the same few statements run for every written row: prepared once per connection
+# (server-side, PREPARE/EXECUTE) with generic plans, they skip planning against every monthly
+# partition of sighting each time; the partitions are pruned at executor start-up from the
+# bound time range instead. Batch statements run once and keep custom plans.
+PARAM_TYPES: Final[dict[str, str]] = {
+    "cls": "integer",
+    "rule_id": "integer",
+    "severity": "integer",
+    "today": "date",
+    "ids": "integer[]",
+    "at_min": "timestamptz",
+    "at_max": "timestamptz",
+    "radius_m": "float8",
+    "distance_m": "float8",
+    "hysteresis_m": "float8",
+    "rearm_m": "float8",
+    "cooldown_h": "float8",
+    "cooldown_s": "float8",
+    "cooldown": "interval",
+    "zone_kinds": "text[]",
+    "min_incidents": "integer",
+    "window_days": "float8",
+    "window": "interval",
+    "windows_days": "integer[]",
+}
+BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")
+PREPARED_KEY: Final = "timpora_alert_prepared"
+# The caller's value is read in a materialised CTE, before the set_config in the select list.
+FORCE_GENERIC_SQL: Final = text(
+    "WITH o AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS mode) "
+    "SELECT o.mode, set_config('plan_cache_mode', 'force_generic_plan', true) FROM o"
+)
+RESTORE_PLAN_MODE_SQL: Final = text("SELECT set_config('plan_cache_mode', :mode, true)")
+# Batch statements sort and hash up to ~1e6 narrow rows (window passes, per-day dedup): give
+# them memory so nothing spills, and no JIT (compiling costs more than it saves here).
+BATCH_SETTINGS_SQL: Final = text(
+    "WITH o AS MATERIALIZED (SELECT current_setting('work_mem') AS work_mem, "
+    "current_setting('jit') AS jit) "
+    "SELECT o.work_mem, o.jit, set_config('work_mem', '256MB', true), "
+    "set_config('jit', 'off', true) FROM o"
+)
+RESTORE_BATCH_SETTINGS_SQL: Final = text(
+    "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    name: str
+    prepare: str
+    params: tuple[str, ...]
+
+
+def prepared(name: str, stmt: TextClause) -> Prepared:
+    """``stmt`` as PREPARE text with positional, typed parameters."""
+    order: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in order:
+            order.append(m.group(1))
+        return f"${order.index(m.group(1)) + 1}"
+
+    body = BIND.sub(number, stmt.text).replace("\\:", ":")
+    types = ", ".join(PARAM_TYPES[p.rsplit("__", 1)[-1]] for p in order)
+    return Prepared(name, f"PREPARE {name} ({types}) AS {body}", tuple(order))
+
+
+def execute_prepared(session: Session, prep: Prepared, params: dict[str, Any]) -> list[Any]:
+    conn = session.connection()
+    done: set[str] = conn.connection.info.setdefault(PREPARED_KEY, set())
+    if prep.name not in done:
+        conn.exec_driver_sql(prep.prepare)
+        done.add(prep.name)
+    args = ", ".join(f"%({p})s" for p in prep.params)
+    result = conn.exec_driver_sql(
+        f"EXECUTE {prep.name} ({args})", {p: params[p] for p in prep.params}
+    )
+    return list(result)
