@@ -71,13 +71,14 @@ PAIRS_BY_INDEX_SQL: Final = text(
     JOIN sighting s ON ST_DWithin(s.geom_utm, w.geom_utm, :radius_m)
     """
 )
-# Row estimates from the statistics (ANALYZE), summed over the sighting partitions.
+# Row estimates from the statistics (ANALYZE), summed over the sighting partitions (or the
+# plain table, before migration 0007).
 PAIRS_SIZES_SQL: Final = text(
     """
     SELECT (SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'sighting'::regclass)
-           + (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'sighting'::regclass
-              AND relkind = 'r'),
+           + coalesce((SELECT greatest(reltuples, 0) FROM pg_class
+                       WHERE oid = 'sighting'::regclass AND relkind = 'r'), 0),
            (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'workplace'::regclass)
     """
 )

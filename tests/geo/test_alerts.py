@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.alerts import evaluate_for
-from geo.alerts.pairs import workplace_sighting_pairs
+from geo.alerts.pairs import PAIRS_SQL, workplace_sighting_pairs
 from geo.alerts.rules import run_batch, validate_parameters
 from geo.errors import ValidationError
 from tests.geo.alert_synth import (
@@ -415,6 +415,9 @@ def test_workplace_sighting_pairs_are_exactly_st_dwithin(session: Session, radiu
     for q in range(-6, 7):
         cases.append((99, q, add_sighting(session, *offset(session, *INLAND, q * radius_m / 4, 0))))
     got = {(w, s) for w, s in workplace_sighting_pairs(session=session, radius_m=radius_m)}
+    # The grid hash join (chosen for large tables) must give the same pairs as the probes.
+    grid = {tuple(r) for r in session.execute(PAIRS_SQL, {"radius_m": radius_m})}
+    assert grid == got
     expected = set(
         session.execute(
             text(
