@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
@@ -19,6 +20,23 @@ from geo import registry
 from geo.access import DELETE, READ, WRITE
 from geo.registry import idempotency
 from geo.users import Principal
+
+
+class RecordIdConvertor(Convertor[str]):
+    """A record id segment that is never one of the layer's own sub-paths (import, export), so
+    ``PATCH /workplaces/export`` is a 405 from the export route, not a 422 from this one; any
+    other segment reaches the handler, which answers 422 naming a non-integer id."""
+
+    regex = r"(?!(?:import|export)$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("recid", RecordIdConvertor())
 
 router = APIRouter(prefix="/api/v1")
 
@@ -40,18 +58,31 @@ def client_address(request: Request) -> str | None:
 def page_links(
     request: Request, page: registry.FeaturePage, filters: registry.ListFilters
 ) -> list[dict[str, str]]:
-    """``self`` and, while more remain, ``next`` (same filters, next offset)."""
+    """``self`` and, while more remain, ``next``: same filters, keyset ``after`` the last id.
+
+    A keyset link costs the database what the first page did, however deep the client goes
+    (an OFFSET reads and discards every earlier row).
+    """
     base = str(request.url.replace(query=""))
     params = filters.query_params()
+    here: dict[str, Any] = {**params, "limit": page.limit}
+    if filters.after is not None:
+        here["after"] = filters.after
+    if page.offset or filters.after is None:
+        here["offset"] = page.offset
     links = [
         {
-            "href": f"{base}?{urlencode({**params, 'limit': page.limit, 'offset': page.offset})}",
+            "href": f"{base}?{urlencode(here)}",
             "rel": "self",
             "type": "application/geo+json",
         }
     ]
     if page.has_more:
-        nxt = {**params, "limit": page.limit, "offset": page.offset + page.limit}
+        nxt: dict[str, Any] = {**params, "limit": page.limit}
+        if page.last_id is not None:
+            nxt["after"] = page.last_id
+        else:
+            nxt["offset"] = page.offset + page.limit
         links.append(
             {"href": f"{base}?{urlencode(nxt)}", "rel": "next", "type": "application/geo+json"}
         )
@@ -97,6 +128,15 @@ def _add_layer_routes(layer: registry.Layer) -> None:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=registry.MAX_LIMIT)] = registry.DEFAULT_LIMIT,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        after: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=2**63 - 1,
+                description="Keyset paging: features with an id greater than this "
+                "(the `next` link sets it)",
+            ),
+        ] = None,
     ) -> Response:
         filters = registry.parse_filters(
             layer=layer,
@@ -110,6 +150,7 @@ def _add_layer_routes(layer: registry.Layer) -> None:
             kecamatan=kecamatan,
             limit=limit,
             offset=offset,
+            after=after,
         )
         page = registry.list_features(
             session=session,
@@ -122,7 +163,7 @@ def _add_layer_routes(layer: registry.Layer) -> None:
         return GeoJSON(page.to_bytes(links=page_links(request, page, filters)))
 
     @router.get(
-        f"/{name}/{{record_id}}",
+        f"/{name}/{{record_id:recid}}",
         response_class=GeoJSON,
         summary=f"One of the {name} (GeoJSON Feature)",
         tags=[tag],
@@ -224,7 +265,7 @@ def _add_layer_routes(layer: registry.Layer) -> None:
         )
 
     @router.patch(
-        f"/{name}/{{record_id}}",
+        f"/{name}/{{record_id:recid}}",
         response_class=GeoJSON,
         summary=f"Change some properties (and/or the geometry) of one of the {name}",
         tags=[tag],
@@ -265,7 +306,7 @@ def _add_layer_routes(layer: registry.Layer) -> None:
         return GeoJSON(feature)
 
     @router.delete(
-        f"/{name}/{{record_id}}",
+        f"/{name}/{{record_id:recid}}",
         status_code=204,
         summary=f"Delete one of the {name} (admin only; audited)",
         tags=[tag],

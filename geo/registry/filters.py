@@ -23,6 +23,7 @@ WIB: Final = ZoneInfo("Asia/Pontianak")
 MAX_LIMIT: Final = 10_000
 DEFAULT_LIMIT: Final = 100
 MAX_OFFSET: Final = 10_000_000
+MAX_ID: Final = 2**63 - 1
 FILTER_NAMES: Final = ("kind", "status", "nationality", "permit_type", "kecamatan")
 KECAMATAN_CODE: Final = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 NATIONALITY: Final = re.compile(r"^[A-Z]{3}$")
@@ -42,9 +43,10 @@ class ListFilters:
     kecamatan: tuple[str, ...] = ()
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: int | None = None  # keyset paging: only rows whose primary key is greater
 
     def query_params(self) -> dict[str, str]:
-        """The filters as query-string values (for ``next`` links), without limit/offset."""
+        """The filters as query-string values (for ``next`` links), without limit/offset/after."""
         out: dict[str, str] = {}
         if self.bbox:
             out["bbox"] = ",".join(repr(v) for v in self.bbox)
@@ -175,6 +177,7 @@ def parse_filters(
     kecamatan: str | Sequence[str] | None = None,
     limit: int | str | None = None,
     offset: int | str | None = None,
+    after: int | str | None = None,
 ) -> ListFilters:
     """Validate raw filter values; with ``layer``, also that each filter applies to it."""
     start_at = parse_time(start, field="start")
@@ -229,6 +232,11 @@ def parse_filters(
         end=end_at,
         limit=_int(limit, field="limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
         offset=_int(offset, field="offset", default=0, low=0, high=MAX_OFFSET),
+        after=(
+            None
+            if after is None or after == ""
+            else _int(after, field="after", default=0, low=0, high=MAX_ID)
+        ),
         **values,
     )
 
@@ -253,6 +261,11 @@ def where_clause(layer: Layer, filters: ListFilters, *, alias: str = "t") -> Whe
             parts.append(f"{alias}.geom && {envelope}")
         else:
             parts.append(f"ST_Intersects({alias}.geom, {envelope})")
+    if filters.after is not None:
+        # Keyset paging on the primary key (pages are ordered by it): an index range, not an
+        # OFFSET that reads and throws away every earlier row.
+        parts.append(f"{alias}.id > :after")
+        params["after"] = filters.after
     if layer.time_column:
         if filters.start is not None:
             parts.append(f"{alias}.{layer.time_column} >= :start")

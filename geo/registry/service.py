@@ -63,7 +63,12 @@ def feature_sql(layer: Layer, fields: list[Field], *, alias: str = "t") -> str:
 
 @dataclass
 class FeaturePage:
-    """One page of features as GeoJSON text, and what the links need."""
+    """One page of features as GeoJSON text, and what the links need.
+
+    ``features`` holds one Feature text per row; a page built by :func:`list_features` instead
+    carries them already joined by PostgreSQL (``joined``, ``returned`` of them), so a page of
+    1,000 features crosses the driver as one value.
+    """
 
     features: list[str]
     limit: int
@@ -71,10 +76,13 @@ class FeaturePage:
     has_more: bool
     number_matched: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    joined: str | None = None
+    returned: int | None = None
+    last_id: int | None = None  # primary key of the last feature: the keyset ``after`` of next
 
     @property
     def number_returned(self) -> int:
-        return len(self.features)
+        return self.returned if self.returned is not None else len(self.features)
 
     def to_bytes(self, *, links: list[dict[str, str]] | None = None) -> bytes:
         """The page as a GeoJSON FeatureCollection (bytes, ready to send)."""
@@ -88,7 +96,7 @@ class FeaturePage:
             (
                 orjson.dumps(head)[:-1],
                 b',"features":[',
-                ",".join(self.features).encode(),
+                (self.joined if self.joined is not None else ",".join(self.features)).encode(),
                 b"],",
                 orjson.dumps(tail)[1:],
             )
@@ -115,6 +123,24 @@ def _audit_read(
         )
 
 
+# One statement per page: the rows in primary-key order (LIMIT one more than the page, to know
+# whether more remain), each turned into a Feature in PostgreSQL and joined there into one text.
+# ``row_number`` marks the page's rows; features are built above the LIMIT, for page rows only.
+PAGE_SQL: Final = """
+SELECT coalesce(string_agg(p.feature, ',' ORDER BY p.id) FILTER (WHERE p.n <= :last_n), ''),
+       count(*) FILTER (WHERE p.n <= :last_n),
+       count(*) > :limit,
+       max(p.id) FILTER (WHERE p.n <= :last_n)
+FROM (
+    SELECT t.id, row_number() OVER (ORDER BY t.id) - :offset AS n, {feature} AS feature
+    FROM {table} t {joins}
+    WHERE {where}
+    ORDER BY t.id
+    LIMIT :fetch OFFSET :offset
+) p
+"""
+
+
 def list_features(
     *,
     session: Session,
@@ -125,27 +151,43 @@ def list_features(
     client: str | None = None,
     count: bool = False,
 ) -> FeaturePage:
-    """A page of ``layer`` ordered by primary key; audited when it carries personal data."""
+    """A page of ``layer`` ordered by primary key; audited when it carries personal data.
+
+    ``filters.after`` (keyset) starts after that primary key, so deep pages cost what the first
+    one does; ``offset`` still applies after it.
+    """
     where = where_clause(layer, filters)
     fields = visible_fields(layer, role)
-    sql = (
-        f"SELECT {feature_sql(layer, fields)} FROM {layer.table} t {layer.joins} "
-        f"WHERE {where.sql} ORDER BY t.id LIMIT :limit OFFSET :offset"
+    sql = PAGE_SQL.format(
+        feature=feature_sql(layer, fields), table=layer.table, joins=layer.joins, where=where.sql
     )
-    params = {**where.params, "limit": filters.limit + 1, "offset": filters.offset}
-    rows = list(session.execute(text(sql), params).scalars())
-    has_more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
+    params = {
+        **where.params,
+        "limit": filters.limit,
+        "last_n": filters.limit,
+        "fetch": filters.limit + 1,
+        "offset": filters.offset,
+    }
+    joined, returned, has_more, last_id = session.execute(text(sql), params).one()
     matched = count_features(session=session, layer=layer, filters=filters) if count else None
     _audit_read(
         session=session,
         layer=layer,
         principal=principal,
         resource=layer.name,
-        count=len(rows),
+        count=int(returned),
         client=client,
     )
-    return FeaturePage(rows, filters.limit, filters.offset, has_more, matched)
+    return FeaturePage(
+        [],
+        filters.limit,
+        filters.offset,
+        bool(has_more),
+        matched,
+        joined=str(joined),
+        returned=int(returned),
+        last_id=int(last_id) if last_id is not None else None,
+    )
 
 
 def count_features(*, session: Session, layer: Layer, filters: ListFilters) -> int:

@@ -385,3 +385,32 @@ def test_unknown_id_is_404_and_bad_id_422(client: TestClient, tokens: dict[str, 
     assert client.get("/api/v1/incidents/987654", headers=h).status_code == 404
     assert client.get("/api/v1/incidents/abc", headers=h).status_code == 422
     assert client.get("/api/v1/incidents/99999999999999999999999", headers=h).status_code == 422
+
+
+def test_keyset_next_links_and_after(client: TestClient, tokens: dict[str, str]) -> None:
+    token = tokens["analyst"]
+    for i in range(5):
+        create(
+            client,
+            token,
+            "incidents",
+            feature(point(*PALOH), kind="overstay", severity=2, occurred_at=f"2025-02-0{i + 1}"),
+        )
+    ids = [
+        f["id"]
+        for f in client.get("/api/v1/incidents?limit=100", headers=auth(token)).json()["features"]
+    ]
+    first = client.get("/api/v1/incidents?limit=2&kind=overstay", headers=auth(token)).json()
+    nxt = next(link["href"] for link in first["links"] if link["rel"] == "next")
+    assert f"after={ids[1]}" in nxt and "offset" not in nxt and "kind=overstay" in nxt
+    second = client.get(nxt.replace("http://testserver", ""), headers=auth(token)).json()
+    assert [f["id"] for f in second["features"]] == ids[2:4]
+    by_offset = client.get("/api/v1/incidents?limit=2&offset=2", headers=auth(token)).json()
+    assert [f["id"] for f in by_offset["features"]] == ids[2:4]
+    last = client.get(f"/api/v1/incidents?limit=2&after={ids[3]}", headers=auth(token)).json()
+    assert [f["id"] for f in last["features"]] == ids[4:]
+    assert [link["rel"] for link in last["links"]] == ["self"]
+    empty = client.get(f"/api/v1/incidents?after={ids[-1]}", headers=auth(token)).json()
+    assert empty["features"] == [] and empty["numberReturned"] == 0
+    bad = client.get("/api/v1/incidents?after=-1", headers=auth(token))
+    assert bad.status_code == 422
