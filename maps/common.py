@@ -127,7 +127,7 @@ def classify(
 ) -> Classes | None:
     """Classes for the positive values, or None when there is nothing to classify.
 
-    Fisher–Jenks (exact) up to 200 values, Jenks–Caspall beyond: both deterministic.
+    Fisher–Jenks, exact up to 200 values and on an equal-frequency sample of 200 beyond.
     """
     data = np.asarray([v for v in values if v > 0 and math.isfinite(v)], dtype=float)
     if data.size == 0:
@@ -143,9 +143,18 @@ def classify(
             # Without numba mapclassify warns and runs Fisher–Jenks in O(k·n²) pure Python.
             warnings.filterwarnings("ignore", message="Numba not installed")
             if data.size <= EXACT_JENKS_MAX:
-                bins = [float(b) for b in mapclassify.FisherJenks(data, k=k).bins]
-            else:  # Jenks–Caspall: deterministic (quantile start), vectorised, ~0.1 s for 50k
-                bins = [float(b) for b in mapclassify.JenksCaspall(data, k=k).bins]
+                sample = data
+            else:
+                # Fisher–Jenks on an equal-frequency sample of the distribution: deterministic
+                # and O(k·200²). (mapclassify's Jenks–Caspall never converges when quantiles
+                # collapse on repeated values, e.g. heat cells that are mostly 1.)
+                sample = np.quantile(data, np.linspace(0.0, 1.0, EXACT_JENKS_MAX))
+            k_sample = min(k, int(np.unique(sample).size))
+            if k_sample < 2:
+                bins = [float(data.max())]
+            else:
+                bins = [float(b) for b in mapclassify.FisherJenks(sample, k=k_sample).bins]
+        bins[-1] = float(data.max())
         bins = sorted(set(bins))
     palette = color_brewer(scheme, n=max(3, len(bins)))
     colours = palette[-len(bins) :] if len(bins) < 3 else palette[: len(bins)]
