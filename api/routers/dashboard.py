@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.routing import Route
+from fastapi.routing import iter_route_contexts
 
 from api.auth import require
 from api.deps import SessionDep
@@ -68,8 +68,9 @@ def vendor_file(filename: str) -> Response:
     )
 
 
-def _has_route(request: Request, path: str) -> bool:
-    return any(isinstance(r, Route) and r.path == path for r in request.app.routes)
+def _paths(request: Request) -> set[str]:
+    """Every route path of the app, included routers flattened (FastAPI wraps them)."""
+    return {ctx.path or "" for ctx in iter_route_contexts(request.app.routes)}
 
 
 @router.get("/dashboard/meta", summary="What the dashboard may show to the caller")
@@ -78,6 +79,7 @@ def dashboard_meta(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require(access.READ))],
 ) -> dict[str, Any]:
+    paths = _paths(request)
     return {
         "user": principal.name,
         "role": principal.role,
@@ -91,13 +93,8 @@ def dashboard_meta(
         },
         "kecamatan": kecamatan_list(session=session),
         "alerts": {
-            "list": _has_route(request, "/api/v1/alerts"),
-            "stream": _has_route(request, "/api/v1/alerts/stream"),
-            "ack": any(
-                isinstance(r, Route)
-                and r.path.startswith("/api/v1/alerts/{")
-                and r.path.endswith("/ack")
-                for r in request.app.routes
-            ),
+            "list": "/api/v1/alerts" in paths,
+            "stream": "/api/v1/alerts/stream" in paths,
+            "ack": any(p.startswith("/api/v1/alerts/{") and p.endswith("/ack") for p in paths),
         },
     }
