@@ -4,16 +4,17 @@ Targets (issue 7): our page <= 1 MB gzipped, built in <= 1 s, >= 50x smaller (gz
 raw-point folium HeatMap. Runs on a throwaway PostGIS cluster (or TIMPORA_BENCH_DATABASE_URL):
 
     .venv/bin/python bench/heatmap.py [--points 1000000] [--repeat 3]
+    .venv/bin/python bench/heatmap.py --quick     # 20,000 incidents, one build (the suite)
+
+The targets are judged at 1,000,000 incidents or more; smaller runs are measured only.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
+from bench.common import Row, database_url, machine, report  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402
 from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings  # noqa: E402
 
@@ -54,7 +55,10 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print where one build spends time")
+    parser.add_argument("--quick", action="store_true", help="20,000 incidents, one build")
     args = parser.parse_args()
+    if args.quick:
+        args.points, args.repeat = 20_000, 1
 
     import folium
     from folium.plugins import HeatMap
@@ -63,18 +67,7 @@ def main() -> None:
     from maps.common import parse_params
     from maps.heatmap import build_heatmap
 
-    external = os.environ.get("TIMPORA_BENCH_DATABASE_URL")
-    cluster = None
-    if external:
-        url = external
-    else:
-        base = Path(tempfile.mkdtemp(prefix="timpora-bench-"))
-        base.chmod(0o755)
-        cluster = EmbeddedCluster(base, preferred_port=free_port_from(56432), ephemeral=True)
-        cluster.init()
-        cluster.start()
-        url = cluster.url()
-    try:
+    with database_url(56432) as url:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
         upgrade(engine)
         settings = Settings(
@@ -133,14 +126,12 @@ def main() -> None:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT ST_Y(geom), ST_X(geom) FROM incident")).all()
         raw = folium.Map(location=[1.5, 109.4], zoom_start=9, tiles=None)
-        HeatMap([[lat, lon] for lat, lon in rows]).add_to(raw)
+        HeatMap([[lat, lon] for lat, lon in rows]).add_to(raw)  # type: ignore[no-untyped-call]
         raw_page = raw.get_root().render()
         raw_s = time.perf_counter() - t0
         raw_bytes, raw_gz = len(raw_page.encode()), gz(raw_page)
+        machine_text = machine(engine)
         engine.dispose()
-    finally:
-        if cluster is not None:
-            cluster.destroy()
 
     build = statistics.median(ours_s)
     print()
@@ -153,13 +144,47 @@ def main() -> None:
     )
     print("* CDN-linked (Leaflet not inlined), so the comparison favours the raw page.")
     print(f"builds: {', '.join(f'{s:.3f}' for s in ours_s)} s")
-    checks = {
-        "gzipped <= 1 MB": ours_gz <= 1_000_000,
-        "build <= 1 s (median)": build <= 1.0,
-        ">= 50x smaller gzipped": raw_gz / ours_gz >= 50,
-    }
-    for name, ok in checks.items():
-        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    judged = args.points >= 1_000_000
+
+    def met(ok: bool) -> bool | None:
+        return ok if judged else None
+
+    note = f"{args.points:,} incidents"
+    smaller = raw_gz / ours_gz
+    report(
+        [
+            Row(
+                "heatmap page gzipped vs raw-point HeatMap",
+                ours_gz / 1e3,
+                raw_gz / 1e3,
+                smaller,
+                ">= 50x smaller",
+                met(smaller >= 50),
+                "kB",
+                note,
+            ),
+            Row(
+                "heatmap page gzipped size",
+                ours_gz / 1e3,
+                target="<= 1,000 kB",
+                met=met(ours_gz <= 1_000_000),
+                unit="kB",
+                note=note,
+            ),
+            Row(
+                "heatmap page build (query + render)",
+                build,
+                raw_s,
+                raw_s / build,
+                "<= 1 s",
+                met(build <= 1.0),
+                "s",
+                note,
+            ),
+        ],
+        title=f"heatmap: {note}, median of {args.repeat} builds",
+        machine_text=machine_text,
+    )
 
 
 if __name__ == "__main__":

@@ -13,13 +13,11 @@ Ours is timed as ``gi_star`` on prebuilt weights (what esda is given too); build
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from scipy import sparse  # noqa: E402
 
+from bench.common import Row, machine, report, run_times  # noqa: E402
 from geo.hotspots.stats import (  # noqa: E402
     confidence_bins,
     emerging_hotspots,
@@ -53,13 +52,8 @@ def counts(n_cells: int, seed: int = 0, slices: int | None = None) -> np.ndarray
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    """Median seconds of ``repeat`` calls after one warm-up call."""
+    return statistics.median(run_times(fn, repeat, warmup=True))
 
 
 def esda_weights(w: sparse.csr_array):  # type: ignore[no-untyped-def]
@@ -89,14 +83,14 @@ def main() -> None:
     args = parser.parse_args()
     small, large, weeks = (2_000, 10_000, 12) if args.quick else (10_000, 100_000, 52)
     # The targets are stated for the full sizes; a quick run only checks that everything works.
-    verdict: Callable[[bool], str] = (
-        (lambda ok: "quick") if args.quick else (lambda ok: "met" if ok else "missed")
-    )
+    judged = not args.quick
 
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    rows: list[tuple[str, str, str, str, str, str]] = []
+    def met(ok: bool) -> bool | None:
+        return ok if judged else None
+
+    machine_text = machine()
+    print(f"machine: {machine_text}")
+    rows: list[Row] = []
 
     # Gi* vs esda on `small` cells
     i, j = grid(small)
@@ -108,13 +102,13 @@ def main() -> None:
     z_diff = float(np.max(np.abs(gi_star(x, w).z - esda_gi(x, w_pysal).Zs)))  # type: ignore[attr-defined]
     ratio = baseline / ours
     rows.append(
-        (f"Gi* {small:,} cells", fmt(ours), fmt(baseline), f"{ratio:.0f}x", ">= 50x",
-         verdict(ratio >= 50))
+        Row("Gi* vs esda.G_Local (permutations=0)", ours * 1e3, baseline * 1e3, ratio, ">= 50x",
+            met(ratio >= 50), "ms", f"{small:,} cells")
     )  # fmt: skip
     with_weights = timed(lambda: gi_star(x, hex_weights(i, j)), args.repeat)
     rows.append(
-        (f"  incl. hex_weights, {small:,}", fmt(with_weights), fmt(baseline),
-         f"{baseline / with_weights:.0f}x", "-", "-")
+        Row("Gi* incl. building hex_weights vs esda", with_weights * 1e3, baseline * 1e3,
+            baseline / with_weights, unit="ms", note=f"{small:,} cells")
     )  # fmt: skip
 
     # Gi* on `large` cells
@@ -122,10 +116,16 @@ def main() -> None:
     w2 = hex_weights(i2, j2)
     x2 = counts(large, seed=1)
     big = timed(lambda: gi_star(x2, w2), args.repeat)
-    rows.append((f"Gi* {large:,} cells", fmt(big), "-", "-", "< 0.1 s", verdict(big < 0.1)))
+    rows.append(
+        Row("Gi*, large grid", big * 1e3, target="< 100 ms", met=met(big < 0.1), unit="ms",
+            note=f"{large:,} cells")
+    )  # fmt: skip
     big_full = timed(lambda: confidence_bins(*vars(gi_star(x2, hex_weights(i2, j2))).values()),
                      args.repeat)  # fmt: skip
-    rows.append((f"  + weights + FDR bins, {large:,}", fmt(big_full), "-", "-", "-", "-"))
+    rows.append(
+        Row("Gi* + weights + FDR bins, large grid", big_full * 1e3, unit="ms",
+            note=f"{large:,} cells")
+    )  # fmt: skip
 
     # Emerging hot spots: `small` cells x `weeks`
     series = counts(small, seed=2, slices=weeks)
@@ -136,15 +136,14 @@ def main() -> None:
 
     em = timed(emerging, args.repeat)
     rows.append(
-        (f"emerging {small:,} x {weeks} weeks", fmt(em), "-", "-", "< 1 s",
-         verdict(em < 1))
+        Row("emerging-hotspot classification", em * 1e3, target="< 1000 ms", met=met(em < 1),
+            unit="ms", note=f"{small:,} cells x {weeks} weeks")
     )  # fmt: skip
-
-    header = ("workload", "ours", "esda baseline", "ratio", "target", "")
-    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(6)]
-    print("  ".join(h.ljust(w_) for h, w_ in zip(header, widths, strict=True)))
-    for row in rows:
-        print("  ".join(c.ljust(w_) for c, w_ in zip(row, widths, strict=True)))
+    rows.append(
+        Row("max |z ours - z esda|", z_diff, target="<= 1e-9", met=z_diff <= 1e-9,
+            note=f"{small:,} cells")
+    )  # fmt: skip
+    report(rows, title=f"hotspots: medians of {args.repeat} runs", machine_text=machine_text)
     print(f"max |z_ours - z_esda| = {z_diff:.2e} (medians of {args.repeat} runs)")
 
     # KDE: binned + Gaussian filter vs the exact KDE, for three cell sizes
@@ -158,7 +157,7 @@ def main() -> None:
         cell = 1000.0 / divisor
         g = kde_surface(pts[:, 0], pts[:, 1], bandwidth_m=1000.0, cell_m=cell)
         err = kde_error(g, pts[:, 0], pts[:, 1])
-        t = timed(lambda c=cell: kde_surface(pts[:, 0], pts[:, 1], bandwidth_m=1000.0, cell_m=c), 3)
+        t = timed(partial(kde_surface, pts[:, 0], pts[:, 1], bandwidth_m=1000.0, cell_m=cell), 3)
         print(
             f"  cell h/{divisor} = {cell:6.1f} m: max {err.max_rel_to_peak:.3%} of peak, "
             f"rms {err.rms_rel_to_peak:.3%}, grid {g.density.shape}, {fmt(t)}"

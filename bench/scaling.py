@@ -28,12 +28,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.common import Row, machine, report, run_times  # noqa: E402
 from geo.alerts.rules import run_batch  # noqa: E402
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.hotspots import hotspot_cells  # noqa: E402
@@ -123,26 +122,10 @@ SIZE_SQL = text(
 )
 
 
-def machine(engine: Engine) -> str:
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+def machine_and_buffers(engine: Engine) -> str:
     with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar_one()
-        gis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
         buffers = conn.execute(text("SHOW shared_buffers")).scalar_one()
-    return (
-        f"{os.cpu_count()} cores, {mem_gb:.0f} GB RAM, {platform.machine()}, "
-        f"load {os.getloadavg()[0]:.1f}; PostgreSQL {pg.split()[0]}, PostGIS {gis}, "
-        f"shared_buffers {buffers}"
-    )
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+    return f"{machine(engine)}, shared_buffers {buffers}"
 
 
 def open_database(args: argparse.Namespace) -> tuple[Engine, EmbeddedCluster | None]:
@@ -191,7 +174,7 @@ def seed(engine: Engine) -> float:
         session.execute(text("CREATE UNIQUE INDEX ON bench_located (n)"))
         session.execute(text("ANALYZE bench_located"))
         session.commit()
-    return located / locate_s
+    return float(located) / locate_s
 
 
 def grow(engine: Engine, have: int, target: int, total: int) -> dict[str, float]:
@@ -262,7 +245,7 @@ def measure(engine: Engine, rng: np.random.Generator, repeat: int) -> dict[str, 
                 run_batch(session=session, since=since, rules=("sighting_near_border",))
                 nested.rollback()
 
-        border_times = timed(border, repeat)
+        border_times = run_times(border, repeat)
 
         def gi() -> None:
             hotspot_cells(
@@ -279,7 +262,7 @@ def measure(engine: Engine, rng: np.random.Generator, repeat: int) -> dict[str, 
                 {"s": END - dt.timedelta(days=28)},
             ).scalar_one()
         )
-        gi_times = timed(gi, repeat)
+        gi_times = run_times(gi, repeat)
         table_b, index_b, _ = session.execute(SIZE_SQL).one()
         session.rollback()
     return {
@@ -309,7 +292,8 @@ def main() -> None:
     try:
         t0 = time.perf_counter()
         locate_rate = seed(engine)
-        print(f"machine: {machine(engine)}")
+        machine_text = machine_and_buffers(engine)
+        print(f"machine: {machine_text}")
         print(
             f"schema + reference data + {FOREIGNERS:,} foreigners: "
             f"{time.perf_counter() - t0:.1f} s; location derivation (timpora_locate, per row, "
@@ -328,6 +312,12 @@ def main() -> None:
             print(_row(size, grown, figures), flush=True)
         print()
         print(_table(rows))
+        report(
+            [row for size, g, f in rows for row in _report_rows(size, g, f)],
+            title="scaling: one node, sightings over 12 monthly partitions",
+            echo=False,  # the growth table above is this script's table
+            machine_text=machine_text,
+        )
     finally:
         engine.dispose()
         if cluster is not None and not args.keep:
@@ -349,6 +339,29 @@ def _row(size: int, g: dict[str, float], f: dict[str, Any]) -> str:
         f"({f['page_rows']:.0f}) | {f['border_ms']:.0f} ({f['border_rows']:,}) | "
         f"{f['gi_ms']:.0f} ({f['gi_points']:,}) | {f['table_mb']:,.0f} | {f['index_mb']:,.0f} |"
     )
+
+
+def _report_rows(size: int, g: dict[str, float], f: dict[str, Any]) -> list[Row]:
+    """One size's figures as report rows (no targets: issue 12 asks for the growth, not a bar)."""
+    note = f"{size:,} sightings"
+    return [
+        Row("bulk insert with all indexes", size / g["insert_s"], unit="rows/s", note=note),
+        Row("map page 7 d x 10 km, p50", f["page_p50_ms"], unit="ms", note=note),
+        Row("map page 7 d x 10 km, p95", f["page_p95_ms"], unit="ms", note=note),
+        Row(
+            "border rule in batch, last day",
+            f["border_ms"],
+            unit="ms",
+            note=f"{note}; {f['border_rows']:,} in the day",
+        ),
+        Row(
+            "Gi* counts, 28 days",
+            f["gi_ms"],
+            unit="ms",
+            note=f"{note}; {f['gi_points']:,} points",
+        ),
+        Row("table + indexes", f["table_mb"] + f["index_mb"], unit="MB", note=note),
+    ]
 
 
 def _table(rows: list[tuple[int, dict[str, float], dict[str, Any]]]) -> str:
