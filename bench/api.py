@@ -535,6 +535,75 @@ def main() -> None:
         "baselines: bbox = same page as plain dicts through FastAPI's default encoder; "
         "tiles = same tiles counted from the rows (no count grid)"
     )
+    # For python -m bench (bench/common.py); targets are judged on the large set only.
+    from bench.common import Row, report
+
+    def judged(ok: bool) -> bool | None:
+        return None if args.quick else ok
+
+    note = f"demo {args.size}, {CLIENTS} clients"
+    report(
+        [
+            Row(
+                "bbox page 1,000 features, p50",
+                page["p50"],
+                base_page["p50"],
+                base_page["p50"] / page["p50"],
+                unit="ms",
+                note=note,
+            ),
+            Row(
+                "bbox page 1,000 features, p99",
+                page["p99"],
+                base_page["p99"],
+                base_page["p99"] / page["p99"],
+                "<= 50 ms",
+                judged(page["p99"] <= 50),
+                "ms",
+                note,
+            ),
+            Row(
+                "bbox page throughput",
+                page["rps"],
+                base_page["rps"],
+                page["rps"] / base_page["rps"],
+                ">= 5x",
+                judged(page["rps"] / base_page["rps"] >= 5),
+                "req/s",
+                note,
+            ),
+            Row(
+                "tiles z8-14, p50",
+                tile["p50"],
+                base_tile["p50"],
+                base_tile["p50"] / tile["p50"],
+                unit="ms",
+                note=note,
+            ),
+            Row(
+                "tiles z8-14, p95",
+                tile["p95"],
+                base_tile["p95"],
+                base_tile["p95"] / tile["p95"],
+                "<= 50 ms",
+                judged(tile["p95"] <= 50),
+                "ms",
+                note,
+            ),
+            Row(
+                "largest tile",
+                tile["max_kb"],
+                base_tile["max_kb"],
+                target="<= 500 kB",
+                met=judged(tile["max_kb"] <= 500),
+                unit="kB",
+                note=note,
+            ),
+        ],
+        title="api",
+        echo=False,
+        machine_text=machine,
+    )
 
 
 if __name__ == "__main__":
