@@ -35,8 +35,9 @@ GRID_SHIFT: Final = 6  # 64 = 2**6 cells across a tile: zoom z reads grid level 
 GRID_FINEST: Final = 17  # levels stored in the *_grid tables (migration 0010)
 GRID_COARSEST: Final = 12
 # A raw point tile holding more rows than this is served as counts on the finest stored grid
-# (32 x 32 cells at zoom 12, 16 x 16 at 13, ...): at ~10 bytes a point it stays well under 500 kB.
-RAW_MAX_POINTS: Final = 25_000
+# (32 x 32 cells at zoom 12, 16 x 16 at 13, ...): 5,000 points are ~50 kB and ~15 ms to encode,
+# and more in one tile are a blob on screen where counts say more.
+RAW_MAX_POINTS: Final = 5_000
 EXTENT: Final = 4096
 WEB_MERCATOR_HALF: Final = 20037508.342789244
 

@@ -52,12 +52,18 @@ def carries_personal_data(layer: Layer, role: str) -> bool:
 
 
 def feature_sql(layer: Layer, fields: list[Field], *, alias: str = "t") -> str:
-    """A SQL expression giving one GeoJSON Feature as text."""
+    """A SQL expression giving one GeoJSON Feature as text.
+
+    The envelope is concatenated text: ``ST_AsGeoJSON`` output goes in as it is, rather than
+    cast to ``json`` (which parses it again) to sit inside ``json_build_object`` — about a sixth
+    of the cost of a 1,000-feature page. Properties keep ``json_build_object`` for its escaping.
+    A feature without geometry gets ``"geometry": null``.
+    """
     props = ", ".join(f"'{f.name}', {f.read_sql()}" for f in fields)
     return (
-        f"json_build_object('type', 'Feature', 'id', {alias}.id, "
-        f"'geometry', ST_AsGeoJSON({alias}.geom, {GEOJSON_DECIMALS})::json, "
-        f"'properties', json_build_object({props}))::text"
+        f"""('{{"type": "Feature", "id": ' || {alias}.id || ', "geometry": ' """
+        f"|| coalesce(ST_AsGeoJSON({alias}.geom, {GEOJSON_DECIMALS}), 'null') "
+        f"""|| ', "properties": ' || json_build_object({props})::text || '}}')"""
     )
 
 
