@@ -1,4 +1,7 @@
-"""Bulk import and demo data.
+"""Bulk import and demo data: no schema change.
+
+The slot was reserved while the import was built; it needed no table (each import's counts, file
+name and SHA-256 go to the audit log). Kept so existing databases keep a continuous history.
 
 Revision ID: 0004
 Revises: 0003
