@@ -18,11 +18,16 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
+from scipy.spatial import cKDTree
 from shapely import STRtree
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 LAND_SEARCH_M: Final = 50_000.0
+# Border distance (see BorderSegments): samples every SAMPLE_SPACING_M along each segment,
+# the segments of the K_SAMPLES nearest samples are measured exactly.
+SAMPLE_SPACING_M: Final = 100.0
+K_SAMPLES: Final = 4
 _TO_UTM = Transformer.from_crs(4326, 32649, always_xy=True)
 
 PIECES_SQL = text(
@@ -52,6 +57,7 @@ class LocationIndex:
     desa: STRtree
     desa_attrs: pd.DataFrame  # code, name, parent_code, parent_name per piece
     border: STRtree | None
+    border_segments: BorderSegments | None
     land: STRtree | None
     land_side: np.ndarray
     kabupaten: Any  # prepared union of the kabupaten pieces (EPSG:4326) or None
@@ -80,15 +86,12 @@ class LocationIndex:
         out.loc[rows, "desa_name"] = attrs["name"].to_numpy()
         out.loc[rows, "kecamatan_code"] = attrs["parent_code"].to_numpy()
         out.loc[rows, "kecamatan_name"] = attrs["parent_name"].to_numpy()
-        x, y = _TO_UTM.transform(lon[ok], lat[ok])
-        utm = np.empty(n, dtype=object)
-        utm[ok] = shapely.points(x, y)
-        utm_ok = utm[ok]
-        idx_ok = np.flatnonzero(ok)
-        if self.border is not None:
-            src, _, dist = _nearest(self.border, utm_ok)
+        x = np.full(n, np.nan)
+        y = np.full(n, np.nan)
+        x[ok], y[ok] = _TO_UTM.transform(lon[ok], lat[ok])
+        if self.border is not None and self.border_segments is not None:
             d = np.full(n, np.nan)
-            d[idx_ok[src]] = dist
+            d[ok] = self.border_segments.distance(x[ok], y[ok], self.border)
             out["distance_to_border_m"] = d
         in_desa = np.zeros(n, dtype=bool)
         in_desa[rows] = True
@@ -96,7 +99,8 @@ class LocationIndex:
         rest = ok & ~in_desa
         if self.land is not None and rest.any():
             rest_idx = np.flatnonzero(rest)
-            src, tgt, dist = _nearest(self.land, utm[rest], max_distance=LAND_SEARCH_M)
+            utm_rest = shapely.points(x[rest], y[rest])
+            src, tgt, dist = _nearest(self.land, utm_rest, max_distance=LAND_SEARCH_M)
             # Ties: the lower country code first, as the SQL orders by (distance, country).
             frame = pd.DataFrame({"p": src, "side": self.land_side[tgt], "d": dist})
             frame = frame.sort_values(["p", "d", "side"]).drop_duplicates("p")
@@ -120,6 +124,93 @@ class LocationIndex:
             rest_idx = np.flatnonzero(rest)
             inside[rest_idx[np.unique(src)]] = True
         return inside
+
+
+@dataclass
+class BorderSegments:
+    """Exact distance to the border line for many points, without a GEOS call per point.
+
+    GEOS measures a point against a line as the minimum over its segments of
+    ``Distance::pointToSegment``; :func:`segment_distance` is that formula, operation for
+    operation, so values are the same doubles. Which segments to measure comes from a k-d tree of
+    samples spaced at most ``spacing`` along every segment: with ``r`` the distance of the k-th
+    nearest sample, a segment none of whose samples is among the k lies at least
+    ``sqrt(r² - (spacing/2)²)`` away, so when the nearest measured segment is closer than that
+    the answer is exact. Points where the bound does not decide (rare: fewer than k samples
+    nearby) are measured with the STRtree as before.
+    """
+
+    a: np.ndarray  # (m, 2) segment starts, EPSG:32649
+    b: np.ndarray  # (m, 2) segment ends
+    samples: cKDTree
+    sample_segment: np.ndarray
+    spacing: float
+    k: int
+
+    @classmethod
+    def build(
+        cls, lines: np.ndarray, spacing: float = SAMPLE_SPACING_M, k: int = K_SAMPLES
+    ) -> BorderSegments:
+        starts, ends = [], []
+        for line in shapely.get_parts(lines):
+            c = shapely.get_coordinates(line)
+            starts.append(c[:-1])
+            ends.append(c[1:])
+        a = np.concatenate(starts)
+        b = np.concatenate(ends)
+        length = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        steps = np.maximum(np.ceil(length / spacing).astype(np.int64), 1)
+        seg = np.repeat(np.arange(len(a)), steps + 1)
+        first = np.repeat(np.cumsum(steps + 1) - (steps + 1), steps + 1)
+        t = (np.arange(len(seg)) - first) / np.repeat(steps, steps + 1)
+        pts = a[seg] + (b[seg] - a[seg]) * t[:, None]
+        return cls(a, b, cKDTree(pts), seg, spacing, min(k, len(pts)))
+
+    def distance(self, x: np.ndarray, y: np.ndarray, tree: STRtree) -> np.ndarray:
+        out = np.empty(len(x))
+        chunk = 200_000
+        for start in range(0, len(x), chunk):
+            px, py = x[start : start + chunk], y[start : start + chunk]
+            r, idx = self.samples.query(np.column_stack([px, py]), k=self.k)
+            r = r.reshape(len(px), -1)
+            seg = self.sample_segment[idx.reshape(len(px), -1)]
+            d = segment_distance(
+                px[:, None],
+                py[:, None],
+                self.a[seg, 0],
+                self.a[seg, 1],
+                self.b[seg, 0],
+                self.b[seg, 1],
+            ).min(axis=1)
+            r_k = r[:, -1]
+            bound = np.sqrt(np.maximum(r_k * r_k - (self.spacing / 2) ** 2, 0.0))
+            undecided = ~(d < bound - 1e-6)
+            if undecided.any():
+                pts = shapely.points(px[undecided], py[undecided])
+                src, _, dist = _nearest(tree, pts)
+                exact = np.full(len(pts), np.inf)
+                np.minimum.at(exact, src, dist)
+                d[undecided] = exact
+            out[start : start + chunk] = d
+        return out
+
+
+def segment_distance(
+    px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> np.ndarray:
+    """GEOS ``Distance::pointToSegment``, vectorised (same operations, same rounding)."""
+    dx = bx - ax
+    dy = by - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+    to_a = np.sqrt((ax - px) * (ax - px) + (ay - py) * (ay - py))
+    to_b = np.sqrt((bx - px) * (bx - px) + (by - py) * (by - py))
+    inner = np.abs(s) * np.sqrt(len2)
+    degenerate = (ax == bx) & (ay == by)
+    out: np.ndarray = np.where(degenerate | (r <= 0.0), to_a, np.where(r >= 1.0, to_b, inner))
+    return out
 
 
 def _nearest(
@@ -164,11 +255,13 @@ def location_index(session: Session) -> LocationIndex:
         kab_union = shapely.union_all(geoms(kab, "wkb"))
         shapely.prepare(kab_union)
         kab_utm = STRtree(geoms(kab, "wkb_utm"))
+    border_utm = geoms(border, "wkb_utm")
     index = LocationIndex(
         fingerprint=fingerprint,
         desa=STRtree(geoms(desa, "wkb")),
         desa_attrs=desa[["code", "name", "parent_code", "parent_name"]],
-        border=STRtree(geoms(border, "wkb_utm")) if len(border) else None,
+        border=STRtree(border_utm) if len(border) else None,
+        border_segments=BorderSegments.build(border_utm) if len(border) else None,
         land=STRtree(geoms(land, "wkb_utm")) if len(land) else None,
         land_side=land["country"].map({"MYS": "MY", "IDN": "ID"}).to_numpy(dtype=object),
         kabupaten=kab_union,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -278,3 +279,180 @@ def test_100k_row_csv_goes_through_the_fast_path(
     assert all(sample)
     again = import_frame(session=session, layer="sightings", frame=frame, area=settings.area)
     assert again.unchanged == n
+
+
+def _mixed_sightings(session: Session, n: int, seed: int) -> pd.DataFrame:
+    """Sightings over three months: fixture foreigners and anonymous, many near the border."""
+    from tests.geo.alert_synth import ARUK, offset
+
+    rng = np.random.default_rng(seed)
+    kab = location_index(session).kabupaten
+    import shapely
+
+    near_lon, near_lat = offset(session, *ARUK, -1500, 0)
+    lon = np.where(rng.random(3 * n) < 0.3, near_lon, rng.uniform(109.0, 109.8, 3 * n))
+    lat = np.where(lon == near_lon, near_lat, rng.uniform(1.0, 2.0, 3 * n))
+    lon = lon + rng.normal(0, 0.01, 3 * n)
+    lat = lat + rng.normal(0, 0.01, 3 * n)
+    inside = shapely.contains_xy(kab, lon, lat)
+    lon, lat = lon[inside][:n], lat[inside][:n]
+    stamps = pd.Timestamp("2025-04-01") + pd.to_timedelta(rng.integers(0, 86400 * 85, n), "s")
+    who = rng.choice(["UJI-F-1", "UJI-F-2", "UJI-F-4", ""], n)
+    return pd.DataFrame(
+        {
+            "external_ref": [f"MIX-{i}" for i in range(n)],
+            "observed_at": stamps.strftime("%Y-%m-%d %H:%M:%S"),
+            "foreigner_ref": who,
+            "source": rng.choice(["patrol", "lodging"], n),
+            "note": np.where(rng.random(n) < 0.1, "catatan\tdengan tab, ünïcode", ""),
+            "lon": lon.round(6),
+            "lat": lat.round(6),
+        }
+    )
+
+
+def _snapshot(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
+    rows = session.execute(
+        text(
+            "SELECT s.external_ref, observed_at, f.external_ref, source, reported_by, note, "
+            "out_of_area, ST_AsEWKB(s.geom), ST_AsEWKB(s.geom_utm), s.kecamatan_code, "
+            "s.kecamatan_name, s.desa_code, s.desa_name, s.distance_to_border_m, s.border_side "
+            "FROM sighting s LEFT JOIN foreigner f ON f.id = s.foreigner_id ORDER BY 1"
+        )
+    ).all()
+    alerts = session.execute(
+        text(
+            "SELECT a.rule_kind, s.external_ref, a.foreigner_id, a.zone_id, a.distance_m, "
+            "a.event_at, a.details, a.kecamatan_code, a.desa_code, "
+            "regexp_replace(a.dedup_key, 'sighting=[0-9]+', 'sighting=' || s.external_ref) "
+            "FROM alert a LEFT JOIN sighting s ON s.id = a.sighting_id ORDER BY 10, 2"
+        )
+    ).all()
+    grid = (
+        session.execute(
+            text("SELECT level, cx, cy, month, n FROM sighting_grid ORDER BY 1, 2, 3, 4")
+        ).all()
+        if session.execute(text("SELECT to_regclass('sighting_grid')")).scalar_one()
+        else []
+    )
+    return rows, alerts, grid
+
+
+def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    from tests.geo.alert_synth import ARUK, add_zone, offset
+
+    load_fixtures(session, settings)
+    add_zone(session, *offset(session, *ARUK, -1500, 0), 800.0, kind="watch")
+    session.execute(text("DELETE FROM sighting"))
+    session.execute(text("DELETE FROM alert"))
+    frame = _mixed_sightings(session, 6_000, seed=5)
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    big = 10**9
+    slow = import_file(
+        session=session,
+        layer="sightings",
+        path=path,
+        area=settings.area,
+        exchange_min_rows=big,
+        batch_min_rows=big,
+    )
+    assert slow.inserted == len(frame) and not any("exchange" in n for n in slow.notes)
+    before = _snapshot(session)
+    assert {a[0] for a in before[1]} >= {"sighting_near_border", "sighting_in_zone"}
+    session.execute(text("DELETE FROM sighting"))
+    session.execute(text("DELETE FROM alert"))
+    fast = import_file(
+        session=session,
+        layer="sightings",
+        path=path,
+        area=settings.area,
+        exchange_min_rows=1_000,
+        batch_min_rows=1_000,
+    )
+    assert fast.inserted == len(frame)
+    assert any("partition exchange" in n for n in fast.notes), fast.notes
+    assert any("batch pass" in n for n in fast.notes), fast.notes
+    after = _snapshot(session)
+    assert after[0] == before[0]
+    assert after[1] == before[1]
+    assert after[2] == before[2]
+    parts = (
+        session.execute(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'sighting'::regclass AND c.relname LIKE 'sighting_y2025m0%' "
+                "ORDER BY 1"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert parts == ["sighting_y2025m04", "sighting_y2025m05", "sighting_y2025m06"]
+    # The swapped-in partitions carry sighting's indexes and no loading leftovers.
+    indexes = session.execute(
+        text("SELECT count(*) FROM pg_indexes WHERE tablename = 'sighting_y2025m05'")
+    ).scalar_one()
+    assert (
+        indexes
+        == session.execute(
+            text("SELECT count(*) FROM pg_indexes WHERE tablename = 'sighting'")
+        ).scalar_one()
+    )
+    assert not session.execute(
+        text("SELECT count(*) FROM pg_class WHERE relname LIKE 'sighting_load_%'")
+    ).scalar_one()
+    # Same file again: nothing changes; a changed row is updated (months now hold data).
+    again = import_file(
+        session=session,
+        layer="sightings",
+        path=path,
+        area=settings.area,
+        exchange_min_rows=1_000,
+        batch_min_rows=1_000,
+    )
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(frame))
+    assert _snapshot(session) == after
+
+
+def test_partition_exchange_failure_leaves_nothing(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.io import exchange
+
+    load_fixtures(session, settings)
+    frame = _mixed_sightings(session, 3_000, seed=6)
+    partitions_sql = text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'sighting'::regclass ORDER BY 1"
+    )
+    partitions = session.execute(partitions_sql).scalars().all()
+    count = session.execute(text("SELECT count(*) FROM sighting")).scalar_one()
+    swap_in = exchange.swap_in
+
+    def swap_then_fail(**kwargs: Any) -> None:
+        swap_in(**kwargs)  # the months are attached; then something goes wrong
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(exchange, "swap_in", swap_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_frame(
+            session=session,
+            layer="sightings",
+            frame=frame,
+            area=settings.area,
+            exchange_min_rows=500,
+        )
+    assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == count
+    assert session.execute(partitions_sql).scalars().all() == partitions
+    assert not session.execute(
+        text("SELECT count(*) FROM pg_class WHERE relname LIKE 'sighting_load_%'")
+    ).scalar_one()
+    assert (
+        not session.execute(
+            text("SELECT count(*) FROM audit_log WHERE resource = 'sightings'")
+        ).scalar_one()
+        - 1
+    )  # only the fixtures' import

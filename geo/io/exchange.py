@@ -1,0 +1,276 @@
+"""Bulk loads of whole months of sightings by partition exchange.
+
+Inserting a million rows into ``sighting`` one by one maintains two GiST indexes (``geom``,
+``geom_utm``) and five btrees row by row: most of an import's time. For a month whose partition
+is empty (or not made yet) there is nothing to conflict with, so its rows are instead COPYed into
+a fresh table shaped like a partition, indexed after the load (sorted GiST build), and swapped in
+with ``ATTACH PARTITION``. All of it runs in the import's transaction: DDL is transactional in
+PostgreSQL, so a failure leaves the old, empty partition in place.
+
+What keeps the result identical to inserting through ``sighting``:
+
+- the loading table is itself partitioned by month (one COPY, rows routed; ids drawn from
+  ``sighting``'s own sequence in file order), with ``sighting``'s defaults, generated
+  ``geom_utm``, NOT NULL and CHECK constraints;
+- ``sighting``'s statement-level INSERT triggers (e.g. the tile count grids of migration 0010) are
+  created on the loading table with the same function and transition table, so they see exactly
+  the rows inserted; its row-level triggers are the location trigger, whose output (the derived
+  columns) comes with the rows, and foreign-key checks, which ATTACH validates; any other
+  row-level INSERT trigger makes the planner decline the exchange (the rows take the upsert);
+- the indexes and key constraints are ``sighting``'s own definitions, so ATTACH adopts them
+  instead of building others; a CHECK of the month's bounds lets ATTACH skip its validation scan.
+
+Locking: :func:`plan` takes ``SHARE ROW EXCLUSIVE`` on ``sighting`` (other writers wait, readers
+do not) so the months found empty stay empty; :func:`swap_in` takes ``ACCESS EXCLUSIVE`` to
+detach the empty partitions it replaces, so readers wait from then until the import commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.io.copybin import Field, encode
+
+PARENT: Final = "sighting"
+LOCATE_TRIGGER_FUNCTION: Final = "timpora_locate_trg"
+COPY_READ_BYTES: Final = 1 << 20
+
+LOCK_SQL = text("LOCK TABLE sighting IN SHARE ROW EXCLUSIVE MODE")
+IS_PARTITIONED_SQL = text("SELECT relkind = 'p' FROM pg_class WHERE oid = 'sighting'::regclass")
+DEFAULT_PARTITION_SQL = text(
+    "SELECT partdefid::regclass::text FROM pg_partitioned_table "
+    "WHERE partrelid = 'sighting'::regclass AND partdefid <> 0"
+)
+# The conventional partition of each month (timpora_ensure_sighting_partitions names them
+# sighting_yYYYYmMM) and whether its bounds are exactly that UTC month.
+MONTH_PARTITIONS_SQL = text(
+    """
+    SELECT m.month, c.oid::regclass::text AS name,
+           pg_get_expr(c.relpartbound, c.oid) = format(
+               'FOR VALUES FROM (%L) TO (%L)',
+               CAST(m.month AS timestamp) AT TIME ZONE 'UTC',
+               CAST(m.month + interval '1 month' AS timestamp) AT TIME ZONE 'UTC') AS exact
+    FROM unnest(CAST(:months AS date[])) AS m(month)
+    LEFT JOIN pg_class c ON c.relname = 'sighting_y' || to_char(m.month, 'YYYY"m"MM')
+    LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'sighting'::regclass
+    ORDER BY m.month
+    """
+)
+TRIGGERS_SQL = text(
+    """
+    SELECT t.tgname, t.tgtype, t.tgfoid::regproc::text AS function, t.tgnargs,
+           t.tgnewtable, p.proname
+    FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+    WHERE t.tgrelid = 'sighting'::regclass AND NOT t.tgisinternal
+    ORDER BY t.tgname
+    """
+)
+INDEXES_SQL = text(
+    """
+    SELECT x.indexrelid::regclass::text AS name, pg_get_indexdef(x.indexrelid) AS indexdef,
+           k.conname, k.contype, pg_get_constraintdef(k.oid) AS condef
+    FROM pg_index x
+    LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+                              AND k.contype IN ('p', 'u')
+    WHERE x.indrelid = 'sighting'::regclass
+    ORDER BY x.indexrelid
+    """
+)
+CHILD_INDEXES_SQL = text(
+    "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = CAST(:t AS regclass) "
+    "ORDER BY indexrelid"
+)
+
+# Trigger type bits (pg_trigger.tgtype).
+TRIGGER_ROW: Final = 1
+TRIGGER_BEFORE: Final = 2
+TRIGGER_INSERT: Final = 4
+_ON_PARENT = re.compile(r" ON (?:ONLY )?(?:public\.)?sighting USING ")
+
+
+@dataclass(frozen=True)
+class MonthPlan:
+    month: dt.date  # first day (UTC)
+    rows: int
+    replaces: str | None  # the empty partition to detach, or None when the month has none
+
+    @property
+    def partition_name(self) -> str:
+        return f"sighting_y{self.month:%Y}m{self.month:%m}"
+
+
+def months_of(observed_utc: np.ndarray) -> np.ndarray:
+    """Month start (datetime64[M]) of each UTC instant."""
+    return observed_utc.astype("datetime64[M]")
+
+
+def plan(
+    *, session: Session, months: np.ndarray, min_rows: int, lock: bool = True
+) -> list[MonthPlan]:
+    """The months (of rows as ``datetime64[M]``) to load by exchange; locks ``sighting``.
+
+    A month qualifies when it has at least ``min_rows`` rows, no partition or an attached empty
+    one with exactly its bounds, no row waiting in the default partition, and ``sighting``
+    carries no row-level INSERT trigger the exchange would bypass.
+    """
+    if len(months) == 0 or not session.execute(IS_PARTITIONED_SQL).scalar_one():
+        return []
+    values, counts = np.unique(months, return_counts=True)
+    wanted = [
+        (dt.date.fromisoformat(str(m)[:7] + "-01"), int(c))
+        for m, c in zip(values, counts, strict=True)
+        if c >= min_rows
+    ]
+    if not wanted or not _triggers_allow_exchange(session):
+        return []
+    if lock:
+        session.execute(LOCK_SQL)
+    default = session.execute(DEFAULT_PARTITION_SQL).scalar_one_or_none()
+    found = {
+        r.month: r
+        for r in session.execute(MONTH_PARTITIONS_SQL, {"months": [m for m, _ in wanted]})
+    }
+    plans: list[MonthPlan] = []
+    for month, count in wanted:
+        part = found[month]
+        if part.name is None:
+            replaces = None  # not made yet: its rows would wait in the default partition
+        elif not part.exact:
+            continue  # a table of that name that is not this month's partition
+        else:
+            replaces = str(part.name)
+            if session.execute(text(f"SELECT EXISTS (SELECT 1 FROM {replaces})")).scalar_one():
+                continue
+        if default is not None and _default_holds(session, default, month):
+            continue
+        plans.append(MonthPlan(month, count, replaces))
+    return plans
+
+
+def _default_holds(session: Session, default: str, month: dt.date) -> bool:
+    start = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
+    stmt = text(
+        f"SELECT EXISTS (SELECT 1 FROM {default} WHERE observed_at >= :a AND observed_at < :b)"
+    )
+    return bool(session.execute(stmt, {"a": start, "b": _next_month(start)}).scalar_one())
+
+
+def _triggers_allow_exchange(session: Session) -> bool:
+    for trig in session.execute(TRIGGERS_SQL):
+        row_level = bool(trig.tgtype & TRIGGER_ROW)
+        on_insert = bool(trig.tgtype & TRIGGER_INSERT)
+        if not on_insert:
+            continue
+        if row_level and trig.proname != LOCATE_TRIGGER_FUNCTION:
+            return False
+        if not row_level and trig.tgnargs:
+            return False
+    return True
+
+
+def _next_month(start: dt.datetime) -> dt.datetime:
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
+def load(
+    *,
+    session: Session,
+    plans: list[MonthPlan],
+    columns: list[str],
+    fields: list[Field],
+    maintenance_work_mem: str = "512MB",
+    work_mem: str = "256MB",
+    analyze: bool = True,
+) -> str:
+    """COPY the rows into a partitioned loading table (one partition per planned month), build
+    ``sighting``'s indexes on it, and return its name. Nothing is attached yet."""
+    txid = int(session.execute(text("SELECT txid_current()")).scalar_one())
+    loader = f"sighting_load_{txid}"
+    seq = session.execute(text("SELECT pg_get_serial_sequence('sighting', 'id')")).scalar_one()
+    session.execute(
+        text(
+            f"CREATE TABLE {loader} (LIKE sighting INCLUDING DEFAULTS INCLUDING GENERATED "
+            "INCLUDING CONSTRAINTS INCLUDING STORAGE) PARTITION BY RANGE (observed_at)"
+        )
+    )
+    session.execute(text(f"ALTER TABLE {loader} ALTER COLUMN id SET DEFAULT nextval('{seq}')"))
+    for p in plans:
+        start = dt.datetime(p.month.year, p.month.month, 1, tzinfo=dt.UTC)
+        child = f"{loader}_{p.month:%Y%m}"
+        session.execute(
+            text(
+                f"CREATE TABLE {child} PARTITION OF {loader} "
+                f"(CONSTRAINT {child}_bound CHECK (observed_at >= '{start.isoformat()}' "
+                f"AND observed_at < '{_next_month(start).isoformat()}')) "
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{_next_month(start).isoformat()}')"
+            )
+        )
+    for trig in session.execute(TRIGGERS_SQL).all():
+        if trig.tgtype & TRIGGER_ROW or not trig.tgtype & TRIGGER_INSERT:
+            continue
+        when = "BEFORE" if trig.tgtype & TRIGGER_BEFORE else "AFTER"
+        transition = f" REFERENCING NEW TABLE AS {trig.tgnewtable}" if trig.tgnewtable else ""
+        session.execute(
+            text(
+                f'CREATE TRIGGER "{trig.tgname}" {when} INSERT ON {loader}{transition} '
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {trig.function}()"
+            )
+        )
+    # The statement triggers aggregate the whole transition table at once: room to hash it.
+    session.execute(text(f"SET LOCAL work_mem = '{work_mem}'"))
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cur = dbapi.cursor()
+    try:
+        cur.copy_expert(
+            f"COPY {loader} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(encode(fields)),
+            size=COPY_READ_BYTES,
+        )
+    finally:
+        cur.close()
+    session.execute(text(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'"))
+    for k, ix in enumerate(session.execute(INDEXES_SQL).all()):
+        if ix.contype is not None:
+            session.execute(text(f"ALTER TABLE {loader} ADD CONSTRAINT {loader}_k{k} {ix.condef}"))
+        else:
+            ddl = _ON_PARENT.sub(f" ON {loader} USING ", ix.indexdef, count=1)
+            ddl = ddl.replace(f"INDEX {ix.name} ", f"INDEX {loader}_i{k} ", 1)
+            session.execute(text(ddl))
+    if analyze:
+        for p in plans:
+            session.execute(text(f"ANALYZE {loader}_{p.month:%Y%m}"))
+    return loader
+
+
+def swap_in(*, session: Session, loader: str, plans: list[MonthPlan]) -> None:
+    """Replace each planned month's (empty or missing) partition with the loaded one."""
+    for p in plans:
+        start = dt.datetime(p.month.year, p.month.month, 1, tzinfo=dt.UTC)
+        child = f"{loader}_{p.month:%Y%m}"
+        if p.replaces is not None:
+            session.execute(text(f"ALTER TABLE sighting DETACH PARTITION {p.replaces}"))
+            session.execute(text(f"DROP TABLE {p.replaces}"))
+        session.execute(text(f"ALTER TABLE {loader} DETACH PARTITION {child}"))
+        session.execute(text(f"ALTER TABLE {child} ALTER COLUMN id DROP DEFAULT"))
+        session.execute(text(f"ALTER TABLE {child} RENAME TO {p.partition_name}"))
+        session.execute(
+            text(
+                f"ALTER TABLE sighting ATTACH PARTITION {p.partition_name} FOR VALUES FROM "
+                f"('{start.isoformat()}') TO ('{_next_month(start).isoformat()}')"
+            )
+        )
+        session.execute(text(f"ALTER TABLE {p.partition_name} DROP CONSTRAINT {child}_bound"))
+        for name in session.execute(CHILD_INDEXES_SQL, {"t": p.partition_name}).scalars():
+            if name.startswith(child):
+                new = p.partition_name + name[len(child) :]
+                session.execute(text(f"ALTER INDEX {name} RENAME TO {new}"))
+    session.execute(text(f"DROP TABLE {loader}"))
