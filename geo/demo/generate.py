@@ -16,10 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.demo.truth import (
-    EMERGING_WEEKS,
     HOTSPOTS,
     emerging_weekly_counts,
     planted_counts,
+    week_slices,
     window,
 )
 from geo.errors import ConfigurationError
@@ -406,13 +406,17 @@ def _incidents(
     wp_refs: list[np.ndarray] = []
     for spot, count in zip(HOTSPOTS, planted, strict=True):
         centre = np.tile([spot.lon, spot.lat], (count, 1))
-        xy_parts.append(_around(rng, centre, spot.radius_m / 2.5, geo.kabupaten, spot.radius_m))
+        xy_parts.append(_around(rng, centre, spot.scatter_m, geo.kabupaten, spot.radius_m))
         kinds.append(rng.choice(np.array(spot.kinds, dtype=object), size=count))
         if spot.pattern == "emerging":
-            weekly = emerging_weekly_counts(count)
-            week = np.repeat(np.arange(EMERGING_WEEKS), weekly)
-            first_day = total_days - 7 * EMERGING_WEEKS
-            days.append(first_day + 7 * week + rng.uniform(0, 7, count))
+            slices = week_slices(start, stop)
+            weekly = emerging_weekly_counts(count, len(slices))
+            # Days from the window start: uniform inside each weekly slice (partial ones too),
+            # ending two minutes early since _times adds up to a minute of jitter.
+            lo = np.array([(a - start).total_seconds() / 86400 for a, _ in slices])
+            hi = np.array([(b - start).total_seconds() / 86400 - 120 / 86400 for _, b in slices])
+            week = np.repeat(np.arange(len(slices)), weekly)
+            days.append(lo[week] + rng.uniform(0, 1, count) * (hi[week] - lo[week]))
         else:
             days.append(rng.uniform(0, total_days, count))
         wp_refs.append(np.full(count, None, dtype=object))

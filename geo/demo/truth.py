@@ -1,8 +1,11 @@
 """The planted hotspots: where, how big, which kinds, when. Pure (no database).
 
 Hotspot analysis (issue 8) is tested against this answer: the persistent hotspots hold incidents
-over the whole year, the emerging one only in the last ``EMERGING_WEEKS`` weeks with counts rising
-week by week.
+at a steady rate over the whole year; the emerging one is an *intensifying* hot spot in the sense
+of ArcGIS's Emerging Hot Spot Analysis: present in every weekly slice (Monday 00:00 WIB, as the
+analysis cuts them), at least one incident each week, so it is significant in well over 90 % of
+the slices, with weekly counts rising steadily to about four times the first weeks' level, so the
+trend of its Gi* z-scores is significantly upward.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from typing import Any, Final, Literal
 
 Pattern = Literal["persistent", "emerging"]
 
-GROUND_TRUTH_VERSION: Final = 1
+GROUND_TRUTH_VERSION: Final = 2
 WINDOW_DAYS: Final = 365
-EMERGING_WEEKS: Final = 10
-# Share of all incidents planted in each persistent hotspot and in the emerging one.
+# Share of all incidents planted in each persistent hotspot and in the emerging one (which needs
+# at least one incident in each of the ~53 weekly slices: 25 % of the small set's 400 is 100).
 PERSISTENT_SHARE: Final = 0.075
-EMERGING_SHARE: Final = 0.10
+EMERGING_SHARE: Final = 0.25
+# Every weekly slice gets one incident; the rest rises linearly over the slices.
+EMERGING_BASE_PER_WEEK: Final = 1
+WIB: Final = dt.timezone(dt.timedelta(hours=7))
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ class Hotspot:
     radius_m: float
     kinds: tuple[str, ...]
     pattern: Pattern
+    spread_m: float | None = None  # scatter (sd) around the centre; default radius / 2.5
+
+    @property
+    def scatter_m(self) -> float:
+        return self.spread_m if self.spread_m is not None else self.radius_m / 2.5
 
 
 HOTSPOTS: Final = (
@@ -71,6 +82,7 @@ HOTSPOTS: Final = (
         1000.0,
         ("illegal_work", "human_trafficking"),
         "emerging",
+        spread_m=250.0,  # tight, so each week's incident falls in the same Gi* neighbourhood
     ),
 )
 
@@ -89,21 +101,40 @@ def planted_counts(n_incidents: int) -> list[int]:
     ]
 
 
-def emerging_weekly_counts(total: int) -> list[int]:
-    """Counts per week of the emerging hotspot, rising linearly (week 1 … week N)."""
-    weights = list(range(1, EMERGING_WEEKS + 1))
-    raw = [total * w / sum(weights) for w in weights]
-    counts = [int(x) for x in raw]
-    rest = total - sum(counts)
-    for i in sorted(range(EMERGING_WEEKS), key=lambda i: raw[i] - counts[i], reverse=True)[:rest]:
-        counts[i] += 1
-    return counts
+def week_slices(start: dt.datetime, stop: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The weekly slices of ``[start, stop)`` as the hotspot analysis cuts them (weeks starting
+    Monday 00:00 WIB; the first and last may be partial), as UTC datetimes."""
+    first = start.astimezone(WIB)
+    monday = dt.datetime.combine(
+        first.date() - dt.timedelta(days=first.weekday()), dt.time(0), tzinfo=WIB
+    )
+    out = []
+    while monday < stop:
+        nxt = monday + dt.timedelta(days=7)
+        out.append((max(monday, start).astimezone(dt.UTC), min(nxt, stop).astimezone(dt.UTC)))
+        monday = nxt
+    return out
+
+
+def emerging_weekly_counts(total: int, n_weeks: int) -> list[int]:
+    """Counts per weekly slice of the emerging hotspot (oldest first): ``EMERGING_BASE_PER_WEEK``
+    in every slice, the rest spread in proportion to the slice's rank (a linear rise)."""
+    base = min(EMERGING_BASE_PER_WEEK, total // max(n_weeks, 1))
+    counts = [base] * n_weeks
+    rest_total = total - base * n_weeks
+    weights = list(range(1, n_weeks + 1))
+    raw = [rest_total * w / sum(weights) for w in weights]
+    extra = [int(x) for x in raw]
+    left = rest_total - sum(extra)
+    for i in sorted(range(n_weeks), key=lambda i: (raw[i] - extra[i], i), reverse=True)[:left]:
+        extra[i] += 1
+    return [c + e for c, e in zip(counts, extra, strict=True)]
 
 
 def ground_truth(*, seed: int, size: str, end: dt.date, n_incidents: int) -> dict[str, Any]:
     """The answer key as a JSON-ready dict (format: docs/demo-data.md)."""
     start, stop = window(end)
-    emerging_start = stop - dt.timedelta(weeks=EMERGING_WEEKS)
+    slices = week_slices(start, stop)
     spots = []
     for spot, count in zip(HOTSPOTS, planted_counts(n_incidents), strict=True):
         item: dict[str, Any] = {
@@ -114,11 +145,13 @@ def ground_truth(*, seed: int, size: str, end: dt.date, n_incidents: int) -> dic
             "radius_m": spot.radius_m,
             "kinds": list(spot.kinds),
             "n_incidents": count,
-            "start": (emerging_start if spot.pattern == "emerging" else start).isoformat(),
+            "start": start.isoformat(),
             "end": stop.isoformat(),
         }
         if spot.pattern == "emerging":
-            item["weekly_counts"] = emerging_weekly_counts(count)
+            item["expected_trend"] = "intensifying_hot"
+            item["weekly_slices"] = [a.isoformat() for a, _ in slices]
+            item["weekly_counts"] = emerging_weekly_counts(count, len(slices))
         spots.append(item)
     return {
         "version": GROUND_TRUTH_VERSION,

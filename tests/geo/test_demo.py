@@ -99,8 +99,14 @@ def test_small_seed_loads_plausible_data_and_ground_truth(
         near = incidents[d <= spot["radius_m"]]
         assert len(near) >= spot["n_incidents"], spot["name"]
         if spot["pattern"] == "emerging":
+            # Intensifying: incidents in every weekly slice, counts rising over the year.
+            counts = spot["weekly_counts"]
+            assert spot["expected_trend"] == "intensifying_hot"
+            assert counts == sorted(counts) and sum(counts) == spot["n_incidents"]
+            assert min(counts) >= 1 and counts[-1] >= 3 * counts[0]
             planted = near[near["kind"].isin(spot["kinds"])]
-            assert (planted["occurred_at"] >= pd.Timestamp(spot["start"])).mean() > 0.9
-            assert spot["weekly_counts"] == sorted(spot["weekly_counts"])
+            edges = [pd.Timestamp(t) for t in spot["weekly_slices"]] + [pd.Timestamp(spot["end"])]
+            per_slice = pd.cut(planted["occurred_at"], edges, right=False).value_counts(sort=False)
+            assert len(per_slice) == len(counts) and (per_slice.to_numpy() >= counts).all()
     again = seed(session=session, seed=7, size="small", end=END, area=settings.area)
     assert all(v["inserted"] == 0 and v["updated"] == 0 for v in again.layers.values())
