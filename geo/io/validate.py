@@ -31,6 +31,21 @@ MAX_PROBLEMS_REPORTED: Final = 1000
 # An offset only counts after a time ("2025-03-06" ends in "-06" but is a naive date).
 _OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# The same tests over all values joined by NUL at once: one C-level regex scan tells whether a
+# per-value pass (a Python call per row) is needed at all.
+_SEP = "\x00"
+_OFFSET_ANY = re.compile(_OFFSET.pattern[:-1] + r"(?=\x00|$)")
+_EDGE_BLANK = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)|\x00\x00|^\x00|\x00$|^$")
+
+
+def _joined(values: pd.Series) -> str | None:
+    """All values as one NUL-separated string (None if a value is not a str or holds a NUL)."""
+    items = values.tolist()
+    if not all(isinstance(v, str) for v in items):
+        return None
+    blob = _SEP.join(items)
+    return blob if blob.count(_SEP) == max(len(items) - 1, 0) else None
+
 
 # Country names in Indonesian and other spellings pycountry does not know.
 NATIONALITY_ALIASES: Final = {
@@ -141,6 +156,9 @@ def _as_text(series: pd.Series) -> pd.Series:
             series = series.map(conv)
     else:
         series = series.astype(str)
+    blob = _joined(series)
+    if blob is not None and len(series) and _EDGE_BLANK.search(blob) is None:
+        return series  # no value to strip and none empty
     out = series.str.strip()
     return out.mask(out == "", None)
 
@@ -181,8 +199,12 @@ def parse_datetimes(text: pd.Series) -> pd.Series:
     if not present.any():
         return result
     values = text[present]
-    dmy = values.str.extract(_DMY)
-    is_dmy = dmy[0].notna()
+    blob = _joined(values)
+    if blob is None or "/" in blob:
+        dmy = values.str.extract(_DMY)
+        is_dmy = dmy[0].notna()
+    else:
+        dmy, is_dmy = pd.DataFrame(), pd.Series(False, index=values.index)
     if is_dmy.any():
         d = dmy[is_dmy]
         iso = (
@@ -200,7 +222,10 @@ def parse_datetimes(text: pd.Series) -> pd.Series:
         )
         values = values.copy()
         values[is_dmy] = iso
-    aware = values.str.contains(_OFFSET)
+    if blob is None or "/" in blob or _OFFSET_ANY.search(blob) is not None:
+        aware = values.str.contains(_OFFSET)
+    else:
+        aware = pd.Series(False, index=values.index)
     if (~aware).any():
         naive = pd.to_datetime(values[~aware], format="ISO8601", errors="coerce")
         if getattr(naive.dt, "tz", None) is None:
@@ -392,8 +417,10 @@ def _geometry(
     if "lon" in src.columns or "lat" in src.columns:
         lon_t = _as_text(src["lon"]) if "lon" in src.columns else pd.Series([None] * n)
         lat_t = _as_text(src["lat"]) if "lat" in src.columns else pd.Series([None] * n)
-        lon_t = lon_t.str.replace(",", ".", regex=False)
-        lat_t = lat_t.str.replace(",", ".", regex=False)
+        for_comma = [_joined(t.dropna()) for t in (lon_t, lat_t)]
+        if any(b is None or "," in b for b in for_comma):
+            lon_t = lon_t.str.replace(",", ".", regex=False)
+            lat_t = lat_t.str.replace(",", ".", regex=False)
         given = (lon_t.notna() | lat_t.notna()).to_numpy()
         lon = pd.to_numeric(lon_t, errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(lat_t, errors="coerce").to_numpy(dtype=float)
