@@ -18,6 +18,7 @@ from pydantic import Field as PydField
 from geo.registry import Layer
 from geo.registry.layers import Field
 
+
 class AnyFeature(Feature[Geometry | None, dict[str, Any] | None]):  # type: ignore[type-var]
     """A GeoJSON Feature of any geometry (or none) with free properties."""
 

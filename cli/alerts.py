@@ -7,10 +7,11 @@ import datetime as dt
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, handle_errors, load_settings, open_database
+from cli.common import console, handle_errors, load_settings, open_database
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
-from geo.alerts.rules import WIB, run_batch
+from geo.alerts.rules import run_batch
 from geo.alerts.service import AlertFilter, list_alerts
+from geo.times import parse_time
 from geo.users import Principal
 
 app = typer.Typer(
@@ -18,17 +19,6 @@ app = typer.Typer(
 )
 
 CLI_PRINCIPAL = Principal(name="cli", role="viewer")  # the listing shows no personal data
-
-
-def _parse_time(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--since must be an ISO 8601 date or time (WIB by default); got {value!r}")
-        raise  # unreachable: fail exits
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=WIB)
 
 
 @app.command("run")
@@ -39,7 +29,7 @@ def run(
     ),
 ) -> None:
     """Evaluate every enabled rule set-based over the data; prints new alerts per rule."""
-    start = _parse_time(since)
+    start = parse_time(since, field="--since")
     db = open_database(load_settings())
     t0 = dt.datetime.now(dt.UTC)
     with db.session() as session:

@@ -19,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 # The filtered point set of the map views, reused rather than rewritten.
-from geo.mapdata import _LAYER_SQL, WIB_NAME, MapFilters, _table, _where
+from geo.mapdata import _LAYER_SQL, MapFilters, _table, _where
 from geo.models import METRIC_SRID
+from geo.times import WIB_NAME
 
 FloatArray = npt.NDArray[np.float64]
 

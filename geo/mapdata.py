@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import text
@@ -20,9 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
 from geo.models import INCIDENT_KINDS, METRIC_SRID, SIGHTING_SOURCES
-
-WIB: Final = ZoneInfo("Asia/Pontianak")
-WIB_NAME: Final = "Asia/Pontianak"
+from geo.times import WIB, WIB_NAME, parse_time
 
 Layer = Literal["incidents", "sightings"]
 Period = Literal["week", "month"]
@@ -75,27 +72,6 @@ class MapFilters:
         return out
 
 
-def parse_time(value: str | dt.datetime | None, *, field_name: str) -> dt.datetime | None:
-    """ISO 8601 date or datetime; without an offset it is read as WIB (DESIGN §4)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    else:
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(
-                f"{field_name} must be an ISO 8601 date or datetime "
-                f"(e.g. 2025-01-31 or 2025-01-31T08:00+07:00); got {value!r}",
-                field=field_name,
-                value=value,
-            ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=WIB)
-    return parsed
-
-
 def _split(values: str | Sequence[str] | None) -> tuple[str, ...]:
     if values is None:
         return ()
@@ -122,8 +98,8 @@ def parse_filters(
             field="layer",
             value=layer_name,
         )
-    start_at = parse_time(start, field_name="start")
-    end_at = parse_time(end, field_name="end")
+    start_at = parse_time(start, field="start")
+    end_at = parse_time(end, field="end")
     if start_at and end_at and end_at <= start_at:
         raise ValidationError(
             f"end ({end_at.isoformat()}) must be after start ({start_at.isoformat()})",

@@ -20,7 +20,8 @@ from geo.access import PERSONAL_FIELDS, sees_personal_data
 from geo.errors import ValidationError
 from geo.geometry import validate_lonlat
 from geo.models import METRIC_SRID, SRID
-from geo.registry.filters import parse_time, split_values
+from geo.registry.filters import split_values
+from geo.times import parse_time
 from geo.users import Principal
 
 MAX_RADIUS_M: Final = 50_000.0

@@ -32,6 +32,7 @@ from geo.hotspots.analysis import HotspotResult
 from geo.mapdata import KecamatanStat, MapFilters, parse_filters
 from geo.patrol import PatrolPlan, to_lonlat
 from geo.settings import Settings
+from geo.times import WIB
 from geo.users import Principal
 from maps.hotspots import confidence_text, trend_text
 from maps.labels import Lang, check_lang, t
@@ -667,7 +668,7 @@ def file_name(params: BriefingParams) -> str:
     parts = ["timpora-briefing"]
     f = params.filters
     if f.start:
-        parts.append(f.start.astimezone(mapdata.WIB).strftime("%Y%m%d"))
+        parts.append(f.start.astimezone(WIB).strftime("%Y%m%d"))
     if f.end:
-        parts.append(f.end.astimezone(mapdata.WIB).strftime("%Y%m%d"))
+        parts.append(f.end.astimezone(WIB).strftime("%Y%m%d"))
     return "-".join(parts) + ".pdf"

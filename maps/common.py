@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from geo import access
 from geo.errors import ValidationError
-from geo.mapdata import WIB, MapFilters, check_cell_m, parse_filters, regency_bounds
+from geo.mapdata import MapFilters, check_cell_m, parse_filters, regency_bounds
 from geo.settings import Settings
+from geo.times import WIB
 from maps.labels import Lang, check_lang, t
 
 SUPPRESSED_COLOUR: Final = "#bdbdbd"

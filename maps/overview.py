@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from geo import mapdata
 from geo.access import sees_personal_data
 from geo.settings import Settings
+from geo.times import WIB
 from maps.basemap import add_background, add_foreground, add_zones
 from maps.common import (
     SUPPRESSED_COLOUR,
@@ -161,7 +162,7 @@ def add_alerts(m: folium.Map, *, session: Session, params: MapParams, principal_
         distance = (
             f" · {t('distance', lang)} {a.distance_m:.0f} m" if a.distance_m is not None else ""
         )
-        when = a.event_at.astimezone(mapdata.WIB).strftime("%Y-%m-%d %H:%M WIB")
+        when = a.event_at.astimezone(WIB).strftime("%Y-%m-%d %H:%M WIB")
         folium.CircleMarker(
             mapdata.latlon(a.lon, a.lat),
             radius=7,

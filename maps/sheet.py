@@ -37,8 +37,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from geo import mapdata
-from geo.mapdata import WIB, MapFilters
+from geo.mapdata import MapFilters
 from geo.models import METRIC_SRID, SRID
+from geo.times import WIB
 from maps.labels import Lang, t
 
 A4_LANDSCAPE_IN: Final = (11.69, 8.27)

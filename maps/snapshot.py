@@ -35,6 +35,7 @@ from geo.hotspots.surfaces import kde_surface
 from geo.mapdata import MapFilters, check_cell_m, parse_filters
 from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
 from geo.settings import Settings
+from geo.times import WIB
 from geo.users import Principal
 from maps.labels import Lang, check_lang, t
 from maps.sheet import (
@@ -480,7 +481,7 @@ def file_name(params: SnapshotParams, fmt: str) -> str:
     parts = ["timpora", params.layer, params.filters.layer]
     f = params.filters
     if f.start:
-        parts.append(f.start.astimezone(mapdata.WIB).strftime("%Y%m%d"))
+        parts.append(f.start.astimezone(WIB).strftime("%Y%m%d"))
     if f.end:
-        parts.append(f.end.astimezone(mapdata.WIB).strftime("%Y%m%d"))
+        parts.append(f.end.astimezone(WIB).strftime("%Y%m%d"))
     return "-".join(parts) + f".{fmt}"

@@ -23,9 +23,9 @@ from api.responses import JSON, GeoJSON
 from geo import access
 from geo.alerts import service
 from geo.alerts.delivery import DeliveryWorker
-from geo.alerts.rules import WIB
 from geo.alerts.stream import AlertHub
 from geo.errors import DatabaseUnavailableError, ValidationError
+from geo.times import WIB
 from geo.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])

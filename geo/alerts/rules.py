@@ -39,7 +39,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
@@ -55,8 +54,8 @@ from geo.alerts.prepared import (
     prepared,
 )
 from geo.errors import ValidationError
+from geo.times import WIB
 
-WIB: Final = ZoneInfo("Asia/Pontianak")
 LAYERS: Final = ("sightings", "incidents", "workplaces", "foreigners")
 
 # Advisory-lock namespaces (pg_advisory_xact_lock(class, id)).

@@ -12,10 +12,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo import access
-from geo.alerts.rules import PARAMETERS, WIB, validate_parameters
+from geo.alerts.rules import PARAMETERS, validate_parameters
 from geo.audit import record
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.models import ALERT_STATUSES
+from geo.times import WIB
 from geo.users import Principal
 
 MAX_LIMIT: Final = 1000

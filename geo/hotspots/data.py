@@ -12,7 +12,6 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
 from geo.models import INCIDENT_KINDS, METRIC_SRID, SIGHTING_SOURCES
+from geo.times import WIB
 
-WIB: Final = ZoneInfo("Asia/Pontianak")
 SliceUnit = Literal["week", "month"]
 SLICE_UNITS: Final = ("week", "month")
 MIN_CELL_M: Final = 100.0

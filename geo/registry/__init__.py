@@ -10,7 +10,6 @@ from geo.registry.filters import (
     ListFilters,
     parse_bbox,
     parse_filters,
-    parse_time,
     split_values,
     where_clause,
 )
@@ -28,6 +27,7 @@ from geo.registry.service import (
     update_feature,
     visible_fields,
 )
+from geo.times import parse_time
 
 __all__ = [
     "DEFAULT_LIMIT",

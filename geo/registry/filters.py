@@ -13,13 +13,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from geo.errors import ValidationError
 from geo.models import SRID
 from geo.registry.layers import Layer
+from geo.times import parse_time
 
-WIB: Final = ZoneInfo("Asia/Pontianak")
 MAX_LIMIT: Final = 10_000
 DEFAULT_LIMIT: Final = 100
 MAX_OFFSET: Final = 10_000_000
@@ -59,41 +58,6 @@ class ListFilters:
             if values:
                 out[name] = ",".join(values)
         return out
-
-
-def parse_time(value: str | dt.datetime | dt.date | None, *, field: str) -> dt.datetime | None:
-    """ISO 8601 date or datetime; without an offset it is WIB (DESIGN §4)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        parsed = dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(
-                f"{field} must be an ISO 8601 date or datetime "
-                f"(e.g. 2025-01-31 or 2025-01-31T08:00:00+07:00); got {value!r}",
-                field=field,
-                value=value[:100],
-            ) from None
-    else:
-        raise ValidationError(
-            f"{field} must be an ISO 8601 string; got {type(value).__name__}",
-            field=field,
-            value=str(value)[:100],
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=WIB)
-    if not 1900 <= parsed.year <= 2200:
-        raise ValidationError(
-            f"{field} must be between the years 1900 and 2200; got {parsed.isoformat()}",
-            field=field,
-            value=parsed.isoformat(),
-        )
-    return parsed
 
 
 def parse_bbox(

@@ -28,9 +28,10 @@ from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.geometry import point_from_geojson, validate_geometry
 from geo.locate import check_in_area
 from geo.models import SRID
-from geo.registry.filters import ListFilters, parse_time, where_clause
+from geo.registry.filters import ListFilters, where_clause
 from geo.registry.layers import Field, Layer
 from geo.settings import AreaSettings
+from geo.times import parse_time
 from geo.users import Principal
 
 GEOJSON_DECIMALS: Final = 7  # ~1 cm at the equator

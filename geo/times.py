@@ -1,0 +1,47 @@
+"""Time conventions (DESIGN §4): stored UTC, shown in WIB; a time without an offset is WIB."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from geo.errors import ValidationError
+
+WIB_NAME: Final = "Asia/Pontianak"  # Western Indonesia Time, UTC+7
+WIB: Final = ZoneInfo(WIB_NAME)
+
+
+def parse_time(value: str | dt.datetime | dt.date | None, *, field: str) -> dt.datetime | None:
+    """ISO 8601 date or datetime; without an offset it is WIB. ``field`` names it in errors."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(
+                f"{field} must be an ISO 8601 date or datetime "
+                f"(e.g. 2025-01-31 or 2025-01-31T08:00:00+07:00); got {value!r}",
+                field=field,
+                value=value[:100],
+            ) from None
+    else:
+        raise ValidationError(
+            f"{field} must be an ISO 8601 string; got {type(value).__name__}",
+            field=field,
+            value=str(value)[:100],
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=WIB)
+    if not 1900 <= parsed.year <= 2200:
+        raise ValidationError(
+            f"{field} must be between the years 1900 and 2200; got {parsed.isoformat()}",
+            field=field,
+            value=parsed.isoformat(),
+        )
+    return parsed
