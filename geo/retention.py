@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from geo.audit import record
 from geo.errors import ValidationError
 from geo.partitions import drop_partitions_before
+from geo.tiles import rebuild_grid
 from geo.users import Principal
 
 COUNT_OLD_SQL = text(
@@ -55,6 +56,9 @@ def purge_sightings(
         # Whole months go by DETACH + DROP (no dead rows, no vacuum); the rest by DELETE.
         dropped, _ = drop_partitions_before(session=session, cutoff=cutoff)
         session.execute(DELETE_OLD_SQL, {"cutoff": cutoff})
+        if dropped:
+            # Dropped partitions leave without DELETE triggers: recount the tile grid.
+            rebuild_grid(session=session, layer="sightings")
     record(
         session=session,
         principal=principal,

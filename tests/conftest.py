@@ -115,6 +115,25 @@ def database(settings: Settings, engine: Engine) -> Iterator[Database]:
 
 
 @pytest.fixture
+def empty_database(engine: Engine) -> Iterator[Engine]:
+    """A new, empty database on the test cluster (no migrations), dropped afterwards."""
+    import uuid
+
+    name = f"timpora_scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = create_engine(engine.url.set(database=name))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     conn = engine.connect()
     outer = conn.begin()

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 
 from geo.migrate import current_revision, downgrade, head_revision, upgrade
 from geo.models import Base
-
-
-@pytest.fixture
-def empty_database(engine: Engine) -> Iterator[Engine]:
-    name = f"timpora_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = create_engine(
-        make_url(str(engine.url.render_as_string(hide_password=False))).set(database=name)
-    )
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_upgrade_from_empty_then_downgrade_to_base(empty_database: Engine) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo.migrate import downgrade, upgrade
@@ -100,33 +98,26 @@ def test_retention_drops_whole_months_and_deletes_the_rest(session: Session) -> 
     ).scalar_one()
     assert left == 2
     assert "sighting_y2021m03" in {p.name for p in list_partitions(session=session)}
+    # The tile count grid follows: its total for 2021 is what is left.
+    grid_2021 = session.execute(
+        text(
+            "SELECT coalesce(sum(n), 0) FROM sighting_grid "
+            "WHERE level = (SELECT min(level) FROM sighting_grid) "
+            "AND month >= '2021-01-01' AND month < '2022-01-01'"
+        )
+    ).scalar_one()
+    assert grid_2021 == 2
 
 
-@pytest.fixture
-def scratch_db(engine: Engine) -> Iterator[Engine]:
-    name = f"timpora_part_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = create_engine(engine.url.set(database=name))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def test_migration_keeps_the_rows_both_ways(scratch_db: Engine) -> None:
-    upgrade(scratch_db, "0006")
-    with Session(scratch_db) as session:
+def test_migration_keeps_the_rows_both_ways(empty_database: Engine) -> None:
+    upgrade(empty_database, "0006")
+    with Session(empty_database) as session:
         ids = [
             _insert(session, dt.datetime(2024, m, 1, tzinfo=dt.UTC), ref=f"r{m}") for m in (1, 5, 9)
         ]
         session.commit()
-    upgrade(scratch_db, "0007")
-    with Session(scratch_db) as session:
+    upgrade(empty_database, "0007")
+    with Session(empty_database) as session:
         assert is_partitioned(session)
         got = session.execute(text("SELECT id, external_ref FROM sighting ORDER BY id")).all()
         assert got == [(i, f"r{m}") for i, m in zip(ids, (1, 5, 9), strict=True)]
@@ -134,7 +125,7 @@ def test_migration_keeps_the_rows_both_ways(scratch_db: Engine) -> None:
         new_id = _insert(session, dt.datetime.now(dt.UTC))
         assert new_id > max(ids)  # the identity continues after the copied rows
         session.commit()
-    downgrade(scratch_db, "0006")
-    with Session(scratch_db) as session:
+    downgrade(empty_database, "0006")
+    with Session(empty_database) as session:
         assert not is_partitioned(session)
         assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == 4

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo.backup import backup, restore
@@ -64,22 +62,6 @@ def test_purge_refuses_nonsense_windows(session: Session, days: int) -> None:
     assert info.value.field == "older_than_days" and info.value.value == days
 
 
-@pytest.fixture
-def scratch_db(engine: Engine) -> Iterator[Engine]:
-    name = f"timpora_bk_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = create_engine(engine.url.set(database=name))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _fingerprint(eng: Engine) -> tuple[object, ...]:
     with eng.connect() as conn:
         return tuple(
@@ -98,37 +80,37 @@ def _fingerprint(eng: Engine) -> tuple[object, ...]:
         )
 
 
-def test_backup_and_restore_round_trip(scratch_db: Engine, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_backup_and_restore_round_trip(empty_database: Engine, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from geo.boundaries import load_reference_data
 
-    upgrade(scratch_db)
-    with Session(scratch_db) as session:
+    upgrade(empty_database)
+    with Session(empty_database) as session:
         load_reference_data(session=session, settings=settings)
         _add_sightings(session, [1, 2, 3, 30, 300])
         session.commit()
-    original = _fingerprint(scratch_db)
+    original = _fingerprint(empty_database)
     assert original[0] == 5 and original[3] == 213
 
     dump = tmp_path / "timpora.dump"
-    size = backup(url=scratch_db.url, out=dump)
+    size = backup(url=empty_database.url, out=dump)
     assert size > 10_000 and dump.read_bytes()[:5] == b"PGDMP"
     assert oct(dump.stat().st_mode)[-3:] == "600"
 
-    with Session(scratch_db) as session:  # damage after the backup
+    with Session(empty_database) as session:  # damage after the backup
         session.execute(
             text("DELETE FROM sighting WHERE observed_at > :t"), {"t": NOW - dt.timedelta(days=5)}
         )
         _add_sightings(session, [7])
         session.commit()
-    assert _fingerprint(scratch_db) != original
+    assert _fingerprint(empty_database) != original
 
-    restore(url=scratch_db.url, file=dump)
+    restore(url=empty_database.url, file=dump)
     # PostGIS caches operator OIDs per backend: connections opened before a restore are stale
     # (the service is restarted after a restore; docs/operations.md says so).
-    scratch_db.dispose()
-    assert _fingerprint(scratch_db) == original
+    empty_database.dispose()
+    assert _fingerprint(empty_database) == original
     # The restored database still derives locations on write (triggers and functions came back).
-    with Session(scratch_db) as session:
+    with Session(empty_database) as session:
         name = session.execute(
             text(
                 "INSERT INTO sighting (observed_at, source, geom) VALUES (now(), 'patrol', "
@@ -139,9 +121,9 @@ def test_backup_and_restore_round_trip(scratch_db: Engine, settings, tmp_path: P
     assert name == "Sebunga"
 
 
-def test_restore_refuses_a_file_that_is_not_a_dump(scratch_db: Engine, tmp_path: Path) -> None:
+def test_restore_refuses_a_file_that_is_not_a_dump(empty_database: Engine, tmp_path: Path) -> None:
     bogus = tmp_path / "notes.txt"
     bogus.write_text("hello")
     with pytest.raises(ValidationError) as info:
-        restore(url=scratch_db.url, file=bogus)
+        restore(url=empty_database.url, file=bogus)
     assert "not a pg_dump" in str(info.value)
