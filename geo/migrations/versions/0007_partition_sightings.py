@@ -60,9 +60,7 @@ def _swap(new: str) -> None:
         "uq_sighting_external_ref_observed_at",
         "fk_sighting_foreigner_id_foreigner",
     ):
-        op.execute(
-            f"ALTER TABLE sighting_replaced RENAME CONSTRAINT {name} TO {name}_replaced"
-        )
+        op.execute(f"ALTER TABLE sighting_replaced RENAME CONSTRAINT {name} TO {name}_replaced")
     for name in (
         "ix_sighting_geom",
         "ix_sighting_geom_utm",
