@@ -8,9 +8,9 @@ This router is included before ``/maps/{view}`` so the fixed paths win.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.auth import require
@@ -92,16 +92,17 @@ def _snapshot(
 
 
 @router.get(
-    "/maps/snapshot.png",
+    "/maps/snapshot.{fmt}",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
-    summary="An A4 landscape map snapshot as PNG (200 dpi)",
+    responses={200: {"content": {"image/png": {}, "application/pdf": {}}}},
+    summary="An A4 landscape map snapshot: PNG at 200 dpi, or PDF with vector linework",
 )
-def get_snapshot_png(
+def get_snapshot(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     principal: ReaderDep,
+    fmt: Annotated[Literal["png", "pdf"], Path(description="png or pdf")],
     layer: MapLayer = None,
     source: Source = None,
     start: Start = None,
@@ -112,44 +113,7 @@ def get_snapshot_png(
     cell_m: CellM = None,
 ) -> Response:
     return _snapshot(
-        "png",
-        request=request,
-        session=session,
-        settings=settings,
-        principal=principal,
-        layer=layer,
-        source=source,
-        start=start,
-        end=end,
-        kind=kind,
-        kecamatan=kecamatan,
-        lang=lang,
-        cell_m=cell_m,
-    )
-
-
-@router.get(
-    "/maps/snapshot.pdf",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
-    summary="An A4 landscape map snapshot as PDF (vector linework)",
-)
-def get_snapshot_pdf(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: ReaderDep,
-    layer: MapLayer = None,
-    source: Source = None,
-    start: Start = None,
-    end: End = None,
-    kind: Kind = None,
-    kecamatan: Kecamatan = None,
-    lang: Lang = None,
-    cell_m: CellM = None,
-) -> Response:
-    return _snapshot(
-        "pdf",
+        fmt,
         request=request,
         session=session,
         settings=settings,
