@@ -97,8 +97,9 @@ def field_of(kind: BinaryType, values: object, srid: int = 4326) -> Field:
     return _fixed(filled, null, ">i8" if kind == "int8" else ">i4")
 
 
-def encode(fields: list[Field]) -> bytes:
-    """The whole ``COPY … FROM STDIN WITH (FORMAT binary)`` payload of these columns."""
+def encode(fields: list[Field], *, header: bool = True, trailer: bool = True) -> bytes:
+    """The ``COPY … FROM STDIN WITH (FORMAT binary)`` payload of these columns; a stream sent in
+    parts has the header on its first part only and the trailer on its last."""
     n = len(fields[0].width) if fields else 0
     ncols = len(fields)
     row_len = np.full(n, 2, dtype=np.int64)
@@ -106,11 +107,12 @@ def encode(fields: list[Field]) -> bytes:
         row_len += 4 + f.width
     row_start = np.zeros(n, dtype=np.int64)
     np.cumsum(row_len[:-1], out=row_start[1:])
-    body = len(HEADER)
-    total = body + int(row_len.sum()) + len(TRAILER)
+    body = len(HEADER) if header else 0
+    total = body + int(row_len.sum()) + (len(TRAILER) if trailer else 0)
     buf = np.empty(total, dtype=np.uint8)
-    buf[:body] = np.frombuffer(HEADER, dtype=np.uint8)
-    buf[total - 2 :] = 0xFF
+    buf[:body] = np.frombuffer(HEADER, dtype=np.uint8)[:body]
+    if trailer:
+        buf[total - 2 :] = 0xFF
     starts = row_start + body
     _scatter_fixed(buf, starts, np.full((n, 1), ncols, dtype=">i2").view(np.uint8))
     offset = starts + 2

@@ -27,9 +27,12 @@ detach the empty partitions it replaces, so readers wait from then until the imp
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import io
+import queue
 import re
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -185,7 +188,7 @@ def load(
     session: Session,
     plans: list[MonthPlan],
     columns: list[str],
-    fields: list[Field],
+    chunks: Iterable[list[Field]],
     maintenance_work_mem: str = "512MB",
     work_mem: str = "256MB",
     analyze: bool = True,
@@ -228,15 +231,37 @@ def load(
     session.execute(text(f"SET LOCAL work_mem = '{work_mem}'"))
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
-    cur = dbapi.cursor()
-    try:
-        cur.copy_expert(
-            f"COPY {loader} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(encode(fields)),
-            size=COPY_READ_BYTES,
-        )
-    finally:
-        cur.close()
+    sql = f"COPY {loader} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
+
+    # One COPY (the statement triggers fire once, for all rows), fed by this thread: while the
+    # server loads one chunk (psycopg2 releases the GIL while it talks to the server), this thread
+    # derives and encodes the next one.
+    stream = _ChunkStream()
+
+    def copy() -> None:
+        cur = dbapi.cursor()
+        try:
+            cur.copy_expert(sql, stream, size=COPY_READ_BYTES)
+        finally:
+            cur.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = pool.submit(copy)
+        try:
+            first = True
+            for fields in chunks:
+                stream.put(encode(fields, header=first, trailer=False), done)
+                first = False
+            if first:
+                stream.put(encode([], header=True, trailer=False), done)
+            stream.put(b"\xff\xff", done)
+            stream.put(None, done)
+        except BaseException as exc:
+            stream.put(RuntimeError(f"import aborted: {exc}"), done)
+            with contextlib.suppress(Exception):
+                done.result()
+            raise
+        done.result()
     session.execute(text(f"SET LOCAL maintenance_work_mem = '{maintenance_work_mem}'"))
     for k, ix in enumerate(session.execute(INDEXES_SQL).all()):
         if ix.contype is not None:
@@ -249,6 +274,45 @@ def load(
         for p in plans:
             session.execute(text(f"ANALYZE {loader}_{p.month:%Y%m}"))
     return loader
+
+
+class _ChunkStream:
+    """A file-like object for ``copy_expert`` fed chunk by chunk from another thread.
+
+    ``put(None)`` ends the stream; ``put(exception)`` makes the reader raise it, so psycopg2
+    aborts the COPY (the server discards it) instead of ending it early.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
+        self._chunk = memoryview(b"")
+        self._at = 0
+        self._closed = False
+
+    def put(self, item: bytes | BaseException | None, consumer: Future[None]) -> None:
+        while not consumer.done():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1) -> bytes:
+        while self._at >= len(self._chunk):
+            if self._closed:
+                return b""
+            item = self._queue.get()
+            if item is None:
+                self._closed = True
+                return b""
+            if isinstance(item, BaseException):
+                self._closed = True
+                raise item
+            self._chunk, self._at = memoryview(item), 0
+        end = len(self._chunk) if size < 0 else min(len(self._chunk), self._at + size)
+        out = bytes(self._chunk[self._at : end])
+        self._at = end
+        return out
 
 
 def swap_in(*, session: Session, loader: str, plans: list[MonthPlan]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -209,7 +209,11 @@ def import_frame(
     if problems:
         problems.sort(key=lambda p: (p.row, p.field))
         raise _rejected(report, problems, total_problems)
-    derived = index.locate(lon, lat)
+
+    def locate(rows: np.ndarray) -> pd.DataFrame:
+        """The derived columns of these rows (computed chunk by chunk, as they are written)."""
+        return index.locate(lon[rows], lat[rows])
+
     _step(progress, "locate", n, n)
 
     out_flags = outside if flag_out_of_area else np.zeros(n, dtype=bool)
@@ -230,7 +234,7 @@ def import_frame(
         changed_min: list[Any] = []
         if n_rest or not plans:
             _create_stage(session, spec)
-            _copy_stage(session, spec, clean, derived, out_flags, rest, progress)
+            _copy_stage(session, spec, clean, locate, out_flags, rest, progress)
             _step(progress, "upsert", 0, n)
             existing = _mark_existing(session, spec)
             defer_location(session)
@@ -267,8 +271,18 @@ def import_frame(
             if not dry_run:
                 _step(progress, "exchange", 0, n_ex)
                 refs = _reference_ids(session, spec, clean[in_exchange])
-                columns, fields = _final_fields(spec, clean, derived, out_flags, in_exchange, refs)
-                loader = exchange.load(session=session, plans=plans, columns=columns, fields=fields)
+                rows_ex = np.flatnonzero(in_exchange)
+                columns = _final_columns(spec)
+
+                def chunks() -> Iterator[list[codec.Field]]:
+                    for start in range(0, n_ex, COPY_CHUNK_ROWS):
+                        rows = rows_ex[start : start + COPY_CHUNK_ROWS]
+                        yield _final_fields(spec, clean, locate(rows), out_flags, rows, refs, start)
+                        _step(progress, "exchange", min(start + COPY_CHUNK_ROWS, n_ex), n_ex + 1)
+
+                loader = exchange.load(
+                    session=session, plans=plans, columns=columns, chunks=chunks()
+                )
                 exchange.swap_in(session=session, loader=loader, plans=plans)
                 changed_min.append(codec.utc_datetime(observed[in_exchange].min()))
                 _step(progress, "exchange", n_ex, n_ex)
@@ -421,11 +435,11 @@ def _create_stage(session: Session, spec: LayerSpec) -> None:
     session.execute(text(f"CREATE TEMP TABLE {CHANGED_TABLE} ({key}) ON COMMIT DROP"))
 
 
-def _derived_fields(derived: pd.DataFrame, rows: np.ndarray) -> list[codec.Field]:
+def _derived_fields(derived: pd.DataFrame) -> list[codec.Field]:
     return [
         codec.field_of(
             "float8" if name == "distance_to_border_m" else "text",
-            derived[name].iloc[rows].reset_index(drop=True),
+            derived[name].reset_index(drop=True),
         )
         for name in DERIVED_COLUMNS
     ]
@@ -435,7 +449,7 @@ def _copy_stage(
     session: Session,
     spec: LayerSpec,
     clean: pd.DataFrame,
-    derived: pd.DataFrame,
+    locate: Callable[[np.ndarray], pd.DataFrame],
     out_of_area: np.ndarray,
     mask: np.ndarray,
     progress: Progress | None,
@@ -456,7 +470,7 @@ def _copy_stage(
             fields = [codec.field_of("int8", part["rownum"])]
             fields += [codec.field_of(_BINARY_TYPES[c.kind], part[c.name]) for c in spec.columns]
             fields += [codec.field_of("float8", part["lon"]), codec.field_of("float8", part["lat"])]
-            fields += _derived_fields(derived, rows)
+            fields += _derived_fields(locate(rows))
             if spec.table == "sighting":
                 fields.append(codec.field_of("bool", out_of_area[rows]))
             cur.copy_expert(sql, io.BytesIO(codec.encode(fields)), size=1 << 20)
@@ -480,34 +494,35 @@ def _reference_ids(session: Session, spec: LayerSpec, rows: pd.DataFrame) -> dic
     return out
 
 
+def _final_columns(spec: LayerSpec) -> list[str]:
+    """The stored columns the upsert's SELECT fills, in :func:`_final_fields` order."""
+    columns = [c.ref_column if c.kind == "ref" else c.name for c in spec.columns]
+    return [*(c for c in columns if c is not None), "geom", "out_of_area", *DERIVED_COLUMNS]
+
+
 def _final_fields(
     spec: LayerSpec,
     clean: pd.DataFrame,
     derived: pd.DataFrame,
     out_of_area: np.ndarray,
-    mask: np.ndarray,
+    rows: np.ndarray,
     refs: dict[str, pd.Series],
-) -> tuple[list[str], list[codec.Field]]:
-    """The rows in ``mask`` as the stored columns (what the upsert's SELECT produces)."""
-    rows = np.flatnonzero(mask)
+    refs_start: int,
+) -> list[codec.Field]:
+    """These rows as the stored columns (what the upsert's SELECT produces); ``refs`` are the
+    resolved ids of all exchanged rows, of which these start at ``refs_start``."""
     part = clean.iloc[rows].reset_index(drop=True)
-    columns: list[str] = []
     fields: list[codec.Field] = []
     for col in spec.columns:
         if col.kind == "ref":
-            assert col.ref_column is not None
-            columns.append(col.ref_column)
-            fields.append(codec.field_of("int4", refs[col.name]))
+            ids = refs[col.name].iloc[refs_start : refs_start + len(rows)]
+            fields.append(codec.field_of("int4", ids.reset_index(drop=True)))
         else:
-            columns.append(col.name)
             fields.append(codec.field_of(_BINARY_TYPES[col.kind], part[col.name]))
-    columns.append("geom")
     fields.append(codec.field_of("ewkb_point", (part["lon"].to_numpy(), part["lat"].to_numpy())))
-    columns.append("out_of_area")
     fields.append(codec.field_of("bool", out_of_area[rows]))
-    columns += list(DERIVED_COLUMNS)
-    fields += _derived_fields(derived, rows)
-    return columns, fields
+    fields += _derived_fields(derived)
+    return fields
 
 
 def _mark_existing(session: Session, spec: LayerSpec) -> int:

@@ -339,9 +339,12 @@ def _snapshot(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
 
 
 def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
-    session: Session, settings: Settings, tmp_path: Path
+    session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from geo.io import importer
     from tests.geo.alert_synth import ARUK, add_zone, offset
+
+    monkeypatch.setattr(importer, "COPY_CHUNK_ROWS", 1_000)  # several chunks per COPY
 
     load_fixtures(session, settings)
     add_zone(session, *offset(session, *ARUK, -1500, 0), 800.0, kind="watch")
@@ -456,3 +459,60 @@ def test_partition_exchange_failure_leaves_nothing(
         ).scalar_one()
         - 1
     )  # only the fixtures' import
+
+
+def test_border_distance_is_the_geos_distance_exactly(session: Session) -> None:
+    import shapely
+
+    from geo.io.derive import _TO_UTM
+
+    index = location_index(session)
+    assert index.border is not None and index.border_segments is not None
+    rng = np.random.default_rng(8)
+    lines = index.border.geometries
+    # Random points over the regency and points within metres of the line (the hard cases).
+    on_line = shapely.line_interpolate_point(
+        lines[rng.integers(0, len(lines), 3000)], rng.uniform(0, 1, 3000), normalized=True
+    )
+    near = shapely.get_coordinates(on_line) + rng.normal(0, 20, (3000, 2))
+    x, y = _TO_UTM.transform(rng.uniform(108.9, 109.9, 5000), rng.uniform(0.9, 2.1, 5000))
+    px = np.concatenate([x, near[:, 0]])
+    py = np.concatenate([y, near[:, 1]])
+    ours = index.border_segments.distance(px, py, index.border)
+    geos = shapely.distance(shapely.points(px, py), shapely.multilinestrings(list(lines)))
+    assert np.array_equal(ours, geos)
+
+
+def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geo.io import importer
+
+    load_fixtures(session, settings)
+    frame = _mixed_sightings(session, 3_000, seed=9)
+    count = session.execute(text("SELECT count(*) FROM sighting")).scalar_one()
+    monkeypatch.setattr(importer, "COPY_CHUNK_ROWS", 500)
+    index = location_index(session)
+    calls = {"n": 0}
+    real_locate = type(index).locate
+
+    def locate_then_fail(self: Any, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third chunk, while the COPY of the first two is running
+            raise MemoryError("out of memory while deriving")
+        return real_locate(self, lon, lat)
+
+    monkeypatch.setattr(type(index), "locate", locate_then_fail)
+    with pytest.raises(MemoryError):
+        import_frame(
+            session=session,
+            layer="sightings",
+            frame=frame,
+            area=settings.area,
+            exchange_min_rows=500,
+        )
+    assert calls["n"] == 3
+    assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == count
+    assert not session.execute(
+        text("SELECT count(*) FROM pg_class WHERE relname LIKE 'sighting_load_%'")
+    ).scalar_one()
