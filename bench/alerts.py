@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
 import time
@@ -34,7 +33,7 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Row, machine, median_of, report  # noqa: E402
+from bench.common import Row, bench_settings, external_url, machine, median_of, report  # noqa: E402
 from geo.alerts import evaluate_for  # noqa: E402
 from geo.alerts.pairs import PAIRS_SQL, pairs_statement, workplace_sighting_pairs  # noqa: E402
 from geo.alerts.rules import run_batch  # noqa: E402
@@ -42,7 +41,6 @@ from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.locate import relocate  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402
 from geo.partitions import ensure_range  # noqa: E402
-from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings  # noqa: E402
 
 T = TypeVar("T")
 RADIUS_M = 500.0
@@ -136,13 +134,10 @@ PAIRS_PLAIN_SQL = text(
 def open_database(args: argparse.Namespace) -> tuple[str, EmbeddedCluster | None]:
     """The URL of this size's database (created if missing) and the cluster started for it."""
     name = f"bench_alerts_{args.sightings}_{args.workplaces}"
-    external = os.environ.get("TIMPORA_BENCH_DATABASE_URL")
+    external = external_url()
     cluster = None
-    if external:
-        url = make_url(external)
-        if url.host not in ("127.0.0.1", "localhost"):
-            sys.exit("TIMPORA_BENCH_DATABASE_URL must point at 127.0.0.1")
-        admin_url = url
+    if external is not None:
+        admin_url = external
     else:
         cluster = EmbeddedCluster(
             Path(args.dir), preferred_port=free_port_from(56532), ephemeral=True
@@ -167,11 +162,7 @@ def seed(engine: Engine, args: argparse.Namespace, foreigners: int) -> str:
         session.commit()
         if have == key and not args.fresh:
             return "reused"
-    settings = Settings(
-        database=DatabaseSettings(database_url=engine.url.render_as_string(hide_password=False)),
-        area=AreaSettings(),
-        service=ServiceSettings(environment="test"),
-    )
+    settings = bench_settings(engine.url.render_as_string(hide_password=False))
     from geo.boundaries import load_reference_data
 
     t0 = time.perf_counter()

@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
+
+    from geo.settings import Settings
 
 RESULTS_ENV = "TIMPORA_BENCH_RESULTS"
 T = TypeVar("T")
@@ -202,18 +205,43 @@ def median_of(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
     return statistics.median(times), result
 
 
+def external_url() -> URL | None:
+    """``TIMPORA_BENCH_DATABASE_URL`` if set; load goes to 127.0.0.1 only, so nothing else."""
+    from sqlalchemy.engine import make_url
+
+    external = os.environ.get("TIMPORA_BENCH_DATABASE_URL")
+    if not external:
+        return None
+    url = make_url(external)
+    if url.host not in ("127.0.0.1", "localhost"):
+        sys.exit("TIMPORA_BENCH_DATABASE_URL must point at 127.0.0.1")
+    return url
+
+
+def bench_settings(url: str, *, reference_data_dir: Path | None = None) -> Settings:
+    """Settings for a benchmark database: test environment, reference data where given."""
+    from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings
+
+    area = (
+        AreaSettings()
+        if reference_data_dir is None
+        else AreaSettings(reference_data_dir=reference_data_dir)
+    )
+    return Settings(
+        database=DatabaseSettings(database_url=url),
+        area=area,
+        service=ServiceSettings(environment="test"),
+    )
+
+
 @contextlib.contextmanager
 def database_url(preferred_port: int) -> Iterator[str]:
     """``TIMPORA_BENCH_DATABASE_URL`` (127.0.0.1 only), else a throwaway cluster (destroyed)."""
-    from sqlalchemy.engine import make_url
-
     from geo.cluster import EmbeddedCluster, free_port_from
 
-    external = os.environ.get("TIMPORA_BENCH_DATABASE_URL")
-    if external:
-        if make_url(external).host not in ("127.0.0.1", "localhost"):
-            sys.exit("TIMPORA_BENCH_DATABASE_URL must point at 127.0.0.1")
-        yield external
+    external = external_url()
+    if external is not None:
+        yield external.render_as_string(hide_password=False)
         return
     base = Path(tempfile.mkdtemp(prefix="timpora-bench-"))
     base.chmod(0o755)

@@ -25,9 +25,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Row, database_url, machine, report  # noqa: E402
+from bench.common import Row, bench_settings, database_url, machine, report  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402
-from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings  # noqa: E402
 
 # Three clusters (illegal crossings near Aruk, Temajuk, a plantation) over a uniform background.
 SEED_SQL = """
@@ -70,11 +69,7 @@ def main() -> None:
     with database_url(56432) as url:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
         upgrade(engine)
-        settings = Settings(
-            database=DatabaseSettings(database_url=url),
-            area=AreaSettings(),
-            service=ServiceSettings(environment="test"),
-        )
+        settings = bench_settings(url)
         try:
             from geo.boundaries import load_reference_data
 

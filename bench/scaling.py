@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
 import tempfile
@@ -43,13 +42,12 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Row, machine, report, run_times  # noqa: E402
+from bench.common import Row, bench_settings, external_url, machine, report, run_times  # noqa: E402
 from geo.alerts.rules import run_batch  # noqa: E402
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.hotspots import hotspot_cells  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402
 from geo.partitions import ensure_range  # noqa: E402
-from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings  # noqa: E402
 
 DATABASE = "bench_scaling"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -129,12 +127,10 @@ def machine_and_buffers(engine: Engine) -> str:
 
 
 def open_database(args: argparse.Namespace) -> tuple[Engine, EmbeddedCluster | None]:
-    external = os.environ.get("TIMPORA_BENCH_DATABASE_URL")
+    external = external_url()
     cluster = None
-    if external:
-        url = make_url(external)
-        if url.host not in ("127.0.0.1", "localhost"):
-            sys.exit("TIMPORA_BENCH_DATABASE_URL must point at 127.0.0.1")
+    if external is not None:
+        url = external
     else:
         base = Path(args.dir or tempfile.mkdtemp(prefix="timpora-bench-scaling-"))
         base.mkdir(parents=True, exist_ok=True)
@@ -155,10 +151,8 @@ def open_database(args: argparse.Namespace) -> tuple[Engine, EmbeddedCluster | N
 def seed(engine: Engine) -> float:
     """Schema, reference data, points, foreigners; returns the location rate (rows/s)."""
     upgrade(engine)
-    settings = Settings(
-        database=DatabaseSettings(database_url=engine.url.render_as_string(hide_password=False)),
-        area=AreaSettings(reference_data_dir=SHARED_DATA),
-        service=ServiceSettings(environment="test"),
+    settings = bench_settings(
+        engine.url.render_as_string(hide_password=False), reference_data_dir=SHARED_DATA
     )
     from geo.boundaries import load_reference_data
 

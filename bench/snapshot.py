@@ -31,9 +31,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Row, database_url, machine, report, run_times  # noqa: E402
+from bench.common import Row, bench_settings, database_url, machine, report, run_times  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402
-from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings  # noqa: E402
 from geo.users import Principal  # noqa: E402
 
 # Clusters near PLBN Aruk, Temajuk, Sambas town and a plantation over a uniform background.
@@ -133,11 +132,7 @@ def main() -> None:
     with database_url(57432) as url:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
         upgrade(engine)
-        settings = Settings(
-            database=DatabaseSettings(database_url=url),
-            area=AreaSettings(),
-            service=ServiceSettings(environment="test"),
-        )
+        settings = bench_settings(url)
         from geo.boundaries import load_reference_data
 
         with Session(engine) as session:
