@@ -143,7 +143,8 @@ def _filters(window: Window, alias: str = "p") -> tuple[str, dict[str, Any]]:
         clauses.append(f"{alias}.{spec.time_column} >= :start")
         params["start"] = window.start
     if window.end is not None:
-        clauses.append(f"{alias}.{spec.time_column} <= :end")
+        # ``end`` is exclusive, as in the registry and the map filters.
+        clauses.append(f"{alias}.{spec.time_column} < :end")
         params["end"] = window.end
     if window.kinds:
         clauses.append(f"{alias}.{spec.kind_column} = ANY(:kinds)")
@@ -340,7 +341,9 @@ def hotspot_cells(
     else:
         first = min(seen) if seen else None
     if window.end is not None:
-        last = _truncate(window.end.astimezone(WIB).date(), window.slice_unit)
+        # The last slice is the one holding the last instant before the (exclusive) end.
+        last_instant = window.end - dt.timedelta(microseconds=1)
+        last = _truncate(last_instant.astimezone(WIB).date(), window.slice_unit)
     else:
         last = max(seen) if seen else None
     first = first or last
