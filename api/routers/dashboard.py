@@ -19,6 +19,7 @@ from api.deps import SessionDep
 from geo import access
 from geo.errors import NotFoundError
 from geo.mapdata import KINDS, LAYERS, kecamatan_list
+from geo.models import RULE_KINDS
 from geo.users import Principal
 from maps.assets import ASSETS, asset_text
 from maps.labels import t
@@ -92,6 +93,7 @@ def dashboard_meta(
             for layer, kinds in KINDS.items()
         },
         "kecamatan": kecamatan_list(session=session),
+        "rules": {k: {"id": t(f"rule_{k}", "id"), "en": t(f"rule_{k}", "en")} for k in RULE_KINDS},
         "alerts": {
             "list": "/api/v1/alerts" in paths,
             "stream": "/api/v1/alerts/stream" in paths,

@@ -112,6 +112,12 @@
 
   // --- alerts ---------------------------------------------------------------------------------
 
+  // "2026-10-18T15:59:28+07:00" → "2026-10-18 15:59 WIB" (the API sends WIB times).
+  function wib(iso) {
+    if (!iso || iso.slice(-6) !== "+07:00") { return iso; }
+    return iso.slice(0, 10) + " " + iso.slice(11, 16) + " WIB";
+  }
+
   function alertFields(item) {
     var p = item && item.type === "Feature" ? (item.properties || {}) : (item || {});
     var id = p.id !== undefined ? p.id : item.id;
@@ -121,7 +127,7 @@
       severity: p.severity || 3,
       status: p.status || "new",
       place: [p.desa_name, p.kecamatan_name].filter(Boolean).join(", "),
-      when: p.event_at_wib || p.event_at || p.created_at || "",
+      when: wib(p.event_at_wib || p.event_at || p.created_at || ""),
       distance: p.distance_m
     };
   }
@@ -135,7 +141,9 @@
     li.setAttribute("data-alert-id", a.id);
     li.textContent = "";
     var rule = document.createElement("div"); rule.className = "rule";
-    rule.textContent = "#" + a.id + " " + a.rule + " · " + tr("severity") + " " + a.severity;
+    var label = (state.meta.rules && state.meta.rules[a.rule]) || {};
+    rule.textContent = "#" + a.id + " " + (label[state.lang] || label.id || a.rule) +
+      " · " + tr("severity") + " " + a.severity;
     li.appendChild(rule);
     var where = document.createElement("div");
     where.textContent = [a.place, a.when, a.distance != null ? Math.round(a.distance) + " m" : ""]
