@@ -126,7 +126,7 @@
       rule: p.rule_kind || p.rule || "",
       severity: p.severity || 3,
       status: p.status || "new",
-      place: [p.desa_name, p.kecamatan_name].filter(Boolean).join(", "),
+      place: [p.desa || p.desa_name, p.kecamatan || p.kecamatan_name].filter(Boolean).join(", "),
       when: wib(p.event_at_wib || p.event_at || p.created_at || ""),
       distance: p.distance_m
     };
