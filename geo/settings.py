@@ -6,13 +6,14 @@ so tests construct the objects they need instead of patching the environment.
 
 from __future__ import annotations
 
-import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from geo.errors import ConfigurationError
 
@@ -91,7 +92,6 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    secret_key: SecretStr = Field(default=SecretStr("changeme"))
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Per token; 0 disables.")
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
@@ -103,35 +103,6 @@ class ServiceSettings(BaseSettings):
     tile_attribution: str = ""
     default_lang: Literal["id", "en"] = "id"
     classification_marking: str = "TERBATAS"
-
-    @model_validator(mode="after")
-    def _enforce_non_default_secrets(self) -> ServiceSettings:
-        if self.environment == "production" and (
-            self.secret_key.get_secret_value().lower() in PLACEHOLDER_SECRETS
-            or len(self.secret_key.get_secret_value()) < 16
-        ):
-            raise ValueError(
-                "TIMPORA_SECRET_KEY is a placeholder or shorter than 16 characters; "
-                "set a real secret in production"
-            )
-        return self
-
-    def effective_secret(self) -> bytes:
-        """The key used to sign webhooks; in development a per-process random one if unset."""
-        value = self.secret_key.get_secret_value()
-        if value.lower() in PLACEHOLDER_SECRETS:
-            return _dev_secret()
-        return value.encode()
-
-
-_DEV_SECRET: bytes | None = None
-
-
-def _dev_secret() -> bytes:
-    global _DEV_SECRET
-    if _DEV_SECRET is None:
-        _DEV_SECRET = secrets.token_bytes(32)
-    return _DEV_SECRET
 
 
 class Settings:
@@ -150,6 +121,21 @@ class Settings:
             self.service = service or ServiceSettings()
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             raise ConfigurationError(_short_validation_message(exc)) from None
+        self._enforce_non_default_secrets()
+
+    def _enforce_non_default_secrets(self) -> None:
+        """Production needs a real database password (the embedded cluster makes its own)."""
+        if self.service.environment != "production" or self.database.database_url is None:
+            return
+        try:
+            password = make_url(self.database.database_url.get_secret_value()).password or ""
+        except ArgumentError:
+            return  # geo.db reports a malformed URL, naming what is wrong
+        if password.lower() in PLACEHOLDER_SECRETS or len(password) < 12:
+            raise ConfigurationError(
+                "the password in TIMPORA_DATABASE_URL is a placeholder or shorter than 12 "
+                "characters; set a real one in production"
+            )
 
     def __repr__(self) -> str:
         return f"Settings(embedded={self.database.embedded}, env={self.service.environment})"
