@@ -1,6 +1,6 @@
 """Validation and conversion of geometries at the boundary of the system (DESIGN §4).
 
-GeoJSON and shapely are (lon, lat); folium/Leaflet take [lat, lon]. ``to_latlon`` is the one
+GeoJSON and shapely are (lon, lat); folium/Leaflet take [lat, lon]. ``latlon`` is the one
 place that swaps them.
 """
 
@@ -17,15 +17,9 @@ from shapely.geometry.base import BaseGeometry
 from geo.errors import GeometryError
 
 
-def to_latlon(lon: float, lat: float) -> list[float]:
-    """(lon, lat) → [lat, lon] for folium/Leaflet."""
+def latlon(lon: float, lat: float) -> list[float]:
+    """(lon, lat) as GeoJSON and shapely give it → [lat, lon] as folium and Leaflet take it."""
     return [lat, lon]
-
-
-def bounds_to_latlon(bounds: Sequence[float]) -> list[list[float]]:
-    """(minx, miny, maxx, maxy) → [[south, west], [north, east]] for Leaflet fitBounds."""
-    minx, miny, maxx, maxy = bounds
-    return [[miny, minx], [maxy, maxx]]
 
 
 def validate_lonlat(lon: Any, lat: Any, *, field: str = "geometry") -> tuple[float, float]:

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
+from geo.geometry import latlon
 from geo.models import INCIDENT_KINDS, METRIC_SRID, SIGHTING_SOURCES
 from geo.times import WIB, WIB_NAME, parse_time
 
@@ -37,11 +38,6 @@ MIN_CELL_M: Final = 100.0
 MAX_CELL_M: Final = 20_000.0
 # The reference basemap is drawn at regency scale: 50 m simplification is invisible there.
 BASEMAP_TOLERANCE_M: Final = 50.0
-
-
-def latlon(lon: float, lat: float) -> list[float]:
-    """(lon, lat) as GeoJSON and shapely give it → [lat, lon] as folium and Leaflet take it."""
-    return [lat, lon]
 
 
 @dataclass(frozen=True)

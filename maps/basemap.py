@@ -11,6 +11,7 @@ import folium
 from sqlalchemy.orm import Session
 
 from geo import mapdata
+from geo.geometry import latlon
 from maps.labels import t
 
 STYLES: dict[str, dict[str, Any]] = {
@@ -123,7 +124,7 @@ def _add_points(m: folium.Map, layers: dict[str, dict[str, Any]], lang: str) -> 
         for feature in posts:
             lon, lat = _point(feature["geometry"])
             folium.Marker(
-                mapdata.latlon(lon, lat),
+                latlon(lon, lat),
                 icon=folium.DivIcon(html='<div class="tpm-post"></div>', icon_size=(14, 14)),
                 tooltip=feature["properties"]["name"],
             ).add_to(group)
@@ -134,7 +135,7 @@ def _add_points(m: folium.Map, layers: dict[str, dict[str, Any]], lang: str) -> 
         for feature in towns:
             lon, lat = _point(feature["geometry"])
             folium.CircleMarker(
-                mapdata.latlon(lon, lat),
+                latlon(lon, lat),
                 radius=3,
                 color="#333",
                 weight=1,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo import mapdata
 from geo.access import sees_personal_data
+from geo.geometry import latlon
 from geo.settings import Settings
 from geo.times import WIB
 from maps.basemap import add_background, add_foreground, add_zones
@@ -139,7 +140,7 @@ def add_workplaces(m: folium.Map, *, session: Session, params: MapParams) -> int
             else f" · {t('quota', lang)} {w.foreign_worker_quota}"
         )
         folium.Marker(
-            mapdata.latlon(w.lon, w.lat),
+            latlon(w.lon, w.lat),
             icon=folium.DivIcon(html='<div class="tpm-dot"></div>', icon_size=(14, 14)),
             tooltip=html.escape(f"{w.name} ({t('sector', lang)}: {w.sector}){quota}"),
         ).add_to(cluster)
@@ -164,7 +165,7 @@ def add_alerts(m: folium.Map, *, session: Session, params: MapParams, principal_
         )
         when = a.event_at.astimezone(WIB).strftime("%Y-%m-%d %H:%M WIB")
         folium.CircleMarker(
-            mapdata.latlon(a.lon, a.lat),
+            latlon(a.lon, a.lat),
             radius=7,
             color="#000",
             weight=1,

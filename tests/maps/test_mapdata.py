@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from geo import mapdata
 from geo.errors import ValidationError
+from geo.geometry import latlon
 from tests.maps.seed import Seed
 
 
 def test_latlon_swaps_the_axes() -> None:
-    assert mapdata.latlon(109.5, 1.6) == [1.6, 109.5]
+    assert latlon(109.5, 1.6) == [1.6, 109.5]
 
 
 def test_heat_cells_sum_to_the_points_and_are_bounded_by_area(session: Session, seed: Seed) -> None:
