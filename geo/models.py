@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -471,7 +472,15 @@ class AuditLog(Base):
     client: Mapped[str | None] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", nullable=False)
 
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index(
+            "ix_audit_log_imports",
+            "resource",
+            postgresql_include=["record_count"],
+            postgresql_where=text("action = 'import'"),
+        ),
+    )
 
 
 # --- hotspots and patrol (issue 8) ---
