@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"  # 0009 (in progress elsewhere) had not landed
+down_revision: str | None = "0008"  # 0009 was reserved for sharding, which needed no schema
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
