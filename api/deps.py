@@ -30,5 +30,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the handler returns and BEFORE the response is sent,
+# so a client never receives 201 for a write whose commit then failed (FastAPI's default,
+# "request", commits after sending; the load/fault test lost an acknowledged sighting that way).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
