@@ -14,7 +14,7 @@ Baselines, measured in the same run against the same server and data:
 - tiles: the same tiles with every count taken from the rows at request time (no count grid).
 
 Each workload runs ``--repeat`` times; the table shows the median of the runs' p50/p95/p99 and
-throughput. Load is bounded in count (``--requests``, ``--tiles``) and time (``--max-seconds``
+throughput, then the CPU each request cost the clients, the app and the database (from /proc). Load is bounded in count (``--requests``, ``--tiles``) and time (``--max-seconds``
 per run). The script asserts nothing. No ``from __future__ import annotations``: FastAPI must
 evaluate the baseline routes' annotations, which name locals of ``bench_app``.
 """
@@ -317,11 +317,46 @@ def tile_paths(n: int, rng: random.Random) -> list[str]:
 # --- load ---------------------------------------------------------------------------------
 
 
+def tree_cpu_s(root: int, *, descendants: bool = True) -> float:
+    """CPU seconds (user + system) of ``root`` and its live descendants; 0 without /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        if descendants:
+            todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+# Whose CPU a run is charged to: the bench process alone (the clients; uvicorn is its child),
+# uvicorn and its workers (the app) and the cluster's postmaster with its backends (the
+# database); set once both are up.
+CPU_ROOTS: dict[str, int] = {}
+
+
+def part_cpu_s(part: str) -> float:
+    return tree_cpu_s(CPU_ROOTS[part], descendants=part != "clients")
+
+
 class Run:
     def __init__(self, latencies: list[float], wall_s: float, sizes: list[int]) -> None:
         self.latencies = latencies
         self.wall_s = wall_s
         self.sizes = sizes
+        self.cpu_ms: dict[str, float] = {}  # CPU per request by part (see CPU_ROOTS)
 
     @property
     def rps(self) -> float:
@@ -333,43 +368,65 @@ class Run:
 
 
 def drive(base: str, token: str, paths: list[str], max_seconds: float) -> Run:
-    """``paths`` over CLIENTS concurrent keep-alive clients, stopping at ``max_seconds``."""
-    import httpx
+    """``paths`` over CLIENTS concurrent keep-alive clients, stopping at ``max_seconds``.
 
+    Each client is a plain ``http.client`` connection: it reads a response with one
+    ``Content-Length`` read, so a 600 kB page costs the client ~0.3 ms of CPU (httpx, parsing
+    with h11 in Python, took CPU that the 2 cores then lacked for the server: the baseline
+    page went from 39 to 55 req/s when it was dropped). Ours and the baselines are driven by
+    the same client.
+    """
+    import http.client
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base)
     latencies: list[float] = []
     sizes: list[int] = []
     lock = threading.Lock()
     queue = list(reversed(paths))
     deadline = time.monotonic() + max_seconds
     errors: list[str] = []
+    headers = {"Authorization": f"Bearer {token}"}
 
     def worker() -> None:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+        conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port, timeout=60)
+        try:
             while time.monotonic() < deadline:
                 with lock:
                     if not queue or errors:
                         return
                     path = queue.pop()
                 t0 = time.perf_counter()
-                r = c.get(path, timeout=60)
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
                 elapsed = time.perf_counter() - t0
-                if r.status_code not in (200, 204):
+                if response.status not in (200, 204):
                     with lock:
-                        errors.append(f"{path}: {r.status_code} {r.text[:200]}")
+                        errors.append(f"{path}: {response.status} {body[:200]!r}")
                     return
                 with lock:
                     latencies.append(elapsed)
-                    sizes.append(len(r.content))
+                    sizes.append(len(body))
+        finally:
+            conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    cpu0 = {part: part_cpu_s(part) for part in CPU_ROOTS}
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    wall_s = time.perf_counter() - t0
     if errors:
         raise RuntimeError(errors[0])
-    return Run(latencies, time.perf_counter() - t0, sizes)
+    run = Run(latencies, wall_s, sizes)
+    if latencies:
+        run.cpu_ms = {
+            part: (part_cpu_s(part) - cpu0[part]) * 1e3 / len(latencies) for part in CPU_ROOTS
+        }
+    return run
 
 
 def median_runs(make: Callable[[], Run], repeat: int) -> dict[str, float]:
@@ -382,6 +439,10 @@ def median_runs(make: Callable[[], Run], repeat: int) -> dict[str, float]:
         "max_kb": max(max(r.sizes) for r in runs) / 1e3,
         "mean_kb": statistics.mean(statistics.mean(r.sizes) for r in runs) / 1e3,
         "n": sum(len(r.latencies) for r in runs),
+        **{
+            f"cpu_{part}": statistics.median(r.cpu_ms.get(part, 0.0) for r in runs)
+            for part in CPU_ROOTS
+        },
     }
 
 
@@ -391,30 +452,42 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve(port: int, workers: int) -> None:
+    """Run uvicorn's multi-worker supervisor on a listening socket made here (in the server
+    subprocess).
+
+    ``uvicorn --workers N`` binds its listener with ``proto`` 0; accepted sockets inherit it
+    and asyncio then leaves Nagle's algorithm on (it sets TCP_NODELAY only for
+    ``IPPROTO_TCP``), so every small keep-alive response after the first waits ~40 ms for
+    the client's delayed ACK (Kludex/uvicorn#3149; ``timpora serve`` runs one process and is
+    not affected). Binding with ``IPPROTO_TCP`` here measures the app, not that artefact.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "bench.api:bench_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
 
     port = free_port()
     env = {**os.environ, URL_ENV: url}
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--app-dir",
-            str(ROOT),
-            "--factory",
-            "bench.api:bench_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        [sys.executable, __file__, "--serve", str(port), "--workers", str(workers)],
         cwd=ROOT,
         env=env,
     )
@@ -442,7 +515,11 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound per run")
     parser.add_argument("--dir", default="/tmp/timpora-bench-api", help="cluster directory")
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.workers)
+        return
     args.size = "small" if args.quick else "large"
     requests = args.requests or (60 if args.quick else 400)
     n_tiles = args.tiles or (60 if args.quick else 400)
@@ -456,6 +533,10 @@ def main() -> None:
     token = make_token(url)
     machine = describe_machine(url)
     server, base = start_server(url, args.workers)
+    CPU_ROOTS.update(clients=os.getpid(), app=server.pid)
+    postmaster = Path(cluster.pgdata) / "postmaster.pid"
+    if postmaster.exists():
+        CPU_ROOTS["database"] = int(postmaster.read_text().split()[0])
     try:
         ours = [f"/api/v1/sightings?bbox={b}&limit=1000" for b in boxes]
         plain = [f"/bench/baseline/sightings?bbox={b}&limit=1000" for b in boxes]
@@ -535,6 +616,17 @@ def main() -> None:
         "baselines: bbox = same page as plain dicts through FastAPI's default encoder; "
         "tiles = same tiles counted from the rows (no count grid)"
     )
+    if CPU_ROOTS:
+        print("CPU ms per request (median of runs):")
+        for label, fig in (
+            ("bbox page", page),
+            ("bbox baseline", base_page),
+            ("tiles", tile),
+            ("tiles baseline", base_tile),
+        ):
+            parts = ", ".join(f"{part} {fig.get(f'cpu_{part}', 0.0):.1f}" for part in CPU_ROOTS)
+            total = sum(fig.get(f"cpu_{part}", 0.0) for part in CPU_ROOTS)
+            print(f"  {label:15s} {parts}; total {total:.1f}")
     # For python -m bench (bench/common.py); targets are judged on the large set only.
     from bench.common import Row, report
 
