@@ -104,10 +104,13 @@ def in_list(column: str, values: tuple[str, ...]) -> str:
 
 
 def coords_check(column: str = "geom") -> str:
-    """Finite, in-range coordinates (the typmod already enforces SRID and type)."""
+    """Finite, in-range coordinates of a Point column (the typmod enforces SRID and type).
+
+    ``ST_X``/``ST_Y`` of the point itself: a centroid per row cost ~1.5 s a million rows written
+    (migration 0012)."""
     return (
-        f"{column} IS NULL OR (ST_X(ST_Centroid({column})) BETWEEN -180 AND 180 "
-        f"AND ST_Y(ST_Centroid({column})) BETWEEN -90 AND 90)"
+        f"{column} IS NULL OR (ST_X({column}) BETWEEN -180 AND 180 "
+        f"AND ST_Y({column}) BETWEEN -90 AND 90)"
     )
 
 

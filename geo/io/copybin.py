@@ -22,8 +22,18 @@ TRAILER: Final = b"\xff\xff"
 PG_EPOCH_US: Final = np.datetime64("2000-01-01T00:00:00", "us")
 PG_EPOCH_DAY: Final = np.datetime64("2000-01-01", "D")
 
-BinaryType = Literal["int8", "int4", "float8", "bool", "timestamptz", "date", "text", "ewkb_point"]
-_WIDTH: Final = {"int8": 8, "int4": 4, "float8": 8, "bool": 1, "timestamptz": 8, "date": 4}
+BinaryType = Literal[
+    "int8", "int4", "int2", "float8", "bool", "timestamptz", "date", "text", "ewkb_point"
+]
+_WIDTH: Final = {
+    "int8": 8,
+    "int4": 4,
+    "int2": 2,
+    "float8": 8,
+    "bool": 1,
+    "timestamptz": 8,
+    "date": 4,
+}
 _EWKB_POINT_WIDTH: Final = 25
 
 
@@ -94,7 +104,7 @@ def field_of(kind: BinaryType, values: object, srid: int = 4326) -> Field:
     if kind == "float8":
         return _fixed(series.to_numpy(dtype=np.float64, na_value=0.0), null, ">f8")
     filled = series.to_numpy(dtype=np.int64, na_value=0)
-    return _fixed(filled, null, ">i8" if kind == "int8" else ">i4")
+    return _fixed(filled, null, {"int8": ">i8", "int4": ">i4", "int2": ">i2"}[kind])
 
 
 def encode(fields: list[Field], *, header: bool = True, trailer: bool = True) -> bytes:

@@ -45,6 +45,7 @@ from geo.io.copybin import Field, encode
 PARENT: Final = "sighting"
 LOCATE_TRIGGER_FUNCTION: Final = "timpora_locate_trg"
 COPY_READ_BYTES: Final = 1 << 20
+ANALYZE_TARGET: Final = 30
 
 LOCK_SQL = text("LOCK TABLE sighting IN SHARE ROW EXCLUSIVE MODE")
 IS_PARTITIONED_SQL = text("SELECT relkind = 'p' FROM pg_class WHERE oid = 'sighting'::regclass")
@@ -192,9 +193,13 @@ def load(
     maintenance_work_mem: str = "512MB",
     work_mem: str = "256MB",
     analyze: bool = True,
+    skip_functions: frozenset[str] = frozenset(),
 ) -> str:
     """COPY the rows into a partitioned loading table (one partition per planned month), build
-    ``sighting``'s indexes on it, and return its name. Nothing is attached yet."""
+    ``sighting``'s indexes on it, and return its name. Nothing is attached yet.
+
+    ``skip_functions``: statement triggers of ``sighting`` calling these functions are not copied
+    to the loading table (the caller does their work itself, e.g. ``geo.io.gridload``)."""
     txid = int(session.execute(text("SELECT txid_current()")).scalar_one())
     loader = f"sighting_load_{txid}"
     seq = session.execute(text("SELECT pg_get_serial_sequence('sighting', 'id')")).scalar_one()
@@ -218,6 +223,8 @@ def load(
         )
     for trig in session.execute(TRIGGERS_SQL).all():
         if trig.tgtype & TRIGGER_ROW or not trig.tgtype & TRIGGER_INSERT:
+            continue
+        if trig.function in skip_functions or trig.proname in skip_functions:
             continue
         when = "BEFORE" if trig.tgtype & TRIGGER_BEFORE else "AFTER"
         transition = f" REFERENCING NEW TABLE AS {trig.tgnewtable}" if trig.tgnewtable else ""
@@ -271,8 +278,16 @@ def load(
             ddl = ddl.replace(f"INDEX {ix.name} ", f"INDEX {loader}_i{k} ", 1)
             session.execute(text(ddl))
     if analyze:
+        # The alerts evaluated next in this transaction need the new months' statistics. A
+        # sample of 300 x 30 rows (instead of 300 x 100) a month: ~60 % less time, and
+        # histograms of 30 buckets a month still resolve a day of observed_at.
+        before = session.execute(text("SHOW default_statistics_target")).scalar_one()
+        session.execute(text(f"SET LOCAL default_statistics_target = {ANALYZE_TARGET}"))
         for p in plans:
             session.execute(text(f"ANALYZE {loader}_{p.month:%Y%m}"))
+        session.execute(
+            text("SELECT set_config('default_statistics_target', :v, true)"), {"v": before}
+        )
     return loader
 
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,7 +34,7 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.errors import ImportRejectedError
 from geo.io import copybin as codec
-from geo.io import exchange
+from geo.io import exchange, gridload
 from geo.io.derive import DERIVED_COLUMNS, location_index
 from geo.io.layers import Column, LayerSpec, layer_spec
 from geo.io.readers import read_table
@@ -41,10 +44,12 @@ from geo.settings import AreaSettings
 from geo.users import Principal
 
 Progress = Callable[[str, int, int], None]
+_T = TypeVar("_T")
 
 STAGE_TABLE: Final = "_import_stage"
 CHANGED_TABLE: Final = "_import_changed"
 COPY_CHUNK_ROWS: Final = 200_000
+LOCATE_THREADS: Final = 2
 # A month with at least this many rows and an empty partition is loaded by partition exchange
 # (geo.io.exchange); below it the per-row index maintenance of the upsert costs less than the
 # DDL, and the upsert takes no lock beyond what any writer takes.
@@ -274,16 +279,34 @@ def import_frame(
                 rows_ex = np.flatnonzero(in_exchange)
                 columns = _final_columns(spec)
 
+                def make(start: int) -> list[codec.Field]:
+                    rows = rows_ex[start : start + COPY_CHUNK_ROWS]
+                    return _final_fields(spec, clean, locate(rows), out_flags, rows, refs, start)
+
                 def chunks() -> Iterator[list[codec.Field]]:
-                    for start in range(0, n_ex, COPY_CHUNK_ROWS):
-                        rows = rows_ex[start : start + COPY_CHUNK_ROWS]
-                        yield _final_fields(spec, clean, locate(rows), out_flags, rows, refs, start)
+                    # Chunks are located and encoded ahead by LOCATE_THREADS threads (shapely,
+                    # scipy and numpy release the GIL) while the COPY sends the previous ones.
+                    for start, fields in _ordered(make, range(0, n_ex, COPY_CHUNK_ROWS)):
+                        yield fields
                         _step(progress, "exchange", min(start + COPY_CHUNK_ROWS, n_ex), n_ex + 1)
 
+                # The tile count grid of the loaded months: counted here and written in bulk
+                # (geo.io.gridload) instead of by the trigger, when the server agrees on cells.
+                grid: gridload.GridRows | None = None
+                if gridload.bulk_capable(session) and gridload.agrees_with_server(
+                    session, lon[rows_ex], lat[rows_ex]
+                ):
+                    grid = gridload.count(lon[rows_ex], lat[rows_ex], months[rows_ex])
                 loader = exchange.load(
-                    session=session, plans=plans, columns=columns, chunks=chunks()
+                    session=session,
+                    plans=plans,
+                    columns=columns,
+                    chunks=chunks(),
+                    skip_functions=frozenset({gridload.GRID_FUNCTION} if grid is not None else ()),
                 )
                 exchange.swap_in(session=session, loader=loader, plans=plans)
+                if grid is not None:
+                    gridload.write(session, grid)
                 changed_min.append(codec.utc_datetime(observed[in_exchange].min()))
                 _step(progress, "exchange", n_ex, n_ex)
         if not dry_run:
@@ -333,6 +356,26 @@ def import_frame(
         nested.commit()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ordered(
+    work: Callable[[int], _T], starts: Iterable[int], threads: int = LOCATE_THREADS
+) -> Iterator[tuple[int, _T]]:
+    """``(start, work(start))`` in order, computed ``threads`` at a time ahead of the consumer."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        todo = iter(starts)
+        pending = deque((k, pool.submit(work, k)) for k in itertools.islice(todo, threads))
+        try:
+            while pending:
+                start, done = pending.popleft()
+                result = done.result()
+                following = next(todo, None)
+                if following is not None:
+                    pending.append((following, pool.submit(work, following)))
+                yield start, result
+        finally:
+            for _, left in pending:
+                left.cancel()
 
 
 def _step(progress: Progress | None, stage: str, done: int, total: int) -> None:

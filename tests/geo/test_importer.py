@@ -18,6 +18,7 @@ from geo.io import import_file, import_frame
 from geo.io.derive import location_index
 from geo.io.validate import parse_datetimes, resolve_nationality
 from geo.settings import Settings
+from geo.tiles import grid_drift
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "io"
 UTC = dt.UTC
@@ -338,13 +339,20 @@ def _snapshot(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
     return rows, alerts, grid
 
 
+@pytest.mark.parametrize("grid_in_client", [True, False], ids=["grid-counted-here", "grid-trigger"])
 def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
-    session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    session: Session,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    grid_in_client: bool,
 ) -> None:
-    from geo.io import importer
+    from geo.io import gridload, importer
     from tests.geo.alert_synth import ARUK, add_zone, offset
 
     monkeypatch.setattr(importer, "COPY_CHUNK_ROWS", 1_000)  # several chunks per COPY
+    if not grid_in_client:  # as if pyproj and PostGIS disagreed: the trigger counts
+        monkeypatch.setattr(gridload, "agrees_with_server", lambda *a: False)
 
     load_fixtures(session, settings)
     add_zone(session, *offset(session, *ARUK, -1500, 0), 800.0, kind="watch")
@@ -394,6 +402,19 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
         .all()
     )
     assert parts == ["sighting_y2025m04", "sighting_y2025m05", "sighting_y2025m06"]
+    grid_parts = (
+        session.execute(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'sighting_grid'::regclass AND c.relname LIKE '%_y2025%' "
+                "ORDER BY 1"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    months = ["y2025m04", "y2025m05", "y2025m06"]
+    assert grid_parts == ([f"sighting_grid_{m}" for m in months] if grid_in_client else [])
     # The swapped-in partitions carry sighting's indexes and no loading leftovers.
     indexes = session.execute(
         text("SELECT count(*) FROM pg_indexes WHERE tablename = 'sighting_y2025m05'")
@@ -418,6 +439,9 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
     )
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(frame))
     assert _snapshot(session) == after
+    # Later writes keep the bulk-written grid in step through the trigger.
+    session.execute(text("DELETE FROM sighting WHERE external_ref LIKE 'MIX-1%'"))
+    assert grid_drift(session=session, layer="sightings") == 0
 
 
 def test_partition_exchange_failure_leaves_nothing(
@@ -464,7 +488,7 @@ def test_partition_exchange_failure_leaves_nothing(
 def test_border_distance_is_the_geos_distance_exactly(session: Session) -> None:
     import shapely
 
-    from geo.io.derive import _TO_UTM
+    from geo.io.derive import _to_utm
 
     index = location_index(session)
     assert index.border is not None and index.border_segments is not None
@@ -475,7 +499,7 @@ def test_border_distance_is_the_geos_distance_exactly(session: Session) -> None:
         lines[rng.integers(0, len(lines), 3000)], rng.uniform(0, 1, 3000), normalized=True
     )
     near = shapely.get_coordinates(on_line) + rng.normal(0, 20, (3000, 2))
-    x, y = _TO_UTM.transform(rng.uniform(108.9, 109.9, 5000), rng.uniform(0.9, 2.1, 5000))
+    x, y = _to_utm().transform(rng.uniform(108.9, 109.9, 5000), rng.uniform(0.9, 2.1, 5000))
     px = np.concatenate([x, near[:, 0]])
     py = np.concatenate([y, near[:, 1]])
     ours = index.border_segments.distance(px, py, index.border)
@@ -516,3 +540,27 @@ def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
     assert not session.execute(
         text("SELECT count(*) FROM pg_class WHERE relname LIKE 'sighting_load_%'")
     ).scalar_one()
+
+
+def test_grid_cells_counted_here_are_the_servers(session: Session) -> None:
+    """pyproj and PostGIS put points in the same Web Mercator cells, cell edges included."""
+    from geo.io import gridload
+
+    rng = np.random.default_rng(11)
+    lon = np.round(rng.uniform(108.8, 110.0, 5_000), 6)
+    lat = np.round(rng.uniform(0.8, 2.2, 5_000), 6)
+    # Points on and next to level-17 cell edges (x of an edge, back to degrees).
+    edges = (np.arange(105_500, 105_560) * gridload._CELL_M - gridload._HALF) / 6378137.0
+    edge_lon = np.degrees(np.concatenate([edges, np.nextafter(edges, 0), np.nextafter(edges, 1)]))
+    edge_lat = np.full(len(edge_lon), 1.5)
+    assert gridload.agrees_with_server(session, edge_lon, edge_lat)
+    assert gridload.agrees_with_server(session, lon, lat)
+    lon = np.concatenate([lon, edge_lon])
+    lat = np.concatenate([lat, edge_lat])
+    # And the counts: the rows the trigger would add, level by level and in all.
+    months = np.array(["2025-04", "2025-05"] * (len(lon) // 2), dtype="datetime64[M]")
+    rows = gridload.count(lon, lat, months)
+    for level in range(12, 18):
+        per_month = rows.select((rows.level == level) & (rows.month != 0))
+        everything = rows.select((rows.level == level) & (rows.month == 0))
+        assert per_month.n.sum() == everything.n.sum() == len(lon)
