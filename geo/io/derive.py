@@ -28,7 +28,16 @@ LAND_SEARCH_M: Final = 50_000.0
 # the segments of the K_SAMPLES nearest samples are measured exactly.
 SAMPLE_SPACING_M: Final = 100.0
 K_SAMPLES: Final = 4
-_TO_UTM = Transformer.from_crs(4326, 32649, always_xy=True)
+_LOCAL = threading.local()
+
+
+def _to_utm() -> Transformer:
+    """EPSG:4326 -> 32649, one transformer per thread (pyproj's are not to be shared)."""
+    tr: Transformer | None = getattr(_LOCAL, "to_utm", None)
+    if tr is None:
+        tr = _LOCAL.to_utm = Transformer.from_crs(4326, 32649, always_xy=True)
+    return tr
+
 
 PIECES_SQL = text(
     """
@@ -88,7 +97,7 @@ class LocationIndex:
         out.loc[rows, "kecamatan_name"] = attrs["parent_name"].to_numpy()
         x = np.full(n, np.nan)
         y = np.full(n, np.nan)
-        x[ok], y[ok] = _TO_UTM.transform(lon[ok], lat[ok])
+        x[ok], y[ok] = _to_utm().transform(lon[ok], lat[ok])
         if self.border is not None and self.border_segments is not None:
             d = np.full(n, np.nan)
             d[ok] = self.border_segments.distance(x[ok], y[ok], self.border)
@@ -117,7 +126,7 @@ class LocationIndex:
         inside[ok] = shapely.contains_xy(self.kabupaten, lon[ok], lat[ok])
         rest = ok & ~inside
         if rest.any():
-            x, y = _TO_UTM.transform(lon[rest], lat[rest])
+            x, y = _to_utm().transform(lon[rest], lat[rest])
             src, _ = self.kabupaten_utm.query(
                 shapely.points(x, y), predicate="dwithin", distance=margin_m
             )
@@ -164,14 +173,18 @@ class BorderSegments:
         first = np.repeat(np.cumsum(steps + 1) - (steps + 1), steps + 1)
         t = (np.arange(len(seg)) - first) / np.repeat(steps, steps + 1)
         pts = a[seg] + (b[seg] - a[seg]) * t[:, None]
-        return cls(a, b, cKDTree(pts), seg, spacing, min(k, len(pts)))
+        # Most points lie tens of km from the line, where a k-d tree visits many leaves of
+        # near-collinear samples: big unbalanced leaves halve the query time (1e6 points: 3.7 s
+        # with the defaults, 1.75 s so).
+        tree = cKDTree(pts, leafsize=128, balanced_tree=False)
+        return cls(a, b, tree, seg, spacing, min(k, len(pts)))
 
     def distance(self, x: np.ndarray, y: np.ndarray, tree: STRtree) -> np.ndarray:
         out = np.empty(len(x))
         chunk = 200_000
         for start in range(0, len(x), chunk):
             px, py = x[start : start + chunk], y[start : start + chunk]
-            r, idx = self.samples.query(np.column_stack([px, py]), k=self.k)
+            r, idx = self.samples.query(np.column_stack([px, py]), k=self.k, workers=-1)
             r = r.reshape(len(px), -1)
             seg = self.sample_segment[idx.reshape(len(px), -1)]
             d = segment_distance(
