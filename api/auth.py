@@ -2,22 +2,88 @@
 
 Every route except ``/healthz`` (and the dashboard's static shell) declares
 ``Depends(require(PERMISSION))``; ``tests/api/test_access.py`` walks every route × every role.
+
+A token that was valid is remembered for ``TOKEN_CACHE_S`` seconds per process (by its SHA-256,
+never in clear), so a burst of requests (a map fetching tiles, a client paging) costs one user
+lookup, not one each. ``timpora users revoke`` runs in another process and cannot reach this
+cache: a revoked token (or a changed role) keeps its old standing for at most ``TOKEN_CACHE_S``
+seconds, then is refused.
+Unknown and revoked tokens are never cached.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Final
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SessionDep
 from geo import access
 from geo.errors import AuthenticationError
-from geo.users import Principal, authenticate
+from geo.users import Principal, authenticate, hash_token
 
 bearer = HTTPBearer(auto_error=False, description="A token from `timpora users add`.")
+
+TOKEN_CACHE_S: Final = 5.0  # how long a revoked token may still be honoured by a process
+TOKEN_CACHE_MAX: Final = 10_000  # entries; all are dropped at once when it is full (rare)
+
+
+class TokenCache:
+    """Principals of recently authenticated tokens, keyed by token hash, for ``ttl_s`` seconds."""
+
+    def __init__(
+        self,
+        ttl_s: float = TOKEN_CACHE_S,
+        *,
+        max_entries: int = TOKEN_CACHE_MAX,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token_hash)
+            if entry is None:
+                return None
+            if self.clock() >= entry[0]:
+                del self._entries[token_hash]
+                return None
+            return entry[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # bounded memory: forget everyone, rarely
+            self._entries[token_hash] = (self.clock() + self.ttl_s, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def token_cache(app: FastAPI) -> TokenCache:
+    """The app's token cache (made on first use; tests may set ``app.state.token_cache``)."""
+    cache: TokenCache | None = getattr(app.state, "token_cache", None)
+    if cache is None:
+        with _CACHE_LOCK:
+            cache = getattr(app.state, "token_cache", None)
+            if cache is None:
+                cache = TokenCache()
+                app.state.token_cache = cache
+    return cache
 
 
 def current_principal(
@@ -31,9 +97,14 @@ def current_principal(
         token = request.query_params.get("access_token")
     if not token:
         raise AuthenticationError("missing bearer token (Authorization: Bearer <token>)")
-    principal = authenticate(session=session, token=token)
+    cache = token_cache(request.app)
+    key = hash_token(token)
+    principal = cache.get(key)
     if principal is None:
-        raise AuthenticationError("invalid or revoked token")
+        principal = authenticate(session=session, token=token)
+        if principal is None:
+            raise AuthenticationError("invalid or revoked token")
+        cache.put(key, principal)
     request.state.principal = principal
     return principal
 
