@@ -133,8 +133,12 @@ def _audit_read(
 # One statement per page: the rows in primary-key order (LIMIT one more than the page, to know
 # whether more remain), each turned into a Feature in PostgreSQL and joined there into one text.
 # ``row_number`` marks the page's rows; features are built above the LIMIT, for page rows only.
+# ``string_agg`` takes the rows in the order the subquery returns them (the PostgreSQL manual's
+# "supplying the input values from a sorted subquery"; a plain Aggregate over a Limit keeps it):
+# an ``ORDER BY`` inside the aggregate sorted the 1,000 feature texts a second time, ~10 % of a
+# page (PostgreSQL 15 does not see that its input is sorted already). Tests check the order.
 PAGE_SQL: Final = """
-SELECT coalesce(string_agg(p.feature, ',' ORDER BY p.id) FILTER (WHERE p.n <= :last_n), ''),
+SELECT coalesce(string_agg(p.feature, ',') FILTER (WHERE p.n <= :last_n), ''),
        count(*) FILTER (WHERE p.n <= :last_n),
        count(*) > :limit,
        max(p.id) FILTER (WHERE p.n <= :last_n)
