@@ -110,8 +110,7 @@ SIGHTING_NEAR_BORDER_SQL: Final = """
 WITH target AS MATERIALIZED (
     SELECT s.id, s.observed_at, s.foreigner_id, s.distance_to_border_m, s.geom,
            s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name, s.source
-    FROM sighting s
-    WHERE {scope} AND s.border_side = 'ID' AND s.distance_to_border_m <= :distance_m
+    FROM {target}
 ),
 state AS (
     SELECT h.id, h.observed_at, h.foreigner_id,
@@ -163,6 +162,12 @@ ORDER BY s.observed_at, s.id
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
+
+# The near sightings in scope: on write read from sighting, in batch from the facts table.
+BORDER_TARGET_BY_SCOPE: Final = (
+    "sighting s WHERE {scope} AND s.border_side = 'ID' AND s.distance_to_border_m <= :distance_m"
+)
+BORDER_TARGET_IN_BATCH: Final = "pg_temp.alert_batch_sighting s WHERE s.near_border"
 
 # Zone entry. Containment is tested on the zone's subdivided pieces (zone_piece, active zones
 # only, kept by a trigger), never on the whole polygon. {entry} decides whether the previous
@@ -324,6 +329,134 @@ SELECT DISTINCT ON (dedup_key) {columns} FROM (
     WHERE {scope} AND NOT ST_DWithin(s.geom_utm, w.geom_utm, :distance_m)
 ) c
 ORDER BY dedup_key, event_at, order_id
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id
+"""
+
+# ---------------------------------------------------------------------------------------------
+# Batch: one pass over the sightings in scope for the per-sighting facts of four rules.
+#
+# On write each rule reads its few rows itself. In batch every rule would scan all the sightings
+# in scope and join their foreigners again; instead one pass computes, per sighting, whether it
+# is near the border, sighted after its permit expired, a KITAS holder far from the sponsor, or a
+# PLB holder outside the PLB area, and keeps only the sightings for which one of them holds
+# (with the columns the alerts carry) in a temporary table the rule statements then read. A
+# disabled rule's fact is the constant false. The filter tests the cheap facts first, so the PLB
+# fact (an index probe) is evaluated for PLB holders' sightings that none of the others keeps,
+# and again in the select list only for the rows kept.
+BATCH_FACTS_TABLE: Final = "pg_temp.alert_batch_sighting"
+BATCH_FACTS_SQL: Final = """
+CREATE TEMP TABLE alert_batch_sighting ON COMMIT DROP AS
+SELECT s.id, s.observed_at, s.foreigner_id, s.source, s.geom, s.geom_utm,
+       s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name, s.distance_to_border_m,
+       f.permit_type, f.permit_expires_on,
+       w.id AS sponsor_id, w.name AS sponsor_name, w.geom_utm AS sponsor_geom_utm,
+       {near_border} AS near_border,
+       {expired} AS expired,
+       {far_from_sponsor} AS far_from_sponsor,
+       {plb_outside} AS plb_outside
+FROM sighting s
+LEFT JOIN (  -- the expiry as an instant once per foreigner, not per sighting
+    SELECT f.id, f.permit_type, f.permit_expires_on, f.sponsor_workplace_id,
+           (f.permit_expires_on + 1)::timestamp AT TIME ZONE 'Asia/Pontianak' AS overdue_from
+    FROM foreigner f
+    OFFSET 0
+) f ON f.id = s.foreigner_id
+LEFT JOIN workplace w ON w.id = f.sponsor_workplace_id AND f.permit_type = 'KITAS'
+WHERE {scope}
+  AND ({near_border} OR {expired} OR {far_from_sponsor} OR {plb_outside})
+"""
+BATCH_FACTS: Final[dict[str, str]] = {
+    # Each fact is exactly the condition of the rule's own statement (on write).
+    "sighting_near_border": (
+        "coalesce(s.border_side = 'ID' AND s.distance_to_border_m <= :near_distance_m, false)"
+    ),
+    # The range on observed_at first (cheap), the WIB date of the sighting only when it holds.
+    "expired_permit_sighting": (
+        "coalesce(s.observed_at >= f.overdue_from "
+        "AND f.permit_expires_on < (s.observed_at AT TIME ZONE 'Asia/Pontianak')::date, false)"
+    ),
+    "plb_outside_area": (
+        "(coalesce(f.permit_type = 'PLB', false) AND NOT EXISTS ("
+        "SELECT 1 FROM zone_piece zp WHERE zp.kind = 'plb_area' "
+        "AND ST_Intersects(zp.geom_utm, s.geom_utm)))"
+    ),
+    "far_from_sponsor": (
+        "coalesce(NOT ST_DWithin(s.geom_utm, w.geom_utm, :far_distance_m), false)"
+    ),
+}
+BATCH_FACT_COLUMNS: Final = {
+    "sighting_near_border": "near_border",
+    "expired_permit_sighting": "expired",
+    "plb_outside_area": "plb_outside",
+    "far_from_sponsor": "far_from_sponsor",
+}
+DROP_BATCH_FACTS_SQL: Final = text(f"DROP TABLE IF EXISTS {BATCH_FACTS_TABLE}")
+
+# The earliest sighting per foreigner and WIB day among those with the rule's fact, from the
+# facts table (grouped on integers and dates; the dedup key text is built for the kept rows).
+BATCH_PER_DAY: Final = """(
+    SELECT DISTINCT ON (b.foreigner_id, b.day) b.* FROM (
+        SELECT t.*, (t.observed_at AT TIME ZONE 'Asia/Pontianak')::date AS day
+        FROM pg_temp.alert_batch_sighting t WHERE t.{fact}
+    ) b
+    ORDER BY b.foreigner_id, b.day, b.observed_at, b.id
+) s"""
+
+EXPIRED_PERMIT_SIGHTING_BATCH_SQL: Final = """
+INSERT INTO alert ({columns})
+SELECT :rule_id, 'expired_permit_sighting', :severity, {day_key},
+       NULL, s.id, s.foreigner_id, NULL, NULL,
+       jsonb_build_object('sighting_id', s.id, 'foreigner_id', s.foreigner_id),
+       NULL, s.geom, s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name,
+       jsonb_build_object('permit_type', s.permit_type, 'permit_expires_on', s.permit_expires_on,
+                          'days_overdue', s.day - s.permit_expires_on),
+       s.observed_at
+FROM {per_day}
+ORDER BY s.foreigner_id, s.day
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id
+"""
+
+PLB_OUTSIDE_AREA_BATCH_SQL: Final = """
+INSERT INTO alert ({columns})
+SELECT :rule_id, 'plb_outside_area', :severity, {day_key},
+       NULL, s.id, s.foreigner_id, NULL, a.zone_id,
+       jsonb_build_object('sighting_id', s.id, 'foreigner_id', s.foreigner_id,
+                          'zone_id', a.zone_id),
+       a.distance_m, s.geom, s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name,
+       jsonb_build_object('permit_type', s.permit_type, 'zone_name', z.name),
+       s.observed_at
+FROM {per_day}
+CROSS JOIN LATERAL (
+    SELECT zp.geom_utm <-> s.geom_utm AS distance_m
+    FROM zone_piece zp WHERE zp.kind = 'plb_area'
+    ORDER BY zp.geom_utm <-> s.geom_utm
+    LIMIT 1
+) n
+CROSS JOIN LATERAL (  -- the lowest zone id among those at that distance, as on write
+    SELECT min(zp.zone_id) AS zone_id, n.distance_m FROM zone_piece zp
+    WHERE zp.kind = 'plb_area' AND ST_DWithin(zp.geom_utm, s.geom_utm, n.distance_m)
+) a
+JOIN zone z ON z.id = a.zone_id
+ORDER BY s.foreigner_id, s.day
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id
+"""
+
+FAR_FROM_SPONSOR_BATCH_SQL: Final = """
+INSERT INTO alert ({columns})
+SELECT :rule_id, 'far_from_sponsor', :severity, {day_key},
+       NULL, s.id, s.foreigner_id, s.sponsor_id, NULL,
+       jsonb_build_object('sighting_id', s.id, 'foreigner_id', s.foreigner_id,
+                          'workplace_id', s.sponsor_id),
+       ST_Distance(s.geom_utm, s.sponsor_geom_utm), s.geom,
+       s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name,
+       jsonb_build_object('threshold_m', CAST(:distance_m AS float8),
+                          'workplace_name', s.sponsor_name),
+       s.observed_at
+FROM {per_day}
+ORDER BY s.foreigner_id, s.day
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
@@ -601,10 +734,40 @@ def _statements(mode: str) -> dict[str, list[TextClause]]:
     def day(rule: str) -> str:
         return PER_DAY_KEY.format(rule=rule)
 
+    def per_day(rule: str) -> str:
+        return BATCH_PER_DAY.format(fact=BATCH_FACT_COLUMNS[rule])
+
+    if mode == "since":  # the four per-sighting rules read the batch facts table
+        border_target = BORDER_TARGET_IN_BATCH
+        expired = _sql(
+            EXPIRED_PERMIT_SIGHTING_BATCH_SQL,
+            per_day=per_day("expired_permit_sighting"),
+            day_key=day("expired_permit_sighting"),
+        )
+        plb = _sql(
+            PLB_OUTSIDE_AREA_BATCH_SQL,
+            per_day=per_day("plb_outside_area"),
+            day_key=day("plb_outside_area"),
+        )
+        far = _sql(
+            FAR_FROM_SPONSOR_BATCH_SQL,
+            per_day=per_day("far_from_sponsor"),
+            day_key=day("far_from_sponsor"),
+        )
+    else:
+        border_target = BORDER_TARGET_BY_SCOPE.format(scope=sc["sighting"])
+        expired = _sql(
+            EXPIRED_PERMIT_SIGHTING_SQL,
+            scope=sc["sighting"],
+            day_key=day("expired_permit_sighting"),
+        )
+        plb = _sql(PLB_OUTSIDE_AREA_SQL, scope=sc["sighting"], day_key=day("plb_outside_area"))
+        far = _sql(FAR_FROM_SPONSOR_SQL, scope=sc["sighting"], day_key=day("far_from_sponsor"))
+
     return {
         "incident_near_workplace": [inw_by_workplace if mode == "since" else inw_by_incident],
         "incident_near_workplace@workplaces": [inw_by_workplace],
-        "sighting_near_border": [_sql(SIGHTING_NEAR_BORDER_SQL, scope=sc["sighting"])],
+        "sighting_near_border": [_sql(SIGHTING_NEAR_BORDER_SQL, target=border_target)],
         "sighting_in_zone": [
             _sql(
                 SIGHTING_IN_ZONE_SQL,
@@ -612,22 +775,31 @@ def _statements(mode: str) -> dict[str, list[TextClause]]:
                 entry=ZONE_ENTRY_IN_BATCH if mode == "since" else ZONE_ENTRY_BY_PREVIOUS,
             )
         ],
-        "expired_permit_sighting": [
-            _sql(
-                EXPIRED_PERMIT_SIGHTING_SQL,
-                scope=sc["sighting"],
-                day_key=day("expired_permit_sighting"),
-            )
-        ],
-        "plb_outside_area": [
-            _sql(PLB_OUTSIDE_AREA_SQL, scope=sc["sighting"], day_key=day("plb_outside_area"))
-        ],
-        "far_from_sponsor": [
-            _sql(FAR_FROM_SPONSOR_SQL, scope=sc["sighting"], day_key=day("far_from_sponsor"))
-        ],
+        "expired_permit_sighting": [expired],
+        "plb_outside_area": [plb],
+        "far_from_sponsor": [far],
         "incident_cluster": [_sql(INCIDENT_CLUSTER_SQL, scope=sc["incident"])],
         "permit_expiring": [_sql(PERMIT_EXPIRING_SQL, scope=sc["foreigner"])],
     }
+
+
+def _batch_facts(
+    rules: dict[str, Rule], names: tuple[str, ...]
+) -> tuple[TextClause, dict[str, Any]] | None:
+    """The facts-table statement for the enabled per-sighting rules among ``names``, or None."""
+    wanted = [n for n in BATCH_FACTS if n in names and n in rules and rules[n].enabled]
+    if not wanted:
+        return None
+    facts = {
+        BATCH_FACT_COLUMNS[n]: (BATCH_FACTS[n] if n in wanted else "false") for n in BATCH_FACTS
+    }
+    params: dict[str, Any] = {}
+    if "sighting_near_border" in wanted:
+        params["near_distance_m"] = float(rules["sighting_near_border"].parameters["distance_m"])
+    if "far_from_sponsor" in wanted:
+        params["far_distance_m"] = float(rules["far_from_sponsor"].parameters["distance_m"])
+    stmt = text(BATCH_FACTS_SQL.format(scope=SCOPES["since"]["sighting"], **facts))
+    return stmt, params
 
 
 STATEMENTS: Final = {mode: _statements(mode) for mode in SCOPES}
@@ -750,6 +922,11 @@ def _run(
         prep = _combined(tuple(name for name, _ in enabled))
         return [int(r[0]) for r in execute_prepared(session, prep, params)]
     created: list[int] = []
+    facts = _batch_facts(rules, names) if mode == "since" else None
+    if facts is not None:
+        stmt, params = facts
+        session.execute(DROP_BATCH_FACTS_SQL)  # left by an earlier pass in this transaction
+        session.execute(stmt, {**params, **extra})
     for name, rule in enabled:
         params = {**_bind(rule, today), **extra}
         n = 0
@@ -759,6 +936,8 @@ def _run(
             n += len(ids)
         if counts is not None:
             counts[rule.kind] = counts.get(rule.kind, 0) + n
+    if facts is not None:
+        session.execute(DROP_BATCH_FACTS_SQL)
     return created
 
 
