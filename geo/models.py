@@ -439,7 +439,7 @@ class Alert(Base):
     __table_args__ = (
         CheckConstraint(in_list("status", ALERT_STATUSES), name="status"),
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
-        Index("ix_alert_geom", "geom", postgresql_using="gist"),
+        Index("ix_alert_geom", "geom", postgresql_using="spgist"),  # migration 0013
         Index("ix_alert_status_created_at", "status", "created_at"),
         Index("ix_alert_rule_kind", "rule_kind"),
     )
