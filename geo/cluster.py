@@ -265,6 +265,11 @@ class EmbeddedCluster:
             "timezone = 'UTC'",
             "log_timezone = 'UTC'",
             "jit = off",
+            # Backups are pg_dump (geo.backup) and nothing replicates from this node, so the WAL
+            # need only make it crash-safe: tables created and filled in one transaction (the
+            # importer's month loads, index builds on them) then skip the WAL entirely.
+            "wal_level = minimal",
+            "max_wal_senders = 0",
         ]
         if self.ephemeral:
             conf += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]

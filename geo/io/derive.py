@@ -28,6 +28,9 @@ LAND_SEARCH_M: Final = 50_000.0
 # the segments of the K_SAMPLES nearest samples are measured exactly.
 SAMPLE_SPACING_M: Final = 100.0
 K_SAMPLES: Final = 4
+# Grid of DesaCells: 0.005° (~550 m); finer cells leave fewer points to the exact test but
+# cost more to build (once per process and change of the reference data).
+DESA_CELL_DEG: Final = 0.005
 _LOCAL = threading.local()
 
 
@@ -71,25 +74,33 @@ class LocationIndex:
     land_side: np.ndarray
     kabupaten: Any  # prepared union of the kabupaten pieces (EPSG:4326) or None
     kabupaten_utm: STRtree | None
+    desa_cells: DesaCells | None = None
 
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
         """Derived columns for points (lon, lat in EPSG:4326); NaN coordinates give nulls."""
         n = len(lon)
         ok = ~(np.isnan(lon) | np.isnan(lat))
-        pts = shapely.points(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
         out = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in DERIVED_COLUMNS})
         out["distance_to_border_m"] = np.nan
         if not ok.any():
             return out
-        # Desa: lowest code among intersecting pieces (pieces are sorted by code).
-        hit_pt, hit_piece = self.desa.query(pts, predicate="intersects")
-        sel = ok[hit_pt]
-        hit_pt, hit_piece = hit_pt[sel], hit_piece[sel]
+        # Desa: lowest code among intersecting pieces (pieces are sorted by code). Points in a
+        # cell lying inside one piece and touching no other take it without a geometry test.
+        known = np.full(n, -1, dtype=np.int64)
+        if self.desa_cells is not None:
+            known[ok] = self.desa_cells.lookup(lon[ok], lat[ok])
+        ask = np.flatnonzero(ok & (known < 0))
+        hit_pt, hit_piece = self.desa.query(
+            shapely.points(lon[ask], lat[ask]), predicate="intersects"
+        )
+        hit_pt = ask[hit_pt]
         order = np.lexsort((hit_piece, hit_pt))
         hit_pt, hit_piece = hit_pt[order], hit_piece[order]
         first = np.ones(len(hit_pt), dtype=bool)
         first[1:] = hit_pt[1:] != hit_pt[:-1]
-        rows, pieces = hit_pt[first], hit_piece[first]
+        inside = np.flatnonzero(known >= 0)
+        rows = np.concatenate([inside, hit_pt[first]])
+        pieces = np.concatenate([known[inside], hit_piece[first]])
         attrs = self.desa_attrs.iloc[pieces]
         out.loc[rows, "desa_code"] = attrs["code"].to_numpy()
         out.loc[rows, "desa_name"] = attrs["name"].to_numpy()
@@ -133,6 +144,55 @@ class LocationIndex:
             rest_idx = np.flatnonzero(rest)
             inside[rest_idx[np.unique(src)]] = True
         return inside
+
+
+@dataclass
+class DesaCells:
+    """Cells of a regular lon/lat grid lying inside exactly one desa piece and touching no
+    other: a point in such a cell is in that piece and no other, so the point-in-polygon test
+    is only needed in cells crossed by a desa boundary (~a fifth of the regency at 0.005°).
+    A point is looked up only if it lies inside its cell's box as computed here (no rounding
+    doubt at cell edges); every other point gets -1 and the exact test."""
+
+    x0: float
+    y0: float
+    size: float
+    piece: np.ndarray  # (ny, nx) piece index, -1 for cells needing the exact test
+
+    @classmethod
+    def build(cls, pieces: np.ndarray, size: float = DESA_CELL_DEG) -> DesaCells | None:
+        if len(pieces) == 0:
+            return None
+        x0, y0, x1, y1 = shapely.total_bounds(pieces)
+        nx = int(np.ceil((x1 - x0) / size))
+        ny = int(np.ceil((y1 - y0) / size))
+        ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
+        bx0, by0, bx1, by1 = cls._box(x0, y0, size, ix.ravel(), iy.ravel())
+        boxes = shapely.box(bx0, by0, bx1, by1)
+        tree = STRtree(pieces)
+        cell, _ = tree.query(boxes, predicate="intersects")
+        touching = np.bincount(cell, minlength=len(boxes))
+        cell_in, piece_in = tree.query(boxes, predicate="within")
+        piece = np.full(len(boxes), -1, dtype=np.int64)
+        alone = touching[cell_in] == 1
+        piece[cell_in[alone]] = piece_in[alone]
+        return cls(float(x0), float(y0), size, piece.reshape(ny, nx))
+
+    @staticmethod
+    def _box(
+        x0: float, y0: float, size: float, ix: np.ndarray, iy: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return x0 + ix * size, y0 + iy * size, x0 + (ix + 1) * size, y0 + (iy + 1) * size
+
+    def lookup(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        ny, nx = self.piece.shape
+        ix = np.floor((lon - self.x0) / self.size).astype(np.int64)
+        iy = np.floor((lat - self.y0) / self.size).astype(np.int64)
+        inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+        ix, iy = np.where(inside, ix, 0), np.where(inside, iy, 0)
+        bx0, by0, bx1, by1 = self._box(self.x0, self.y0, self.size, ix, iy)
+        inside &= (lon >= bx0) & (lon <= bx1) & (lat >= by0) & (lat <= by1)
+        return np.where(inside, self.piece[iy, ix], -1)
 
 
 @dataclass
@@ -269,9 +329,10 @@ def location_index(session: Session) -> LocationIndex:
         shapely.prepare(kab_union)
         kab_utm = STRtree(geoms(kab, "wkb_utm"))
     border_utm = geoms(border, "wkb_utm")
+    desa_geoms = geoms(desa, "wkb")
     index = LocationIndex(
         fingerprint=fingerprint,
-        desa=STRtree(geoms(desa, "wkb")),
+        desa=STRtree(desa_geoms),
         desa_attrs=desa[["code", "name", "parent_code", "parent_name"]],
         border=STRtree(border_utm) if len(border) else None,
         border_segments=BorderSegments.build(border_utm) if len(border) else None,
@@ -279,6 +340,7 @@ def location_index(session: Session) -> LocationIndex:
         land_side=land["country"].map({"MYS": "MY", "IDN": "ID"}).to_numpy(dtype=object),
         kabupaten=kab_union,
         kabupaten_utm=kab_utm,
+        desa_cells=DesaCells.build(desa_geoms),
     )
     with _LOCK:
         _CACHE[key] = index

@@ -31,13 +31,13 @@ import contextlib
 import datetime as dt
 import queue
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from geo.io.copybin import Field, encode
@@ -46,6 +46,8 @@ PARENT: Final = "sighting"
 LOCATE_TRIGGER_FUNCTION: Final = "timpora_locate_trg"
 COPY_READ_BYTES: Final = 1 << 20
 ANALYZE_TARGET: Final = 30
+# Fewer exchanged rows load faster in the import's own session than two sessions start.
+PARALLEL_MIN_ROWS: Final = 100_000
 
 LOCK_SQL = text("LOCK TABLE sighting IN SHARE ROW EXCLUSIVE MODE")
 IS_PARTITIONED_SQL = text("SELECT relkind = 'p' FROM pg_class WHERE oid = 'sighting'::regclass")
@@ -86,6 +88,14 @@ INDEXES_SQL = text(
                               AND k.contype IN ('p', 'u')
     WHERE x.indrelid = 'sighting'::regclass
     ORDER BY x.indexrelid
+    """
+)
+LEFTOVERS_SQL = text(
+    r"""
+    SELECT c.relname FROM pg_class c
+    WHERE c.relname LIKE 'sighting\_load\_%' AND c.relkind = 'p' AND NOT c.relispartition
+      AND pg_table_is_visible(c.oid)
+    ORDER BY 1
     """
 )
 CHILD_INDEXES_SQL = text(
@@ -137,6 +147,10 @@ def plan(
         return []
     if lock:
         session.execute(LOCK_SQL)
+        # Loading tables committed by the workers of an import whose transaction was then
+        # rolled back (see load_parallel): no other import runs while we hold the lock, so any
+        # is a leftover. Dropped for good (a connection of its own), whatever becomes of ours.
+        drop_loaders(session, list(session.execute(LEFTOVERS_SQL).scalars()))
     default = session.execute(DEFAULT_PARTITION_SQL).scalar_one_or_none()
     found = {
         r.month: r
@@ -289,6 +303,103 @@ def load(
             text("SELECT set_config('default_statistics_target', :v, true)"), {"v": before}
         )
     return loader
+
+
+def copies_triggers(session: Session, skip_functions: frozenset[str]) -> bool:
+    """Whether :func:`load` would put a statement trigger of ``sighting`` on its table."""
+    for trig in session.execute(TRIGGERS_SQL):
+        if trig.tgtype & TRIGGER_ROW or not trig.tgtype & TRIGGER_INSERT:
+            continue
+        if trig.function not in skip_functions and trig.proname not in skip_functions:
+            return True
+    return False
+
+
+def can_load_in_parallel(
+    session: Session, plans: list[MonthPlan], skip_functions: frozenset[str], workers: int
+) -> bool:
+    """Whether :func:`load_parallel` may load these months: more than one month and worker, no
+    statement trigger to carry over (it would write, and commit, in a worker's transaction),
+    and a session on an engine (the workers open connections of their own)."""
+    return (
+        workers > 1
+        and len(plans) > 1
+        and sum(p.rows for p in plans) >= PARALLEL_MIN_ROWS
+        and not copies_triggers(session, skip_functions)
+    )
+
+
+def split(plans: list[MonthPlan], workers: int) -> list[list[MonthPlan]]:
+    """The months in ``workers`` groups of about equal rows (largest first, to the lightest)."""
+    groups: list[list[MonthPlan]] = [[] for _ in range(min(workers, len(plans)))]
+    weight = [0] * len(groups)
+    for p in sorted(plans, key=lambda p: (-p.rows, p.month)):
+        k = weight.index(min(weight))
+        groups[k].append(p)
+        weight[k] += p.rows
+    return [sorted(g, key=lambda p: p.month) for g in groups if g]
+
+
+def load_parallel(
+    *,
+    session: Session,
+    plans: list[MonthPlan],
+    columns: list[str],
+    chunks_for: Callable[[list[MonthPlan]], Iterable[list[Field]]],
+    skip_functions: frozenset[str],
+    workers: int,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[tuple[str, list[MonthPlan]]]:
+    """:func:`load` the months in ``workers`` groups at once, each by a session of its own that
+    commits its loading table unattached; returns (table, its months) for :func:`swap_in`.
+
+    The tables are invisible to every reader until the import's transaction attaches them (they
+    are not partitions of anything, and hold the rows of months ``sighting`` has none of). If
+    the import then fails, :func:`drop_loaders` removes them; if its transaction is rolled back
+    later, the next import's :func:`plan` does. ``meanwhile`` runs in the calling thread (and
+    the import's session) while the workers load."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    assert isinstance(engine, Engine)
+    groups = split(plans, workers)
+    made: list[str | None] = [None] * len(groups)
+
+    def work(k: int) -> None:
+        with engine.connect() as conn, Session(bind=conn) as own:
+            made[k] = load(
+                session=own,
+                plans=groups[k],
+                columns=columns,
+                chunks=chunks_for(groups[k]),
+                skip_functions=skip_functions,
+            )
+            own.commit()
+
+    errors: list[BaseException | None] = []
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        futures = [pool.submit(work, k) for k in range(len(groups))]
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        except BaseException as exc:
+            errors.append(exc)
+        errors += [f.exception() for f in futures]
+    failed = next((e for e in errors if e is not None), None)
+    if failed is not None:
+        drop_loaders(session, [m for m in made if m is not None])
+        raise failed
+    return [(str(m), g) for m, g in zip(made, groups, strict=True)]
+
+
+def drop_loaders(session: Session, names: list[str]) -> None:
+    """Drop committed loading tables, in a connection of their own (autocommit)."""
+    if not names:
+        return
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in names:
+            conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
 class _ChunkStream:

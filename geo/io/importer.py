@@ -45,11 +45,15 @@ from geo.users import Principal
 
 Progress = Callable[[str, int, int], None]
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 
 STAGE_TABLE: Final = "_import_stage"
 CHANGED_TABLE: Final = "_import_changed"
 COPY_CHUNK_ROWS: Final = 200_000
 LOCATE_THREADS: Final = 2
+# Sessions loading exchanged months side by side (one server backend each); 1 = in the
+# import's own session only.
+LOAD_WORKERS: Final = 2
 # A month with at least this many rows and an empty partition is loaded by partition exchange
 # (geo.io.exchange); below it the per-row index maintenance of the upsert costs less than the
 # DDL, and the upsert takes no lock beyond what any writer takes.
@@ -164,6 +168,7 @@ def import_frame(
     evaluate_alerts: bool = True,
     exchange_min_rows: int = EXCHANGE_MIN_ROWS,
     batch_min_rows: int = BATCH_ALERTS_MIN_ROWS,
+    load_workers: int | None = None,
 ) -> ImportReport:
     """Validate and load a table of raw values (column names as in files); all or nothing."""
     started = time.perf_counter()
@@ -222,6 +227,8 @@ def import_frame(
     _step(progress, "locate", n, n)
 
     out_flags = outside if flag_out_of_area else np.zeros(n, dtype=bool)
+    made_loaders: list[str] = []
+    loaded = False
     nested = session.begin_nested()
     try:
         plans: list[exchange.MonthPlan] = []
@@ -279,16 +286,29 @@ def import_frame(
                 rows_ex = np.flatnonzero(in_exchange)
                 columns = _final_columns(spec)
 
-                def make(start: int) -> list[codec.Field]:
-                    rows = rows_ex[start : start + COPY_CHUNK_ROWS]
-                    return _final_fields(spec, clean, locate(rows), out_flags, rows, refs, start)
+                months_ex = months[rows_ex]
+                sent = [0]
 
-                def chunks() -> Iterator[list[codec.Field]]:
-                    # Chunks are located and encoded ahead by LOCATE_THREADS threads (shapely,
-                    # scipy and numpy release the GIL) while the COPY sends the previous ones.
-                    for start, fields in _ordered(make, range(0, n_ex, COPY_CHUNK_ROWS)):
+                def make(positions: np.ndarray) -> list[codec.Field]:
+                    rows = rows_ex[positions]
+                    return _final_fields(
+                        spec, clean, locate(rows), out_flags, rows, refs, positions
+                    )
+
+                def chunks(group: list[exchange.MonthPlan]) -> Iterator[list[codec.Field]]:
+                    """The group's rows in file order, chunk by chunk; chunks are located and
+                    encoded ahead by threads (shapely, scipy and numpy release the GIL) while
+                    the COPY sends the previous ones."""
+                    mine = np.flatnonzero(
+                        np.isin(months_ex, [np.datetime64(p.month, "M") for p in group])
+                    )
+                    pieces = [
+                        mine[k : k + COPY_CHUNK_ROWS] for k in range(0, len(mine), COPY_CHUNK_ROWS)
+                    ]
+                    for piece, fields in _ordered(make, pieces):
                         yield fields
-                        _step(progress, "exchange", min(start + COPY_CHUNK_ROWS, n_ex), n_ex + 1)
+                        sent[0] += len(piece)
+                        _step(progress, "exchange", min(sent[0], n_ex), n_ex + 1)
 
                 # The tile count grid of the loaded months: counted here and written in bulk
                 # (geo.io.gridload) instead of by the trigger, when the server agrees on cells.
@@ -297,15 +317,38 @@ def import_frame(
                     session, lon[rows_ex], lat[rows_ex]
                 ):
                     grid = gridload.count(lon[rows_ex], lat[rows_ex], months[rows_ex])
-                loader = exchange.load(
-                    session=session,
-                    plans=plans,
-                    columns=columns,
-                    chunks=chunks(),
-                    skip_functions=frozenset({gridload.GRID_FUNCTION} if grid is not None else ()),
-                )
-                exchange.swap_in(session=session, loader=loader, plans=plans)
-                if grid is not None:
+                skip = frozenset({gridload.GRID_FUNCTION} if grid is not None else ())
+                grid_written = False
+                workers = LOAD_WORKERS if load_workers is None else load_workers
+                if exchange.can_load_in_parallel(session, plans, skip, workers):
+                    # Months split over load_workers sessions of their own (COPY, indexes and
+                    # ANALYZE on as many server backends), committed unattached; attached here.
+                    loaders = exchange.load_parallel(
+                        session=session,
+                        plans=plans,
+                        columns=columns,
+                        chunks_for=chunks,
+                        skip_functions=skip,
+                        workers=workers,
+                        # The grid does not depend on the loads: written while they run.
+                        meanwhile=(lambda: gridload.write(session, grid))
+                        if grid is not None
+                        else None,
+                    )
+                    made_loaders.extend(name for name, _ in loaders)
+                    grid_written = grid is not None
+                else:
+                    name = exchange.load(
+                        session=session,
+                        plans=plans,
+                        columns=columns,
+                        chunks=chunks(plans),
+                        skip_functions=skip,
+                    )
+                    loaders = [(name, plans)]
+                for name, group in loaders:
+                    exchange.swap_in(session=session, loader=name, plans=group)
+                if grid is not None and not grid_written:
                     gridload.write(session, grid)
                 changed_min.append(codec.utc_datetime(observed[in_exchange].min()))
                 _step(progress, "exchange", n_ex, n_ex)
@@ -331,6 +374,7 @@ def import_frame(
                 },
             )
         session.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}, {CHANGED_TABLE}"))
+        loaded = True
     except (IntegrityError, DataError) as exc:
         nested.rollback()
         diag = getattr(getattr(exc, "orig", None), "diag", None)
@@ -350,6 +394,10 @@ def import_frame(
     except BaseException:
         nested.rollback()
         raise
+    finally:
+        if made_loaders and not loaded:
+            # Committed by their own sessions: this rollback does not remove them.
+            exchange.drop_loaders(session, made_loaders)
     if dry_run:
         nested.rollback()
     else:
@@ -359,11 +407,11 @@ def import_frame(
 
 
 def _ordered(
-    work: Callable[[int], _T], starts: Iterable[int], threads: int = LOCATE_THREADS
-) -> Iterator[tuple[int, _T]]:
-    """``(start, work(start))`` in order, computed ``threads`` at a time ahead of the consumer."""
+    work: Callable[[_K], _T], items: Iterable[_K], threads: int = LOCATE_THREADS
+) -> Iterator[tuple[_K, _T]]:
+    """``(item, work(item))`` in order, computed ``threads`` at a time ahead of the consumer."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        todo = iter(starts)
+        todo = iter(items)
         pending = deque((k, pool.submit(work, k)) for k in itertools.islice(todo, threads))
         try:
             while pending:
@@ -550,15 +598,15 @@ def _final_fields(
     out_of_area: np.ndarray,
     rows: np.ndarray,
     refs: dict[str, pd.Series],
-    refs_start: int,
+    positions: np.ndarray,
 ) -> list[codec.Field]:
     """These rows as the stored columns (what the upsert's SELECT produces); ``refs`` are the
-    resolved ids of all exchanged rows, of which these start at ``refs_start``."""
+    resolved ids of all exchanged rows, of which these are at ``positions``."""
     part = clean.iloc[rows].reset_index(drop=True)
     fields: list[codec.Field] = []
     for col in spec.columns:
         if col.kind == "ref":
-            ids = refs[col.name].iloc[refs_start : refs_start + len(rows)]
+            ids = refs[col.name].iloc[positions]
             fields.append(codec.field_of("int4", ids.reset_index(drop=True)))
         else:
             fields.append(codec.field_of(_BINARY_TYPES[col.kind], part[col.name]))
