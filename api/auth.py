@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Final
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
 from geo import access
@@ -86,7 +87,7 @@ def token_cache(app: FastAPI) -> TokenCache:
     return cache
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -101,7 +102,9 @@ def current_principal(
     key = hash_token(token)
     principal = cache.get(key)
     if principal is None:
-        principal = authenticate(session=session, token=token)
+        # The lookup blocks on the database: in the thread pool (on a hit, no thread is needed,
+        # which is why this dependency and the permission check are ``async``).
+        principal = await run_in_threadpool(authenticate, session=session, token=token)
         if principal is None:
             raise AuthenticationError("invalid or revoked token")
         cache.put(key, principal)
@@ -112,12 +115,12 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the request through only if the caller's role has ``permission``."""
     if permission not in access.PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    def dependency(principal: PrincipalDep) -> Principal:
+    async def dependency(principal: PrincipalDep) -> Principal:
         access.check(principal.role, permission)
         return principal
 
