@@ -13,8 +13,9 @@ writes a sample of the same rows (a tenth, at most 50,000) with ``add_all`` thro
 trigger, in the same run, and is compared in rows per second (its rate is flat in the row count:
 each row costs the same round trip and trigger call).
 
-Besides wall-clock time the bench reports CPU seconds of this process and of the server backend
-(read from /proc when the cluster is local), since the machine may be shared, and a floor: the
+Besides wall-clock time the bench reports CPU seconds of this process and of the server (every
+process of the cluster, read from /proc when it is local: the import loads months in sessions of
+its own), since the machine may be shared, and a floor: the
 server writing the same stored rows into a bare table shaped like a partition (its constraints
 and generated column, no trigger) and building ``sighting``'s indexes on it. No import into this
 schema can be faster than that floor on this machine.
@@ -83,13 +84,31 @@ def make_csv(session: Session, n: int, path: Path, seed: int = 1, days: int = 36
     return frame
 
 
-def backend_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) of a local server process, or None if not readable."""
+def _stat(pid: int | str) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of the whole local server this backend belongs to: every
+    process of its postmaster (the import loads months in sessions of its own, so one backend
+    is not the server's work), those that ended included. None if not readable."""
+    own = _stat(pid)
+    if own is None:
+        return None
+    postmaster = int(own[1])
+    top = _stat(postmaster)
+    if top is None:
+        return None
+    ticks = sum(int(v) for v in top[11:15])  # its own time and that of reaped children
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(entry.name)
+            if fields is not None and int(fields[1]) == postmaster:
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def fast_path(engine, settings: Settings, path: Path) -> tuple[float, dict[str, float]]:  # type: ignore[no-untyped-def]
