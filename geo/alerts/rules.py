@@ -429,8 +429,12 @@ SELECT :rule_id, 'plb_outside_area', :severity, {day_key},
        s.observed_at
 FROM {per_day}
 CROSS JOIN LATERAL (
+    -- The nearest-zone search is the costly part, so a day already alerted (a re-run after the
+    -- on-write alerts) skips it: the NOT EXISTS names no zone piece, so it gates the search once
+    -- per row (a dedup-key index probe). ON CONFLICT still settles races with writers.
     SELECT zp.geom_utm <-> s.geom_utm AS distance_m
-    FROM zone_piece zp WHERE zp.kind = 'plb_area'
+    FROM zone_piece zp
+    WHERE zp.kind = 'plb_area' AND NOT EXISTS (SELECT 1 FROM alert x WHERE x.dedup_key = {day_key})
     ORDER BY zp.geom_utm <-> s.geom_utm
     LIMIT 1
 ) n
