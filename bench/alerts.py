@@ -35,7 +35,12 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.common import Row, bench_settings, external_url, machine, median_of, report  # noqa: E402
 from geo.alerts import evaluate_for  # noqa: E402
-from geo.alerts.pairs import PAIRS_SQL, pairs_statement, workplace_sighting_pairs  # noqa: E402
+from geo.alerts.pairs import (  # noqa: E402
+    PAIRS_SQL,
+    pairs_settings,
+    pairs_statement,
+    workplace_sighting_pairs,
+)
 from geo.alerts.rules import run_batch  # noqa: E402
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.locate import relocate  # noqa: E402
@@ -207,7 +212,9 @@ def pairs_check(engine: Engine, repeat: int) -> dict[str, Any]:
             stmt = pairs_statement(session)
             strategy = "grid" if stmt is PAIRS_SQL else "index"
             count = text(f"SELECT count(*) FROM ({stmt.text}) q")
-            return int(session.execute(count, {"radius_m": RADIUS_M}).scalar_one())
+            with pairs_settings(session, stmt):
+                n = int(session.execute(count, {"radius_m": RADIUS_M}).scalar_one())
+            return n
 
     def run_plain() -> int:
         with Session(engine) as session:
