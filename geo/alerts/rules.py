@@ -395,6 +395,7 @@ DROP_BATCH_FACTS_SQL: Final = text(f"DROP TABLE IF EXISTS {BATCH_FACTS_TABLE}")
 
 # The earliest sighting per foreigner and WIB day among those with the rule's fact, from the
 # facts table (grouped on integers and dates; the dedup key text is built for the kept rows).
+# The statements insert in dedup-key order, as before, so alert ids follow the same order.
 BATCH_PER_DAY: Final = """(
     SELECT DISTINCT ON (b.foreigner_id, b.day) b.* FROM (
         SELECT t.*, (t.observed_at AT TIME ZONE 'Asia/Pontianak')::date AS day
@@ -413,7 +414,7 @@ SELECT :rule_id, 'expired_permit_sighting', :severity, {day_key},
                           'days_overdue', s.day - s.permit_expires_on),
        s.observed_at
 FROM {per_day}
-ORDER BY s.foreigner_id, s.day
+ORDER BY {day_key}
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
@@ -443,7 +444,7 @@ CROSS JOIN LATERAL (  -- the lowest zone id among those at that distance, as on 
     WHERE zp.kind = 'plb_area' AND ST_DWithin(zp.geom_utm, s.geom_utm, n.distance_m)
 ) a
 JOIN zone z ON z.id = a.zone_id
-ORDER BY s.foreigner_id, s.day
+ORDER BY {day_key}
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
@@ -460,7 +461,7 @@ SELECT :rule_id, 'far_from_sponsor', :severity, {day_key},
                           'workplace_name', s.sponsor_name),
        s.observed_at
 FROM {per_day}
-ORDER BY s.foreigner_id, s.day
+ORDER BY {day_key}
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
