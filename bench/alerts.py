@@ -220,8 +220,16 @@ def pairs_check(engine: Engine, repeat: int) -> dict[str, Any]:
         with Session(engine) as session:
             return int(session.execute(plain_count, {"r": RADIUS_M}).scalar_one())
 
-    t_ours, n_ours = median_of(run_ours, repeat)
-    t_plain, n_plain = median_of(run_plain, repeat)
+    # Alternated (ours, planner's, ours, ...) so a change of load on the shared machine during
+    # the runs weighs on both sides of the ratio alike.
+    ours_times, plain_times = [], []
+    n_ours = n_plain = 0
+    for _ in range(repeat):
+        t, n_ours = median_of(run_ours, 1)
+        ours_times.append(t)
+        t, n_plain = median_of(run_plain, 1)
+        plain_times.append(t)
+    t_ours, t_plain = statistics.median(ours_times), statistics.median(plain_times)
     with Session(engine) as session:
         ours = set(workplace_sighting_pairs(session=session, radius_m=RADIUS_M))
     with engine.connect() as conn:
