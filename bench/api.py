@@ -14,9 +14,10 @@ Baselines, measured in the same run against the same server and data:
 - tiles: the same tiles with every count taken from the rows at request time (no count grid).
 
 Each workload runs ``--repeat`` times; the table shows the median of the runs' p50/p95/p99 and
-throughput, then the CPU each request cost the clients, the app and the database (from /proc). Load is bounded in count (``--requests``, ``--tiles``) and time (``--max-seconds``
-per run). The script asserts nothing. No ``from __future__ import annotations``: FastAPI must
-evaluate the baseline routes' annotations, which name locals of ``bench_app``.
+throughput, then the CPU each request cost the clients, the app and the database (from /proc).
+Load is bounded in count (``--requests``, ``--tiles``) and time (``--max-seconds`` per run).
+The script asserts nothing. No ``from __future__ import annotations``: FastAPI must evaluate
+the baseline routes' annotations, which name locals of ``bench_app``.
 """
 
 import argparse
