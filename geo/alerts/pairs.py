@@ -21,31 +21,32 @@ from geo.errors import ValidationError
 # A plain ``JOIN ... ON ST_DWithin`` runs as 10,000 workplaces x every monthly partition GiST
 # probes, each followed by random heap fetches and an exact recheck. This is a hash join on a
 # grid of R/2 cells instead: each workplace is copied into the cells whose nearest point lies
-# within R of it (about 22 cells), that small table is hashed, and the sightings stream past it
-# in one sequential pass, each looking up its own cell. Both sides carry plain float x/y (read
-# once per row; the OFFSET 0 keeps the planner from re-reading them from the geometry in every
-# comparison), and squared distances clearly inside or outside R (by 1 mm, far above float error
-# at these coordinates) decide at once; the rest go to ST_DWithin on the same points, so the pairs
-# are exactly ST_DWithin's. R/2 cells: R/4 compared ~25 % fewer candidates but hashed 3x the
+# within R of it (about 22 of the 7 x 7 around its own cell, whose index is computed once per
+# workplace), that small table is hashed, and the sightings stream past it in one sequential
+# pass, each looking up its own cell. Both sides carry plain float x/y (read once per row; the
+# OFFSET 0 keeps the planner from re-reading them from the geometry in every comparison), and
+# squared distances clearly inside or outside R (by 1 mm, far above float error at these
+# coordinates) decide at once; the rest go to ST_DWithin on the same points, so the pairs are
+# exactly ST_DWithin's. R/2 cells: R/4 compared ~25 % fewer candidates but hashed 3x the
 # workplace-cell rows, which missed the CPU caches and cost more than it saved.
 PAIRS_SQL: Final = text(
     """
     SELECT wc.id AS workplace_id, s.id AS sighting_id
     FROM (SELECT s.id, ST_X(s.geom_utm) AS x, ST_Y(s.geom_utm) AS y FROM sighting s OFFSET 0) s
     JOIN (
-        SELECT w.id, w.x, w.y, c.cell
-        FROM (SELECT w.id, ST_X(w.geom_utm) AS x, ST_Y(w.geom_utm) AS y
-              FROM workplace w OFFSET 0) w
-        CROSS JOIN LATERAL (
-            SELECT (floor(w.x / (:radius_m / 2)) + i)::bigint * 4194304
-                   + (floor(w.y / (:radius_m / 2)) + j)::bigint AS cell
-            FROM generate_series(-3, 3) i, generate_series(-3, 3) j
-            WHERE greatest((floor(w.x / (:radius_m / 2)) + i) * (:radius_m / 2) - w.x,
-                           w.x - (floor(w.x / (:radius_m / 2)) + i + 1) * (:radius_m / 2), 0) ^ 2
-                + greatest((floor(w.y / (:radius_m / 2)) + j) * (:radius_m / 2) - w.y,
-                           w.y - (floor(w.y / (:radius_m / 2)) + j + 1) * (:radius_m / 2), 0) ^ 2
-                  <= (:radius_m + 0.001) ^ 2
-        ) c
+        SELECT w.id, w.x, w.y, (w.cx + i)::bigint * 4194304 + (w.cy + j)::bigint AS cell
+        FROM (SELECT w.id, w.x, w.y, floor(w.x / (:radius_m / 2)) AS cx,
+                     floor(w.y / (:radius_m / 2)) AS cy
+              FROM (SELECT w.id, ST_X(w.geom_utm) AS x, ST_Y(w.geom_utm) AS y
+                    FROM workplace w OFFSET 0) w
+              OFFSET 0) w
+        CROSS JOIN generate_series(-3, 3) i
+        CROSS JOIN generate_series(-3, 3) j
+        WHERE greatest((w.cx + i) * (:radius_m / 2) - w.x,
+                       w.x - (w.cx + i + 1) * (:radius_m / 2), 0) ^ 2
+            + greatest((w.cy + j) * (:radius_m / 2) - w.y,
+                       w.y - (w.cy + j + 1) * (:radius_m / 2), 0) ^ 2
+              <= (:radius_m + 0.001) ^ 2
     ) wc ON wc.cell = floor(s.x / (:radius_m / 2))::bigint * 4194304
                       + floor(s.y / (:radius_m / 2))::bigint
     WHERE CASE WHEN (s.x - wc.x) * (s.x - wc.x) + (s.y - wc.y) * (s.y - wc.y)
