@@ -30,7 +30,7 @@ from geo.geometry import point_from_geojson, validate_geometry
 from geo.locate import check_in_area
 from geo.models import SRID
 from geo.registry.filters import ListFilters, Where, where_clause
-from geo.registry.layers import Field, Layer
+from geo.registry.layers import WIB_ZONE, Field, Layer
 from geo.settings import AreaSettings
 from geo.tiles import GRID_COARSEST, WEB_MERCATOR_HALF
 from geo.times import parse_time
@@ -58,7 +58,10 @@ def property_sql(spec: Field) -> str:
     """A SQL expression giving one property's JSON text (``null`` when SQL NULL)."""
     expr = spec.read_sql()
     if spec.kind == "datetime":
-        value = f"""'"' || {expr} || '"'"""  # ISO 8601 digits and signs: nothing to escape
+        # Shown in WIB with its offset (DESIGN §4): to_json's ISO text of the local time, its
+        # closing quote replaced by the offset (no JSON parse per value, as ``#>>`` does).
+        local = f"({spec.sql or f't.{spec.name}'}) AT TIME ZONE '{WIB_ZONE}'"
+        value = f"""rtrim(to_json({local})::text, '"') || '+07:00"'"""
     elif spec.kind in ("int", "ref", "bool") and spec.sql is None:
         value = f"({expr})::text"  # integer and boolean columns print as JSON
     elif spec.kind in ("ids", "json"):
