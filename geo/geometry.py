@@ -7,14 +7,31 @@ place that swaps them.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import shapely
+from pyproj import Transformer
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from geo.errors import GeometryError
+
+_LOCAL = threading.local()
+
+
+def transformer(source: int, target: int) -> Transformer:
+    """An always-xy (lon, lat first) pyproj transformer from EPSG ``source`` to ``target``, one
+    per thread and pair: pyproj's transformers are not to be shared between threads (the API
+    serves requests from a thread pool; the importer locates chunks in threads)."""
+    made: dict[tuple[int, int], Transformer] | None = getattr(_LOCAL, "transformers", None)
+    if made is None:
+        made = _LOCAL.transformers = {}
+    tr = made.get((source, target))
+    if tr is None:
+        tr = made[(source, target)] = Transformer.from_crs(source, target, always_xy=True)
+    return tr
 
 
 def latlon(lon: float, lat: float) -> list[float]:

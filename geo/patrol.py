@@ -15,7 +15,6 @@ The planning functions are pure; :func:`plan_patrol` and the patrol-log function
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from geo import audit
 from geo.errors import NotFoundError, ValidationError
+from geo.geometry import transformer
 from geo.hotspots.analysis import HotspotResult, hotspots
 from geo.hotspots.data import as_utc
 from geo.models import METRIC_SRID, SRID, PatrolLog
@@ -50,11 +50,8 @@ GUARANTEE: Final = (
 )
 
 
-@functools.lru_cache(maxsize=2)
 def _transformer(to_metric: bool) -> Transformer:
-    if to_metric:
-        return Transformer.from_crs(SRID, METRIC_SRID, always_xy=True)
-    return Transformer.from_crs(METRIC_SRID, SRID, always_xy=True)
+    return transformer(SRID, METRIC_SRID) if to_metric else transformer(METRIC_SRID, SRID)
 
 
 def to_utm(lon: float, lat: float) -> tuple[float, float]:

@@ -10,7 +10,6 @@ the PNG and PDF metadata that would carry a clock time or a version are fixed.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import textwrap
 import threading
@@ -37,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from geo import mapdata
+from geo.geometry import transformer
 from geo.mapdata import MapFilters
 from geo.models import METRIC_SRID, SRID
 from geo.times import WIB
@@ -196,9 +196,8 @@ def pages_pdf(figures: Iterable[Figure]) -> bytes:
 # --- geometry → matplotlib ------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
 def _to_utm() -> Transformer:
-    return Transformer.from_crs(SRID, METRIC_SRID, always_xy=True)
+    return transformer(SRID, METRIC_SRID)
 
 
 def lonlat_to_utm(

@@ -23,6 +23,9 @@ from shapely import STRtree
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.geometry import transformer
+from geo.models import METRIC_SRID, SRID
+
 LAND_SEARCH_M: Final = 50_000.0
 # Border distance (see BorderSegments): samples every SAMPLE_SPACING_M along each segment,
 # the segments of the K_SAMPLES nearest samples are measured exactly.
@@ -31,15 +34,11 @@ K_SAMPLES: Final = 4
 # Grid of DesaCells: 0.005° (~550 m); finer cells leave fewer points to the exact test but
 # cost more to build (once per process and change of the reference data).
 DESA_CELL_DEG: Final = 0.005
-_LOCAL = threading.local()
 
 
 def _to_utm() -> Transformer:
-    """EPSG:4326 -> 32649, one transformer per thread (pyproj's are not to be shared)."""
-    tr: Transformer | None = getattr(_LOCAL, "to_utm", None)
-    if tr is None:
-        tr = _LOCAL.to_utm = Transformer.from_crs(4326, 32649, always_xy=True)
-    return tr
+    """EPSG:4326 -> 32649 (this thread's transformer)."""
+    return transformer(SRID, METRIC_SRID)
 
 
 PIECES_SQL = text(
