@@ -20,11 +20,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.access import MIN_PERSON_COUNT, sees_personal_data
 from geo.errors import NotFoundError, ValidationError
+from geo.geometry import transformer
 
 LAYERS: Final = ("admin-areas", "zones", "incidents", "sightings")
 MAX_ZOOM: Final = 22
@@ -196,6 +198,25 @@ def check_tile(*, layer: str, z: int, x: int, y: int) -> None:
             raise ValidationError(
                 f"{name} must be 0 to {n - 1} at zoom {z}; got {v}", field=name, value=v
             )
+
+
+# The grid triggers' divisor (migration 0010): ``half * 2 / 2 ^ 17`` in SQL, the numeric product
+# turned into a double and divided by the double 2^17.
+_FINEST_CELL_M: Final = float("40075016.685578488") / float(2**GRID_FINEST)
+
+
+def grid_cells(
+    lon: np.ndarray, lat: np.ndarray, level: int = GRID_FINEST
+) -> tuple[np.ndarray, np.ndarray]:
+    """The count-grid cells (cx, cy) of ``level`` holding these points, as the grid triggers
+    compute them: the level-17 cell of ``ST_Transform(geom, 3857)`` (pyproj runs the same PROJ
+    pipeline; ``geo.io.gridload`` checks that against the server before relying on it),
+    shifted to coarser levels."""
+    x, y = transformer(4326, 3857).transform(np.asarray(lon, float), np.asarray(lat, float))
+    half = float(WEB_MERCATOR_HALF)
+    cx = np.floor((np.asarray(x) + half) / _FINEST_CELL_M).astype(np.int64)
+    cy = np.floor((np.asarray(y) + half) / _FINEST_CELL_M).astype(np.int64)
+    return cx >> (GRID_FINEST - level), cy >> (GRID_FINEST - level)
 
 
 def tile_width_m(z: int) -> float:

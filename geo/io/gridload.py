@@ -23,21 +23,15 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.io.copybin import encode, field_of
-from geo.tiles import GRID_COARSEST, GRID_FINEST, WEB_MERCATOR_HALF
+from geo.tiles import GRID_COARSEST, GRID_FINEST, WEB_MERCATOR_HALF, grid_cells
 
 GRID_TABLE: Final = "sighting_grid"
 GRID_FUNCTION: Final = "timpora_sighting_grid_trg"
 SAMPLE_POINTS: Final = 2_000
-_TO_3857 = Transformer.from_crs(4326, 3857, always_xy=True)
-# The trigger's SQL: floor((x + 20037508.342789244) / (20037508.342789244 * 2 / 2 ^ 17))::int.
-# The divisor is numeric * 2 (exact) turned into a double, divided by the double 2^17.
-_HALF: Final = float(WEB_MERCATOR_HALF)
-_CELL_M: Final = float("40075016.685578488") / float(2**GRID_FINEST)
 _MONTH_BIAS: Final = 1 << 15  # months since 1970 (may be negative) made non-negative for keys
 _ALL_TIME: Final = 0  # key of the all-time rows (no real month maps to 0 after the bias)
 
@@ -68,21 +62,13 @@ BULK_CAPABLE_SQL = text(
 )
 
 
-def cells(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Level-17 cell (cx, cy) of each point, as the grid trigger computes it."""
-    x, y = _TO_3857.transform(lon, lat)
-    cx = np.floor((np.asarray(x) + _HALF) / _CELL_M).astype(np.int64)
-    cy = np.floor((np.asarray(y) + _HALF) / _CELL_M).astype(np.int64)
-    return cx, cy
-
-
 def agrees_with_server(session: Session, lon: np.ndarray, lat: np.ndarray) -> bool:
     """Whether the server puts a sample of these points (spread over the arrays) in the same
-    level-17 cells as :func:`cells` does."""
+    level-17 cells as :func:`geo.tiles.grid_cells` does."""
     if len(lon) == 0:
         return True
     pick = np.unique(np.linspace(0, len(lon) - 1, min(SAMPLE_POINTS, len(lon))).astype(np.int64))
-    cx, cy = cells(lon[pick], lat[pick])
+    cx, cy = grid_cells(lon[pick], lat[pick])
     rows = session.execute(CELLS_SQL, {"lon": lon[pick].tolist(), "lat": lat[pick].tolist()}).all()
     server = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return bool(np.array_equal(server[:, 0], cx) and np.array_equal(server[:, 1], cy))
@@ -110,7 +96,7 @@ def count(lon: np.ndarray, lat: np.ndarray, months: np.ndarray) -> GridRows:
     """Grid rows of these points (``months``: their UTC months as ``datetime64[M]``): every
     level for each month, and the all-time rows, as the trigger would add them."""
     ok = ~(np.isnan(lon) | np.isnan(lat))
-    cx, cy = cells(lon[ok], lat[ok])
+    cx, cy = grid_cells(lon[ok], lat[ok])
     m = months[ok].astype("datetime64[M]").astype(np.int64) + _MONTH_BIAS
     per_month = _roll_up(cx, cy, m, np.ones(len(cx), dtype=np.int64))
     finest = per_month.select(per_month.level == GRID_FINEST)

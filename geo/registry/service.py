@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
 import orjson
 import pycountry
 from shapely.geometry.base import BaseGeometry
@@ -32,7 +32,7 @@ from geo.models import SRID
 from geo.registry.filters import ListFilters, Where, where_clause
 from geo.registry.layers import WIB_ZONE, Field, Layer
 from geo.settings import AreaSettings
-from geo.tiles import GRID_COARSEST, WEB_MERCATOR_HALF
+from geo.tiles import GRID_COARSEST, grid_cells
 from geo.times import parse_time
 from geo.users import Principal
 
@@ -217,26 +217,17 @@ GRID_TABLES: Final = frozenset({"sighting", "incident"})
 BOX_WALK_RATIO: Final = 0.15 / 0.65
 
 
-def _grid_cell(lon: float, lat: float, level: int) -> tuple[int, int]:
-    """The Web Mercator cell of ``level`` (as in the count grids) holding (lon, lat)."""
-    lat = max(-85.05, min(85.05, lat))
-    x = lon / 180.0 * WEB_MERCATOR_HALF
-    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi * WEB_MERCATOR_HALF
-    cell_m = 2 * WEB_MERCATOR_HALF / (1 << level)
-    return (
-        math.floor((x + WEB_MERCATOR_HALF) / cell_m),
-        math.floor((y + WEB_MERCATOR_HALF) / cell_m),
-    )
-
-
 def collect_by_box(*, session: Session, layer: Layer, filters: ListFilters, where: Where) -> bool:
     """Whether a page is cheaper collected from the box by the spatial index (see
     PAGE_BY_BOX_SQL) than by walking the primary key; only point layers with a count grid."""
     if filters.bbox is None or layer.table not in GRID_TABLES or "f." in where.sql:
         return False
     minx, miny, maxx, maxy = filters.bbox
-    gx0, gy0 = _grid_cell(minx, miny, BOX_GRID_LEVEL)
-    gx1, gy1 = _grid_cell(maxx, maxy, BOX_GRID_LEVEL)
+    # Web Mercator is undefined at the poles: clamp the box to where the grid has cells.
+    cx, cy = grid_cells(
+        np.array([minx, maxx]), np.clip([miny, maxy], -85.05, 85.05), BOX_GRID_LEVEL
+    )
+    gx0, gx1, gy0, gy1 = (int(v) for v in (*cx, *cy))
     sql = BOX_ROWS_SQL.format(level=BOX_GRID_LEVEL, coarsest=GRID_COARSEST, table=layer.table)
     in_box, total = session.execute(
         text(sql), {"gx0": gx0, "gx1": gx1, "gy0": gy0, "gy1": gy1}

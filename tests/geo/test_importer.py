@@ -460,14 +460,21 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
     assert grid_drift(session=session, layer="sightings") == 0
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_partition_exchange_failure_leaves_nothing(
-    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
+@pytest.fixture(params=[1, 2], ids=["1-session", "2-sessions"])
+def load_sessions(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Exchange imports with months loaded by this many sessions, however few the rows."""
     from geo.io import exchange, importer
 
-    monkeypatch.setattr(importer, "LOAD_WORKERS", workers)
+    monkeypatch.setattr(importer, "LOAD_WORKERS", request.param)
     monkeypatch.setattr(exchange, "PARALLEL_MIN_ROWS", 0)
+    return int(request.param)
+
+
+def test_partition_exchange_failure_leaves_nothing(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, load_sessions: int
+) -> None:
+    from geo.io import exchange
+
     load_fixtures(session, settings)
     frame = _mixed_sightings(session, 3_000, seed=6)
     partitions_sql = text(
@@ -526,14 +533,11 @@ def test_border_distance_is_the_geos_distance_exactly(session: Session) -> None:
     assert np.array_equal(ours, geos)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
 def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
-    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: int
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, load_sessions: int
 ) -> None:
-    from geo.io import exchange, importer
+    from geo.io import importer
 
-    monkeypatch.setattr(importer, "LOAD_WORKERS", workers)
-    monkeypatch.setattr(exchange, "PARALLEL_MIN_ROWS", 0)
     load_fixtures(session, settings)
     frame = _mixed_sightings(session, 3_000, seed=9)
     count = session.execute(text("SELECT count(*) FROM sighting")).scalar_one()
@@ -566,13 +570,16 @@ def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
 
 def test_grid_cells_counted_here_are_the_servers(session: Session) -> None:
     """pyproj and PostGIS put points in the same Web Mercator cells, cell edges included."""
+    from geo import tiles
     from geo.io import gridload
 
     rng = np.random.default_rng(11)
     lon = np.round(rng.uniform(108.8, 110.0, 5_000), 6)
     lat = np.round(rng.uniform(0.8, 2.2, 5_000), 6)
     # Points on and next to level-17 cell edges (x of an edge, back to degrees).
-    edges = (np.arange(105_500, 105_560) * gridload._CELL_M - gridload._HALF) / 6378137.0
+    edges = (
+        np.arange(105_500, 105_560) * tiles._FINEST_CELL_M - tiles.WEB_MERCATOR_HALF
+    ) / 6378137.0
     edge_lon = np.degrees(np.concatenate([edges, np.nextafter(edges, 0), np.nextafter(edges, 1)]))
     edge_lat = np.full(len(edge_lon), 1.5)
     assert gridload.agrees_with_server(session, edge_lon, edge_lat)
