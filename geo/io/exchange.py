@@ -34,10 +34,10 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.orm import Session
 
 from geo.io.copybin import Field, encode
@@ -235,11 +235,7 @@ def load(
                 f"FOR VALUES FROM ('{start.isoformat()}') TO ('{_next_month(start).isoformat()}')"
             )
         )
-    for trig in session.execute(TRIGGERS_SQL).all():
-        if trig.tgtype & TRIGGER_ROW or not trig.tgtype & TRIGGER_INSERT:
-            continue
-        if trig.function in skip_functions or trig.proname in skip_functions:
-            continue
+    for trig in _carried_triggers(session, skip_functions):
         when = "BEFORE" if trig.tgtype & TRIGGER_BEFORE else "AFTER"
         transition = f" REFERENCING NEW TABLE AS {trig.tgnewtable}" if trig.tgnewtable else ""
         session.execute(
@@ -305,27 +301,38 @@ def load(
     return loader
 
 
-def copies_triggers(session: Session, skip_functions: frozenset[str]) -> bool:
-    """Whether :func:`load` would put a statement trigger of ``sighting`` on its table."""
-    for trig in session.execute(TRIGGERS_SQL):
-        if trig.tgtype & TRIGGER_ROW or not trig.tgtype & TRIGGER_INSERT:
-            continue
-        if trig.function not in skip_functions and trig.proname not in skip_functions:
-            return True
-    return False
+def _carried_triggers(session: Session, skip_functions: frozenset[str]) -> list[Row[Any]]:
+    """``sighting``'s statement-level INSERT triggers that :func:`load` puts on its table: all
+    but those calling ``skip_functions``."""
+    return [
+        trig
+        for trig in session.execute(TRIGGERS_SQL)
+        if not trig.tgtype & TRIGGER_ROW
+        and trig.tgtype & TRIGGER_INSERT
+        and trig.function not in skip_functions
+        and trig.proname not in skip_functions
+    ]
+
+
+def _engine(session: Session) -> Engine:
+    """The engine behind the session (bound to it, or to one of its connections)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    assert isinstance(engine, Engine)
+    return engine
 
 
 def can_load_in_parallel(
     session: Session, plans: list[MonthPlan], skip_functions: frozenset[str], workers: int
 ) -> bool:
-    """Whether :func:`load_parallel` may load these months: more than one month and worker, no
-    statement trigger to carry over (it would write, and commit, in a worker's transaction),
-    and a session on an engine (the workers open connections of their own)."""
+    """Whether :func:`load_parallel` may load these months: more than one month and worker,
+    ``PARALLEL_MIN_ROWS`` rows, and no statement trigger to carry over (it would write, and
+    commit, in a worker's transaction)."""
     return (
         workers > 1
         and len(plans) > 1
         and sum(p.rows for p in plans) >= PARALLEL_MIN_ROWS
-        and not copies_triggers(session, skip_functions)
+        and not _carried_triggers(session, skip_functions)
     )
 
 
@@ -358,9 +365,7 @@ def load_parallel(
     the import then fails, :func:`drop_loaders` removes them; if its transaction is rolled back
     later, the next import's :func:`plan` does. ``meanwhile`` runs in the calling thread (and
     the import's session) while the workers load."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    assert isinstance(engine, Engine)
+    engine = _engine(session)
     groups = split(plans, workers)
     made: list[str | None] = [None] * len(groups)
 
@@ -395,9 +400,7 @@ def drop_loaders(session: Session, names: list[str]) -> None:
     """Drop committed loading tables, in a connection of their own (autocommit)."""
     if not names:
         return
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with _engine(session).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for name in names:
             conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
 

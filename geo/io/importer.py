@@ -318,7 +318,11 @@ def import_frame(
                 ):
                     grid = gridload.count(lon[rows_ex], lat[rows_ex], months[rows_ex])
                 skip = frozenset({gridload.GRID_FUNCTION} if grid is not None else ())
-                grid_written = False
+
+                def write_grid() -> None:
+                    if grid is not None:
+                        gridload.write(session, grid)
+
                 workers = LOAD_WORKERS if load_workers is None else load_workers
                 if exchange.can_load_in_parallel(session, plans, skip, workers):
                     # Months split over load_workers sessions of their own (COPY, indexes and
@@ -330,13 +334,9 @@ def import_frame(
                         chunks_for=chunks,
                         skip_functions=skip,
                         workers=workers,
-                        # The grid does not depend on the loads: written while they run.
-                        meanwhile=(lambda: gridload.write(session, grid))
-                        if grid is not None
-                        else None,
+                        meanwhile=write_grid,  # the grid does not depend on the loads
                     )
                     made_loaders.extend(name for name, _ in loaders)
-                    grid_written = grid is not None
                 else:
                     name = exchange.load(
                         session=session,
@@ -346,10 +346,9 @@ def import_frame(
                         skip_functions=skip,
                     )
                     loaders = [(name, plans)]
+                    write_grid()
                 for name, group in loaders:
                     exchange.swap_in(session=session, loader=name, plans=group)
-                if grid is not None and not grid_written:
-                    gridload.write(session, grid)
                 changed_min.append(codec.utc_datetime(observed[in_exchange].min()))
                 _step(progress, "exchange", n_ex, n_ex)
         if not dry_run:
