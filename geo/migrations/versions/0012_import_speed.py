@@ -33,6 +33,17 @@ OLD_CHECK = (
 )
 NEW_CHECK = "geom IS NULL OR (ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90)"
 
+# The grid of migration 0010, partitioned or not.
+GRID = """
+CREATE TABLE sighting_grid (
+    level smallint NOT NULL,
+    cx integer NOT NULL,
+    cy integer NOT NULL,
+    month date NOT NULL,
+    n integer NOT NULL,
+    PRIMARY KEY (level, cx, cy, month)
+) {partitioning}
+"""
 COMMENT = (
     "COMMENT ON TABLE sighting_grid IS 'Rows of sighting per EPSG:3857 cell (levels 12-17) and "
     "UTC month; kept by statement triggers (migration 0010) and by bulk imports (0012), read by "
@@ -52,18 +63,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE sighting_grid RENAME TO sighting_grid_old")
     op.execute("ALTER INDEX sighting_grid_pkey RENAME TO sighting_grid_old_pkey")
     op.execute("ALTER INDEX ix_sighting_grid_emptied RENAME TO ix_sighting_grid_old_emptied")
-    op.execute(
-        """
-        CREATE TABLE sighting_grid (
-            level smallint NOT NULL,
-            cx integer NOT NULL,
-            cy integer NOT NULL,
-            month date NOT NULL,
-            n integer NOT NULL,
-            PRIMARY KEY (level, cx, cy, month)
-        ) PARTITION BY RANGE (month)
-        """
-    )
+    op.execute(GRID.format(partitioning="PARTITION BY RANGE (month)"))
     op.execute(
         "CREATE TABLE sighting_grid_all PARTITION OF sighting_grid "
         "FOR VALUES FROM (MINVALUE) TO ('0001-01-01')"
@@ -79,18 +79,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE sighting_grid RENAME TO sighting_grid_parted")
     op.execute("ALTER INDEX sighting_grid_pkey RENAME TO sighting_grid_parted_pkey")
     op.execute("ALTER INDEX ix_sighting_grid_emptied RENAME TO ix_sighting_grid_parted_emptied")
-    op.execute(
-        """
-        CREATE TABLE sighting_grid (
-            level smallint NOT NULL,
-            cx integer NOT NULL,
-            cy integer NOT NULL,
-            month date NOT NULL,
-            n integer NOT NULL,
-            PRIMARY KEY (level, cx, cy, month)
-        )
-        """
-    )
+    op.execute(GRID.format(partitioning=""))
     op.execute("CREATE INDEX ix_sighting_grid_emptied ON sighting_grid (level) WHERE n <= 0")
     op.execute(COMMENT.replace(" and by bulk imports (0012)", ""))
     op.execute("INSERT INTO sighting_grid SELECT level, cx, cy, month, n FROM sighting_grid_parted")
