@@ -39,6 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import tree_cpu_s  # noqa: E402
+
 CLIENTS = 8
 SEED = 7
 END = dt.date(2025, 7, 1)
@@ -316,30 +318,6 @@ def tile_paths(n: int, rng: random.Random) -> list[str]:
 
 
 # --- load ---------------------------------------------------------------------------------
-
-
-def tree_cpu_s(root: int, *, descendants: bool = True) -> float:
-    """CPU seconds (user + system) of ``root`` and its live descendants; 0 without /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += times.get(pid, 0.0)
-        if descendants:
-            todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total
 
 
 # Whose CPU a run is charged to: the bench process alone (the clients; uvicorn is its child),

@@ -181,6 +181,38 @@ def machine(engine: Engine | None = None) -> str:
     )
 
 
+def proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None (no /proc, or gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def tree_cpu_s(root: int, *, descendants: bool = True, reaped: bool = False) -> float:
+    """CPU seconds (user + system) of process ``root`` and its live descendants, plus with
+    ``reaped`` what its children that ended used (a postmaster's exited backends); 0 without
+    /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        fields = proc_stat(entry.name) if entry.name.isdigit() else None
+        if fields is not None:
+            parents[int(entry.name)] = int(fields[1])
+            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    if reaped and (own := proc_stat(root)) is not None:
+        total += (int(own[13]) + int(own[14])) / tick
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        if descendants:
+            todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
 def run_times(fn: Callable[[], object], repeat: int, *, warmup: bool = False) -> list[float]:
     """Wall-clock seconds of ``repeat`` calls of ``fn`` (after one untimed call if ``warmup``)."""
     if warmup:

@@ -45,7 +45,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Row, machine, report  # noqa: E402
+from bench.common import Row, machine, proc_stat, report, tree_cpu_s  # noqa: E402
 from geo.boundaries import load_reference_data  # noqa: E402
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.io import import_file  # noqa: E402
@@ -84,31 +84,12 @@ def make_csv(session: Session, n: int, path: Path, seed: int = 1, days: int = 36
     return frame
 
 
-def _stat(pid: int | str) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
 def backend_cpu_s(pid: int) -> float | None:
     """CPU seconds (user + system) of the whole local server this backend belongs to: every
     process of its postmaster (the import loads months in sessions of its own, so one backend
     is not the server's work), those that ended included. None if not readable."""
-    own = _stat(pid)
-    if own is None:
-        return None
-    postmaster = int(own[1])
-    top = _stat(postmaster)
-    if top is None:
-        return None
-    ticks = sum(int(v) for v in top[11:15])  # its own time and that of reaped children
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(entry.name)
-            if fields is not None and int(fields[1]) == postmaster:
-                ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    own = proc_stat(pid)
+    return None if own is None else tree_cpu_s(int(own[1]), reaped=True)
 
 
 def fast_path(engine, settings: Settings, path: Path) -> tuple[float, dict[str, float]]:  # type: ignore[no-untyped-def]
