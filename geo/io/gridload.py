@@ -146,22 +146,18 @@ def write(session: Session, rows: GridRows) -> None:
         session.execute(text(f"DELETE FROM {GRID_TABLE} WHERE month >= :a AND month < :b"), bounds)
         if session.execute(PARTITIONS_SQL, {"parent": GRID_TABLE, "name": part}).first():
             session.execute(text(f"DROP TABLE {part}"))
+        # The bounds' CHECK, made with the empty table, holds for every row COPYed in, so
+        # ATTACH need not scan the table (adding it after the COPY would scan it instead).
         session.execute(
             text(
-                f"CREATE TABLE {part} (LIKE {GRID_TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                f"CREATE TABLE {part} (LIKE {GRID_TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
+                f"CONSTRAINT {part}_bound "
+                f"CHECK (month >= '{month.isoformat()}' AND month < '{nxt.isoformat()}'))"
             )
         )
-        mine = rows.select(rows.month == key)
-        _copy(dbapi, part, mine, month)
+        _copy(dbapi, part, rows.select(rows.month == key), month)
         session.execute(text(f"ALTER TABLE {part} ADD PRIMARY KEY (level, cx, cy, month)"))
         session.execute(text(f"CREATE INDEX ON {part} (level) WHERE n <= 0"))
-        # A CHECK of the bounds lets ATTACH skip its scan of the new table.
-        session.execute(
-            text(
-                f"ALTER TABLE {part} ADD CONSTRAINT {part}_bound "
-                f"CHECK (month >= '{month.isoformat()}' AND month < '{nxt.isoformat()}')"
-            )
-        )
         session.execute(
             text(
                 f"ALTER TABLE {GRID_TABLE} ATTACH PARTITION {part} "
