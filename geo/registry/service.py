@@ -158,19 +158,25 @@ def _audit_read(
 # "supplying the input values from a sorted subquery"; a plain Aggregate over a Limit keeps it):
 # an ``ORDER BY`` inside the aggregate sorted the 1,000 feature texts a second time, ~10 % of a
 # page (PostgreSQL 15 does not see that its input is sorted already). Tests check the order.
-PAGE_SQL: Final = """
+# The page's text, its size, whether more rows follow, and its last id, from rows ``p`` (id, n
+# = position from 1, feature) in page order.
+PAGE_OF_ROWS: Final = """
 SELECT coalesce(string_agg(p.feature, ',') FILTER (WHERE p.n <= :last_n), ''),
        count(*) FILTER (WHERE p.n <= :last_n),
        count(*) > :limit,
        max(p.id) FILTER (WHERE p.n <= :last_n)
-FROM (
+FROM ({rows}) p
+"""
+PAGE_SQL: Final = PAGE_OF_ROWS.replace(
+    "{rows}",
+    """
     SELECT t.id, row_number() OVER (ORDER BY t.id) - :offset AS n, {feature} AS feature
     FROM {table} t {joins}
     WHERE {where}
     ORDER BY t.id
     LIMIT :fetch OFFSET :offset
-) p
-"""
+""",
+)
 
 # The same page when the box holds few rows: PAGE_SQL walks the primary key and tests every
 # row against the box until the page is full, which costs ~0.15 µs per row walked, ~1,000 /
@@ -180,12 +186,9 @@ FROM (
 # well but prices the walk too cheaply (the ``&&`` test reads every row), so it always walks:
 # 24 ms instead of 4 for a page from a box of 6,350 rows out of 1e6. The join runs after the
 # LIMIT, so the page's rows only are joined.
-PAGE_BY_BOX_SQL: Final = """
-SELECT coalesce(string_agg(p.feature, ',') FILTER (WHERE p.n <= :last_n), ''),
-       count(*) FILTER (WHERE p.n <= :last_n),
-       count(*) > :limit,
-       max(p.id) FILTER (WHERE p.n <= :last_n)
-FROM (
+PAGE_BY_BOX_SQL: Final = PAGE_OF_ROWS.replace(
+    "{rows}",
+    """
     SELECT t.id, row_number() OVER (ORDER BY t.id) AS n, {feature} AS feature
     FROM (
         SELECT * FROM {table} t
@@ -194,8 +197,8 @@ FROM (
         LIMIT :fetch OFFSET :offset
     ) t {joins}
     ORDER BY t.id
-) p
-"""
+""",
+)
 
 # Rows of a point layer inside a box, all time (an upper bound for any filter), from the count
 # grid of migration 0010 at level 15 (cells of ~1.2 km: a few dozen for a 5 km box), and the
