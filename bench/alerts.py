@@ -1,4 +1,4 @@
-"""Benchmark: batch alert evaluation, the proximity join, and the on-write latency (issue 6).
+"""Benchmark: batch alert evaluation, the proximity join, and the on-write latency.
 
 Targets: batch >= 500,000 sightings/s for 1,000,000 sightings (12 monthly partitions) against
 10,000 workplaces + zones + border; the proximity join >= 5x a straightforward join left to the

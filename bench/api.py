@@ -1,4 +1,4 @@
-"""API benchmark (issue 5): 1,000-feature bbox pages of 1,000,000 sightings, and vector tiles.
+"""API benchmark: 1,000-feature bbox pages of 1,000,000 sightings, and vector tiles.
 
     .venv/bin/python bench/api.py              # the large demo set (1e6 sightings, 1e5 incidents)
     .venv/bin/python bench/api.py --quick      # the small demo set, fewer requests (< 60 s)

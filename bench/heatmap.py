@@ -1,6 +1,6 @@
 """Benchmark: the heatmap page for 1,000,000 incidents vs a folium HeatMap of the raw points.
 
-Targets (issue 7): our page <= 1 MB gzipped, built in <= 1 s, >= 50x smaller (gzipped) than the
+Targets: our page <= 1 MB gzipped, built in <= 1 s, >= 50x smaller (gzipped) than the
 raw-point folium HeatMap. Runs on a throwaway PostGIS cluster (or TIMPORA_BENCH_DATABASE_URL):
 
     .venv/bin/python bench/heatmap.py [--points 1000000] [--repeat 3]

@@ -1,6 +1,6 @@
 """Benchmark: Gi* vs ``esda.G_Local`` (no permutations), emerging-hotspot classification, KDE error.
 
-Targets (issue 8): Gi* on 10,000 cells >= 50x faster than esda.G_Local(permutations=0);
+Targets: Gi* on 10,000 cells >= 50x faster than esda.G_Local(permutations=0);
 100,000 cells under 0.1 s; emerging-hotspot classification of 10,000 cells x 52 weeks under 1 s.
 Pure numpy/scipy on synthetic hex grids (no database needed):
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/importer.py          # 1,000,000 rows over a year, median of 3 runs
     .venv/bin/python bench/importer.py --quick  # 60,000 rows over two months, one run (< 1 min)
 
-Targets (issue 4): >= 150,000 rows/s, and >= 10x the ORM baseline.
+Targets: >= 150,000 rows/s, and >= 10x the ORM baseline.
 
 Uses TIMPORA_DATABASE_URL if set, else a throwaway PostGIS cluster of its own (never the
 development database). Each fast-path run starts from an empty ``sighting`` (TRUNCATE, so the

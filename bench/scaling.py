@@ -1,4 +1,4 @@
-"""Benchmark: how one node grows from 1e5 to 1e7 sightings (issue 12, docs/scaling.md).
+"""Benchmark: how one node grows from 1e5 to 1e7 sightings (docs/scaling.md).
 
 At each size (reached by adding rows to the same table) it measures:
 
@@ -336,7 +336,7 @@ def _row(size: int, g: dict[str, float], f: dict[str, Any]) -> str:
 
 
 def _report_rows(size: int, g: dict[str, float], f: dict[str, Any]) -> list[Row]:
-    """One size's figures as report rows (no targets: issue 12 asks for the growth, not a bar)."""
+    """One size's figures as report rows (no targets: what matters is the growth, not a bar)."""
     note = f"{size:,} sightings"
     return [
         Row("bulk insert with all indexes", size / g["insert_s"], unit="rows/s", note=note),

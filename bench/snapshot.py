@@ -1,4 +1,4 @@
-"""Benchmark: map snapshots and the briefing pack (issue 9).
+"""Benchmark: map snapshots and the briefing pack.
 
 Targets: a PNG snapshot of 1,000,000 points rendered in under 1 s; the briefing pack on large data
 (100,000 incidents, 1,000,000 sightings: the sizes of ``timpora demo seed --size large``) in under

@@ -1,4 +1,4 @@
-"""``timpora hotspots`` and ``timpora patrol plan | log add | log list`` (issue 8)."""
+"""``timpora hotspots`` and ``timpora patrol plan | log add | log list``."""
 
 from __future__ import annotations
 

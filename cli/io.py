@@ -1,4 +1,4 @@
-"""``timpora import``, ``timpora export`` and ``timpora demo seed`` (issue 4)."""
+"""``timpora import``, ``timpora export`` and ``timpora demo seed``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``timpora``: one command line for every job (DESIGN §7). It calls ``geo`` and ``maps``."""
+"""``timpora``: one command line for every job. It calls ``geo`` and ``maps``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN §8): one table, read by every API route and by the CLI.
+"""Who may do what (docs/privacy.md): one table, read by every API route and by the CLI.
 
 Permissions are coarse verbs. A route declares the one it needs; a role either has it or not.
 """
@@ -69,7 +69,7 @@ def suppress_count(count: int, role: str) -> int | str:
 
 
 # Fields that identify a person; absent from every response, export and map for roles
-# without PERSONAL_DATA (DESIGN §8).
+# without PERSONAL_DATA (docs/privacy.md).
 PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "foreigner": ("full_name", "passport_number", "permit_number", "birth_date"),
     "sighting": ("foreigner_name",),

@@ -1,4 +1,4 @@
-"""The audit log (DESIGN §8): every response carrying personal data and every write leaves a row."""
+"""The audit log (docs/privacy.md): each response with personal data and each write leaves a row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Validation and conversion of geometries at the boundary of the system (DESIGN §4).
+"""Validation and conversion of geometries at the boundary of the system (docs/architecture.md).
 
 GeoJSON and shapely are (lon, lat); folium/Leaflet take [lat, lon]. ``latlon`` is the one
 place that swaps them.

@@ -1,4 +1,4 @@
-"""The domain schema of DESIGN §5 as SQLAlchemy 2.0 / GeoAlchemy2 models.
+"""The domain schema (docs/architecture.md) as SQLAlchemy 2.0 / GeoAlchemy2 models.
 
 Geometries are stored in EPSG:4326. Every table that is measured in metres also has a stored
 generated column ``geom_utm`` (EPSG:32649) with its own GiST index, so metric predicates
@@ -146,7 +146,7 @@ class Timestamps:
 
 
 class Located:
-    """A point with the location fields derived on write (DESIGN §5: filled on write)."""
+    """A point with the location fields derived on write (filled on write: docs/architecture.md)."""
 
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("POINT", srid=SRID, spatial_index=False), nullable=False
@@ -487,7 +487,7 @@ class AuditLog(Base):
     )
 
 
-# --- hotspots and patrol (issue 8) ---
+# --- hotspots and patrol ---
 
 
 class PatrolLog(Base):
@@ -520,7 +520,7 @@ class PatrolLog(Base):
     )
 
 
-# --- alerts (issue 6) ---
+# --- alerts ---
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed")
 

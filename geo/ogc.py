@@ -3,7 +3,7 @@
 Collections reuse the registry's layer machinery (``geo.registry``): features are built in
 PostgreSQL, pages are ordered by primary key. Which collections exist depends on the role:
 raw sightings only for roles with personal data; everyone gets sightings aggregated per desa,
-with counts below 3 suppressed for roles without personal data (DESIGN §8).
+with counts below 3 suppressed for roles without personal data (docs/privacy.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Retention (DESIGN §8): old sightings are the only history that is ever deleted."""
+"""Retention (docs/privacy.md): old sightings are the only history that is ever deleted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-office shards reached through PostgreSQL's own ``postgres_fdw`` (issue 12, part 2).
+"""Per-office shards reached through PostgreSQL's own ``postgres_fdw``.
 
 The layout (docs/scaling.md explains the why):
 

@@ -3,7 +3,7 @@
 Point layers are raw points only from ``POINT_MIN_ZOOM`` on; below it they are counts on a grid
 (``GRID_CELLS`` = 64 cells across a tile, aligned with the Web Mercator pixel grid of zoom z+6),
 so a tile's size is bounded by the grid, not by the number of rows. Sightings are persons: roles
-without personal data always get the grid, with counts below 3 hidden (DESIGN §8).
+without personal data always get the grid, with counts below 3 hidden (docs/privacy.md).
 
 The counts come from ``sighting_grid`` / ``incident_grid`` (migration 0010): rows per cell of
 levels 12-17 and UTC month, kept in step by statement triggers. A tile at zoom z < 12 sums the

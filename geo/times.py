@@ -1,4 +1,4 @@
-"""Time conventions (DESIGN §4): stored UTC, shown in WIB; a time without an offset is WIB."""
+"""Time conventions (docs/architecture.md): stored UTC, shown in WIB; no offset means WIB."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ def parse_params(
 
 
 def shown_count(count: int, *, role: str, persons: bool) -> int | str:
-    """A count as the role may see it: counts of persons below 3 become "<3" (DESIGN §8)."""
+    """A count as the role may see it: counts of persons below 3 become "<3" (docs/privacy.md)."""
     if not persons:
         return count
     return access.suppress_count(count, role)

@@ -2,7 +2,7 @@
 EPSG:32649: each holds aggregates only and draws itself, returning its legend in real counts.
 
 Counts of persons (sightings) below 3 are shown as "<3" here whatever the caller's role: exports
-leave the system (DESIGN §8).
+leave the system (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def shown(count: int, *, persons: bool) -> str:
-    """A count as an export prints it: persons below 3 become "<3" (DESIGN §8)."""
+    """A count as an export prints it: persons below 3 become "<3" (docs/privacy.md)."""
     if persons and 0 < count < MIN_PERSONS:
         return f"<{MIN_PERSONS}"
     return f"{count:,}".replace(",", ".")

@@ -2,7 +2,8 @@
 
 The same filters as the map views (``start``, ``end``, ``kind``, ``kecamatan``; ``source`` is what
 the views call ``layer``: incidents or sightings), plus the map ``layer`` of a snapshot and
-``lang``. Exports carry aggregates only, for every role (DESIGN §8); each one leaves an audit row.
+``lang``. Exports carry aggregates only, for every role (docs/privacy.md); each one leaves an
+audit row.
 This router is included before ``/maps/{view}`` so the fixed paths win.
 """
 

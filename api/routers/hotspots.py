@@ -1,4 +1,4 @@
-"""Hotspots and patrol planning (DESIGN §7): ``GET /api/v1/hotspots``, ``POST /api/v1/patrols/plan``
+"""Hotspots and patrol planning: ``GET /api/v1/hotspots``, ``POST /api/v1/patrols/plan``
 and the patrol log. Handlers parse and call ``geo``; all SQL and statistics live there."""
 
 from __future__ import annotations

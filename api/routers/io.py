@@ -1,4 +1,4 @@
-"""Bulk import (multipart upload) and export of the registry layers (issue 4).
+"""Bulk import (multipart upload) and export of the registry layers.
 
 ``POST /api/v1/{layer}/import`` loads a CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile all
 or nothing (a rejected file answers 422 with the per-row report in ``errors``);

@@ -1,4 +1,4 @@
-"""Proximity alerts (DESIGN §6): rules evaluated set-based in SQL, lifecycle, delivery.
+"""Proximity alerts: rules evaluated set-based in SQL, lifecycle, delivery.
 
 ``evaluate_for`` is what every write path calls in its own transaction, right after the write::
 

@@ -1,4 +1,4 @@
-"""The rule catalogue of DESIGN §6 as set-based SQL.
+"""The rule catalogue (docs/alerts.md) as set-based SQL.
 
 Every rule is one ``INSERT INTO alert ... SELECT ... ON CONFLICT (dedup_key) DO NOTHING``. The
 same statement serves both paths: on write it is restricted to the written ids (``{scope}`` is

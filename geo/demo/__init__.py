@@ -1,4 +1,4 @@
-"""Synthetic demo data with a known answer (issue 4).
+"""Synthetic demo data with a known answer.
 
 ``seed(session=..., seed=7, size="small")`` generates plausible but entirely synthetic
 workplaces, foreigners, sightings and incidents for Kabupaten Sambas and loads them through the

@@ -1,6 +1,6 @@
 """The planted hotspots: where, how big, which kinds, when. Pure (no database).
 
-Hotspot analysis (issue 8) is tested against this answer: the persistent hotspots hold incidents
+Hotspot analysis is tested against this answer: the persistent hotspots hold incidents
 at a steady rate over the whole year; the emerging one is an *intensifying* hot spot in the sense
 of ArcGIS's Emerging Hot Spot Analysis: present in every weekly slice (Monday 00:00 WIB, as the
 analysis cuts them), at least one incident each week, so it is significant in well over 90 % of

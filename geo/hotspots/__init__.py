@@ -1,4 +1,4 @@
-"""Hotspots with statistical confidence (issue 8): Gi* on a hex grid, FDR, emerging-hotspot
+"""Hotspots with statistical confidence: Gi* on a hex grid, FDR, emerging-hotspot
 trends, KDE and DBSCAN. See docs/hotspots.md for the method.
 
 - :mod:`geo.hotspots.stats` — pure statistics (weights, Gi*, BH FDR, Mann–Kendall, categories);

@@ -60,7 +60,7 @@ def layer_spec(layer: str) -> LayerSpec:
 
 
 def as_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
-    """A timestamp in UTC; a naive one is read as WIB (DESIGN §4)."""
+    """A timestamp in UTC; a naive one is read as WIB (docs/architecture.md)."""
     if value is None:
         return None
     if not isinstance(value, dt.datetime):

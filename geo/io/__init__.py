@@ -1,8 +1,8 @@
-"""Bulk import and export of the registry layers (issue 4).
+"""Bulk import and export of the registry layers.
 
 ``import_file`` / ``import_frame`` validate every row, then load all of them or none through a
 COPY staging table and one set-based upsert; ``export_layer`` writes GeoJSON, CSV, GeoPackage or
-XLSX with personal fields only for roles that may see them (DESIGN §8).
+XLSX with personal fields only for roles that may see them (docs/privacy.md).
 """
 
 from geo.io.exporter import EXPORT_FORMATS, export_layer

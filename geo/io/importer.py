@@ -693,7 +693,7 @@ def _evaluate_alerts(
     (the engine guarantees batch = on-write; the tests compare both). Otherwise, and for
     layers without a time column, ``evaluate_for`` gets the written ids as on any write.
     """
-    from geo.alerts import rules  # the alerts engine (issue 6)
+    from geo.alerts import rules  # the alerts engine
 
     written = report.inserted + report.updated
     report.alerts_evaluated = True

@@ -45,7 +45,7 @@ class Field:
     def read_sql(self) -> str:
         expr = self.sql or f"t.{self.name}"
         if self.kind == "datetime":
-            # Shown in WIB with its offset (DESIGN §4: store UTC, show WIB).
+            # Shown in WIB with its offset (store UTC, show WIB: docs/architecture.md).
             return f"((to_json(({expr}) AT TIME ZONE '{WIB_ZONE}') #>> '{{}}') || '+07:00')"
         return expr
 

@@ -58,8 +58,8 @@ def property_sql(spec: Field) -> str:
     """A SQL expression giving one property's JSON text (``null`` when SQL NULL)."""
     expr = spec.read_sql()
     if spec.kind == "datetime":
-        # Shown in WIB with its offset (DESIGN §4): to_json's ISO text of the local time, its
-        # closing quote replaced by the offset (no JSON parse per value, as ``#>>`` does).
+        # Shown in WIB with its offset (docs/architecture.md): to_json's ISO text of the local
+        # time, its closing quote replaced by the offset (no JSON parse per value, as ``#>>`` does).
         local = f"({spec.sql or f't.{spec.name}'}) AT TIME ZONE '{WIB_ZONE}'"
         value = f"""rtrim(to_json({local})::text, '"') || '+07:00"'"""
     elif spec.kind in ("int", "ref", "bool") and spec.sql is None:
@@ -594,7 +594,7 @@ def _set_links(*, session: Session, layer: Layer, record_id: int, valid: ValidFe
 
 
 def evaluate_alerts(*, session: Session, layer: Layer, ids: list[int]) -> bool:
-    """Run the alert rules for the written rows in this transaction (geo.alerts, issue 6).
+    """Run the alert rules for the written rows in this transaction (geo.alerts).
 
     Imported lazily: the alerts module is built in parallel and may not exist yet; returns
     whether it ran.

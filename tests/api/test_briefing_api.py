@@ -1,4 +1,4 @@
-"""``GET /maps/snapshot.png|pdf`` and ``GET /maps/briefing.pdf`` (issue 9)."""
+"""``GET /maps/snapshot.png|pdf`` and ``GET /maps/briefing.pdf``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``timpora snapshot`` and ``timpora briefing`` against committed synthetic data (issue 9)."""
+"""``timpora snapshot`` and ``timpora briefing`` against committed synthetic data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The alert rules of DESIGN §6: where each fires and where it must not."""
+"""The alert rules (docs/alerts.md): where each fires and where it must not."""
 
 from __future__ import annotations
 

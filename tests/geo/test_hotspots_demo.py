@@ -51,7 +51,7 @@ def test_demo_hotspots_are_hot_and_the_emerging_one_is_recognised(
         assert cells.loc[near, "gi_bin"].max() >= 2, spot.name  # hot at >= 95 % after FDR
         if spot.pattern == "emerging":
             best = cells[near].sort_values("gi_z").iloc[-1]
-            # Issue 8: the emerging hotspot is "new" or "intensifying" (ArcGIS's categories; not
+            # The emerging hotspot is "new" or "intensifying" (ArcGIS's categories; not
             # "consecutive"). The demo plants an intensifying one: hot in >= 90 % of the weekly
             # slices including the last, with a significant upward Mann-Kendall trend.
             assert best["trend"] in {"new_hot", "intensifying_hot"}, best["trend"]

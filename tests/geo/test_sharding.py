@@ -1,4 +1,4 @@
-"""Per-office shards on postgres_fdw (issue 12, part 2).
+"""Per-office shards on postgres_fdw.
 
 A second PostGIS cluster on 127.0.0.1 holds two office shards (``north`` and ``south``), each a
 full Timpora database (migrations + reference geography). The test database is the coordinator

@@ -1,4 +1,4 @@
-"""Load with a database restart in the middle (issue 11), loopback only, bounded in count and time.
+"""Load with a database restart in the middle, loopback only, bounded in count and time.
 
 N concurrent writers POST sightings to a real ``timpora serve`` process; part-way through, the
 PostgreSQL cluster behind it is stopped for a few seconds and started again. The writers retry

@@ -1,4 +1,4 @@
-"""The briefing pack (issue 9): six A4 landscape pages of aggregates, never personal data."""
+"""The briefing pack: six A4 landscape pages of aggregates, never personal data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Map snapshots (issue 9): A4 landscape PNG/PDF with a sheet a cartographer would sign."""
+"""Map snapshots: A4 landscape PNG/PDF with a sheet a cartographer would sign."""
 
 from __future__ import annotations
 

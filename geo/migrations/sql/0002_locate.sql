@@ -1,4 +1,4 @@
--- Location derivation (DESIGN §5: derived columns are filled on write).
+-- Location derivation (derived columns are filled on write: docs/architecture.md).
 --
 -- locate_piece holds subdivided copies of the reference layers (<= 64 vertices a piece) so
 -- point-in-polygon and nearest-border queries touch a few small pieces through the GiST index

@@ -1,4 +1,4 @@
-"""Domain schema of DESIGN §5: reference geography, registry, alerts, users, audit.
+"""Domain schema (docs/architecture.md): reference geography, registry, alerts, users, audit.
 
 Sightings are partition-ready: PK (id, observed_at), idempotency key (external_ref,
 observed_at), and no foreign key references them.

@@ -1,4 +1,4 @@
-"""HTTP API: idempotency keys, so a retried POST does not write twice (issue 11).
+"""HTTP API: idempotency keys, so a retried POST does not write twice.
 
 Revision ID: 0003
 Revises: 0002

@@ -1,6 +1,6 @@
 """Alert engine: rule defaults, webhooks, the delivery outbox and the insert notification.
 
-- ``alert_rule`` gets one row per rule of DESIGN §6 with its default parameters.
+- ``alert_rule`` gets one row per rule of the catalogue (docs/alerts.md) with its default parameters.
 - ``webhook`` (url, secret, active) and ``alert_outbox`` (one row per alert × active webhook,
   written by a trigger in the alert's own transaction, so a delivery can never be lost between
   commit and send; pending rows survive a restart).
