@@ -3,7 +3,7 @@ workload comes back as a row with numbers.
 
 It checks that the figures exist and are sane (finite, positive, ratios consistent), not that the
 targets are met: quick sizes judge only size-independent targets, and the machine is shared.
-The figures themselves are in docs/performance.md, from full runs by hand.
+The figures themselves are in docs/performance/, from full runs by hand.
 """
 
 from __future__ import annotations
