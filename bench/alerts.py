@@ -34,14 +34,13 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.common import Row, bench_settings, external_url, machine, median_of, report  # noqa: E402
-from geo.alerts import evaluate_for  # noqa: E402
+from geo.alerts import evaluate_for, run_batch  # noqa: E402
 from geo.alerts.pairs import (  # noqa: E402
     PAIRS_SQL,
     pairs_settings,
     pairs_statement,
     workplace_sighting_pairs,
 )
-from geo.alerts.rules import run_batch  # noqa: E402
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.locate import relocate  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402

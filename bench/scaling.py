@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.common import Row, bench_settings, external_url, machine, report, run_times  # noqa: E402
-from geo.alerts.rules import run_batch  # noqa: E402
+from geo.alerts import run_batch  # noqa: E402
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.hotspots import hotspot_cells  # noqa: E402
 from geo.migrate import upgrade  # noqa: E402

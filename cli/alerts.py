@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from cli.common import console, handle_errors, load_settings, open_database
+from geo.alerts import run_batch
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
-from geo.alerts.rules import run_batch
 from geo.alerts.service import AlertFilter, list_alerts
 from geo.times import parse_time
 from geo.users import Principal

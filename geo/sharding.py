@@ -43,7 +43,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geo.alerts.rules import run_batch
+from geo.alerts import run_batch
 from geo.errors import ConflictError, NotFoundError, TimporaError, ValidationError
 
 log = logging.getLogger(__name__)

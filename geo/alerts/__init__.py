@@ -4,10 +4,16 @@
 
     from geo.alerts import evaluate_for
     created = evaluate_for(session=session, layer="sightings", ids=[s.id])
+
+``run_batch`` evaluates the rules over all records (or those since a time), as
+``timpora alerts run`` does. The modules: ``catalogue`` (rules, parameters, defaults),
+``sql`` (the rule SQL by family), ``statements`` (assembly per mode), ``evaluation``
+(the two paths), ``service`` (lifecycle and listing), ``delivery`` and ``stream``.
 """
 
 from __future__ import annotations
 
-from geo.alerts.rules import LAYERS, evaluate_for
+from geo.alerts.catalogue import LAYER_RULES, LAYERS
+from geo.alerts.evaluation import evaluate_for, run_batch
 
-__all__ = ["LAYERS", "evaluate_for"]
+__all__ = ["LAYERS", "LAYER_RULES", "evaluate_for", "run_batch"]

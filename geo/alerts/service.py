@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo import access
-from geo.alerts.rules import PARAMETERS, validate_parameters
+from geo.alerts.catalogue import PARAMETERS, validate_parameters
 from geo.audit import record
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.models import ALERT_STATUSES

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from geo import audit
+from geo.alerts import LAYER_RULES, evaluate_for, run_batch
 from geo.errors import ImportRejectedError
 from geo.io import copybin as codec
 from geo.io import exchange, gridload
@@ -693,8 +694,6 @@ def _evaluate_alerts(
     (the engine guarantees batch = on-write; the tests compare both). Otherwise, and for
     layers without a time column, ``evaluate_for`` gets the written ids as on any write.
     """
-    from geo.alerts import rules  # the alerts engine
-
     written = report.inserted + report.updated
     report.alerts_evaluated = True
     if written == 0:
@@ -702,7 +701,7 @@ def _evaluate_alerts(
     if (
         written >= batch_min_rows
         and spec.time_column is not None
-        and spec.layer in rules.LAYER_RULES
+        and spec.layer in LAYER_RULES
         and changed_min
     ):
         since = min(changed_min)
@@ -711,8 +710,8 @@ def _evaluate_alerts(
             {"since": since},
         ).scalar_one()
         if int(in_range) == written:
-            report.alerts_result = rules.run_batch(
-                session=session, since=since, rules=rules.LAYER_RULES[spec.layer]
+            report.alerts_result = run_batch(
+                session=session, since=since, rules=LAYER_RULES[spec.layer]
             )
             report.notes.append(f"alerts: one batch pass over the {written:,} written rows")
             return
@@ -722,4 +721,4 @@ def _evaluate_alerts(
     for p in plans:
         loaded = session.execute(text(f"SELECT id FROM {p.partition_name}")).scalars()
         ids += [int(i) for i in loaded]
-    report.alerts_result = rules.evaluate_for(session=session, layer=spec.layer, ids=ids)
+    report.alerts_result = evaluate_for(session=session, layer=spec.layer, ids=ids)

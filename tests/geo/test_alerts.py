@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.alerts import evaluate_for
+from geo.alerts import evaluate_for, run_batch
+from geo.alerts.catalogue import validate_parameters
 from geo.alerts.pairs import PAIRS_SQL, workplace_sighting_pairs
-from geo.alerts.rules import run_batch, validate_parameters
 from geo.errors import ValidationError
 from tests.geo.alert_synth import (
     ARUK,

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from geo.alerts import evaluate_for
+from geo.alerts import evaluate_for, run_batch
 from geo.alerts.delivery import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -23,7 +23,6 @@ from geo.alerts.delivery import (
     deliver_pending,
     verify,
 )
-from geo.alerts.rules import run_batch
 from geo.alerts.service import create_webhook
 from tests.geo.alert_synth import (
     T0,

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from geo.alerts.rules import run_batch
+from geo.alerts import run_batch
 from geo.boundaries import load_reference_data
 from geo.cluster import SUPERUSER, EmbeddedCluster, free_port_from
 from geo.errors import ConflictError

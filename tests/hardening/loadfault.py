@@ -296,7 +296,7 @@ def run(
 
 def _batch_alert_count(engine: Engine) -> int:
     """Alerts the batch run creates from scratch on the stored data (rolled back afterwards)."""
-    from geo.alerts.rules import run_batch
+    from geo.alerts import run_batch
 
     with Session(engine) as session:
         session.execute(text("DELETE FROM alert"))
