@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo.demo.generate import SIZES, describe, generate, load_geography
 from geo.demo.truth import ground_truth
-from geo.io.importer import Progress, import_frame
+from geo.io.importer import ImportOptions, ImportSource, Progress, import_frame
 from geo.settings import AreaSettings
 
 
@@ -67,12 +67,10 @@ def seed(
         loaded = import_frame(
             session=session,
             layer=layer,
-            frame=frame,
+            source=ImportSource(frame=frame, name=f"demo seed={seed} size={size}", first_row=1),
             area=area,
-            source=f"demo seed={seed} size={size}",
-            first_row=1,
+            options=ImportOptions(evaluate_alerts=alerts),
             progress=progress,
-            evaluate_alerts=alerts,
         )
         report.layers[layer] = {**loaded.as_dict(), "digest": digests[layer]["digest"]}
     report.ground_truth = ground_truth(

@@ -14,8 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ImportRejectedError
-from geo.io import import_file, import_frame
+from geo.io import ImportOptions, ImportSource, import_file, import_frame
 from geo.io.derive import location_index
+from geo.io.load import LoadOptions
 from geo.io.validate import parse_datetimes, resolve_nationality
 from geo.settings import Settings
 from geo.tiles import grid_drift
@@ -278,7 +279,9 @@ def test_100k_row_csv_goes_through_the_fast_path(
         .all()
     )
     assert all(sample)
-    again = import_frame(session=session, layer="sightings", frame=frame, area=settings.area)
+    again = import_frame(
+        session=session, layer="sightings", source=ImportSource(frame), area=settings.area
+    )
     assert again.unchanged == n
 
 
@@ -352,11 +355,14 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
     grid_in_client: bool,
     workers: int,
 ) -> None:
-    from geo.io import exchange, gridload, importer
+    from geo.io import exchange, gridload
     from tests.geo.alert_synth import ARUK, add_zone, offset
 
-    monkeypatch.setattr(importer, "COPY_CHUNK_ROWS", 1_000)  # several chunks per COPY
-    monkeypatch.setattr(importer, "LOAD_WORKERS", workers)
+    def options(min_rows: int) -> ImportOptions:
+        # Several chunks per COPY, this many loading sessions.
+        load = LoadOptions(exchange_min_rows=min_rows, chunk_rows=1_000, load_workers=workers)
+        return ImportOptions(batch_alerts_min_rows=min_rows, load=load)
+
     monkeypatch.setattr(exchange, "PARALLEL_MIN_ROWS", 0)
     if not grid_in_client:  # as if pyproj and PostGIS disagreed: the trigger counts
         monkeypatch.setattr(gridload, "agrees_with_server", lambda *a: False)
@@ -381,8 +387,7 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
         layer="sightings",
         path=path,
         area=settings.area,
-        exchange_min_rows=big,
-        batch_min_rows=big,
+        options=options(big),
     )
     assert slow.inserted == len(frame) and not any("exchange" in n for n in slow.notes)
     before = _snapshot(session)
@@ -394,8 +399,7 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
         layer="sightings",
         path=path,
         area=settings.area,
-        exchange_min_rows=1_000,
-        batch_min_rows=1_000,
+        options=options(1_000),
     )
     assert fast.inserted == len(frame)
     assert any("partition exchange" in n for n in fast.notes), fast.notes
@@ -450,8 +454,7 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
         layer="sightings",
         path=path,
         area=settings.area,
-        exchange_min_rows=1_000,
-        batch_min_rows=1_000,
+        options=options(1_000),
     )
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(frame))
     assert _snapshot(session) == after
@@ -463,9 +466,8 @@ def test_partition_exchange_gives_the_rows_alerts_and_grid_of_the_upsert(
 @pytest.fixture(params=[1, 2], ids=["1-session", "2-sessions"])
 def load_sessions(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Exchange imports with months loaded by this many sessions, however few the rows."""
-    from geo.io import exchange, importer
+    from geo.io import exchange
 
-    monkeypatch.setattr(importer, "LOAD_WORKERS", request.param)
     monkeypatch.setattr(exchange, "PARALLEL_MIN_ROWS", 0)
     return int(request.param)
 
@@ -494,9 +496,11 @@ def test_partition_exchange_failure_leaves_nothing(
         import_frame(
             session=session,
             layer="sightings",
-            frame=frame,
+            source=ImportSource(frame),
             area=settings.area,
-            exchange_min_rows=500,
+            options=ImportOptions(
+                load=LoadOptions(exchange_min_rows=500, load_workers=load_sessions)
+            ),
         )
     assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == count
     assert session.execute(partitions_sql).scalars().all() == partitions
@@ -536,12 +540,9 @@ def test_border_distance_is_the_geos_distance_exactly(session: Session) -> None:
 def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
     session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, load_sessions: int
 ) -> None:
-    from geo.io import importer
-
     load_fixtures(session, settings)
     frame = _mixed_sightings(session, 3_000, seed=9)
     count = session.execute(text("SELECT count(*) FROM sighting")).scalar_one()
-    monkeypatch.setattr(importer, "COPY_CHUNK_ROWS", 500)
     index = location_index(session)
     calls = {"n": 0}
     real_locate = type(index).locate
@@ -557,9 +558,11 @@ def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
         import_frame(
             session=session,
             layer="sightings",
-            frame=frame,
+            source=ImportSource(frame),
             area=settings.area,
-            exchange_min_rows=500,
+            options=ImportOptions(
+                load=LoadOptions(exchange_min_rows=500, chunk_rows=500, load_workers=load_sessions)
+            ),
         )
     assert calls["n"] >= 3  # chunks are located ahead by threads: a few more may be made
     assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == count
