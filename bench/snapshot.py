@@ -106,7 +106,8 @@ def seed(engine: Engine, *, incidents: int, sightings: int) -> None:
 
 def naive_scatter_png(x: np.ndarray, y: np.ndarray) -> bytes:
     """The baseline: one marker per point on the same A4 page at 200 dpi."""
-    from maps.sheet import MAP_RECT, figure_bytes, map_axes, new_page
+    from maps.sheet import MAP_RECT, figure_bytes, new_page
+    from maps.static_basemap import map_axes
 
     fig = new_page()
     ax = map_axes(fig, MAP_RECT)
@@ -126,7 +127,7 @@ def main() -> None:
         args.points, args.incidents, args.repeat = 20_000, 5_000, 1
 
     from maps import briefing, snapshot
-    from maps.sheet import load_basemap
+    from maps.static_basemap import load_basemap
 
     rows: list[Row] = []
     with database_url(57432) as url:

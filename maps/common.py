@@ -23,6 +23,7 @@ from geo.errors import ValidationError
 from geo.mapdata import MapFilters, check_cell_m, parse_filters, regency_bounds
 from geo.settings import Settings
 from geo.times import WIB
+from maps.basemap import add_foreground
 from maps.labels import Lang, check_lang, t
 
 SUPPRESSED_COLOUR: Final = "#bdbdbd"
@@ -43,6 +44,22 @@ class MapParams:
     period: str = "month"
     measure: str = "count"
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def flag(self, name: str) -> bool:
+        """A view-specific on/off option from ``extra`` ("1", "true" or "yes" turn it on)."""
+        return self.extra.get(name) in {"1", "true", "yes"}
+
+    def number(self, name: str, default: float) -> float:
+        """A view-specific numeric option from ``extra``; an error names it when it is not one."""
+        raw = self.extra.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValidationError(
+                f"{name} must be a number; got {raw!r}", field=name, value=raw
+            ) from None
 
 
 def parse_params(
@@ -279,6 +296,13 @@ def caption(*, title: str, params: MapParams, generated_by: str | None = None) -
     return Box("".join(lines), position="topright", css_class="tpm-caption")
 
 
+def add_map_css(m: folium.Map) -> None:
+    """The boxes' and markers' style sheet, once per page."""
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.header.add_child(folium.Element(MAP_CSS), name="timpora_css")
+
+
 def new_map(*, session: Session, settings: Settings, lang: str) -> folium.Map:
     """An empty map framed on the regency: no tiles unless the operator configured a server."""
     bounds = regency_bounds(session=session)
@@ -301,16 +325,39 @@ def new_map(*, session: Session, settings: Settings, lang: str) -> folium.Map:
             overlay=False,
             control=True,
         ).add_to(m)
+    add_map_css(m)
+    m.fit_bounds(bounds)
     root = m.get_root()
     assert isinstance(root, Figure)
-    root.header.add_child(folium.Element(MAP_CSS), name="timpora_css")
-    m.fit_bounds(bounds)
     root.html.add_child(folium.Element(f'<meta name="timpora-lang" content="{html.escape(lang)}">'))
     return m
 
 
 def layer_control(m: folium.Map) -> None:
     folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+
+
+def finish_view(
+    m: folium.Map,
+    *,
+    layers: dict[str, Any],
+    params: MapParams,
+    title: str,
+    legend_box: Box | None = None,
+) -> folium.Map:
+    """What tops every view: reference linework and places over the data, the caption, the
+    legend and the layer control."""
+    add_foreground(m, layers=layers, lang=params.lang)
+    caption(title=title, params=params).add_to(m)
+    if legend_box is not None:
+        legend_box.add_to(m)
+    layer_control(m)
+    return m
+
+
+def cell_size_text(cell_m: float) -> str:
+    """A cell size as a caption states it: "2 km", "500 m"."""
+    return f"{cell_m / 1000:g} km" if cell_m >= 1000 else f"{cell_m:g} m"
 
 
 def geojson_safe(value: Any) -> Any:

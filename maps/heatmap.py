@@ -23,6 +23,7 @@ from maps.common import (
     Classes,
     MapParams,
     caption,
+    cell_size_text,
     classify,
     is_suppressed,
     layer_control,
@@ -142,7 +143,6 @@ def build_heatmap(
     m = new_map(session=session, settings=settings, lang=lang)
     add_basemap(m, session=session, lang=lang)
     classes = classify([c[2] for c in cells], integer=True)
-    size = f"{cell_m / 1000:g} km" if cell_m >= 1000 else f"{cell_m:g} m"
     heat = None
     if cells:
         heat = CellHeatMap(
@@ -159,7 +159,7 @@ def build_heatmap(
     caption(title=f"{t('heatmap', lang)}: {t(filters.layer, lang)}", params=params).add_to(m)
     legend(
         classes,
-        title=t("count_per_cell", lang, size=size),
+        title=t("count_per_cell", lang, size=cell_size_text(cell_m)),
         lang=lang,
         suppressed=suppressed and persons,
         notes=[t("heat_note", lang), f"{t('total', lang)}: {sum(int(c[2]) for c in cells)}"],

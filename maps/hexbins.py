@@ -7,12 +7,13 @@ from sqlalchemy.orm import Session
 
 from geo import mapdata
 from geo.settings import Settings
-from maps.basemap import add_background, add_foreground
+from maps.basemap import add_background
 from maps.common import (
     SUPPRESSED_COLOUR,
     MapParams,
-    caption,
+    cell_size_text,
     classify,
+    finish_view,
     is_suppressed,
     legend,
     new_map,
@@ -64,15 +65,16 @@ def build_hexbins(
             },
             tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[t("count", lang)]),
         ).add_to(m)
-    add_foreground(m, layers=layers, lang=lang)
-    size = f"{cell_m / 1000:g} km" if cell_m >= 1000 else f"{cell_m:g} m"
-    caption(title=f"{t('hexbins', lang)}: {t(filters.layer, lang)}", params=params).add_to(m)
-    legend(
-        classes,
-        title=f"{t('hexagons', lang)} ({size})",
-        lang=lang,
-        suppressed=suppressed,
-        notes=[f"{t('total', lang)}: {sum(visible)}"],
-    ).add_to(m)
-    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
-    return m
+    return finish_view(
+        m,
+        layers=layers,
+        params=params,
+        title=f"{t('hexbins', lang)}: {t(filters.layer, lang)}",
+        legend_box=legend(
+            classes,
+            title=f"{t('hexagons', lang)} ({cell_size_text(cell_m)})",
+            lang=lang,
+            suppressed=suppressed,
+            notes=[f"{t('total', lang)}: {sum(visible)}"],
+        ),
+    )

@@ -21,6 +21,7 @@ from maps.common import (
     caption,
     classify,
     is_suppressed,
+    layer_control,
     legend,
     new_map,
     shown_count,
@@ -207,5 +208,5 @@ def build_overview(
         lang=lang,
         suppressed=suppressed,
     ).add_to(m)
-    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+    layer_control(m)
     return m

@@ -30,39 +30,39 @@ from geo import briefing as briefing_sql
 from geo import mapdata
 from geo.boundaries import attributions
 from geo.errors import ValidationError
-from geo.hotspots.analysis import HotspotResult, hotspots
+from geo.hotspots.analysis import HotspotResult
 from geo.hotspots.surfaces import kde_surface
 from geo.mapdata import MapFilters, check_cell_m, parse_filters
 from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
 from geo.settings import Settings
 from geo.times import WIB
 from geo.users import Principal
+from maps.hotspot_layers import hotspot_result
+from maps.label_placement import Labeller
 from maps.labels import Lang, check_lang, t
+from maps.map_furniture import no_data, north_arrow, scale_bar
 from maps.sheet import (
     MAP_RECT,
     PANEL_RECT,
-    Basemap,
-    Labeller,
-    NamedGeometry,
     Sheet,
+    figure_bytes,
+    filter_lines,
+    furnish,
+    new_page,
+    period_text,
+    wrap,
+)
+from maps.static_basemap import (
+    Basemap,
+    NamedGeometry,
     basemap_handles,
     draw_base_over,
     draw_base_under,
     draw_places,
-    figure_bytes,
-    filter_lines,
-    furnish,
-    geojson_to_utm,
+    load_basemap,
     map_axes,
-    new_page,
-    no_data,
-    north_arrow,
-    period_text,
-    scale_bar,
     set_extent,
-    wrap,
 )
-from maps.sheet import load_basemap as load_basemap
 from maps.static_layers import (
     GridLayer,
     HotspotLayer,
@@ -77,6 +77,7 @@ from maps.static_layers import (
     km,
     shown,
 )
+from maps.utm_geometry import geojson_to_utm
 
 LAYERS: Final = ("heat", "kde", "hexbins", "choropleth", "hotspots", "incidents", "patrol")
 FORMATS: Final = ("png", "pdf")
@@ -159,20 +160,6 @@ def check_format(fmt: str) -> str:
 def layer_title(params: SnapshotParams) -> str:
     what = t(f"snap_layer_{params.layer}", params.lang, data=data_name(params.filters, params.lang))
     return t("snap_title", params.lang, what=what)
-
-
-def hotspot_result(
-    *, session: Session, filters: MapFilters, cell_m: float, settings: Settings
-) -> HotspotResult:
-    return hotspots(
-        session=session,
-        layer=filters.layer,
-        cell_m=cell_m,
-        start=filters.start,
-        end=filters.end,
-        kinds=filters.kinds or None,
-        reference_data_dir=settings.area.reference_data_dir,
-    )
 
 
 def cells_utm(result: HotspotResult, mask: npt.NDArray[np.bool_] | None = None) -> list[Any]:
@@ -378,19 +365,7 @@ def draw_panel(fig: Figure, rect: Sequence[float], *, legend: Legend, snapshot: 
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     top = 1.0
     entries = legend.entries or [(Patch(facecolor="none", edgecolor="none"), t("no_data", lang))]
-    first = panel.legend(
-        [h for h, _ in entries],
-        [lab for _, lab in entries],
-        title=legend.title,
-        loc="upper left",
-        bbox_to_anchor=(0.0, top),
-        frameon=False,
-        fontsize=7.5,
-        title_fontsize=8.5,
-        alignment="left",
-        handlelength=1.6,
-        borderaxespad=0.0,
-    )
+    first = _panel_legend(panel, entries, title=legend.title, top=top)
     panel.add_artist(first)
     top = _below(panel, first, renderer) - 0.015
     for note in legend.notes:
@@ -398,19 +373,7 @@ def draw_panel(fig: Figure, rect: Sequence[float], *, legend: Legend, snapshot: 
         top = _below(panel, text, renderer) - 0.008
     top -= 0.02
     handles = basemap_handles(snapshot.basemap, lang)
-    second = panel.legend(
-        [h for h, _ in handles],
-        [lab for _, lab in handles],
-        title=t("snap_basemap", lang),
-        loc="upper left",
-        bbox_to_anchor=(0.0, top),
-        frameon=False,
-        fontsize=7.5,
-        title_fontsize=8.5,
-        alignment="left",
-        handlelength=1.6,
-        borderaxespad=0.0,
-    )
+    second = _panel_legend(panel, handles, title=t("snap_basemap", lang), top=top)
     top = _below(panel, second, renderer) - 0.03
     sheet = snapshot.sheet
     lines = [f"{t('period', lang)}: {sheet.period}", *sheet.filters]
@@ -419,6 +382,25 @@ def draw_panel(fig: Figure, rect: Sequence[float], *, legend: Legend, snapshot: 
     lines.append(t("snap_note_aggregate", lang))
     panel.text(0.0, top, "\n".join(wrap(line, 62) for line in lines), fontsize=7, va="top")
     return panel
+
+
+def _panel_legend(
+    panel: Axes, entries: Sequence[tuple[Any, str]], *, title: str, top: float
+) -> Any:
+    """A frameless legend in the side panel, its top at axes fraction ``top``."""
+    return panel.legend(
+        [h for h, _ in entries],
+        [lab for _, lab in entries],
+        title=title,
+        loc="upper left",
+        bbox_to_anchor=(0.0, top),
+        frameon=False,
+        fontsize=7.5,
+        title_fontsize=8.5,
+        alignment="left",
+        handlelength=1.6,
+        borderaxespad=0.0,
+    )
 
 
 def _below(panel: Axes, artist: Any, renderer: Any) -> float:

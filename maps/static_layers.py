@@ -25,10 +25,11 @@ from geo.hotspots.surfaces import KdeGrid
 from geo.mapdata import MapFilters
 from geo.patrol import PatrolPlan
 from maps.common import Classes, classify
-from maps.hotspots import BIN_COLOURS, PATROL_COLOUR, confidence_text
-from maps.hotspots import label as hotspot_label
+from maps.hotspot_labels import BIN_COLOURS, PATROL_COLOUR, confidence_text
+from maps.hotspot_labels import label as hotspot_label
 from maps.labels import Lang, t
-from maps.sheet import NamedGeometry, add_polygons, lonlat_to_utm
+from maps.static_basemap import NamedGeometry
+from maps.utm_geometry import add_polygons, lonlat_to_utm
 
 MIN_PERSONS: Final = 3
 SUPPRESSED_COLOUR: Final = "#bdbdbd"

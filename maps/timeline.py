@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from geo import mapdata
 from geo.settings import Settings
-from maps.basemap import add_background, add_foreground
+from maps.basemap import add_background
 from maps.common import (
     SUPPRESSED_COLOUR,
     MapParams,
-    caption,
     classify,
+    finish_view,
     is_suppressed,
     legend,
     new_map,
@@ -164,14 +164,16 @@ def build_timeline(
                 "pause": t("pause", lang),
             },
         ).add_to(m)
-    add_foreground(m, layers=layers, lang=lang)
-    caption(title=f"{t('timeline', lang)}: {t(filters.layer, lang)}", params=params).add_to(m)
-    legend(
-        classes,
-        title=f"{t('count', lang)} / {t(params.period, lang).lower()}",
-        lang=lang,
-        suppressed=suppressed,
-        notes=[f"{t('period', lang)}: {len(series.periods)}"],
-    ).add_to(m)
-    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
-    return m
+    return finish_view(
+        m,
+        layers=layers,
+        params=params,
+        title=f"{t('timeline', lang)}: {t(filters.layer, lang)}",
+        legend_box=legend(
+            classes,
+            title=f"{t('count', lang)} / {t(params.period, lang).lower()}",
+            lang=lang,
+            suppressed=suppressed,
+            notes=[f"{t('period', lang)}: {len(series.periods)}"],
+        ),
+    )

@@ -18,8 +18,9 @@ from maps.assets import AssetMode, render_html
 from maps.common import MapParams
 from maps.heatmap import build_heatmap
 from maps.hexbins import build_hexbins
-from maps.hotspots import build_hotspots, build_patrol
+from maps.hotspots import build_hotspots
 from maps.overview import build_overview
+from maps.patrol import build_patrol
 from maps.timeline import build_timeline
 
 

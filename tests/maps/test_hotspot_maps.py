@@ -9,7 +9,9 @@ from geo.patrol import plan_patrol
 from geo.settings import Settings
 from maps.assets import external_urls, render_html
 from maps.common import parse_params
-from maps.hotspots import BIN_COLOURS, hotspot_map, patrol_map
+from maps.hotspot_labels import BIN_COLOURS
+from maps.hotspots import hotspot_map
+from maps.patrol import patrol_map
 from maps.views import VIEWS, build_view
 from tests.geo.hotspot_synth import SHARED_DATA, insert_incidents, planted
 

@@ -18,7 +18,8 @@ from geo.errors import ValidationError
 from geo.settings import Settings
 from geo.users import Principal
 from maps import snapshot as snap
-from maps.sheet import PNG_DPI, figure_bytes, load_basemap, new_page
+from maps.sheet import PNG_DPI, figure_bytes, new_page
+from maps.static_basemap import load_basemap
 from maps.static_layers import GridLayer, PointLayer, PolygonLayer, grid_from_heat_cells
 from tests.maps.briefing_seed import add_export_data, assert_no_secrets, pdf_text
 from tests.maps.seed import Seed

@@ -1,0 +1,85 @@
+"""The ``patrol`` view: a patrol plan over the hot cells it was made from, with the reference
+basemap; and :func:`patrol_map`, the same on a plain map for notebooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import folium
+from sqlalchemy.orm import Session
+
+from geo.hotspots.analysis import HotspotResult
+from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
+from geo.settings import Settings
+from maps.basemap import add_background
+from maps.common import MapParams, finish_view, layer_control, new_map
+from maps.hotspot_labels import label
+from maps.hotspot_layers import (
+    bounds_of,
+    count_texts,
+    hotspot_layer,
+    hotspot_legend,
+    patrol_layer,
+    patrol_summary,
+    plain_map,
+    view_hotspot_result,
+)
+
+
+def patrol_map(
+    plan: PatrolPlan, *, result: HotspotResult | None = None, lang: str = "id"
+) -> folium.Map:
+    """A map (no tiles) of a patrol plan over the hot cells it was made from."""
+    m = plain_map(bounds_of(None, plan) or bounds_of(result, None))
+    if result is not None:
+        hotspot_layer(result, lang=lang, show_not_significant=False).add_to(m)
+        hotspot_legend(result, lang=lang, trends=False).add_to(m)
+    patrol_layer(plan, lang=lang).add_to(m)
+    patrol_summary(plan, lang=lang).add_to(m)
+    layer_control(m)
+    return m
+
+
+def build_patrol(
+    *, session: Session, principal_role: str, params: MapParams, settings: Settings
+) -> folium.Map:
+    """The ``patrol`` view: a plan (``k``, ``radius_m``, optional ``start_lon``/``start_lat``)
+    over the hot cells, with the reference basemap."""
+    lang = params.lang
+    result = view_hotspot_result(session=session, params=params, settings=settings)
+    start = default_start(settings.area)
+    if "start_lon" in params.extra or "start_lat" in params.extra:
+        start = (
+            params.number("start_lon", start[0]),
+            params.number("start_lat", start[1]),
+        )
+    recent_days = params.number("avoid_recent_days", 7)
+    visits_xy, visits_r = recent_patrols_utm(
+        session=session, since=dt.datetime.now(dt.UTC) - dt.timedelta(days=recent_days)
+    )
+    plan = plan_from_hotspots(
+        result,
+        k=int(params.number("k", 4)),
+        radius_m=params.number("radius_m", 2000.0),
+        start=start,
+        recent_visits_xy=visits_xy,
+        recent_visits_radius_m=visits_r,
+    )
+    m = new_map(session=session, settings=settings, lang=lang)
+    layers = add_background(m, session=session, lang=lang)
+    hotspot_layer(
+        result,
+        lang=lang,
+        count_text=count_texts(result, principal_role),
+        show_not_significant=False,
+    ).add_to(m)
+    patrol_layer(plan, lang=lang).add_to(m)
+    patrol_summary(plan, lang=lang).add_to(m)
+    return finish_view(
+        m,
+        layers=layers,
+        params=params,
+        title=label("patrol", lang),
+        legend_box=hotspot_legend(result, lang=lang, trends=False),
+    )
