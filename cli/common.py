@@ -50,13 +50,22 @@ def load_settings() -> Settings:
     return Settings()
 
 
-def open_database(settings: Settings, *, start: bool = True, migrate: bool = True) -> Database:
-    """Connect (starting the embedded cluster if that is the configured database)."""
+def open_database(
+    settings: Settings, *, start: bool = True, migrate: bool = True, maintenance: bool = True
+) -> Database:
+    """Connect (starting the embedded cluster if that is the configured database).
+
+    Commands are maintenance sessions (``TIMPORA_MAINTENANCE_STATEMENT_TIMEOUT_MS``, none by
+    default): the request timeout would cancel a large import or demo seed. ``serve`` passes
+    ``maintenance=False`` so API requests keep ``TIMPORA_STATEMENT_TIMEOUT_MS``.
+    """
     if settings.database.embedded and start:
         cluster = embedded_cluster(settings.database)
         cluster.init()
         cluster.start()
-    db = Database.from_settings(settings.database, database_url(settings.database))
+    db = Database.from_settings(
+        settings.database, database_url(settings.database), maintenance=maintenance
+    )
     wait_for_database(db.engine, settings.database.startup_wait_s)
     if migrate:
         from geo.migrate import current_revision, head_revision, upgrade

@@ -53,7 +53,7 @@ def db_status() -> None:
     url = database_url(settings.database)
     if not settings.database.embedded:
         console.print(f"database: external server {describe(url)}")
-    db = Database.from_settings(settings.database, url)
+    db = Database.from_settings(settings.database, url, maintenance=True)
     try:
         versions = check_connection(db.engine)
         console.print(f"postgresql: {versions['postgresql']}")

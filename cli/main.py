@@ -52,7 +52,7 @@ def serve(
 
     settings = load_settings()
     configure_logging(json=settings.service.log_json, level=settings.service.log_level)
-    database = open_database(settings)
+    database = open_database(settings, maintenance=False)  # requests keep their timeout
     application = create_app(settings, database)
     bind_host = host or settings.service.host
     bind_port = port or settings.service.port

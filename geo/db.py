@@ -57,12 +57,20 @@ def describe(url: URL) -> str:
     return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
-def make_engine(settings: DatabaseSettings, url: URL | None = None, **kwargs: Any) -> Engine:
+def make_engine(
+    settings: DatabaseSettings, url: URL | None = None, *, maintenance: bool = False, **kwargs: Any
+) -> Engine:
+    """The engine; ``maintenance``: the sessions of CLI and maintenance jobs, whose statements
+    (loading a million rows, building partitions, a batch alert pass) may rightly run for
+    minutes, get ``maintenance_statement_timeout_ms`` instead of the API requests' timeout."""
     url = url or database_url(settings)
+    timeout_ms = (
+        settings.maintenance_statement_timeout_ms if maintenance else settings.statement_timeout_ms
+    )
     connect_args = {
         "connect_timeout": settings.connect_timeout_s,
         "application_name": "timpora",
-        "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
+        "options": f"-c statement_timeout={timeout_ms} -c timezone=UTC",
     }
     engine = create_engine(
         url,
@@ -122,8 +130,10 @@ class Database:
     sessionmaker: sessionmaker[Session]
 
     @classmethod
-    def from_settings(cls, settings: DatabaseSettings, url: URL | None = None) -> Database:
-        engine = make_engine(settings, url)
+    def from_settings(
+        cls, settings: DatabaseSettings, url: URL | None = None, *, maintenance: bool = False
+    ) -> Database:
+        engine = make_engine(settings, url, maintenance=maintenance)
         return cls(engine=engine, sessionmaker=sessionmaker(engine, expire_on_commit=False))
 
     @contextmanager

@@ -48,7 +48,15 @@ class DatabaseSettings(BaseSettings):
     startup_wait_s: float = Field(
         default=30.0, ge=0, le=600, description="How long start-up retries an unreachable database."
     )
-    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    statement_timeout_ms: int = Field(
+        default=30_000, ge=0, description="Statement timeout of API requests (ms); 0: none."
+    )
+    maintenance_statement_timeout_ms: int = Field(
+        default=0,
+        ge=0,
+        description="Statement timeout of CLI and maintenance sessions (demo seed, import, "
+        "partitions, backup/restore, batch alerts, boundaries) in ms; 0: none.",
+    )
 
     @property
     def embedded(self) -> bool:
