@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +241,7 @@ def build(url: str, size: str) -> str:
     return f"built in {time.perf_counter() - t0:.0f} s"
 
 
-def make_token(url: str) -> str:
+def make_token(url: str, role: str = "admin") -> str:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
@@ -250,7 +250,7 @@ def make_token(url: str) -> str:
     engine = create_engine(url)
     with Session(engine) as session:
         _, token = create_user(
-            session=session, name=f"bench-{os.getpid()}-{time.time_ns()}", role="admin"
+            session=session, name=f"bench-{role}-{os.getpid()}-{time.time_ns()}", role=role
         )
         session.commit()
     engine.dispose()
@@ -304,16 +304,31 @@ def page_boxes(url: str, n: int, rng: random.Random) -> list[str]:
 AREA: tuple[float, ...] = (108.95, 1.0, 109.8, 2.1)
 
 
-def tile_paths(n: int, rng: random.Random) -> list[str]:
+TILE_LAYERS = ("sightings", "incidents", "admin-areas", "zones")
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    return x, y
+
+
+def tile_paths(
+    n: int, rng: random.Random, layers: tuple[str, ...] = TILE_LAYERS, near: Sequence[str] = ()
+) -> list[str]:
+    """``n`` tiles at z8-14 of ``layers``: around random points of the data's extent, or, with
+    ``near`` (bbox strings), half of them around the boxes' centres, where the data is dense."""
     out = []
-    for _ in range(n):
+    for i in range(n):
         z = rng.choice([8, 9, 10, 11, 12, 13, 14])
-        lon = rng.uniform(AREA[0], AREA[2])
-        lat = rng.uniform(AREA[1], AREA[3])
-        x = int((lon + 180) / 360 * 2**z)
-        y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
-        layer = rng.choice(["sightings", "incidents", "admin-areas", "zones"])
-        out.append(f"{layer}/{z}/{x}/{y}.mvt")
+        if near and i % 2:
+            x0, y0, x1, y1 = (float(v) for v in rng.choice(near).split(","))
+            lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+        else:
+            lon = rng.uniform(AREA[0], AREA[2])
+            lat = rng.uniform(AREA[1], AREA[3])
+        x, y = tile_of(lon, lat, z)
+        out.append(f"{rng.choice(layers)}/{z}/{x}/{y}.mvt")
     return out
 
 
@@ -409,7 +424,21 @@ def drive(base: str, token: str, paths: list[str], max_seconds: float) -> Run:
 
 
 def median_runs(make: Callable[[], Run], repeat: int) -> dict[str, float]:
-    runs = [make() for _ in range(repeat)]
+    return summarise([make() for _ in range(repeat)])
+
+
+def rounds(makers: dict[str, Callable[[], Run]], repeat: int) -> dict[str, dict[str, float]]:
+    """Each workload once per round, ``repeat`` rounds: workloads compared with each other
+    see the same machine (the load moves between rounds, not between workloads)."""
+    runs: dict[str, list[Run]] = {name: [] for name in makers}
+    for _ in range(repeat):
+        for name, make in makers.items():
+            runs[name].append(make())
+    return {name: summarise(r) for name, r in runs.items()}
+
+
+def summarise(runs: list[Run]) -> dict[str, float]:
+    """Medians over runs of each run's percentiles and throughput; sizes over all runs."""
     return {
         "p50": statistics.median(r.pct(0.50) for r in runs) * 1e3,
         "p95": statistics.median(r.pct(0.95) for r in runs) * 1e3,
@@ -510,6 +539,7 @@ def main() -> None:
     rng = random.Random(5)
     boxes = page_boxes(url, requests, rng)
     token = make_token(url)
+    viewer = make_token(url, "viewer")  # no personal data: sightings always as grid counts
     machine = describe_machine(url)
     server, base = start_server(url, args.workers)
     CPU_ROOTS.update(clients=os.getpid(), app=server.pid)
@@ -526,10 +556,26 @@ def main() -> None:
         drive(base, token, ours[:warm] + plain[:warm] + tiles_ours[:warm], args.max_seconds)
         page = median_runs(lambda: drive(base, token, ours, args.max_seconds), args.repeat)
         base_page = median_runs(lambda: drive(base, token, plain, args.max_seconds), args.repeat)
-        tile = median_runs(lambda: drive(base, token, tiles_ours, args.max_seconds), args.repeat)
         base_tile = median_runs(
             lambda: drive(base, token, tiles_rows, args.max_seconds), args.repeat
         )
+        # Admins and viewers on the same tiles, alternated in rounds: the mixed set above, and
+        # sighting tiles alone (half of them where the bbox pages are: dense), where the roles
+        # differ (viewers get grid counts at every zoom, admins raw points from z12).
+        sighting_tiles = [
+            f"/tiles/{t}" for t in tile_paths(n_tiles, rng, ("sightings",), near=boxes)
+        ]
+        by_role = rounds(
+            {
+                "tile": lambda: drive(base, token, tiles_ours, args.max_seconds),
+                "tile_viewer": lambda: drive(base, viewer, tiles_ours, args.max_seconds),
+                "sight": lambda: drive(base, token, sighting_tiles, args.max_seconds),
+                "sight_viewer": lambda: drive(base, viewer, sighting_tiles, args.max_seconds),
+            },
+            args.repeat,
+        )
+        tile, tile_viewer = by_role["tile"], by_role["tile_viewer"]
+        sight, sight_viewer = by_role["sight"], by_role["sight_viewer"]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -580,6 +626,29 @@ def main() -> None:
             met(tile["max_kb"] <= 500),
         ),
     ]
+    # Viewers against admins on the same tiles (ours in both columns: the "baseline" is admin).
+    for label, v, a in (
+        ("tiles", tile_viewer, tile),
+        ("sighting tiles", sight_viewer, sight),
+    ):
+        rows += [
+            (
+                f"{label} viewer p50 / p95 ms",
+                f"{v['p50']:.0f} / {v['p95']:.0f}",
+                f"{a['p50']:.0f} / {a['p95']:.0f} (admin)",
+                "-",
+                "p95 <= 50",
+                met(v["p95"] <= 50),
+            ),
+            (
+                f"{label} viewer tiles/s",
+                f"{v['rps']:.1f}",
+                f"{a['rps']:.1f} (admin)",
+                f"{v['rps'] / a['rps']:.2f}x",
+                ">= 0.5x",
+                met(v["rps"] / a["rps"] >= 0.5),
+            ),
+        ]
     print()
     print(
         f"{machine}; uvicorn {args.workers} workers, {CLIENTS} concurrent clients; "
@@ -587,7 +656,7 @@ def main() -> None:
         f"(sightings, incidents, admin areas, zones; admin role)"
     )
     head = ("workload", "ours", "baseline", "ratio", "target", "")
-    widths = (28, 14, 14, 8, 11, 6)
+    widths = (32, 14, 22, 8, 11, 6)
     print("".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
     for row in rows:
         print("".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
@@ -602,6 +671,9 @@ def main() -> None:
             ("bbox baseline", base_page),
             ("tiles", tile),
             ("tiles baseline", base_tile),
+            ("tiles viewer", tile_viewer),
+            ("sighting admin", sight),
+            ("sighting viewer", sight_viewer),
         ):
             parts = ", ".join(f"{part} {fig.get(f'cpu_{part}', 0.0):.1f}" for part in CPU_ROOTS)
             total = sum(fig.get(f"cpu_{part}", 0.0) for part in CPU_ROOTS)
@@ -669,6 +741,35 @@ def main() -> None:
                 met=judged(tile["max_kb"] <= 500),
                 unit="kB",
                 note=note,
+            ),
+            *(
+                row
+                for label, v, a in (
+                    ("tiles z8-14", tile_viewer, tile),
+                    ("sighting tiles z8-14", sight_viewer, sight),
+                )
+                for row in (
+                    Row(
+                        f"{label}, viewer p95 vs admin",
+                        v["p95"],
+                        a["p95"],
+                        a["p95"] / v["p95"],
+                        "<= 50 ms",
+                        judged(v["p95"] <= 50),
+                        "ms",
+                        note,
+                    ),
+                    Row(
+                        f"{label}, viewer throughput vs admin",
+                        v["rps"],
+                        a["rps"],
+                        v["rps"] / a["rps"],
+                        ">= 0.5x",
+                        judged(v["rps"] / a["rps"] >= 0.5),
+                        "tiles/s",
+                        note,
+                    ),
+                )
             ),
         ],
         title="api",

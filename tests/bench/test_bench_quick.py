@@ -73,6 +73,10 @@ EXPECTED: dict[str, set[str]] = {
         "tiles z8-14, p50",
         "tiles z8-14, p95",
         "largest tile",
+        "tiles z8-14, viewer p95 vs admin",
+        "tiles z8-14, viewer throughput vs admin",
+        "sighting tiles z8-14, viewer p95 vs admin",
+        "sighting tiles z8-14, viewer throughput vs admin",
     },
 }
 
