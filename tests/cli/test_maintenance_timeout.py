@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from geo.db import Database
-from tests.conftest import SHARED_DATA
 from geo.settings import DatabaseSettings
+from tests.conftest import SHARED_DATA
 
 TIMPORA = str(Path(sys.executable).parent / "timpora")
 
