@@ -231,6 +231,9 @@ def build(url: str, size: str) -> str:
         # Monthly partitions for the data's year, as a running office has them.
         start = dt.datetime.combine(END, dt.time(), dt.UTC) - dt.timedelta(days=400)
         ensure_range(session=session, start=start, end=dt.datetime.combine(END, dt.time(), dt.UTC))
+        # Committed first: the import loads months in sessions of its own, which would wait
+        # forever on the locks this transaction's new partitions hold.
+        session.commit()
         seed(session=session, seed=SEED, size=size, end=END, area=settings.area)
         session.execute(text("DELETE FROM bench_meta"))
         session.execute(text("INSERT INTO bench_meta VALUES (:k)"), {"k": key})
