@@ -64,7 +64,7 @@ def bench_app() -> Any:
     from geo import tiles
     from geo.access import READ
     from geo.registry import LAYERS, parse_filters, visible_fields, where_clause
-    from geo.registry.service import _audit_read
+    from geo.registry.reads import audit_personal_read
     from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings
     from geo.users import Principal
 
@@ -88,7 +88,7 @@ def bench_app() -> Any:
     ) -> dict[str, Any]:
         """The page as plain dicts: rows from the driver, FastAPI's default encoder."""
         filters = parse_filters(layer=layer, bbox=bbox, limit=limit)
-        where = where_clause(layer, filters)
+        where = where_clause(layer, filters, session=session)
         names = [f.name for f in visible_fields(layer, principal.role)]
         rows = session.execute(
             text(
@@ -116,7 +116,7 @@ def bench_app() -> Any:
             )
         has_more = len(features) > filters.limit
         features = features[: filters.limit]
-        _audit_read(
+        audit_personal_read(
             session=session,
             layer=layer,
             principal=principal,

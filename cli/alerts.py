@@ -10,7 +10,7 @@ from rich.table import Table
 from cli.common import console, handle_errors, load_settings, open_database
 from geo.alerts import run_batch
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
-from geo.alerts.service import AlertFilter, list_alerts
+from geo.alerts.service import list_alerts, parse_alert_filters
 from geo.times import parse_time
 from geo.users import Principal
 
@@ -55,7 +55,7 @@ def list_(
         features = list_alerts(
             session=session,
             principal=CLI_PRINCIPAL,
-            filters=AlertFilter(status=status, rule=rule, limit=limit),
+            filters=parse_alert_filters(status=status, rule=rule, limit=limit),
         )
     table = Table("id", "rule", "sev", "status", "event (WIB)", "distance m", "kecamatan", "desa")
     for f in features:

@@ -13,25 +13,13 @@ from cli.common import console, handle_errors, load_settings, open_database
 from geo.errors import ValidationError
 from geo.hotspots import hotspots, to_feature_collection
 from geo.patrol import list_patrols, log_patrol, plan_patrol, plan_to_feature_collection
+from geo.times import parse_time
 
 patrol_app = typer.Typer(
     help="Plan patrols on hotspots and keep the patrol log.", no_args_is_help=True
 )
 log_app = typer.Typer(help="Where and when patrols went.", no_args_is_help=True)
 patrol_app.add_typer(log_app, name="log")
-
-
-def _time(value: str | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            f"--{name} must be an ISO date or date-time (WIB if no offset); got {value!r}",
-            field=name,
-            value=value,
-        ) from None
 
 
 def _write(path: Path, collection: dict[str, object]) -> None:
@@ -67,8 +55,8 @@ def hotspots_command(
             session=session,
             layer=layer,
             cell_m=cell_m,
-            start=_time(start, "start"),
-            end=_time(end, "end"),
+            start=parse_time(start, field="start"),
+            end=parse_time(end, field="end"),
             kinds=kind or None,
             weighting=weight,
             slice_unit=slice_unit,
@@ -137,8 +125,8 @@ def plan(
             area=settings.area,
             layer=layer,
             cell_m=cell_m,
-            start=_time(start, "start"),
-            end=_time(end, "end"),
+            start=parse_time(start, field="start"),
+            end=parse_time(end, field="end"),
             kinds=kind or None,
             weighting=weight,
             return_to_start=not one_way,
@@ -171,7 +159,7 @@ def log_add(
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Record a patrol (where and when)."""
-    when = _time(at, "at") or dt.datetime.now(dt.UTC)
+    when = parse_time(at, field="at") or dt.datetime.now(dt.UTC)
     db = open_database(load_settings())
     with db.session() as session:
         entry = log_patrol(
@@ -197,7 +185,10 @@ def log_list(
     db = open_database(load_settings())
     with db.session() as session:
         rows = list_patrols(
-            session=session, start=_time(start, "start"), end=_time(end, "end"), limit=limit
+            session=session,
+            start=parse_time(start, field="start"),
+            end=parse_time(end, field="end"),
+            limit=limit,
         )
         table = Table("id", "when (UTC)", "lon", "lat", "radius m", "team")
         for entry, lon, lat in rows:

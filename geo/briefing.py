@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 # The filtered point set of the map views, reused rather than rewritten.
-from geo.mapdata import _LAYER_SQL, MapFilters, _table, _where
+from geo.mapdata import MapFilters, point_where
 from geo.models import METRIC_SRID
 from geo.times import WIB_NAME
 
@@ -58,8 +58,8 @@ SELECT ST_X(t.geom_utm) AS x, ST_Y(t.geom_utm) AS y, t.{kind_col} AS kind
 
 
 def point_count(*, session: Session, filters: MapFilters) -> int:
-    where = _where(filters)
-    sql = POINT_COUNT_SQL.format(table=_table(filters), where=where.sql)
+    where = point_where(session=session, filters=filters)
+    sql = POINT_COUNT_SQL.format(table=filters.source.table, where=where.sql)
     return int(session.execute(text(sql), where.params).scalar_one())
 
 
@@ -68,9 +68,9 @@ def points_utm(
 ) -> tuple[FloatArray, FloatArray, list[str]]:
     """x, y in metres (EPSG:32649) and kind (incident kind or sighting source) of every point in
     the filters, by id. Callers bound the count first (:func:`point_count`)."""
-    where = _where(filters)
+    where = point_where(session=session, filters=filters)
     sql = POINTS_SQL.format(
-        table=_table(filters), where=where.sql, kind_col=_LAYER_SQL[filters.layer][2]
+        table=filters.source.table, where=where.sql, kind_col=filters.source.filters["kind"].column
     )
     rows = session.execute(text(sql), where.params).all()
     if not rows:
@@ -112,7 +112,7 @@ def incidents_by_kind_month(*, session: Session, filters: MapFilters) -> KindMon
         kinds=filters.kinds if filters.layer == "incidents" else (),
         kecamatan=filters.kecamatan,
     )
-    where = _where(incident_filters)
+    where = point_where(session=session, filters=incident_filters)
     sql = KIND_MONTH_SQL.format(where=where.sql, tz=WIB_NAME)
     rows = session.execute(text(sql), where.params).all()
     if not rows:

@@ -45,3 +45,23 @@ def parse_time(value: str | dt.datetime | dt.date | None, *, field: str) -> dt.d
             value=parsed.isoformat(),
         )
     return parsed
+
+
+def period_start(day: dt.date, unit: str) -> dt.date:
+    """The first day of the ISO week (Monday) or the month holding ``day``."""
+    if unit == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def period_starts(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
+    """Start days of consecutive weeks or months from ``first`` through ``last``."""
+    out: list[dt.date] = []
+    day = first
+    while day <= last:
+        out.append(day)
+        if unit == "week":
+            day += dt.timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return out

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from geo import access
 from geo.errors import ValidationError
-from geo.mapdata import MapFilters, check_cell_m, parse_filters, regency_bounds
+from geo.mapdata import MapFilters, parse_filters, regency_bounds
+from geo.registry.filters import parse_cell_m
 from geo.settings import Settings
 from geo.times import WIB
 from maps.basemap import add_foreground
@@ -93,7 +94,7 @@ def parse_params(
     return MapParams(
         filters=filters,
         lang=check_lang(lang, default_lang),
-        cell_m=check_cell_m(cell_m) if cell_m is not None else None,
+        cell_m=parse_cell_m(cell_m) if cell_m is not None else None,
         period=period_name,
         measure=measure_name,
         extra=dict(extra or {}),

@@ -32,8 +32,9 @@ from geo.boundaries import attributions
 from geo.errors import ValidationError
 from geo.hotspots.analysis import HotspotResult
 from geo.hotspots.surfaces import kde_surface
-from geo.mapdata import MapFilters, check_cell_m, parse_filters
+from geo.mapdata import MapFilters, parse_filters
 from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
+from geo.registry.filters import parse_cell_m
 from geo.settings import Settings
 from geo.times import WIB
 from geo.users import Principal
@@ -142,7 +143,7 @@ def parse_snapshot_params(
         layer=layer_name,
         filters=filters,
         lang=check_lang(lang, default_lang),
-        cell_m=check_cell_m(cell_m) if cell_m is not None else None,
+        cell_m=parse_cell_m(cell_m) if cell_m is not None else None,
     )
 
 

@@ -7,7 +7,6 @@ LISTEN hub (SSE) and the webhook worker from the app's lifespan; ``stop_alert_se
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -24,8 +23,7 @@ from geo import access
 from geo.alerts import service
 from geo.alerts.delivery import DeliveryWorker
 from geo.alerts.stream import AlertHub
-from geo.errors import DatabaseUnavailableError, ValidationError
-from geo.times import WIB
+from geo.errors import DatabaseUnavailableError
 from geo.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -72,32 +70,6 @@ class WebhookIn(BaseModel):
     description: str | None = Field(default=None, max_length=500)
 
 
-def _time(value: str | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            f"{name} must be an ISO 8601 time; got {value!r}", field=name, value=value
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=WIB)
-
-
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
-    if value is None:
-        return None
-    try:
-        parts = [float(p) for p in value.split(",")]
-    except ValueError:
-        parts = []
-    if len(parts) != 4:
-        raise ValidationError(
-            f"bbox must be minlon,minlat,maxlon,maxlat; got {value!r}", field="bbox", value=value
-        )
-    return parts[0], parts[1], parts[2], parts[3]
-
-
 @router.get("/alerts", response_class=GeoJSON, summary="Alerts as a FeatureCollection")
 def list_alerts(
     session: SessionDep,
@@ -111,13 +83,13 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> GeoJSON:
-    filters = service.AlertFilter(
+    filters = service.parse_alert_filters(
         status=status,
         rule=rule,
         kecamatan=kecamatan,
-        start=_time(start, "start"),
-        end=_time(end, "end"),
-        bbox=_bbox(bbox),
+        start=start,
+        end=end,
+        bbox=bbox,
         limit=limit,
         offset=offset,
     )

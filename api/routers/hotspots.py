@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
@@ -26,6 +26,10 @@ from geo.patrol import (
 from geo.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
+
+# A time as the client sent it: parsed by the filter family (geo.registry.filters), so a bad one
+# gets the message every other face gives; documented as a date-time.
+WhenText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 ReaderDep = Annotated[Principal, Depends(require(access.READ))]
 PlannerDep = Annotated[Principal, Depends(require(access.PLAN_PATROLS))]
@@ -57,8 +61,8 @@ def get_hotspots(
     principal: ReaderDep,
     layer: Annotated[str, Query(description="incidents or sightings")] = "incidents",
     cell_m: Annotated[float, Query(description="hexagon side in metres (EPSG:32649)")] = 1000.0,
-    start: Annotated[dt.datetime | None, Query(description="ISO time; WIB if no offset")] = None,
-    end: Annotated[dt.datetime | None, Query(description="ISO time; WIB if no offset")] = None,
+    start: Annotated[WhenText | None, Query(description="ISO time; WIB if no offset")] = None,
+    end: Annotated[WhenText | None, Query(description="ISO time; WIB if no offset")] = None,
     kind: Annotated[list[str] | None, Query(description="incident kind / sighting source")] = None,
     weight: Annotated[str, Query(description="count or severity (incidents)")] = "count",
     slice: Annotated[str, Query(description="time slice of the trend: week or month")] = "week",

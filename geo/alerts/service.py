@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Final
 
 import orjson
@@ -16,10 +16,22 @@ from geo.alerts.catalogue import PARAMETERS, validate_parameters
 from geo.audit import record
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.models import ALERT_STATUSES
+from geo.registry.filters import (
+    MAX_OFFSET,
+    ListFilters,
+    parse_bbox,
+    parse_choices,
+    parse_int,
+    parse_kecamatan,
+    parse_window,
+)
+from geo.registry.layers import FilterColumn
+from geo.registry.where import FilterTarget, where_clause
 from geo.times import WIB
 from geo.users import Principal
 
 MAX_LIMIT: Final = 1000
+DEFAULT_LIMIT: Final = 100
 
 FEATURE_SELECT: Final = """
 SELECT a.id, a.rule_kind, a.severity, a.status, a.incident_id, a.sighting_id, a.foreigner_id,
@@ -35,20 +47,17 @@ LEFT JOIN workplace w ON w.id = a.workplace_id
 LEFT JOIN zone z ON z.id = a.zone_id
 """
 
-LIST_SQL: Final = text(
-    FEATURE_SELECT
-    + """
-WHERE (CAST(:status AS text) IS NULL OR a.status = :status)
-  AND (CAST(:rule AS text) IS NULL OR a.rule_kind = :rule)
-  AND (CAST(:kecamatan AS text) IS NULL OR a.kecamatan_code = :kecamatan
-       OR lower(a.kecamatan_name) = lower(:kecamatan))
-  AND (CAST(:start AS timestamptz) IS NULL OR a.event_at >= :start)
-  AND (CAST(:end AS timestamptz) IS NULL OR a.event_at < :end)
-  AND (CAST(:minx AS float8) IS NULL
-       OR a.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
-ORDER BY a.id DESC
-LIMIT :limit OFFSET :offset
-"""
+# The alert list: FEATURE_SELECT with the filter family's conditions (geo.registry.where).
+LIST_SQL: Final = FEATURE_SELECT + "WHERE {where}\nORDER BY a.id DESC\nLIMIT :limit OFFSET :offset"
+# What the list filters compare on an alert: ``rule`` is the alert's kind.
+ALERTS: Final = FilterTarget(
+    name="alerts",
+    time_column="event_at",
+    filters={
+        "kind": FilterColumn("rule_kind"),
+        "status": FilterColumn("status"),
+        "kecamatan": FilterColumn("kecamatan_code"),
+    },
 )
 BY_IDS_SQL: Final = text(FEATURE_SELECT + " WHERE a.id = ANY(:ids) ORDER BY a.id")
 
@@ -114,46 +123,29 @@ def for_role(feature: dict[str, Any], role: str) -> dict[str, Any]:
     return {**feature, "properties": props}
 
 
-@dataclass(frozen=True)
-class AlertFilter:
-    status: str | None = None
-    rule: str | None = None
-    kecamatan: str | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    limit: int = 100
-    offset: int = 0
-
-    def check(self) -> None:
-        if self.status is not None and self.status not in ALERT_STATUSES:
-            raise ValidationError(
-                f"status must be one of {', '.join(ALERT_STATUSES)}; got {self.status!r}",
-                field="status",
-                value=self.status,
-            )
-        if self.rule is not None and self.rule not in PARAMETERS:
-            raise ValidationError(
-                f"rule must be one of {', '.join(PARAMETERS)}; got {self.rule!r}",
-                field="rule",
-                value=self.rule,
-            )
-        if not 1 <= self.limit <= MAX_LIMIT:
-            raise ValidationError(
-                f"limit must be 1 to {MAX_LIMIT}; got {self.limit}", field="limit", value=self.limit
-            )
-        if self.offset < 0:
-            raise ValidationError("offset must be >= 0", field="offset", value=self.offset)
-        if self.bbox is not None:
-            minx, miny, maxx, maxy = self.bbox
-            if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-                raise ValidationError(
-                    f"bbox must be minlon,minlat,maxlon,maxlat; got {self.bbox}",
-                    field="bbox",
-                    value=",".join(str(v) for v in self.bbox),
-                )
-        if self.start and self.end and self.start >= self.end:
-            raise ValidationError("start must be before end", field="start", value=str(self.start))
+def parse_alert_filters(
+    *,
+    status: str | Sequence[str] | None = None,
+    rule: str | Sequence[str] | None = None,
+    kecamatan: str | Sequence[str] | None = None,
+    start: str | dt.datetime | None = None,
+    end: str | dt.datetime | None = None,
+    bbox: str | Sequence[float] | None = None,
+    limit: int | str | None = None,
+    offset: int | str | None = None,
+) -> ListFilters:
+    """The alert list's filters, parsed by the filter family (same messages as every list)."""
+    start_at, end_at = parse_window(start, end)
+    return ListFilters(
+        bbox=parse_bbox(bbox),
+        start=start_at,
+        end=end_at,
+        kind=parse_choices("rule", rule, allowed=tuple(PARAMETERS), subject="alerts"),
+        status=parse_choices("status", status, allowed=ALERT_STATUSES, subject="alerts"),
+        kecamatan=parse_kecamatan(kecamatan),
+        limit=parse_int(limit, field="limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
+        offset=parse_int(offset, field="offset", default=0, low=0, high=MAX_OFFSET),
+    )
 
 
 def _audit_names(session: Session, principal: Principal, features: list[dict[str, Any]]) -> None:
@@ -170,25 +162,13 @@ def _audit_names(session: Session, principal: Principal, features: list[dict[str
 
 
 def list_alerts(
-    *, session: Session, principal: Principal, filters: AlertFilter
+    *, session: Session, principal: Principal, filters: ListFilters
 ) -> list[dict[str, Any]]:
-    filters.check()
-    bbox = filters.bbox or (None, None, None, None)
+    """A page of alerts, newest first (filters from :func:`parse_alert_filters`)."""
+    where = where_clause(ALERTS, filters, session=session, alias="a")
     rows = session.execute(
-        LIST_SQL,
-        {
-            "status": filters.status,
-            "rule": filters.rule,
-            "kecamatan": filters.kecamatan,
-            "start": filters.start,
-            "end": filters.end,
-            "minx": bbox[0],
-            "miny": bbox[1],
-            "maxx": bbox[2],
-            "maxy": bbox[3],
-            "limit": filters.limit,
-            "offset": filters.offset,
-        },
+        text(LIST_SQL.format(where=where.sql)),
+        {**where.params, "limit": filters.limit, "offset": filters.offset},
     )
     features = [to_feature(r) for r in rows]
     _audit_names(session, principal, features)

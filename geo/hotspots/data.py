@@ -21,13 +21,21 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
-from geo.models import INCIDENT_KINDS, METRIC_SRID, SIGHTING_SOURCES
-from geo.times import WIB
+from geo.models import METRIC_SRID
+from geo.registry.filters import (
+    ListFilters,
+    analysis_layer,
+    parse_cell_m,
+    parse_choices,
+    parse_window,
+)
+from geo.registry.layers import LAYERS as REGISTRY_LAYERS
+from geo.registry.layers import Layer as RegistryLayer
+from geo.registry.where import where_clause
+from geo.times import WIB, parse_time, period_start, period_starts
 
 SliceUnit = Literal["week", "month"]
 SLICE_UNITS: Final = ("week", "month")
-MIN_CELL_M: Final = 100.0
-MAX_CELL_M: Final = 20_000.0
 MAX_CELLS: Final = 250_000
 HEX_AREA_FACTOR: Final = 1.5 * np.sqrt(3.0)  # area of a hexagon of side s is 2.598 s²
 KABUPATEN_FILE: Final = Path("sambas-admin") / "kabupaten_sambas.geojson"
@@ -35,39 +43,22 @@ KABUPATEN_FILE: Final = Path("sambas-admin") / "kabupaten_sambas.geojson"
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """Where a layer's points live and what can filter or weight them."""
+    """Where a layer's points live (the registry layer) and what can weight them."""
 
-    table: str
-    time_column: str
-    kind_column: str
-    kinds: tuple[str, ...]
+    source: RegistryLayer
     severity_column: str | None
 
 
 LAYERS: Final[dict[str, LayerSpec]] = {
-    "incidents": LayerSpec("incident", "occurred_at", "kind", INCIDENT_KINDS, "severity"),
-    "sightings": LayerSpec("sighting", "observed_at", "source", SIGHTING_SOURCES, None),
+    "incidents": LayerSpec(REGISTRY_LAYERS["incidents"], "severity"),
+    "sightings": LayerSpec(REGISTRY_LAYERS["sightings"], None),
 }
 
 
-def layer_spec(layer: str) -> LayerSpec:
-    try:
-        return LAYERS[layer]
-    except KeyError:
-        raise ValidationError(
-            f"layer must be one of {', '.join(LAYERS)}; got {layer!r}", field="layer", value=layer
-        ) from None
-
-
-def as_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
-    """A timestamp in UTC; a naive one is read as WIB (docs/architecture.md)."""
-    if value is None:
-        return None
-    if not isinstance(value, dt.datetime):
-        raise ValidationError(f"{name} must be a date-time; got {value!r}", field=name, value=value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=WIB)
-    return value.astimezone(dt.UTC)
+def as_utc(value: str | dt.datetime | None, name: str) -> dt.datetime | None:
+    """A timestamp in UTC; one without an offset is read as WIB (docs/architecture.md)."""
+    parsed = parse_time(value, field=name)
+    return parsed.astimezone(dt.UTC) if parsed is not None else None
 
 
 @dataclass(frozen=True)
@@ -90,66 +81,36 @@ def make_window(
     *,
     layer: str,
     cell_m: float,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
+    start: str | dt.datetime | None,
+    end: str | dt.datetime | None,
     kinds: list[str] | tuple[str, ...] | None = None,
     slice_unit: str = "week",
 ) -> Window:
-    """Check the query parameters; each bad one raises ValidationError naming field and value."""
-    spec = layer_spec(layer)
-    if not (np.isfinite(cell_m) and MIN_CELL_M <= cell_m <= MAX_CELL_M):
-        raise ValidationError(
-            f"cell_m must be between {MIN_CELL_M:g} and {MAX_CELL_M:g} metres; got {cell_m!r}",
-            field="cell_m",
-            value=cell_m,
-        )
-    start_utc, end_utc = as_utc(start, "start"), as_utc(end, "end")
-    if start_utc is not None and end_utc is not None and start_utc > end_utc:
-        raise ValidationError(
-            f"start ({start_utc.isoformat()}) is after end ({end_utc.isoformat()})",
-            field="start",
-            value=start_utc.isoformat(),
-        )
-    if kinds:
-        unknown = [k for k in kinds if k not in spec.kinds]
-        if unknown:
-            raise ValidationError(
-                f"kind must be among {', '.join(spec.kinds)} for layer {layer}; got {unknown[0]!r}",
-                field="kind",
-                value=unknown[0],
-            )
-    if slice_unit not in SLICE_UNITS:
-        raise ValidationError(
-            f"slice must be one of {', '.join(SLICE_UNITS)}; got {slice_unit!r}",
-            field="slice",
-            value=slice_unit,
-        )
+    """Check the query parameters with the filter family (:mod:`geo.registry.filters`), so a bad
+    value gets the message it gets on every other face."""
+    source = analysis_layer(layer)
+    start_at, end_at = parse_window(start, end)
+    kind = parse_choices("kind", kinds, allowed=source.choices["kind"], subject=source.name)
+    (unit,) = parse_choices("slice", slice_unit, allowed=SLICE_UNITS, subject="hotspots") or ("",)
     return Window(
-        layer=layer,
-        cell_m=float(cell_m),
-        start=start_utc,
-        end=end_utc,
-        kinds=tuple(kinds) if kinds else None,
-        slice_unit=slice_unit,  # type: ignore[arg-type]  # checked above
+        layer=source.name,
+        cell_m=parse_cell_m(cell_m),
+        start=start_at.astimezone(dt.UTC) if start_at else None,
+        end=end_at.astimezone(dt.UTC) if end_at else None,
+        kinds=kind or None,
+        slice_unit=unit,  # type: ignore[arg-type]  # checked above
     )
 
 
-def _filters(window: Window, alias: str = "p") -> tuple[str, dict[str, Any]]:
-    """WHERE clause of fixed fragments and its bound parameters."""
-    spec = window.spec
-    clauses = [f"{alias}.geom_utm IS NOT NULL"]
-    params: dict[str, Any] = {}
-    if window.start is not None:
-        clauses.append(f"{alias}.{spec.time_column} >= :start")
-        params["start"] = window.start
-    if window.end is not None:
-        # ``end`` is exclusive, as in the registry and the map filters.
-        clauses.append(f"{alias}.{spec.time_column} < :end")
-        params["end"] = window.end
-    if window.kinds:
-        clauses.append(f"{alias}.{spec.kind_column} = ANY(:kinds)")
-        params["kinds"] = list(window.kinds)
-    return " AND ".join(clauses), params
+def _filters(session: Session, window: Window, alias: str = "p") -> tuple[str, dict[str, Any]]:
+    """The window's points as SQL (the registry's filters; ``end`` exclusive) with parameters."""
+    where = where_clause(
+        window.spec.source,
+        ListFilters(start=window.start, end=window.end, kind=window.kinds or ()),
+        session=session,
+        alias=alias,
+    ).and_(f"{alias}.geom_utm IS NOT NULL")
+    return where.sql, where.params
 
 
 # --- the study area --------------------------------------------------------------------------
@@ -195,11 +156,11 @@ def study_area(
         return StudyArea(geom=_kabupaten_from_file(path), source=str(KABUPATEN_FILE))
     if window is None:
         return None
-    where, params = _filters(window)
+    where, params = _filters(session, window)
     row = session.execute(
         text(
             "SELECT ST_AsBinary(ST_Expand(ST_SetSRID(ST_Extent(p.geom_utm)::geometry, "
-            f"{METRIC_SRID}), :pad)) FROM {window.spec.table} AS p WHERE {where}"
+            f"{METRIC_SRID}), :pad)) FROM {window.spec.source.table} AS p WHERE {where}"
         ),
         {**params, "pad": window.cell_m},
     ).scalar()
@@ -242,31 +203,13 @@ class CellCounts:
         return self.weights.sum(axis=1) if self.weights.size else np.zeros(self.n_cells)
 
 
-def _slice_starts(first: dt.date, last: dt.date, unit: SliceUnit) -> list[dt.date]:
-    out = []
-    current = first
-    while current <= last:
-        out.append(current)
-        if unit == "week":
-            current = current + dt.timedelta(days=7)
-        else:
-            current = (current.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return out
-
-
-def _truncate(day: dt.date, unit: SliceUnit) -> dt.date:
-    if unit == "week":
-        return day - dt.timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
 def hotspot_cells(
     *,
     session: Session,
     layer: str = "incidents",
     cell_m: float = 1000.0,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: str | dt.datetime | None = None,
+    end: str | dt.datetime | None = None,
     kinds: list[str] | tuple[str, ...] | None = None,
     slice_unit: str = "week",
     reference_data_dir: Path | None = None,
@@ -293,7 +236,8 @@ def hotspot_cells(
             value=window.cell_m,
         )
     spec = window.spec
-    where, params = _filters(window)
+    time_column = spec.source.time_column
+    where, params = _filters(session, window)
     weight = f"p.{spec.severity_column}" if spec.severity_column else "1"
     sql = text(
         f"""
@@ -305,9 +249,9 @@ def hotspot_cells(
         ),
         pts AS (
             SELECT DISTINCT ON (p.id) c.i, c.j, {weight} AS w,
-                   date_trunc(:unit, p.{spec.time_column} AT TIME ZONE 'Asia/Pontianak')::date
+                   date_trunc(:unit, p.{time_column} AT TIME ZONE 'Asia/Pontianak')::date
                        AS slice
-            FROM {spec.table} AS p
+            FROM {spec.source.table} AS p
             JOIN cells AS c ON ST_Intersects(c.geom, p.geom_utm)
             WHERE {where}
             ORDER BY p.id, c.i, c.j
@@ -337,18 +281,18 @@ def hotspot_cells(
     first: dt.date | None
     last: dt.date | None
     if window.start is not None:
-        first = _truncate(window.start.astimezone(WIB).date(), window.slice_unit)
+        first = period_start(window.start.astimezone(WIB).date(), window.slice_unit)
     else:
         first = min(seen) if seen else None
     if window.end is not None:
         # The last slice is the one holding the last instant before the (exclusive) end.
         last_instant = window.end - dt.timedelta(microseconds=1)
-        last = _truncate(last_instant.astimezone(WIB).date(), window.slice_unit)
+        last = period_start(last_instant.astimezone(WIB).date(), window.slice_unit)
     else:
         last = max(seen) if seen else None
     first = first or last
     last = last or first
-    slices = _slice_starts(first, last, window.slice_unit) if first and last else []
+    slices = period_starts(first, last, window.slice_unit) if first and last else []
     position = {s: k for k, s in enumerate(slices)}
     n = len(rows)
     counts = np.zeros((n, len(slices)))
@@ -375,18 +319,18 @@ def layer_points(
     *,
     session: Session,
     layer: str = "incidents",
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: str | dt.datetime | None = None,
+    end: str | dt.datetime | None = None,
     kinds: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """x, y (EPSG:32649 metres) and weight (severity or 1) of the layer's points in the window."""
     window = make_window(layer=layer, cell_m=1000.0, start=start, end=end, kinds=kinds)
     spec = window.spec
-    where, params = _filters(window)
+    where, params = _filters(session, window)
     weight = f"p.{spec.severity_column}" if spec.severity_column else "1"
     rows = session.execute(
         text(
-            f"SELECT ST_X(p.geom_utm), ST_Y(p.geom_utm), {weight} FROM {spec.table} AS p "
+            f"SELECT ST_X(p.geom_utm), ST_Y(p.geom_utm), {weight} FROM {spec.source.table} AS p "
             f"WHERE {where} ORDER BY p.id"
         ),
         params,

@@ -53,7 +53,9 @@ class ExportResult:
     columns: list[str] = field(default_factory=list)
 
 
-def _select_sql(spec: LayerSpec, filters: ListFilters) -> tuple[str, dict[str, Any]]:
+def _select_sql(
+    *, session: Session, spec: LayerSpec, filters: ListFilters
+) -> tuple[str, dict[str, Any]]:
     t = spec.table
     cols = ["t.id"]
     joins = []
@@ -76,9 +78,9 @@ def _select_sql(spec: LayerSpec, filters: ListFilters) -> tuple[str, dict[str, A
     cols += ["ST_X(t.geom) AS lon", "ST_Y(t.geom) AS lat"]
     cols += [f"t.{c}" for c in DERIVED_COLUMNS]
     registry_layer = registry.get_layer(spec.layer)
-    where = registry.where_clause(registry_layer, filters, alias="t")
-    if registry_layer.joins:
-        joins.append(registry_layer.joins)
+    where = registry.where_clause(registry_layer, filters, session=session, alias="t")
+    if where.joins:
+        joins.append(where.joins)
     order = "t.id, t.observed_at" if t == "sighting" else "t.id"
     sql = (
         f"SELECT {', '.join(cols)} FROM {t} t {' '.join(joins)} "
@@ -92,7 +94,7 @@ def export_frame(
 ) -> pd.DataFrame:
     """The rows of ``layer`` as a table of file-ready values, personal fields per ``role``."""
     spec = layer_spec(layer)
-    sql, params = _select_sql(spec, filters or ListFilters())
+    sql, params = _select_sql(session=session, spec=spec, filters=filters or ListFilters())
     result = session.execute(text(sql), params)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     if not access.sees_personal_data(role):

@@ -1,9 +1,17 @@
-"""The registry: CRUD services for foreigners, workplaces, incidents, sightings and zones.
+"""The registry: foreigners, workplaces, incidents, sightings and zones, and the filter family.
 
-``parse_filters`` / ``ListFilters`` are the list filters every face shares (API, OGC, exports,
-imports); the service functions take keyword-only arguments and return GeoJSON.
+- :mod:`geo.registry.layers` — what each layer is (table, fields, time column, filter columns);
+- :mod:`geo.registry.filters` — every filter value parsed once (``parse_filters``, bbox, time
+  windows, kinds, kecamatan, cell sizes), for every face;
+- :mod:`geo.registry.where` — parsed filters as SQL with bound parameters;
+- :mod:`geo.registry.features` / :mod:`geo.registry.pages` — GeoJSON built in PostgreSQL, and how
+  a page is collected;
+- :mod:`geo.registry.reads` / :mod:`geo.registry.validation` / :mod:`geo.registry.writes` — CRUD.
+
+Service functions take keyword-only arguments and return GeoJSON.
 """
 
+from geo.registry.features import FeaturePage, feature_sql, visible_fields
 from geo.registry.filters import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -11,21 +19,16 @@ from geo.registry.filters import (
     parse_bbox,
     parse_filters,
     split_values,
-    where_clause,
 )
 from geo.registry.layers import LAYERS, Field, Layer, get_layer
-from geo.registry.service import (
-    FeaturePage,
+from geo.registry.reads import count_features, get_feature, list_features
+from geo.registry.where import where_clause
+from geo.registry.writes import (
     WriteResult,
-    count_features,
     create_feature,
     delete_feature,
     evaluate_alerts,
-    feature_sql,
-    get_feature,
-    list_features,
     update_feature,
-    visible_fields,
 )
 from geo.times import parse_time
 

@@ -1,8 +1,9 @@
-"""List filters shared by the API, OGC items, exports and imports: parsed and validated once.
+"""The filter family: every list, map, hotspot, alert and export filter is parsed here, once.
 
-``parse_filters`` takes raw values (query strings, CLI options) and raises
-:class:`geo.errors.ValidationError` naming the field and the bad value; ``where_clause`` turns a
-:class:`ListFilters` into SQL with bound parameters for one layer.
+Raw values (query strings, CLI options) go in; a :class:`geo.errors.ValidationError` naming the
+field and the bad value comes out, with the same message on every face (registry lists, OGC
+items, map views, hotspots, alerts, exports, the CLI). :mod:`geo.registry.where` turns the
+parsed filters into SQL with bound parameters.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from geo.errors import ValidationError
-from geo.models import SRID
-from geo.registry.layers import Layer
+from geo.registry.layers import LAYERS, Layer
 from geo.times import parse_time
 
 MAX_LIMIT: Final = 10_000
@@ -24,7 +24,8 @@ DEFAULT_LIMIT: Final = 100
 MAX_OFFSET: Final = 10_000_000
 MAX_ID: Final = 2**63 - 1
 FILTER_NAMES: Final = ("kind", "status", "nationality", "permit_type", "kecamatan")
-KECAMATAN_CODE: Final = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
+# A Kemendagri code (61.01.09) or a kecamatan name (Sajingan Besar, Teluk Keramat).
+KECAMATAN_VALUE: Final = re.compile(r"^[\w .'-]{1,100}$")
 NATIONALITY: Final = re.compile(r"^[A-Z]{3}$")
 
 
@@ -112,7 +113,8 @@ def split_values(values: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _int(value: int | str | None, *, field: str, default: int, low: int, high: int) -> int:
+def parse_int(value: int | str | None, *, field: str, default: int, low: int, high: int) -> int:
+    """An integer in [low, high]; ``default`` when not given."""
     if value is None or value == "":
         return default
     try:
@@ -126,6 +128,51 @@ def _int(value: int | str | None, *, field: str, default: int, low: int, high: i
             f"{field} must be between {low} and {high}; got {number}", field=field, value=number
         )
     return number
+
+
+def parse_window(
+    start: str | dt.datetime | dt.date | None, end: str | dt.datetime | dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """A time window ``[start, end)``: ISO dates or datetimes, WIB when without an offset."""
+    start_at = parse_time(start, field="start")
+    end_at = parse_time(end, field="end")
+    if start_at and end_at and end_at <= start_at:
+        raise ValidationError(
+            f"end ({end_at.isoformat()}) must be after start ({start_at.isoformat()})",
+            field="end",
+            value=end_at.isoformat(),
+        )
+    return start_at, end_at
+
+
+def parse_choices(
+    name: str, values: str | Sequence[str] | None, *, allowed: Sequence[str], subject: str
+) -> tuple[str, ...]:
+    """Values of filter ``name`` that must each be one of ``allowed`` (for ``subject``)."""
+    given = split_values(values)
+    for v in given:
+        if v not in allowed:
+            raise ValidationError(
+                f"{name} for {subject} must be one of {', '.join(allowed)}; got {v[:100]!r}",
+                field=name,
+                value=v[:100],
+            )
+    return given
+
+
+def parse_kecamatan(values: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Kecamatan codes or names as given; whether each exists is checked against the loaded
+    boundaries when the filter becomes SQL (:func:`geo.registry.where.kecamatan_codes`)."""
+    given = split_values(values)
+    for v in given:
+        if not KECAMATAN_VALUE.match(v):
+            raise ValidationError(
+                f"kecamatan must be a Kemendagri code such as 61.01.09 or a kecamatan name; "
+                f"got {v[:100]!r}",
+                field="kecamatan",
+                value=v[:100],
+            )
+    return given
 
 
 def parse_filters(
@@ -144,20 +191,13 @@ def parse_filters(
     after: int | str | None = None,
 ) -> ListFilters:
     """Validate raw filter values; with ``layer``, also that each filter applies to it."""
-    start_at = parse_time(start, field="start")
-    end_at = parse_time(end, field="end")
-    if start_at and end_at and end_at <= start_at:
-        raise ValidationError(
-            f"end ({end_at.isoformat()}) must be after start ({start_at.isoformat()})",
-            field="end",
-            value=end_at.isoformat(),
-        )
+    start_at, end_at = parse_window(start, end)
     values: dict[str, tuple[str, ...]] = {
         "kind": split_values(kind),
         "status": split_values(status),
         "nationality": tuple(v.upper() for v in split_values(nationality)),
         "permit_type": tuple(v.upper() for v in split_values(permit_type)),
-        "kecamatan": split_values(kecamatan),
+        "kecamatan": parse_kecamatan(kecamatan),
     }
     for name, given in values.items():
         for v in given:
@@ -173,19 +213,16 @@ def parse_filters(
                 value=",".join(given),
             )
         allowed = layer.choices.get(name)
-        for v in given:
-            if allowed and v not in allowed:
-                raise ValidationError(
-                    f"{name} for {layer.name} must be one of {', '.join(allowed)}; got {v!r}",
-                    field=name,
-                    value=v,
-                )
-            if name == "nationality" and not NATIONALITY.match(v):
-                raise ValidationError(
-                    f"nationality must be an ISO 3166-1 alpha-3 code such as MYS; got {v!r}",
-                    field=name,
-                    value=v,
-                )
+        if allowed:
+            parse_choices(name, given, allowed=allowed, subject=layer.name)
+        if name == "nationality":
+            for v in given:
+                if not NATIONALITY.match(v):
+                    raise ValidationError(
+                        f"nationality must be an ISO 3166-1 alpha-3 code such as MYS; got {v!r}",
+                        field=name,
+                        value=v,
+                    )
     if layer is not None and (start_at or end_at) and layer.time_column is None:
         raise ValidationError(
             f"{layer.name} have no time; start/end do not apply", field="start", value=str(start)
@@ -194,65 +231,46 @@ def parse_filters(
         bbox=parse_bbox(bbox),
         start=start_at,
         end=end_at,
-        limit=_int(limit, field="limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
-        offset=_int(offset, field="offset", default=0, low=0, high=MAX_OFFSET),
+        limit=parse_int(limit, field="limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT),
+        offset=parse_int(offset, field="offset", default=0, low=0, high=MAX_OFFSET),
         after=(
             None
             if after is None or after == ""
-            else _int(after, field="after", default=0, low=0, high=MAX_ID)
+            else parse_int(after, field="after", default=0, low=0, high=MAX_ID)
         ),
         **values,
     )
 
 
-@dataclass
-class Where:
-    sql: str
-    params: dict[str, Any]
+# --- the point layers the maps and the hotspot analysis read ---------------------------------
+
+ANALYSIS_LAYERS: Final = ("incidents", "sightings")
+MIN_CELL_M: Final = 100.0
+MAX_CELL_M: Final = 20_000.0
 
 
-def where_clause(layer: Layer, filters: ListFilters, *, alias: str = "t") -> Where:
-    """SQL conditions (``alias`` = the layer's table) with bound parameters."""
-    parts: list[str] = []
-    params: dict[str, Any] = {}
-    if filters.bbox is not None:
-        # The envelope is built in EPSG:4326, the SRID of every ``geom`` column, so the
-        # GiST index on ``geom`` answers ``&&`` (a transform to another SRID would defeat it).
-        minx, miny, maxx, maxy = filters.bbox
-        params.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy)
-        envelope = f"ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, {SRID})"
-        if layer.geometry_types == ("Point",):
-            parts.append(f"{alias}.geom && {envelope}")
-        else:
-            parts.append(f"ST_Intersects({alias}.geom, {envelope})")
-    if filters.after is not None:
-        # Keyset paging on the primary key (pages are ordered by it): an index range, not an
-        # OFFSET that reads and throws away every earlier row.
-        parts.append(f"{alias}.id > :after")
-        params["after"] = filters.after
-    if layer.time_column:
-        if filters.start is not None:
-            parts.append(f"{alias}.{layer.time_column} >= :start")
-            params["start"] = filters.start
-        if filters.end is not None:
-            parts.append(f"{alias}.{layer.time_column} < :end")
-            params["end"] = filters.end
-    for name in FILTER_NAMES:
-        given: tuple[str, ...] = getattr(filters, name)
-        if not given or name not in layer.filters:
-            continue
-        column = layer.filters[name]
-        if name == "kecamatan":
-            codes = [v for v in given if KECAMATAN_CODE.match(v)]
-            names = [v.lower() for v in given if not KECAMATAN_CODE.match(v)]
-            params["kec_codes"] = codes
-            params["kec_names"] = names
-            parts.append(
-                f"({alias}.kecamatan_code = ANY(:kec_codes) "
-                f"OR lower({alias}.kecamatan_name) = ANY(:kec_names))"
-            )
-            continue
-        qualified = column if "." in column else f"{alias}.{column}"
-        params[f"f_{name}"] = list(given)
-        parts.append(f"{qualified} = ANY(:f_{name})")
-    return Where(" AND ".join(parts) or "TRUE", params)
+def analysis_layer(name: str | None) -> Layer:
+    """``incidents`` (the default) or ``sightings``: the layers maps and hotspots aggregate."""
+    layer_name = (name or "incidents").strip()
+    if layer_name not in ANALYSIS_LAYERS:
+        raise ValidationError(
+            f"layer must be one of {', '.join(ANALYSIS_LAYERS)}; got {layer_name[:100]!r}",
+            field="layer",
+            value=layer_name[:100],
+        )
+    return LAYERS[layer_name]
+
+
+def parse_cell_m(value: float | str, *, field: str = "cell_m") -> float:
+    """A grid cell size (square side or hexagon edge) in metres, in [100, 20000]."""
+    try:
+        cell_m = float(value)
+    except (TypeError, ValueError):
+        cell_m = math.nan
+    if not (math.isfinite(cell_m) and MIN_CELL_M <= cell_m <= MAX_CELL_M):
+        raise ValidationError(
+            f"{field} must be between {MIN_CELL_M:g} and {MAX_CELL_M:g} metres; got {value!r}",
+            field=field,
+            value=cell_m if math.isfinite(cell_m) else str(value)[:100],
+        )
+    return cell_m

@@ -71,6 +71,18 @@ def _stamps() -> tuple[Field, ...]:
 
 
 @dataclass(frozen=True)
+class FilterColumn:
+    """The column a list filter compares; ``joined`` when it belongs to the layer's join."""
+
+    column: str
+    joined: bool = False
+
+
+def _columns(**columns: str) -> dict[str, FilterColumn]:
+    return {name: FilterColumn(column) for name, column in columns.items()}
+
+
+@dataclass(frozen=True)
 class Layer:
     """A registry layer (an API collection) and the table behind it."""
 
@@ -81,9 +93,9 @@ class Layer:
     geometry_types: tuple[str, ...] = ("Point",)
     geometry_required: bool = True
     time_column: str | None = None
-    filters: dict[str, str] = field(default_factory=dict)  # filter name → column
+    filters: dict[str, FilterColumn] = field(default_factory=dict)  # filter name → column
     choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter → allowed values
-    joins: str = ""
+    joins: str = ""  # the join a ``joined`` filter column needs (alias ``f``)
     has_updated_at: bool = True
     located: bool = True  # has the derived kecamatan/desa/border columns
     alerts_layer: str | None = None  # the name geo.alerts.evaluate_for takes
@@ -118,12 +130,12 @@ FOREIGNERS = Layer(
     ),
     geometry_required=False,
     time_column="created_at",
-    filters={
-        "status": "status",
-        "nationality": "nationality",
-        "permit_type": "permit_type",
-        "kecamatan": "kecamatan",
-    },
+    filters=_columns(
+        status="status",
+        nationality="nationality",
+        permit_type="permit_type",
+        kecamatan="kecamatan_code",
+    ),
     choices={"status": FOREIGNER_STATUSES, "permit_type": PERMIT_TYPES},
     alerts_layer="foreigners",
 )
@@ -149,7 +161,7 @@ WORKPLACES = Layer(
         *_stamps(),
     ),
     time_column="created_at",
-    filters={"kind": "sector", "kecamatan": "kecamatan"},
+    filters=_columns(kind="sector", kecamatan="kecamatan_code"),
     choices={"kind": SECTORS},
     alerts_layer="workplaces",
 )
@@ -177,7 +189,7 @@ INCIDENTS = Layer(
         *_stamps(),
     ),
     time_column="occurred_at",
-    filters={"kind": "kind", "status": "status", "kecamatan": "kecamatan"},
+    filters=_columns(kind="kind", status="status", kecamatan="kecamatan_code"),
     choices={"kind": INCIDENT_KINDS, "status": INCIDENT_STATUSES},
     alerts_layer="incidents",
 )
@@ -200,10 +212,9 @@ SIGHTINGS = Layer(
     ),
     time_column="observed_at",
     filters={
-        "kind": "source",
-        "nationality": "f.nationality",
-        "permit_type": "f.permit_type",
-        "kecamatan": "kecamatan",
+        **_columns(kind="source", kecamatan="kecamatan_code"),
+        "nationality": FilterColumn("nationality", joined=True),
+        "permit_type": FilterColumn("permit_type", joined=True),
     },
     choices={"kind": SIGHTING_SOURCES, "permit_type": PERMIT_TYPES},
     joins="LEFT JOIN foreigner f ON f.id = t.foreigner_id",
@@ -228,7 +239,7 @@ ZONES = Layer(
     ),
     geometry_types=("MultiPolygon",),
     time_column="created_at",
-    filters={"kind": "kind"},
+    filters=_columns(kind="kind"),
     choices={"kind": ZONE_KINDS},
     located=False,
 )

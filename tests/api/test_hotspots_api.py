@@ -54,7 +54,7 @@ def test_hotspots_needs_a_token(client: TestClient) -> None:
     [
         pytest.param({"cell_m": 5}, "cell_m", id="cell-too-small"),
         pytest.param({"layer": "passports"}, "layer", id="unknown-layer"),
-        pytest.param({"start": "2026-03-01", "end": "2026-02-01"}, "start", id="start-after-end"),
+        pytest.param({"start": "2026-03-01", "end": "2026-02-01"}, "end", id="start-after-end"),
         pytest.param({"kind": "piracy"}, "kind", id="unknown-kind"),
         pytest.param({"weight": "severity", "layer": "sightings"}, "weight", id="no-severity"),
     ],

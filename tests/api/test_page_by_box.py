@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.registry import LAYERS, list_features, parse_filters, where_clause
-from geo.registry import service as registry_service
+from geo.registry import LAYERS, list_features, pages, parse_filters, reads, where_clause
 
 SIGHTINGS = LAYERS["sightings"]
 
@@ -60,7 +59,7 @@ def test_both_ways_give_the_same_page(
     filters = parse_filters(layer=SIGHTINGS, **query)
     pages = []
     for by_box in (False, True):
-        monkeypatch.setattr(registry_service, "collect_by_box", lambda **_: by_box)
+        monkeypatch.setattr(reads, "collect_by_box", lambda **_: by_box)
         page = list_features(session=session, layer=SIGHTINGS, filters=filters, role=role)
         pages.append((page.joined, page.returned, page.has_more, page.last_id))
     assert pages[0] == pages[1]
@@ -83,17 +82,13 @@ def test_both_ways_give_the_same_page(
 )
 def test_grid_picks_the_way(session: Session, query: dict[str, Any], expected: bool) -> None:
     filters = parse_filters(layer=SIGHTINGS, **query)
-    where = where_clause(SIGHTINGS, filters)
-    decided = registry_service.collect_by_box(
-        session=session, layer=SIGHTINGS, filters=filters, where=where
-    )
+    where = where_clause(SIGHTINGS, filters, session=session)
+    decided = pages.collect_by_box(session=session, layer=SIGHTINGS, filters=filters, where=where)
     assert decided is expected
 
 
 def test_only_layers_with_a_grid(session: Session) -> None:
     zones = LAYERS["zones"]
     filters = parse_filters(layer=zones, bbox="109.25,1.35,109.28,1.38", limit=10)
-    where = where_clause(zones, filters)
-    assert not registry_service.collect_by_box(
-        session=session, layer=zones, filters=filters, where=where
-    )
+    where = where_clause(zones, filters, session=session)
+    assert not pages.collect_by_box(session=session, layer=zones, filters=filters, where=where)

@@ -412,7 +412,7 @@ def test_feature_collection_shape(session: Session) -> None:
         pytest.param({"slice_unit": "day"}, "slice", id="unknown-slice"),
         pytest.param(
             {"start": dt.datetime(2026, 3, 1), "end": dt.datetime(2026, 2, 1)},
-            "start",
+            "end",
             id="start-after-end",
         ),
         pytest.param({"weighting": "severity", "layer": "sightings"}, "weight", id="no-severity"),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from geo import mapdata
 from geo.errors import ValidationError
 from geo.geometry import latlon
+from geo.registry.filters import parse_cell_m
 from tests.maps.seed import Seed
 
 
@@ -103,4 +104,4 @@ def test_bad_filters_name_the_field(raw: dict[str, str], field: str) -> None:
 
 def test_cell_size_is_checked() -> None:
     with pytest.raises(ValidationError, match="50"):
-        mapdata.check_cell_m(50)
+        parse_cell_m(50)

@@ -1,0 +1,108 @@
+"""Registry features as GeoJSON text built in PostgreSQL, and a page of them as bytes.
+
+Each Feature is concatenated text made by ``ST_AsGeoJSON`` and one JSON expression per visible
+property, so a page of 1,000 features is joined into one byte string without a Python object per
+property. Which properties a role sees is decided here (``geo.access``, docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from geo.access import PERSONAL_FIELDS, sees_personal_data
+from geo.registry.layers import WIB_ZONE, Field, Layer
+
+GEOJSON_DECIMALS: Final = 7  # ~1 cm at the equator
+
+
+def visible_fields(layer: Layer, role: str) -> list[Field]:
+    """The layer's fields that ``role`` may see (personal ones only with PERSONAL_DATA)."""
+    if sees_personal_data(role):
+        return list(layer.fields)
+    hidden = set(PERSONAL_FIELDS.get(layer.record, ()))
+    return [f for f in layer.fields if f.name not in hidden]
+
+
+def carries_personal_data(layer: Layer, role: str) -> bool:
+    personal = set(PERSONAL_FIELDS.get(layer.record, ()))
+    return bool(personal) and any(f.name in personal for f in visible_fields(layer, role))
+
+
+def property_sql(spec: Field) -> str:
+    """A SQL expression giving one property's JSON text (``null`` when SQL NULL)."""
+    expr = spec.read_sql()
+    if spec.kind == "datetime":
+        # Shown in WIB with its offset (docs/architecture.md): to_json's ISO text of the local
+        # time, its closing quote replaced by the offset (no JSON parse per value, as ``#>>`` does).
+        local = f"({spec.sql or f't.{spec.name}'}) AT TIME ZONE '{WIB_ZONE}'"
+        value = f"""rtrim(to_json({local})::text, '"') || '+07:00"'"""
+    elif spec.kind in ("int", "ref", "bool") and spec.sql is None:
+        value = f"({expr})::text"  # integer and boolean columns print as JSON
+    elif spec.kind in ("ids", "json"):
+        value = f"({expr})::text"  # already json / jsonb
+    else:
+        value = f"to_json({expr})::text"  # strings escaped; numerics (NaN quoted), dates
+    return f"coalesce({value}, 'null')"
+
+
+def feature_sql(layer: Layer, fields: list[Field], *, alias: str = "t") -> str:
+    """A SQL expression giving one GeoJSON Feature as text.
+
+    The Feature is concatenated text: ``ST_AsGeoJSON`` output goes in as it is (a cast to
+    ``json`` would parse it again: about a sixth of a 1,000-feature page), and so does each
+    property's JSON text: ``json_build_object`` looks up every argument's type and output
+    function on every row, ~10 % of a page more than casting integer and boolean columns to
+    text and escaping strings with ``to_json``. Keys are field names from code (nothing to
+    escape). A feature without geometry gets ``"geometry": null``.
+    """
+    props = " || ', ' || ".join(f"""'"{f.name}": ' || {property_sql(f)}""" for f in fields)
+    return (
+        f"""('{{"type": "Feature", "id": ' || {alias}.id || ', "geometry": ' """
+        f"|| coalesce(ST_AsGeoJSON({alias}.geom, {GEOJSON_DECIMALS}), 'null') "
+        f"""|| ', "properties": {{' || {props or "''"} || '}}}}')"""
+    )
+
+
+@dataclass
+class FeaturePage:
+    """One page of features as GeoJSON text, and what the links need.
+
+    ``features`` holds one Feature text per row; a page built by :func:`list_features` instead
+    carries them already joined by PostgreSQL (``joined``, ``returned`` of them), so a page of
+    1,000 features crosses the driver as one value.
+    """
+
+    features: list[str]
+    limit: int
+    offset: int
+    has_more: bool
+    number_matched: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    joined: str | None = None
+    returned: int | None = None
+    last_id: int | None = None  # primary key of the last feature: the keyset ``after`` of next
+
+    @property
+    def number_returned(self) -> int:
+        return self.returned if self.returned is not None else len(self.features)
+
+    def to_bytes(self, *, links: list[dict[str, str]] | None = None) -> bytes:
+        """The page as a GeoJSON FeatureCollection (bytes, ready to send)."""
+        head: dict[str, Any] = {"type": "FeatureCollection"}
+        tail: dict[str, Any] = {"numberReturned": self.number_returned}
+        if self.number_matched is not None:
+            tail["numberMatched"] = self.number_matched
+        tail.update(self.extra)
+        tail["links"] = links or []
+        return b"".join(
+            (
+                orjson.dumps(head)[:-1],
+                b',"features":[',
+                (self.joined if self.joined is not None else ",".join(self.features)).encode(),
+                b"],",
+                orjson.dumps(tail)[1:],
+            )
+        )

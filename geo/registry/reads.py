@@ -1,0 +1,139 @@
+"""Reading the registry: a page of a layer, its count, one feature; reads of personal data
+leave an audit row (docs/privacy.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import audit
+from geo.access import strip_personal
+from geo.errors import NotFoundError
+from geo.registry.features import FeaturePage, carries_personal_data, feature_sql, visible_fields
+from geo.registry.filters import MAX_ID, ListFilters
+from geo.registry.layers import Layer
+from geo.registry.pages import PAGE_BY_BOX_SQL, PAGE_SQL, collect_by_box
+from geo.registry.where import where_clause
+from geo.users import Principal
+
+
+def audit_personal_read(
+    *,
+    session: Session,
+    layer: Layer,
+    principal: Principal | None,
+    resource: str,
+    count: int,
+    client: str | None,
+) -> None:
+    """An audit row when ``count`` features carrying personal data went to ``principal``."""
+    if principal is not None and count > 0 and carries_personal_data(layer, principal.role):
+        audit.record(
+            session=session,
+            principal=principal,
+            action="read",
+            resource=resource,
+            record_count=count,
+            client=client,
+        )
+
+
+def list_features(
+    *,
+    session: Session,
+    layer: Layer,
+    filters: ListFilters,
+    role: str,
+    principal: Principal | None = None,
+    client: str | None = None,
+    count: bool = False,
+) -> FeaturePage:
+    """A page of ``layer`` ordered by primary key; audited when it carries personal data.
+
+    ``filters.after`` (keyset) starts after that primary key, so deep pages cost what the first
+    one does; ``offset`` still applies after it.
+    """
+    where = where_clause(layer, filters, session=session)
+    fields = visible_fields(layer, role)
+    by_box = collect_by_box(session=session, layer=layer, filters=filters, where=where)
+    sql = (PAGE_BY_BOX_SQL if by_box else PAGE_SQL).format(
+        feature=feature_sql(layer, fields), table=layer.table, joins=layer.joins, where=where.sql
+    )
+    params = {
+        **where.params,
+        "limit": filters.limit,
+        "last_n": filters.limit,
+        "fetch": filters.limit + 1,
+        "offset": filters.offset,
+    }
+    joined, returned, has_more, last_id = session.execute(text(sql), params).one()
+    matched = count_features(session=session, layer=layer, filters=filters) if count else None
+    audit_personal_read(
+        session=session,
+        layer=layer,
+        principal=principal,
+        resource=layer.name,
+        count=int(returned),
+        client=client,
+    )
+    return FeaturePage(
+        [],
+        filters.limit,
+        filters.offset,
+        bool(has_more),
+        matched,
+        joined=str(joined),
+        returned=int(returned),
+        last_id=int(last_id) if last_id is not None else None,
+    )
+
+
+def count_features(*, session: Session, layer: Layer, filters: ListFilters) -> int:
+    where = where_clause(layer, filters, session=session)
+    sql = f"SELECT count(*) FROM {layer.table} t {where.joins} WHERE {where.sql}"
+    return int(session.execute(text(sql), where.params).scalar_one())
+
+
+def check_id(record_id: Any, layer: Layer) -> int:
+    if (
+        isinstance(record_id, bool)
+        or not isinstance(record_id, int)
+        or not 1 <= record_id <= MAX_ID
+    ):
+        raise NotFoundError(f"no {layer.record} with id {record_id!r}")
+    return record_id
+
+
+def get_feature(
+    *,
+    session: Session,
+    layer: Layer,
+    record_id: int,
+    role: str,
+    principal: Principal | None = None,
+    client: str | None = None,
+    audit_read: bool = True,
+) -> dict[str, Any]:
+    """One feature as a GeoJSON dict; NotFoundError if absent."""
+    record_id = check_id(record_id, layer)
+    fields = visible_fields(layer, role)
+    sql = f"SELECT {feature_sql(layer, fields)} FROM {layer.table} t {layer.joins} WHERE t.id = :id"
+    raw = session.execute(text(sql), {"id": record_id}).scalar()
+    if raw is None:
+        raise NotFoundError(f"no {layer.record} with id {record_id}")
+    if audit_read:
+        audit_personal_read(
+            session=session,
+            layer=layer,
+            principal=principal,
+            resource=f"{layer.name}/{record_id}",
+            count=1,
+            client=client,
+        )
+    feature: dict[str, Any] = orjson.loads(raw)
+    # Defence in depth: the SQL already left the columns out.
+    feature["properties"] = strip_personal(layer.record, feature["properties"], role)
+    return feature

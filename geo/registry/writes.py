@@ -1,0 +1,283 @@
+"""Writing the registry: create, update, delete, each validated, alerted in the same
+transaction (docs/alerts.md) and audited (docs/privacy.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import audit
+from geo.errors import ConflictError, NotFoundError, ValidationError
+from geo.models import SRID
+from geo.registry.layers import Layer
+from geo.registry.reads import check_id, get_feature
+from geo.registry.validation import MISSING, ValidFeature, validate_feature
+from geo.settings import AreaSettings
+from geo.users import Principal
+
+
+def _columns(layer: Layer, valid: ValidFeature) -> tuple[list[str], list[str], dict[str, Any]]:
+    cols: list[str] = []
+    exprs: list[str] = []
+    params: dict[str, Any] = {}
+    for name, value in valid.values.items():
+        spec = layer.by_name[name]
+        if spec.kind == "ids":
+            continue
+        if value is None and spec.name in ("status", "active"):
+            continue  # keep the column's default
+        cols.append(name)
+        params[f"v_{name}"] = value
+        exprs.append(f"CAST(:v_{name} AS jsonb)" if spec.kind == "json" else f":v_{name}")
+    if valid.geometry is not MISSING:
+        cols.append("geom")
+        if valid.geometry is None:
+            exprs.append("NULL")
+        else:
+            assert isinstance(valid.geometry, BaseGeometry)
+            params["wkt"] = valid.geometry.wkt
+            exprs.append(f"ST_GeomFromText(:wkt, {SRID})")
+        if layer.name == "sightings":
+            cols.append("out_of_area")
+            params["v_out_of_area"] = valid.out_of_area
+            exprs.append(":v_out_of_area")
+    return cols, exprs, params
+
+
+def _set_links(*, session: Session, layer: Layer, record_id: int, valid: ValidFeature) -> None:
+    ids = valid.values.get("foreigner_ids")
+    if "foreigner_ids" not in valid.values or layer.name != "incidents":
+        return
+    session.execute(
+        text("DELETE FROM incident_foreigner WHERE incident_id = :id"), {"id": record_id}
+    )
+    if ids:
+        session.execute(
+            text(
+                "INSERT INTO incident_foreigner (incident_id, foreigner_id) "
+                "SELECT :id, unnest(CAST(:ids AS integer[]))"
+            ),
+            {"id": record_id, "ids": ids},
+        )
+
+
+def evaluate_alerts(*, session: Session, layer: Layer, ids: list[int]) -> bool:
+    """Run the alert rules for the written rows in this transaction; whether any rule ran."""
+    if layer.alerts_layer is None or not ids:
+        return False
+    # Imported here: geo.alerts reads the registry's filters, so a module-level import would
+    # make a cycle.
+    from geo.alerts import evaluate_for
+
+    evaluate_for(session=session, layer=layer.alerts_layer, ids=ids)
+    return True
+
+
+def _alert_and_audit(
+    *,
+    session: Session,
+    layer: Layer,
+    record_id: int,
+    principal: Principal,
+    client: str | None,
+    action: str,
+    fields: list[str],
+) -> None:
+    """What follows every write of a feature: its alerts, then its audit row."""
+    evaluate_alerts(session=session, layer=layer, ids=[record_id])
+    audit.record(
+        session=session,
+        principal=principal,
+        action=action,
+        resource=f"{layer.name}/{record_id}",
+        record_count=1,
+        client=client,
+        details={"fields": fields},
+    )
+
+
+@dataclass
+class WriteResult:
+    feature: dict[str, Any]
+    created: bool
+    notes: list[str]
+
+
+def _external_ref_owner(*, session: Session, layer: Layer, external_ref: str) -> int | None:
+    found = session.execute(
+        text(f"SELECT id FROM {layer.table} WHERE external_ref = :ref LIMIT 1"),
+        {"ref": external_ref},
+    ).scalar()
+    return int(found) if found is not None else None
+
+
+def create_feature(
+    *,
+    session: Session,
+    layer: Layer,
+    body: Any,
+    principal: Principal,
+    area: AreaSettings,
+    client: str | None = None,
+) -> WriteResult:
+    """Insert one feature; sightings with a known (external_ref, observed_at) are not duplicated."""
+    valid = validate_feature(session=session, layer=layer, body=body, area=area)
+    cols, exprs, params = _columns(layer, valid)
+    external_ref = valid.values.get("external_ref")
+    conflict = ""
+    if layer.name == "sightings":
+        conflict = "ON CONFLICT (external_ref, observed_at) DO NOTHING"
+    elif external_ref is not None:
+        owner = _external_ref_owner(session=session, layer=layer, external_ref=external_ref)
+        if owner is not None:
+            raise ConflictError(
+                f"a {layer.record} with external_ref {external_ref!r} already exists (id {owner})",
+                details={"id": owner, "field": "properties.external_ref"},
+            )
+    if layer.name == "zones" and "name" in valid.values:
+        _check_zone_name(session=session, name=valid.values["name"], exclude_id=None)
+    sql = (
+        f"INSERT INTO {layer.table} ({', '.join(cols)}) VALUES ({', '.join(exprs)}) "
+        f"{conflict} RETURNING id"
+    )
+    new_id = session.execute(text(sql), params).scalar()
+    created = new_id is not None
+    if new_id is None:  # an identical sighting report was already stored: idempotent retry
+        new_id = session.execute(
+            text("SELECT id FROM sighting WHERE external_ref = :ref AND observed_at = :at"),
+            {"ref": external_ref, "at": valid.values["observed_at"]},
+        ).scalar_one()
+    record_id = int(new_id)
+    if created:
+        _set_links(session=session, layer=layer, record_id=record_id, valid=valid)
+        _alert_and_audit(
+            session=session,
+            layer=layer,
+            record_id=record_id,
+            principal=principal,
+            client=client,
+            action="create",
+            fields=sorted(valid.values),
+        )
+    feature = get_feature(
+        session=session,
+        layer=layer,
+        record_id=record_id,
+        role=principal.role,
+        audit_read=False,
+    )
+    return WriteResult(feature, created, valid.notes)
+
+
+def _check_zone_name(*, session: Session, name: str, exclude_id: int | None) -> None:
+    owner = session.execute(
+        text("SELECT id FROM zone WHERE name = :name AND id IS DISTINCT FROM :exclude"),
+        {"name": name, "exclude": exclude_id},
+    ).scalar()
+    if owner is not None:
+        raise ConflictError(
+            f"a zone named {name!r} already exists (id {owner})",
+            details={"id": owner, "field": "properties.name"},
+        )
+
+
+def _guard_derived_zone(*, session: Session, layer: Layer, record_id: int) -> None:
+    if layer.name != "zones":
+        return
+    derived = session.execute(
+        text("SELECT derived FROM zone WHERE id = :id"), {"id": record_id}
+    ).scalar()
+    if derived:
+        raise ConflictError(
+            f"zone {record_id} is derived from the reference geography; "
+            "reload boundaries to change it"
+        )
+
+
+def update_feature(
+    *,
+    session: Session,
+    layer: Layer,
+    record_id: int,
+    body: Any,
+    principal: Principal,
+    area: AreaSettings,
+    client: str | None = None,
+) -> WriteResult:
+    """Change the given properties (and geometry, if given) of one feature."""
+    record_id = check_id(record_id, layer)
+    exists = session.execute(
+        text(f"SELECT id FROM {layer.table} WHERE id = :id FOR UPDATE"), {"id": record_id}
+    ).scalar()
+    if exists is None:
+        raise NotFoundError(f"no {layer.record} with id {record_id}")
+    _guard_derived_zone(session=session, layer=layer, record_id=record_id)
+    valid = validate_feature(session=session, layer=layer, body=body, area=area, partial=True)
+    for name, value in valid.values.items():
+        if value is None and layer.by_name[name].required:
+            raise ValidationError(f"properties.{name}: is required", field=f"properties.{name}")
+    cols, exprs, params = _columns(layer, valid)
+    external_ref = valid.values.get("external_ref")
+    if external_ref is not None and layer.name != "sightings":
+        owner = _external_ref_owner(session=session, layer=layer, external_ref=external_ref)
+        if owner is not None and owner != record_id:
+            raise ConflictError(
+                f"a {layer.record} with external_ref {external_ref!r} already exists (id {owner})",
+                details={"id": owner, "field": "properties.external_ref"},
+            )
+    if layer.name == "zones" and valid.values.get("name"):
+        _check_zone_name(session=session, name=valid.values["name"], exclude_id=record_id)
+    assignments = [f"{c} = {e}" for c, e in zip(cols, exprs, strict=True)]
+    if layer.has_updated_at and (assignments or "foreigner_ids" in valid.values):
+        assignments.append("updated_at = now()")
+    if assignments:
+        session.execute(
+            text(f"UPDATE {layer.table} SET {', '.join(assignments)} WHERE id = :id"),
+            {**params, "id": record_id},
+        )
+    _set_links(session=session, layer=layer, record_id=record_id, valid=valid)
+    changed = sorted(valid.values) + (["geometry"] if valid.geometry is not MISSING else [])
+    if changed:
+        _alert_and_audit(
+            session=session,
+            layer=layer,
+            record_id=record_id,
+            principal=principal,
+            client=client,
+            action="update",
+            fields=changed,
+        )
+    feature = get_feature(
+        session=session, layer=layer, record_id=record_id, role=principal.role, audit_read=False
+    )
+    return WriteResult(feature, False, valid.notes)
+
+
+def delete_feature(
+    *,
+    session: Session,
+    layer: Layer,
+    record_id: int,
+    principal: Principal,
+    client: str | None = None,
+) -> None:
+    """Delete one feature (admins only, enforced by the caller's permission check); audited."""
+    record_id = check_id(record_id, layer)
+    _guard_derived_zone(session=session, layer=layer, record_id=record_id)
+    deleted = session.execute(
+        text(f"DELETE FROM {layer.table} WHERE id = :id RETURNING id"), {"id": record_id}
+    ).scalar()
+    if deleted is None:
+        raise NotFoundError(f"no {layer.record} with id {record_id}")
+    audit.record(
+        session=session,
+        principal=principal,
+        action="delete",
+        resource=f"{layer.name}/{record_id}",
+        record_count=1,
+        client=client,
+    )
