@@ -57,13 +57,13 @@ def test_both_ways_give_the_same_page(
     session: Session, monkeypatch: pytest.MonkeyPatch, query: dict[str, Any], role: str
 ) -> None:
     filters = parse_filters(layer=SIGHTINGS, **query)
-    pages = []
+    results = []
     for by_box in (False, True):
         monkeypatch.setattr(reads, "collect_by_box", lambda **_: by_box)
         page = list_features(session=session, layer=SIGHTINGS, filters=filters, role=role)
-        pages.append((page.joined, page.returned, page.has_more, page.last_id))
-    assert pages[0] == pages[1]
-    assert pages[0][1] > 0 or query["bbox"].startswith("100,")  # only the empty box is empty
+        results.append((page.joined, page.returned, page.has_more, page.last_id))
+    assert results[0] == results[1]
+    assert results[0][1] > 0 or query["bbox"].startswith("100,")  # only the empty box is empty
 
 
 @pytest.mark.usefixtures("grid_of_sightings")
