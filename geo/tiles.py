@@ -3,7 +3,11 @@
 Point layers are raw points only from ``POINT_MIN_ZOOM`` on; below it they are counts on a grid
 (``GRID_CELLS`` = 64 cells across a tile, aligned with the Web Mercator pixel grid of zoom z+6),
 so a tile's size is bounded by the grid, not by the number of rows. Sightings are persons: roles
-without personal data always get the grid, with counts below 3 hidden (docs/privacy.md).
+without personal data always get the grid, with counts below 3 hidden, and never a cell narrower
+on the ground than ``MIN_AGGREGATE_CELL_M`` (the grid's level 17, ~306 m, near the equator), however
+far they zoom in (docs/api.md#vector-tiles-get-tileslayerzxymvt). Their tiles are therefore read
+from the stored grid at every zoom; a tile smaller than one such cell shows the cell's count, drawn
+at the cell's centre by the one tile holding that centre.
 
 The counts come from ``sighting_grid`` / ``incident_grid`` (migration 0010): rows per cell of
 levels 12-17 and UTC month, kept in step by statement triggers. A tile at zoom z < 12 sums the
@@ -17,6 +21,7 @@ selects the rows.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,6 +47,10 @@ GRID_COARSEST: Final = 12
 RAW_MAX_POINTS: Final = 5_000
 EXTENT: Final = 4096
 WEB_MERCATOR_HALF: Final = 20037508.342789244
+# The narrowest cell, in metres on the ground, whose sighting count a role without personal data
+# may see: 64 cells across a z22 tile are 15 cm, an exact point. The stored grid's finest level
+# (17: 305.7 m of Web Mercator, 305.5 m on the ground at Sambas' 2 degrees north) is the floor.
+MIN_AGGREGATE_CELL_M: Final = 300.0
 
 ENV = "ST_TileEnvelope(:z, :x, :y)"
 
@@ -90,10 +99,11 @@ CELL_Y = "floor((ST_Y({p}) + {half}) / :cell_m)::int"
 
 # Counts per cell: from the grid table for whole months, from the rows for partial ones; the
 # cell range keeps every cell inside the tile. {parts} is a UNION ALL of (cx, cy, n). A cell is
-# drawn at its centre, in tile coordinates ({px} = EXTENT / GRID_CELLS units a cell, y down):
-# what ST_AsMVTGeom would return for it, without a transform per cell.
+# drawn at its centre, in tile coordinates (:cell_px units a cell, from the tile's west edge :ox
+# and north edge :oy1 + 1 in cells, y down): what ST_AsMVTGeom would return for it, without a
+# transform per cell. ``env`` is the tile, or the cell when the tile lies inside one cell.
 GRID_SQL = """
-    WITH env AS (SELECT {env} AS e),
+    WITH env AS (SELECT ST_TileEnvelope(:ez, :ex, :ey) AS e),
     cells AS MATERIALIZED (
         SELECT u.cx, u.cy, sum(u.n)::int AS n
         FROM ({parts}) u
@@ -103,8 +113,8 @@ GRID_SQL = """
     SELECT ST_AsMVT(q, '{name}', {extent}, 'geom') FROM (
         SELECT CASE WHEN :suppress AND n < :min_count THEN NULL ELSE n END AS count,
                CASE WHEN :suppress AND n < :min_count THEN :hidden ELSE n::text END AS count_label,
-               ST_MakePoint(((cx - :cx0) * {px} + {px} / 2)::float8,
-                            ((:cy1 - cy) * {px} + {px} / 2)::float8) AS geom
+               ST_MakePoint((cx - :ox) * :cell_px + :cell_px / 2,
+                            (:oy1 - cy) * :cell_px + :cell_px / 2) AS geom
         FROM cells
     ) q
 """
@@ -223,6 +233,79 @@ def tile_width_m(z: int) -> float:
     return 2 * WEB_MERCATOR_HALF / (1 << z)
 
 
+def _tile_lat(z: int, y: int) -> float:
+    """Latitude in degrees of the northern edge of tile row ``y``."""
+    return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / (1 << z)))))
+
+
+def grid_level(request: TileRequest, role: str) -> int:
+    """The grid level of an aggregated tile: zoom + 6 (64 cells across), but for sightings seen
+    by a role without personal data no finer than ``MIN_AGGREGATE_CELL_M`` on the ground, at the
+    tile's edge farthest from the equator (where Web Mercator cells are narrowest)."""
+    level = request.z + GRID_SHIFT
+    if request.layer != "sightings" or sees_personal_data(role):
+        return level
+    poleward = max(abs(_tile_lat(request.z, request.y)), abs(_tile_lat(request.z, request.y + 1)))
+    scale = math.cos(math.radians(poleward))
+    while level > 0 and tile_width_m(level) * scale < MIN_AGGREGATE_CELL_M:
+        level -= 1
+    return level
+
+
+@dataclass(frozen=True)
+class GridPlacement:
+    """Where a tile's cells are: the cell range it reads, their size in tile units, the tile's
+    west and north edges in cells, the envelope its rows are read in, and whether it draws."""
+
+    cx0: int
+    cx1: int
+    cy0: int
+    cy1: int
+    cell_px: float
+    ox: float
+    oy1: float
+    envelope: tuple[int, int, int]  # (z, x, y) of ST_TileEnvelope
+    draws: bool
+
+
+def grid_placement(z: int, x: int, y: int, level: int) -> GridPlacement:
+    """The cells of level ``level`` in tile (z, x, y); cells counted from the south edge."""
+    y_from_south = (1 << z) - 1 - y
+    if level >= z:
+        cells = 1 << (level - z)  # across the tile
+        cx0, cy0 = x * cells, y_from_south * cells
+        return GridPlacement(
+            cx0=cx0,
+            cx1=cx0 + cells - 1,
+            cy0=cy0,
+            cy1=cy0 + cells - 1,
+            cell_px=EXTENT / cells,
+            ox=float(cx0),
+            oy1=float(cy0 + cells - 1),
+            envelope=(z, x, y),
+            draws=True,
+        )
+    # The tile lies inside one cell (zoomed in past the floor of a role without personal data):
+    # its count is drawn at the cell's centre, by the one tile that holds the centre.
+    k = z - level
+    cx, cy = x >> k, y_from_south >> k
+    cell_px = float(EXTENT << k)
+    ox, oy1 = x / (1 << k), (y_from_south + 1) / (1 << k) - 1
+    centre_x = (cx - ox) * cell_px + cell_px / 2
+    centre_y = (oy1 - cy) * cell_px + cell_px / 2
+    return GridPlacement(
+        cx0=cx,
+        cx1=cx,
+        cy0=cy,
+        cy1=cy,
+        cell_px=cell_px,
+        ox=ox,
+        oy1=oy1,
+        envelope=(level, cx, (1 << level) - 1 - cy),
+        draws=0 <= centre_x < EXTENT and 0 <= centre_y < EXTENT,
+    )
+
+
 def aggregated(layer: str, z: int, role: str) -> bool:
     """Whether ``layer`` is served as grid counts at zoom ``z`` to ``role``."""
     if layer == "sightings" and not sees_personal_data(role):
@@ -296,22 +379,24 @@ def grid_sql(
 
     ``from_rows`` counts every cell from the table instead of the grid (the benchmark's
     baseline, and the tests' reference for the grid). ``level`` (default zoom + 6: 64 cells
-    across) may be coarser, down to the zoom itself.
+    across) may be coarser, even coarser than the zoom (see :func:`grid_placement`).
     """
     z, x, y = request.z, request.x, request.y
     level = z + GRID_SHIFT if level is None else level
-    cells = 1 << (level - z)  # across the tile
-    cell_m = tile_width_m(z) / cells
-    y_from_south = (1 << z) - 1 - y
+    place = grid_placement(z, x, y, level)
+    ez, ex, ey = place.envelope
     params: dict[str, Any] = {
-        "z": z,
-        "x": x,
-        "y": y,
-        "cell_m": cell_m,
-        "cx0": x * cells,
-        "cx1": (x + 1) * cells - 1,
-        "cy0": y_from_south * cells,
-        "cy1": (y_from_south + 1) * cells - 1,
+        "ez": ez,
+        "ex": ex,
+        "ey": ey,
+        "cell_m": tile_width_m(level),
+        "cx0": place.cx0,
+        "cx1": place.cx1,
+        "cy0": place.cy0,
+        "cy1": place.cy1,
+        "cell_px": place.cell_px,
+        "ox": place.ox,
+        "oy1": place.oy1,
     }
     half = repr(WEB_MERCATOR_HALF)
     cell_x = CELL_X.format(p="r.p", half=half)
@@ -342,13 +427,7 @@ def grid_sql(
             time, time_params = _time_sql(time_col, window.row_ranges)
             parts.append(ROWS_PART.format(cell_x=cell_x, cell_y=cell_y, table=table, time=time))
             params.update(time_params)
-    sql = GRID_SQL.format(
-        env=ENV,
-        parts=" UNION ALL ".join(parts),
-        name=request.layer,
-        extent=EXTENT,
-        px=EXTENT // cells,
-    )
+    sql = GRID_SQL.format(parts=" UNION ALL ".join(parts), name=request.layer, extent=EXTENT)
     return sql, params
 
 
@@ -402,7 +481,12 @@ def render(*, session: Session, request: TileRequest, role: str, from_rows: bool
     session.execute(NO_PARALLEL_SQL)
     table, time_col, columns = POINT_SQL[request.layer]
     if aggregated(request.layer, request.z, role):
-        sql, grid_params = grid_sql(request, table=table, time_col=time_col, from_rows=from_rows)
+        level = grid_level(request, role)
+        if not grid_placement(request.z, request.x, request.y, level).draws:
+            return b""
+        sql, grid_params = grid_sql(
+            request, table=table, time_col=time_col, from_rows=from_rows, level=level
+        )
         grid_params["suppress"] = request.layer == "sightings" and not sees_personal_data(role)
         grid_params["min_count"] = MIN_PERSON_COUNT
         grid_params["hidden"] = f"<{MIN_PERSON_COUNT}"
