@@ -1,0 +1,81 @@
+"""The plan from the database: the window's hotspots and the recent patrol log (SQL), then
+:func:`geo.patrol.plan.plan_from_hotspots`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from geo.errors import ValidationError
+from geo.hotspots.analysis import hotspots
+from geo.hotspots.data import as_utc
+from geo.patrol.coordinates import FloatArray, check_lon_lat, default_start
+from geo.patrol.logbook import recent_patrols_utm
+from geo.patrol.plan import PatrolPlan, check_plan_parameters, plan_from_hotspots
+from geo.settings import AreaSettings
+
+
+def plan_patrol(
+    *,
+    session: Session,
+    k: int = 4,
+    radius_m: float = 2000.0,
+    start_point: tuple[float, float] | None = None,
+    area: AreaSettings | None = None,
+    layer: str = "incidents",
+    cell_m: float = 1000.0,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    kinds: list[str] | tuple[str, ...] | None = None,
+    weighting: str = "count",
+    weight_mode: str = "hot",
+    min_confidence: int = 2,
+    return_to_start: bool = True,
+    avoid_recent_days: int | None = 7,
+    recent_factor: float = 0.5,
+    now: dt.datetime | None = None,
+    reference_data_dir: Path | None = None,
+) -> PatrolPlan:
+    """Hotspots of the window (SQL), recent patrols (SQL), then :func:`plan_from_hotspots`."""
+    check_plan_parameters(k=k, radius_m=radius_m, recent_factor=recent_factor)
+    point = start_point or default_start(area)
+    check_lon_lat(*point, field="start_point")
+    if avoid_recent_days is not None and not (0 <= avoid_recent_days <= 365):
+        raise ValidationError(
+            f"avoid_recent_days must be between 0 and 365; got {avoid_recent_days!r}",
+            field="avoid_recent_days",
+            value=avoid_recent_days,
+        )
+    if reference_data_dir is None and area is not None:
+        reference_data_dir = area.reference_data_dir
+    result = hotspots(
+        session=session,
+        layer=layer,
+        cell_m=cell_m,
+        start=start,
+        end=end,
+        kinds=kinds,
+        weighting=weighting,
+        reference_data_dir=reference_data_dir,
+    )
+    visits_xy: FloatArray | None = None
+    visits_r: FloatArray | None = None
+    if avoid_recent_days:
+        moment = as_utc(now, "now") or dt.datetime.now(dt.UTC)
+        visits_xy, visits_r = recent_patrols_utm(
+            session=session, since=moment - dt.timedelta(days=avoid_recent_days)
+        )
+    return plan_from_hotspots(
+        result,
+        k=k,
+        radius_m=radius_m,
+        start=point,
+        weight_mode=weight_mode,
+        min_confidence=min_confidence,
+        return_to_start=return_to_start,
+        recent_visits_xy=visits_xy,
+        recent_visits_radius_m=visits_r,
+        recent_factor=recent_factor,
+    )
