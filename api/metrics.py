@@ -1,7 +1,7 @@
 """``/metrics`` in Prometheus text format, and the middleware that times every request.
 
 Request latency is measured in-process; the domain counters (alerts raised, rows imported)
-are read from the database at scrape time, so they survive restarts and count every worker.
+come from ``geo.metrics``, read at scrape time.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,19 +24,9 @@ from api.auth import require
 from geo import access
 from geo.db import Database
 from geo.logs import request_id
+from geo.metrics import DomainCounts, domain_counts
 
 log = logging.getLogger("timpora.access")
-
-DOMAIN_COUNTS_SQL = text(
-    """
-    SELECT 'alert' AS what, rule_kind AS label, count(*) AS n FROM alert GROUP BY rule_kind
-    UNION ALL
-    SELECT 'import', resource, coalesce(sum(record_count), 0) FROM audit_log
-    WHERE action = 'import' GROUP BY resource
-    UNION ALL
-    SELECT 'open_alert', status, count(*) FROM alert WHERE status <> 'resolved' GROUP BY status
-    """
-)
 
 
 class DomainCollector(Collector):
@@ -57,18 +46,17 @@ class DomainCollector(Collector):
         up = GaugeMetricFamily("timpora_database_up", "1 when the database answered the scrape")
         try:
             with self.database.engine.connect() as conn:
-                rows = conn.execute(DOMAIN_COUNTS_SQL).all()
+                counts = domain_counts(connection=conn)
             up.add_metric([], 1)
         except DBAPIError:
-            rows = []
+            counts = DomainCounts()
             up.add_metric([], 0)
-        for what, label, n in rows:
-            if what == "alert":
-                alerts.add_metric([label], float(n))
-            elif what == "import":
-                imported.add_metric([label], float(n))
-            else:
-                open_alerts.add_metric([label], float(n))
+        for rule, n in counts.alerts_by_rule.items():
+            alerts.add_metric([rule], float(n))
+        for layer, n in counts.imported_rows_by_layer.items():
+            imported.add_metric([layer], float(n))
+        for status, n in counts.open_alerts_by_status.items():
+            open_alerts.add_metric([status], float(n))
         yield from (alerts, imported, open_alerts, up)
 
 

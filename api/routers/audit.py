@@ -1,4 +1,4 @@
-"""``GET /api/v1/audit``: the audit log, newest first (admins only)."""
+"""``GET /api/v1/audit``: the audit log, newest first (admins only); the SQL is ``geo.audit``'s."""
 
 from __future__ import annotations
 
@@ -6,34 +6,17 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import text
 
 from api.auth import require
 from api.deps import SessionDep
 from api.responses import JSON
-from api.routers.resources import ERRORS
+from api.routing import ERRORS
 from api.schemas import AuditPage
+from geo import audit
 from geo.access import READ_AUDIT
-from geo.registry import parse_time
 from geo.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-
-AUDIT_SQL = text(
-    """
-    SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at,
-           user_name, role, action, resource, record_count, client, details
-    FROM audit_log
-    WHERE (CAST(:user_name AS text) IS NULL OR user_name = :user_name)
-      AND (CAST(:action AS text) IS NULL OR action = :action)
-      AND (CAST(:resource AS text) IS NULL OR resource LIKE :resource || '%')
-      AND (CAST(:start AS timestamptz) IS NULL OR at >= :start)
-      AND (CAST(:end AS timestamptz) IS NULL OR at < :end)
-      AND (CAST(:before_id AS bigint) IS NULL OR id < :before_id)
-    ORDER BY id DESC
-    LIMIT :limit
-    """
-)
 
 
 @router.get(
@@ -52,21 +35,18 @@ def get_audit(
     start: Annotated[str | None, Query()] = None,
     end: Annotated[str | None, Query()] = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_ENTRIES)] = 100,
 ) -> JSON:
-    rows = session.execute(
-        AUDIT_SQL,
-        {
-            "user_name": user,
-            "action": action,
-            "resource": resource.replace("%", r"\%").replace("_", r"\_") if resource else None,
-            "start": parse_time(start, field="start"),
-            "end": parse_time(end, field="end"),
-            "before_id": before_id,
-            "limit": limit,
-        },
-    ).mappings()
-    entries = [dict(r) for r in rows]
+    entries = audit.entries(
+        session=session,
+        user_name=user,
+        action=action,
+        resource_prefix=resource,
+        start=start,
+        end=end,
+        before_id=before_id,
+        limit=limit,
+    )
     links = []
     if len(entries) == limit:
         params = {k: v for k, v in request.query_params.items() if k != "before_id"}

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.responses import GeoJSON
+from api.routing import Reader, client_address
 from geo import access
 from geo.errors import ValidationError
 from geo.hotspots import hotspots, to_feature_collection
@@ -31,7 +32,6 @@ router = APIRouter(prefix="/api/v1", tags=["hotspots"])
 # gets the message every other face gives; documented as a date-time.
 WhenText = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
-ReaderDep = Annotated[Principal, Depends(require(access.READ))]
 PlannerDep = Annotated[Principal, Depends(require(access.PLAN_PATROLS))]
 
 PERSON_LAYERS = frozenset({"sightings"})
@@ -58,7 +58,7 @@ def _suppress(collection: dict[str, Any], role: str) -> dict[str, Any]:
 def get_hotspots(
     session: SessionDep,
     settings: SettingsDep,
-    principal: ReaderDep,
+    principal: Reader,
     layer: Annotated[str, Query(description="incidents or sightings")] = "incidents",
     cell_m: Annotated[float, Query(description="hexagon side in metres (EPSG:32649)")] = 1000.0,
     start: Annotated[WhenText | None, Query(description="ISO time; WIB if no offset")] = None,
@@ -194,7 +194,7 @@ def post_patrol_log(
         radius_m=props.radius_m,
         note=props.note,
         principal=principal,
-        client=request.client.host if request.client else None,
+        client=client_address(request),
     )
     return GeoJSON(patrol_feature(entry, lon, lat), status_code=201)
 
@@ -202,7 +202,7 @@ def post_patrol_log(
 @router.get("/patrols/log", response_class=GeoJSON, summary="The patrol log, newest first")
 def get_patrol_log(
     session: SessionDep,
-    principal: ReaderDep,
+    principal: Reader,
     start: Annotated[dt.datetime | None, Query(description="ISO time; WIB if no offset")] = None,
     end: Annotated[dt.datetime | None, Query()] = None,
     limit: Annotated[int, Query()] = 100,
@@ -218,6 +218,6 @@ def get_patrol_log(
 
 
 @router.get("/patrols/log/{patrol_id}", response_class=GeoJSON, summary="One patrol log entry")
-def get_patrol_log_entry(patrol_id: int, session: SessionDep, principal: ReaderDep) -> GeoJSON:
+def get_patrol_log_entry(patrol_id: int, session: SessionDep, principal: Reader) -> GeoJSON:
     entry, lon, lat = get_patrol(session=session, patrol_id=patrol_id)
     return GeoJSON(patrol_feature(entry, lon, lat))

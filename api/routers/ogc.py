@@ -8,20 +8,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from api.auth import require
 from api.deps import SessionDep
 from api.responses import JSON, GeoJSON
-from api.routers.resources import ERRORS, client_address
+from api.routing import ERRORS, Reader, client_address
 from geo import ogc
-from geo.access import READ
 from geo.registry import MAX_LIMIT, parse_bbox
 from geo.registry.filters import ListFilters
-from geo.users import Principal
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
-Reader = Annotated[Principal, Depends(require(READ))]
 
 JSON_TYPE = "application/json"
 GEOJSON_TYPE = "application/geo+json"

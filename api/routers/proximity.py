@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api.auth import require
 from api.deps import SessionDep
 from api.responses import GeoJSON
-from api.routers.resources import ERRORS, client_address
+from api.routing import ERRORS, client_address
 from api.schemas import FeaturePage
 from geo import proximity
 from geo.access import READ

@@ -1,23 +1,27 @@
 """``/api/v1/{foreigners,workplaces,incidents,sightings,zones}``: list, read, create, patch, delete.
 
-Handlers only parse HTTP and call ``geo.registry``; GeoJSON comes back from PostgreSQL as text.
+One :class:`LayerRoutes` factory registers the five routes of a layer (as titiler builds its
+routers): each handler parses HTTP and calls ``geo.registry``, which returns GeoJSON as text.
 No ``from __future__ import annotations`` here: the handlers are closures whose parameter
 descriptions FastAPI must evaluate at definition time.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi.types import DecoratedCallable
+from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
-from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.responses import GeoJSON
+from api.routing import ERRORS, Deleter, Reader, Writer, client_address
 from api.schemas import EXAMPLES, AnyFeature, FeaturePage, ProblemDetail, feature_in_schema
 from geo import registry
-from geo.access import DELETE, READ, WRITE
 from geo.registry import idempotency
 from geo.users import Principal
 
@@ -40,19 +44,11 @@ register_url_convertor("recid", RecordIdConvertor())
 
 router = APIRouter(prefix="/api/v1")
 
-Reader = Annotated[Principal, Depends(require(READ))]
-Writer = Annotated[Principal, Depends(require(WRITE))]
-Deleter = Annotated[Principal, Depends(require(DELETE))]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemDetail, "description": "Missing or invalid token"},
-    403: {"model": ProblemDetail, "description": "The role may not do this"},
-    422: {"model": ProblemDetail, "description": "A value is invalid (field and value named)"},
-}
-
-
-def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Feature = Annotated[dict[str, Any], Body()]
+IdempotencyKey = Annotated[
+    str | None, Header(description="Retries with the same key return the first response")
+]
 
 
 def page_links(
@@ -89,24 +85,12 @@ def page_links(
     return links
 
 
-def _add_layer_routes(layer: registry.Layer) -> None:
-    name = layer.name
+def list_filters_dependency(layer: registry.Layer) -> Callable[..., registry.ListFilters]:
+    """The list query of ``layer`` (filters and paging) as a dependency; bad values are 422s."""
     kinds = ", ".join(layer.choices.get("kind", ())) or "—"
     statuses = ", ".join(layer.choices.get("status", ())) or "—"
-    tag = name
 
-    @router.get(
-        f"/{name}",
-        response_class=GeoJSON,
-        summary=f"List {name} (GeoJSON FeatureCollection)",
-        tags=[tag],
-        responses={200: {"model": FeaturePage}, **ERRORS},
-        name=f"list_{name}",
-    )
-    def list_items(
-        request: Request,
-        session: SessionDep,
-        principal: Reader,
+    def list_filters(
         bbox: Annotated[
             str | None,
             Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)", examples=["109,1,110,2"]),
@@ -137,8 +121,8 @@ def _add_layer_routes(layer: registry.Layer) -> None:
                 "(the `next` link sets it)",
             ),
         ] = None,
-    ) -> Response:
-        filters = registry.parse_filters(
+    ) -> registry.ListFilters:
+        return registry.parse_filters(
             layer=layer,
             bbox=bbox,
             start=start,
@@ -152,182 +136,239 @@ def _add_layer_routes(layer: registry.Layer) -> None:
             offset=offset,
             after=after,
         )
-        page = registry.list_features(
-            session=session,
-            layer=layer,
-            filters=filters,
-            role=principal.role,
-            principal=principal,
-            client=client_address(request),
-        )
-        return GeoJSON(page.to_bytes(links=page_links(request, page, filters)))
 
-    @router.get(
-        f"/{name}/{{record_id:recid}}",
-        response_class=GeoJSON,
-        summary=f"One of the {name} (GeoJSON Feature)",
-        tags=[tag],
-        responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
-        name=f"get_{name}",
-    )
-    def get_item(
-        request: Request,
-        session: SessionDep,
-        principal: Reader,
-        record_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-    ) -> Response:
-        feature = registry.get_feature(
-            session=session,
-            layer=layer,
-            record_id=record_id,
-            role=principal.role,
-            principal=principal,
-            client=client_address(request),
-        )
-        return GeoJSON(feature)
+    return list_filters
 
-    @router.post(
-        f"/{name}",
-        response_class=GeoJSON,
-        status_code=201,
-        summary=f"Create one of the {name} from a GeoJSON Feature",
-        tags=[tag],
-        responses={
-            201: {"model": AnyFeature, "description": "Created"},
-            200: {"model": AnyFeature, "description": "Already stored (idempotent retry)"},
-            409: {"model": ProblemDetail, "description": "Duplicate external_ref or name"},
-            **ERRORS,
-        },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": feature_in_schema(layer),
-                        "example": EXAMPLES[name],
-                    },
-                    "application/geo+json": {"schema": feature_in_schema(layer)},
-                },
-            }
-        },
-        name=f"create_{name}",
-    )
-    def create_item(
-        request: Request,
-        session: SessionDep,
-        settings: SettingsDep,
-        principal: Writer,
-        body: Annotated[dict[str, Any], Body()],
-        idempotency_key: Annotated[
-            str | None,
-            Header(description="Retries with the same key return the first response"),
-        ] = None,
-    ) -> Response:
-        if idempotency_key is not None:
-            stored = idempotency.claim(
+
+def feature_body(layer: registry.Layer, *, partial: bool = False) -> dict[str, Any]:
+    """The documented request body of a create (whole Feature) or a patch (some properties)."""
+    example = EXAMPLES[layer.name]
+    if partial:
+        example = {"properties": dict(list(example["properties"].items())[:1])}
+    content: dict[str, Any] = {
+        "application/json": {
+            "schema": feature_in_schema(layer, partial=partial),
+            "example": example,
+        }
+    }
+    if not partial:
+        content["application/geo+json"] = {"schema": feature_in_schema(layer)}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def with_notes(result: registry.WriteResult) -> dict[str, Any]:
+    """The written feature, with the notes of its repairs (``make_valid``) when there are any."""
+    return {**result.feature, "notes": result.notes} if result.notes else result.feature
+
+
+@dataclass
+class LayerRoutes:
+    """The five routes of one registry layer on ``router``: list, read, create, patch, delete."""
+
+    layer: registry.Layer
+    router: APIRouter
+
+    def __post_init__(self) -> None:
+        self.name = self.layer.name
+        self.collection = f"/{self.name}"
+        self.item = f"/{self.name}/{{record_id:recid}}"
+        self.register_list()
+        self.register_read()
+        self.register_create()
+        self.register_update()
+        self.register_delete()
+
+    def _route(
+        self, method: str, path: str, action: str, **kwargs: Any
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return self.router.api_route(
+            path, methods=[method], tags=[self.name], name=f"{action}_{self.name}", **kwargs
+        )
+
+    def register_list(self) -> None:
+        layer = self.layer
+        Filters = Annotated[registry.ListFilters, Depends(list_filters_dependency(layer))]
+
+        @self._route(
+            "GET",
+            self.collection,
+            "list",
+            response_class=GeoJSON,
+            summary=f"List {self.name} (GeoJSON FeatureCollection)",
+            responses={200: {"model": FeaturePage}, **ERRORS},
+        )
+        def list_items(
+            request: Request, session: SessionDep, principal: Reader, filters: Filters
+        ) -> Response:
+            page = registry.list_features(
                 session=session,
-                user_name=principal.name,
-                key=idempotency_key,
-                method="POST",
-                path=request.url.path,
+                layer=layer,
+                filters=filters,
+                role=principal.role,
+                principal=principal,
+                client=client_address(request),
             )
-            if stored is not None:
-                return GeoJSON(
-                    stored.body,
-                    status_code=stored.status_code,
-                    headers={"Idempotent-Replayed": "true"},
-                )
-        result = registry.create_feature(
-            session=session,
-            layer=layer,
-            body=body,
-            principal=principal,
-            area=settings.area,
-            client=client_address(request),
+            return GeoJSON(page.to_bytes(links=page_links(request, page, filters)))
+
+    def register_read(self) -> None:
+        layer = self.layer
+
+        @self._route(
+            "GET",
+            self.item,
+            "get",
+            response_class=GeoJSON,
+            summary=f"One of the {self.name} (GeoJSON Feature)",
+            responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
         )
-        feature = result.feature
-        if result.notes:
-            feature = {**feature, "notes": result.notes}
-        status_code = 201 if result.created else 200
-        payload = orjson.dumps(feature)
-        if idempotency_key is not None:
-            idempotency.save(
+        def get_item(
+            request: Request, session: SessionDep, principal: Reader, record_id: RecordId
+        ) -> Response:
+            feature = registry.get_feature(
                 session=session,
-                user_name=principal.name,
-                key=idempotency_key,
+                layer=layer,
+                record_id=record_id,
+                role=principal.role,
+                principal=principal,
+                client=client_address(request),
+            )
+            return GeoJSON(feature)
+
+    def register_create(self) -> None:
+        layer = self.layer
+
+        @self._route(
+            "POST",
+            self.collection,
+            "create",
+            response_class=GeoJSON,
+            status_code=201,
+            summary=f"Create one of the {self.name} from a GeoJSON Feature",
+            responses={
+                201: {"model": AnyFeature, "description": "Created"},
+                200: {"model": AnyFeature, "description": "Already stored (idempotent retry)"},
+                409: {"model": ProblemDetail, "description": "Duplicate external_ref or name"},
+                **ERRORS,
+            },
+            openapi_extra=feature_body(layer),
+        )
+        def create_item(
+            request: Request,
+            session: SessionDep,
+            settings: SettingsDep,
+            principal: Writer,
+            body: Feature,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            claim = IdempotentWrite(request, session, principal, idempotency_key)
+            if (replay := claim.replay()) is not None:
+                return replay
+            result = registry.create_feature(
+                session=session,
+                layer=layer,
+                body=body,
+                principal=principal,
+                area=settings.area,
+                client=client_address(request),
+            )
+            payload = claim.store(orjson.dumps(with_notes(result)), 201 if result.created else 200)
+            return GeoJSON(
+                payload,
+                status_code=201 if result.created else 200,
+                headers={"Location": f"{request.url.path}/{result.feature['id']}"},
+            )
+
+    def register_update(self) -> None:
+        layer = self.layer
+
+        @self._route(
+            "PATCH",
+            self.item,
+            "update",
+            response_class=GeoJSON,
+            summary=f"Change some properties (and/or the geometry) of one of the {self.name}",
+            responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
+            openapi_extra=feature_body(layer, partial=True),
+        )
+        def update_item(
+            request: Request,
+            session: SessionDep,
+            settings: SettingsDep,
+            principal: Writer,
+            record_id: RecordId,
+            body: Feature,
+        ) -> Response:
+            result = registry.update_feature(
+                session=session,
+                layer=layer,
+                record_id=record_id,
+                body=body,
+                principal=principal,
+                area=settings.area,
+                client=client_address(request),
+            )
+            return GeoJSON(with_notes(result))
+
+    def register_delete(self) -> None:
+        layer = self.layer
+
+        @self._route(
+            "DELETE",
+            self.item,
+            "delete",
+            status_code=204,
+            summary=f"Delete one of the {self.name} (admin only; audited)",
+            responses={404: {"model": ProblemDetail}, **ERRORS},
+        )
+        def delete_item(
+            request: Request, session: SessionDep, principal: Deleter, record_id: RecordId
+        ) -> Response:
+            registry.delete_feature(
+                session=session,
+                layer=layer,
+                record_id=record_id,
+                principal=principal,
+                client=client_address(request),
+            )
+            return Response(status_code=204)
+
+
+class IdempotentWrite:
+    """``Idempotency-Key`` on a POST: the first response is stored, retries get it back."""
+
+    def __init__(
+        self, request: Request, session: Session, principal: Principal, key: str | None
+    ) -> None:
+        self.request, self.session, self.principal, self.key = request, session, principal, key
+
+    def replay(self) -> Response | None:
+        """The stored response of an earlier request with this key, else None (key claimed)."""
+        if self.key is None:
+            return None
+        stored = idempotency.claim(
+            session=self.session,
+            user_name=self.principal.name,
+            key=self.key,
+            method="POST",
+            path=self.request.url.path,
+        )
+        if stored is None:
+            return None
+        return GeoJSON(
+            stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+
+    def store(self, payload: bytes, status_code: int) -> bytes:
+        if self.key is not None:
+            idempotency.save(
+                session=self.session,
+                user_name=self.principal.name,
+                key=self.key,
                 status_code=status_code,
                 body=payload,
             )
-        return GeoJSON(
-            payload,
-            status_code=status_code,
-            headers={"Location": f"{request.url.path}/{feature['id']}"},
-        )
-
-    @router.patch(
-        f"/{name}/{{record_id:recid}}",
-        response_class=GeoJSON,
-        summary=f"Change some properties (and/or the geometry) of one of the {name}",
-        tags=[tag],
-        responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": feature_in_schema(layer, partial=True),
-                        "example": {
-                            "properties": dict(list(EXAMPLES[name]["properties"].items())[:1])
-                        },
-                    }
-                },
-            }
-        },
-        name=f"update_{name}",
-    )
-    def update_item(
-        request: Request,
-        session: SessionDep,
-        settings: SettingsDep,
-        principal: Writer,
-        record_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-        body: Annotated[dict[str, Any], Body()],
-    ) -> Response:
-        result = registry.update_feature(
-            session=session,
-            layer=layer,
-            record_id=record_id,
-            body=body,
-            principal=principal,
-            area=settings.area,
-            client=client_address(request),
-        )
-        feature = {**result.feature, "notes": result.notes} if result.notes else result.feature
-        return GeoJSON(feature)
-
-    @router.delete(
-        f"/{name}/{{record_id:recid}}",
-        status_code=204,
-        summary=f"Delete one of the {name} (admin only; audited)",
-        tags=[tag],
-        responses={404: {"model": ProblemDetail}, **ERRORS},
-        name=f"delete_{name}",
-    )
-    def delete_item(
-        request: Request,
-        session: SessionDep,
-        principal: Deleter,
-        record_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-    ) -> Response:
-        registry.delete_feature(
-            session=session,
-            layer=layer,
-            record_id=record_id,
-            principal=principal,
-            client=client_address(request),
-        )
-        return Response(status_code=204)
+        return payload
 
 
 for _layer in registry.LAYERS.values():
-    _add_layer_routes(_layer)
+    LayerRoutes(_layer, router)

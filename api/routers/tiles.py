@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.auth import require
 from api.deps import SessionDep
-from api.routers.resources import ERRORS
+from api.routing import ERRORS
 from geo import tiles
 from geo.access import READ
 from geo.registry import parse_time
