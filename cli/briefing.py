@@ -1,26 +1,23 @@
 """``timpora snapshot --out FILE.png|FILE.pdf`` and ``timpora briefing --out FILE.pdf``.
 
-The same filters and layers as ``GET /maps/snapshot.{png,pdf}`` and ``GET /maps/briefing.pdf``.
-The sheet names who made it: ``--author`` (default: the operating-system user) and ``--role``.
+The same filters, layers, checks and audit row as ``GET /maps/snapshot.{png,pdf}`` and
+``GET /maps/briefing.pdf`` (both call ``maps.products``). The sheet names who made it:
+``--author`` (a registered user, with the role stored for them) or else the operator of the
+command line (``geo.users.operator_principal``).
 """
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import typer
 
 from cli.common import console, fail, handle_errors, load_settings, open_database
-from geo.models import ROLES
-from geo.users import Principal
 
-
-def _principal(author: str | None, role: str) -> Principal:
-    if role not in ROLES:
-        fail(f"--role must be one of {', '.join(ROLES)}; got {role!r}")
-    name = (author or getpass.getuser() or "timpora").strip()
-    return Principal(name=name, role=role)
+AUTHOR_HELP = (
+    "A registered user (timpora users list) who makes the sheet; their name and role are printed "
+    "and audited. Default: the account running this command, as administrator."
+)
 
 
 def _format(out: Path) -> str:
@@ -43,48 +40,38 @@ def snapshot_command(
     kecamatan: list[str] = typer.Option([], help="Kemendagri code (repeatable)."),
     lang: str | None = typer.Option(None, help="id (default) or en."),
     cell_m: float | None = typer.Option(None, "--cell-m", help="Cell size in metres."),
-    author: str | None = typer.Option(None, help="Name printed as the author of the sheet."),
-    role: str = typer.Option("viewer", help=f"Role printed with it ({', '.join(ROLES)})."),
+    author: str | None = typer.Option(None, help=AUTHOR_HELP),
 ) -> None:
     """Write an A4 landscape map snapshot (PNG at 200 dpi, or PDF) for a briefing."""
-    from geo import audit
-    from maps.snapshot import parse_snapshot_params, render_snapshot
+    from geo.users import command_line_principal
+    from maps.products import snapshot_file
 
     fmt = _format(out)
-    principal = _principal(author, role)
     settings = load_settings()
-    params = parse_snapshot_params(
-        layer=layer,
-        source=source,
-        start=start,
-        end=end,
-        kind=kind or None,
-        kecamatan=kecamatan or None,
-        lang=lang,
-        cell_m=cell_m,
-        default_lang=settings.service.default_lang,
-    )
     db = open_database(settings)
     try:
         with db.session() as session:
-            content, snap = render_snapshot(
-                session=session, params=params, settings=settings, principal=principal, fmt=fmt
-            )
-            audit.record(
+            made = snapshot_file(
+                fmt,
                 session=session,
-                principal=principal,
-                action="export",
-                resource=f"maps/snapshot.{fmt}",
-                record_count=snap.layer.total,
+                settings=settings,
+                principal=command_line_principal(session=session, author=author),
                 client="cli",
-                details={"layer": params.layer, "source": params.filters.layer},
+                layer=layer,
+                source=source,
+                start=start,
+                end=end,
+                kind=kind,
+                kecamatan=kecamatan,
+                lang=lang,
+                cell_m=cell_m,
             )
     finally:
         db.dispose()
-    out.write_bytes(content)
+    out.write_bytes(made.content)
     console.print(
-        f"wrote {out} ({len(content) / 1024:.0f} KiB, layer {params.layer}, "
-        f"{snap.layer.total} {params.filters.layer})"
+        f"wrote {out} ({len(made.content) / 1024:.0f} KiB, layer {made.details['layer']}, "
+        f"{made.record_count} {made.details['source']})"
     )
 
 
@@ -96,41 +83,32 @@ def briefing_command(
     kind: list[str] = typer.Option([], help="Incident kind (repeatable)."),
     kecamatan: list[str] = typer.Option([], help="Kemendagri code (repeatable)."),
     lang: str | None = typer.Option(None, help="id (default) or en."),
-    author: str | None = typer.Option(None, help="Name printed as the author of the pack."),
-    role: str = typer.Option("viewer", help=f"Role printed with it ({', '.join(ROLES)})."),
+    author: str | None = typer.Option(None, help=AUTHOR_HELP),
 ) -> None:
     """Write the briefing pack: six A4 landscape pages of aggregates (PDF)."""
-    from geo import audit
-    from maps.briefing import PAGES, parse_briefing_params, render_briefing
+    from geo.users import command_line_principal
+    from maps.products import briefing_file
 
     if _format(out) != "pdf":
         fail(f"the briefing pack is a PDF; --out must end in .pdf, got {str(out)!r}")
-    principal = _principal(author, role)
     settings = load_settings()
-    params = parse_briefing_params(
-        start=start,
-        end=end,
-        kind=kind or None,
-        kecamatan=kecamatan or None,
-        lang=lang,
-        default_lang=settings.service.default_lang,
-    )
     db = open_database(settings)
     try:
         with db.session() as session:
-            content, pack = render_briefing(
-                session=session, params=params, settings=settings, principal=principal
-            )
-            audit.record(
+            made = briefing_file(
                 session=session,
-                principal=principal,
-                action="export",
-                resource="maps/briefing.pdf",
-                record_count=sum(s.count for s in pack.incidents),
+                settings=settings,
+                principal=command_line_principal(session=session, author=author),
                 client="cli",
-                details={"lang": params.lang, "pages": len(PAGES)},
+                start=start,
+                end=end,
+                kind=kind,
+                kecamatan=kecamatan,
+                lang=lang,
             )
     finally:
         db.dispose()
-    out.write_bytes(content)
-    console.print(f"wrote {out} ({len(content) / 1024:.0f} KiB, {len(PAGES)} pages)")
+    out.write_bytes(made.content)
+    console.print(
+        f"wrote {out} ({len(made.content) / 1024:.0f} KiB, {made.details['pages']} pages)"
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,10 @@ from geo.settings import Settings
 
 demo_app = typer.Typer(help="Synthetic demo data with a known answer.", no_args_is_help=True)
 
+AUTHOR_HELP = (
+    "A registered user (timpora users list) the audit log names; default: the account running "
+    "this command, as administrator."
+)
 PROGRESS_FROM_BYTES = 2 * 1024 * 1024  # show a bar for files above 2 MiB
 REPORT_ROWS_SHOWN = 50
 
@@ -43,15 +49,21 @@ class _Bar:
         self.progress.update(self.tasks[stage], completed=done, total=max(total, 1))
 
 
-def _progress() -> Progress:
-    return Progress(
+@contextmanager
+def _bar(shown: bool) -> Iterator[_Bar | None]:
+    """A progress bar on stderr while the block runs, or None when not ``shown``."""
+    if not shown:
+        yield None
+        return
+    with Progress(
         TextColumn("{task.description:>9}"),
         BarColumn(),
         TextColumn("{task.completed:,}/{task.total:,}"),
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
-    )
+    ) as progress:
+        yield _Bar(progress)
 
 
 @handle_errors
@@ -61,35 +73,26 @@ def import_command(
         ..., exists=True, dir_okay=False, help="CSV, XLSX, GeoJSON, GeoPackage or zipped SHP."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
+    author: str | None = typer.Option(None, help=AUTHOR_HELP),
 ) -> None:
     """Import a file into a layer: all rows or none; re-importing the same file changes nothing."""
     from geo.io import import_file
+    from geo.users import command_line_principal
 
     settings = load_settings()
     db = open_database(settings)
-    show_bar = file.stat().st_size >= PROGRESS_FROM_BYTES
     try:
-        with db.session() as session:
-            if show_bar:
-                with _progress() as progress:
-                    report = import_file(
-                        session=session,
-                        layer=layer,
-                        path=file,
-                        area=settings.area,
-                        dry_run=dry_run,
-                        progress=_Bar(progress),
-                        client="cli",
-                    )
-            else:
-                report = import_file(
-                    session=session,
-                    layer=layer,
-                    path=file,
-                    area=settings.area,
-                    dry_run=dry_run,
-                    client="cli",
-                )
+        with db.session() as session, _bar(file.stat().st_size >= PROGRESS_FROM_BYTES) as bar:
+            report = import_file(
+                session=session,
+                layer=layer,
+                path=file,
+                area=settings.area,
+                principal=command_line_principal(session=session, author=author),
+                dry_run=dry_run,
+                progress=bar,
+                client="cli",
+            )
     except ImportRejectedError as exc:
         details = exc.details or {}
         console.print(_rejection_table(details))
@@ -127,11 +130,12 @@ def export_command(
     nationality: list[str] | None = typer.Option(None),
     permit_type: list[str] | None = typer.Option(None, "--permit-type"),
     kecamatan: list[str] | None = typer.Option(None, help="Kemendagri code or name."),
+    author: str | None = typer.Option(None, help=AUTHOR_HELP),
 ) -> None:
     """Export a layer with the API's filters (personal fields only for roles that see them)."""
     from geo.access import ROLE_PERMISSIONS
-    from geo.io import export_layer
-    from geo.registry import get_layer, parse_filters
+    from geo.io.service import export_request
+    from geo.users import command_line_principal
 
     if role not in ROLE_PERMISSIONS:
         raise typer.BadParameter(f"unknown role {role!r}", param_hint="--role")
@@ -139,25 +143,24 @@ def export_command(
     db = open_database(settings)
     try:
         with db.session() as session:
-            filters = parse_filters(
-                layer=get_layer(layer),
-                bbox=bbox,
-                start=start,
-                end=end,
-                kind=kind,
-                status=status,
-                nationality=nationality,
-                permit_type=permit_type,
-                kecamatan=kecamatan,
-            )
-            result = export_layer(
+            result = export_request(
                 session=session,
                 layer=layer,
                 fmt=format,
-                role=role,
-                filters=filters,
-                out=out,
+                principal=command_line_principal(session=session, author=author),
                 client="cli",
+                role=role,
+                out=out,
+                raw_filters={
+                    "bbox": bbox,
+                    "start": start,
+                    "end": end,
+                    "kind": kind,
+                    "status": status,
+                    "nationality": nationality,
+                    "permit_type": permit_type,
+                    "kecamatan": kecamatan,
+                },
             )
     finally:
         db.dispose()
@@ -181,27 +184,16 @@ def seed_demo(
     path = ground_truth or default_ground_truth_path(
         settings.database.data_dir.resolve(), seed, size
     )
-    with db.session() as session:
-        if show_progress:
-            with _progress() as progress:
-                report = seed_data(
-                    session=session,
-                    seed=seed,
-                    size=size,
-                    end=end,
-                    area=settings.area,
-                    ground_truth_path=path,
-                    progress=_Bar(progress),
-                )
-        else:
-            report = seed_data(
-                session=session,
-                seed=seed,
-                size=size,
-                end=end,
-                area=settings.area,
-                ground_truth_path=path,
-            )
+    with db.session() as session, _bar(show_progress) as bar:
+        report = seed_data(
+            session=session,
+            seed=seed,
+            size=size,
+            end=end,
+            area=settings.area,
+            ground_truth_path=path,
+            progress=bar,
+        )
     table = Table("layer", "rows", "new", "changed", "unchanged", title=f"demo {size}, seed {seed}")
     for layer, info in report.layers.items():
         table.add_row(

@@ -1,4 +1,5 @@
-"""``timpora map VIEW --out FILE.html``: the same views and filters as ``GET /maps/{view}``."""
+"""``timpora map VIEW --out FILE.html``: the same views, filters and checks as ``GET /maps/{view}``
+(both call ``maps.products.map_page``)."""
 
 from __future__ import annotations
 
@@ -30,29 +31,28 @@ def map_command(
     ),
 ) -> None:
     """Write a map view as one offline HTML file (Leaflet inlined; no request leaves the page)."""
-    from maps.common import parse_params
-    from maps.views import render_view
+    from maps.products import map_page
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}; got {role!r}")
     settings = load_settings()
-    params = parse_params(
-        layer=layer,
-        start=start,
-        end=end,
-        kind=kind or None,
-        kecamatan=kecamatan or None,
-        lang=lang,
-        cell_m=cell_m,
-        period=period,
-        measure=measure,
-        default_lang=settings.service.default_lang,
-    )
     db = open_database(settings)
     try:
         with db.session() as session:
-            page = render_view(
-                view, session=session, principal_role=role, params=params, settings=settings
+            page = map_page(
+                view,
+                session=session,
+                settings=settings,
+                role=role,
+                layer=layer,
+                start=start,
+                end=end,
+                kind=kind,
+                kecamatan=kecamatan,
+                lang=lang,
+                cell_m=cell_m,
+                period=period,
+                measure=measure,
             )
     finally:
         db.dispose()

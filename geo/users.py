@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -72,6 +74,38 @@ def revoke_user(*, session: Session, name: str) -> AppUser:
     user.revoked_at = dt.datetime.now(dt.UTC)
     session.flush()
     return user
+
+
+def find_principal(*, session: Session, name: str) -> Principal:
+    """The registered, unrevoked user ``name`` as a principal (name and role as stored)."""
+    user = session.scalar(
+        select(AppUser).where(AppUser.name == name.strip(), AppUser.revoked_at.is_(None))
+    )
+    if user is None:
+        raise NotFoundError(f"no active user named {name.strip()!r} (see: timpora users list)")
+    return Principal(name=user.name, role=user.role)
+
+
+def operator_principal() -> Principal:
+    """Who runs the command line without naming a registered user.
+
+    The command line holds the database owner's credentials, so it acts with an administrator's
+    rights; it is named by the account's display name (its full name, else its login).
+    """
+    login = getpass.getuser()
+    display = ""
+    try:
+        import pwd
+
+        display = pwd.getpwuid(os.getuid()).pw_gecos.split(",")[0].strip()
+    except (ImportError, KeyError):
+        pass
+    return Principal(name=(display or login or "timpora")[:100], role="admin")
+
+
+def command_line_principal(*, session: Session, author: str | None) -> Principal:
+    """The registered user ``author`` when given, else :func:`operator_principal`."""
+    return find_principal(session=session, name=author) if author else operator_principal()
 
 
 def authenticate(*, session: Session, token: str) -> Principal | None:

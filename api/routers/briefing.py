@@ -2,8 +2,8 @@
 
 The same filters as the map views (``start``, ``end``, ``kind``, ``kecamatan``; ``source`` is what
 the views call ``layer``: incidents or sightings), plus the map ``layer`` of a snapshot and
-``lang``. Exports carry aggregates only, for every role (docs/privacy.md); each one leaves an
-audit row.
+``lang``. Rendering and the audit row are ``maps.products``' (shared with the CLI): exports carry
+aggregates only, for every role (docs/privacy.md).
 This router is included before ``/maps/{view}`` so the fixed paths win.
 """
 
@@ -11,20 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.auth import require
 from api.deps import SessionDep, SettingsDep
-from geo import audit
-from geo.access import READ
-from geo.users import Principal
-from maps import briefing, snapshot
+from api.routing import Reader, client_address, download
+from maps.products import MapFile, briefing_file, snapshot_file
 
 router = APIRouter(tags=["maps"])
-
-ReaderDep = Annotated[Principal, Depends(require(READ))]
-MEDIA_TYPES = {"png": "image/png", "pdf": "application/pdf"}
 
 Start = Annotated[str | None, Query(description="ISO date/time; WIB if no offset")]
 End = Annotated[str | None, Query(description="ISO date/time (exclusive); WIB if no offset")]
@@ -39,57 +33,8 @@ Source = Annotated[str | None, Query(description="incidents (default) or sightin
 CellM = Annotated[float | None, Query(description="cell size in metres (heat, hexbins, hotspots)")]
 
 
-def _download(content: bytes, fmt: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=MEDIA_TYPES[fmt],
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-def _snapshot(
-    fmt: str,
-    *,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: Principal,
-    layer: str | None,
-    source: str | None,
-    start: str | None,
-    end: str | None,
-    kind: list[str] | None,
-    kecamatan: list[str] | None,
-    lang: str | None,
-    cell_m: float | None,
-) -> Response:
-    params = snapshot.parse_snapshot_params(
-        layer=layer,
-        source=source,
-        start=start,
-        end=end,
-        kind=kind,
-        kecamatan=kecamatan,
-        lang=lang,
-        cell_m=cell_m,
-        default_lang=settings.service.default_lang,
-    )
-    content, snap = snapshot.render_snapshot(
-        session=session, params=params, settings=settings, principal=principal, fmt=fmt
-    )
-    audit.record(
-        session=session,
-        principal=principal,
-        action="export",
-        resource=f"maps/snapshot.{fmt}",
-        record_count=snap.layer.total,
-        client=request.client.host if request.client else None,
-        details={"layer": params.layer, "source": params.filters.layer, "lang": params.lang},
-    )
-    return _download(content, fmt, snapshot.file_name(params, fmt))
+def _download(made: MapFile) -> Response:
+    return download(made.content, media_type=made.media_type, file_name=made.file_name)
 
 
 @router.get(
@@ -102,7 +47,7 @@ def get_snapshot(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    principal: ReaderDep,
+    principal: Reader,
     fmt: Annotated[Literal["png", "pdf"], Path(description="png or pdf")],
     layer: MapLayer = None,
     source: Source = None,
@@ -113,12 +58,12 @@ def get_snapshot(
     lang: Lang = None,
     cell_m: CellM = None,
 ) -> Response:
-    return _snapshot(
+    made = snapshot_file(
         fmt,
-        request=request,
         session=session,
         settings=settings,
         principal=principal,
+        client=client_address(request),
         layer=layer,
         source=source,
         start=start,
@@ -128,6 +73,7 @@ def get_snapshot(
         lang=lang,
         cell_m=cell_m,
     )
+    return _download(made)
 
 
 @router.get(
@@ -140,31 +86,22 @@ def get_briefing_pdf(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    principal: ReaderDep,
+    principal: Reader,
     start: Start = None,
     end: End = None,
     kind: Annotated[list[str] | None, Query(description="incident kind(s)")] = None,
     kecamatan: Kecamatan = None,
     lang: Lang = None,
 ) -> Response:
-    params = briefing.parse_briefing_params(
+    made = briefing_file(
+        session=session,
+        settings=settings,
+        principal=principal,
+        client=client_address(request),
         start=start,
         end=end,
         kind=kind,
         kecamatan=kecamatan,
         lang=lang,
-        default_lang=settings.service.default_lang,
     )
-    content, pack = briefing.render_briefing(
-        session=session, params=params, settings=settings, principal=principal
-    )
-    audit.record(
-        session=session,
-        principal=principal,
-        action="export",
-        resource="maps/briefing.pdf",
-        record_count=sum(s.count for s in pack.incidents),
-        client=request.client.host if request.client else None,
-        details={"lang": params.lang, "pages": len(briefing.PAGES)},
-    )
-    return _download(content, "pdf", briefing.file_name(params))
+    return _download(made)

@@ -3,6 +3,7 @@
 ``POST /api/v1/{layer}/import`` loads a CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile all
 or nothing (a rejected file answers 422 with the per-row report in ``errors``);
 ``GET /api/v1/{layer}/export?format=`` returns the layer with the list filters applied.
+Both call the same ``geo.io`` functions as ``timpora import`` and ``timpora export``.
 Routes are declared per layer with literal paths so they never shadow ``/{layer}/{id}``.
 """
 
@@ -12,29 +13,19 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from api.auth import require
 from api.deps import SessionDep, SettingsDep
-from geo.access import READ, WRITE
-from geo.errors import ValidationError
-from geo.io import EXPORT_FORMATS, export_layer, import_file
-from geo.io.exporter import SUFFIXES
+from api.routing import Reader, Writer, client_address, download
+from geo.io import import_file
 from geo.io.layers import LAYERS
-from geo.io.readers import FORMATS
-from geo.registry import parse_filters
-from geo.users import Principal
+from geo.io.readers import detect_format
+from geo.io.service import export_request
 
 router = APIRouter(prefix="/api/v1", tags=["import/export"])
 
-Reader = Annotated[Principal, Depends(require(READ))]
-Writer = Annotated[Principal, Depends(require(WRITE))]
 UPLOAD_CHUNK = 1 << 20
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _add_routes(layer: str) -> None:
@@ -53,16 +44,9 @@ def _add_routes(layer: str) -> None:
         dry_run: Annotated[bool, Query(description="Validate only; write nothing.")] = False,
     ) -> dict[str, Any]:
         name = Path(file.filename or "upload").name
-        suffix = Path(name).suffix.lower()
-        if suffix not in FORMATS:
-            raise ValidationError(
-                f"file: unsupported file type {suffix or '(none)'!r}; expected one of "
-                + ", ".join(sorted(FORMATS)),
-                field="file",
-                value=name,
-            )
+        detect_format(Path(name))  # refuse an unknown type before storing the upload
         with tempfile.TemporaryDirectory(prefix="timpora-import-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
+            path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
             with path.open("wb") as fh:
                 while chunk := await file.read(UPLOAD_CHUNK):
                     fh.write(chunk)
@@ -73,7 +57,7 @@ def _add_routes(layer: str) -> None:
                 area=settings.area,
                 principal=principal,
                 dry_run=dry_run,
-                client=_client(request),
+                client=client_address(request),
                 source_name=name,
             )
         return report.as_dict()
@@ -98,43 +82,28 @@ def _add_routes(layer: str) -> None:
         permit_type: Annotated[list[str] | None, Query()] = None,
         kecamatan: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
-        from geo.registry import get_layer
-
-        fmt = format.lower()
-        if fmt not in EXPORT_FORMATS:
-            raise ValidationError(
-                f"format: {format!r} is not one of {', '.join(EXPORT_FORMATS)}",
-                field="format",
-                value=format,
-            )
-        filters = parse_filters(
-            layer=get_layer(layer),
-            bbox=bbox,
-            start=start,
-            end=end,
-            kind=kind,
-            status=status,
-            nationality=nationality,
-            permit_type=permit_type,
-            kecamatan=kecamatan,
-        )
-        result = export_layer(
+        result = export_request(
             session=session,
             layer=layer,
-            fmt=fmt,
-            role=principal.role,
+            fmt=format,
             principal=principal,
-            filters=filters,
-            client=_client(request),
+            client=client_address(request),
+            raw_filters={
+                "bbox": bbox,
+                "start": start,
+                "end": end,
+                "kind": kind,
+                "status": status,
+                "nationality": nationality,
+                "permit_type": permit_type,
+                "kecamatan": kecamatan,
+            },
         )
-        filename = f"timpora-{layer}{SUFFIXES[fmt]}"
-        return Response(
+        return download(
             result.content,
             media_type=result.media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "X-Record-Count": str(result.count),
-            },
+            file_name=result.file_name,
+            headers={"X-Record-Count": str(result.count)},
         )
 
 

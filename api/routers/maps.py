@@ -9,19 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.auth import require
 from api.deps import SessionDep, SettingsDep
-from geo.access import READ
-from geo.users import Principal
-from maps.common import parse_params
-from maps.views import render_view
+from api.routing import Reader
+from maps.products import map_page
 
 router = APIRouter(tags=["maps"])
-
-ReaderDep = Annotated[Principal, Depends(require(READ))]
 
 KNOWN_PARAMS = frozenset(
     {
@@ -64,7 +59,7 @@ def get_map(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    principal: ReaderDep,
+    principal: Reader,
     start: Annotated[str | None, Query(description="ISO date/time; WIB if no offset")] = None,
     end: Annotated[
         str | None, Query(description="ISO date/time (exclusive); WIB if no offset")
@@ -82,7 +77,11 @@ def get_map(
     ] = None,
     assets: Annotated[Literal["static", "inline"], Query()] = "static",
 ) -> HTMLResponse:
-    params = parse_params(
+    page = map_page(
+        view,
+        session=session,
+        settings=settings,
+        role=principal.role,
         layer=layer,
         start=start,
         end=end,
@@ -92,15 +91,7 @@ def get_map(
         cell_m=cell_m,
         period=period,
         measure=measure,
-        default_lang=settings.service.default_lang,
         extra={k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS},
-    )
-    page = render_view(
-        view,
-        session=session,
-        principal_role=principal.role,
-        params=params,
-        settings=settings,
         mode=assets,
     )
     return HTMLResponse(

@@ -52,6 +52,11 @@ class ExportResult:
     path: Path | None = None
     columns: list[str] = field(default_factory=list)
 
+    @property
+    def file_name(self) -> str:
+        """What a download is called: ``timpora-sightings.csv``."""
+        return f"timpora-{self.layer}{SUFFIXES[self.format]}"
+
 
 def _select_sql(
     *, session: Session, spec: LayerSpec, filters: ListFilters
