@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
-from geo.registry import parse_time
+from geo.times import parse_time
 from geo.users import Principal
 
 INSERT_AUDIT_SQL = text(
