@@ -242,17 +242,11 @@ def demo_seed(
 
 def setup_step(settings: Settings, db: Database) -> None:
     """First run only: seed the small demo set when there are no foreigners yet."""
-    from sqlalchemy import text
+    from geo.demo.seed import first_run_skip_reason
 
     with db.session() as session:
-        has_people = session.execute(text("SELECT EXISTS (SELECT 1 FROM foreigner)")).scalar()
-        has_areas = session.execute(
-            text("SELECT EXISTS (SELECT 1 FROM admin_area WHERE level = 'kecamatan')")
-        ).scalar()
-    if has_people:
-        console.print("demo data: skipped (the registry already holds foreigners)")
-        return
-    if not has_areas:
-        console.print("demo data: skipped (no reference geography loaded)")
+        reason = first_run_skip_reason(session=session)
+    if reason is not None:
+        console.print(f"demo data: skipped ({reason})")
         return
     seed_demo(settings, db, seed=7, size="small")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.demo.generate import SIZES, describe, generate, load_geography
@@ -26,6 +27,24 @@ class DemoReport:
     ground_truth: dict[str, Any] = field(default_factory=dict)
     ground_truth_path: Path | None = None
     seconds: float = 0.0
+
+
+FIRST_RUN_SQL = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM foreigner) AS has_people,
+           EXISTS (SELECT 1 FROM admin_area WHERE level = 'kecamatan') AS has_areas
+    """
+)
+
+
+def first_run_skip_reason(*, session: Session) -> str | None:
+    """Why a first-run set-up must not seed the demo set, or None when it may."""
+    row = session.execute(FIRST_RUN_SQL).one()
+    if row.has_people:
+        return "the registry already holds foreigners"
+    if not row.has_areas:
+        return "no reference geography loaded"
+    return None
 
 
 def default_ground_truth_path(data_dir: Path, seed: int, size: str) -> Path:
