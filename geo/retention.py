@@ -1,9 +1,16 @@
-"""Retention (docs/privacy.md): old sightings are the only history that is ever deleted."""
+"""Retention (docs/privacy.md): old sightings are the only history that is ever deleted.
+
+A purge also removes what would keep a purged sighting's position or a deleted record's personal
+data alive elsewhere: the position of alerts about purged sightings (the alert stays, without a
+point) and the stored responses of ``Idempotency-Key`` retries, once past their replay window or
+when the record they show is gone.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -11,6 +18,7 @@ from sqlalchemy.orm import Session
 from geo.audit import record
 from geo.errors import ValidationError
 from geo.partitions import drop_partitions_before
+from geo.registry import idempotency
 from geo.tiles import rebuild_grid
 from geo.users import Principal
 
@@ -18,6 +26,30 @@ COUNT_OLD_SQL = text(
     "SELECT count(*), min(observed_at), max(observed_at) FROM sighting WHERE observed_at < :cutoff"
 )
 DELETE_OLD_SQL = text("DELETE FROM sighting WHERE observed_at < :cutoff")
+# An alert about a sighting keeps its rule, time and area; its point goes with the sighting.
+FORGET_ALERT_POSITIONS_SQL = text(
+    """
+    UPDATE alert a SET geom = NULL
+     WHERE a.sighting_id IS NOT NULL AND a.geom IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM sighting s WHERE s.id = a.sighting_id)
+    """
+)
+# Stored responses of idempotent POSTs showing a person's record that is now gone. The body is
+# the created Feature (its ``id`` first-level); the path names the layer.
+PURGE_ORPHAN_RESPONSES_SQL = text(
+    """
+    DELETE FROM idempotency_key k
+     WHERE k.response IS NOT NULL AND k.path = ANY(CAST(:paths AS text[])) AND NOT EXISTS (
+              SELECT 1 FROM sighting s
+               WHERE k.path = '/api/v1/sightings'
+                 AND s.id = (convert_from(k.response, 'UTF8')::jsonb ->> 'id')::bigint
+              UNION ALL
+              SELECT 1 FROM foreigner f
+               WHERE k.path = '/api/v1/foreigners'
+                 AND f.id = (convert_from(k.response, 'UTF8')::jsonb ->> 'id')::bigint)
+    """
+)
+PERSONAL_POST_PATHS = ("/api/v1/sightings", "/api/v1/foreigners")
 
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 36_500
@@ -31,6 +63,8 @@ class PurgeReport:
     newest: dt.datetime | None
     dry_run: bool
     partitions_dropped: tuple[str, ...] = ()
+    alert_positions_removed: int = 0
+    idempotent_responses_removed: int = 0
 
 
 def purge_sightings(
@@ -52,6 +86,7 @@ def purge_sightings(
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=older_than_days)
     count, oldest, newest = session.execute(COUNT_OLD_SQL, {"cutoff": cutoff}).one()
     dropped: list[str] = []
+    positions = responses = 0
     if not dry_run and count:
         # Whole months go by DETACH + DROP (no dead rows, no vacuum); the rest by DELETE.
         dropped, _ = drop_partitions_before(session=session, cutoff=cutoff)
@@ -59,6 +94,11 @@ def purge_sightings(
         if dropped:
             # Dropped partitions leave without DELETE triggers: recount the tile grid.
             rebuild_grid(session=session, layer="sightings")
+    if not dry_run:
+        positions = _rowcount(session.execute(FORGET_ALERT_POSITIONS_SQL))
+        responses = idempotency.purge(session=session) + _rowcount(
+            session.execute(PURGE_ORPHAN_RESPONSES_SQL, {"paths": list(PERSONAL_POST_PATHS)})
+        )
     record(
         session=session,
         principal=principal,
@@ -69,6 +109,8 @@ def purge_sightings(
             "older_than_days": older_than_days,
             "cutoff": cutoff.isoformat(),
             "partitions_dropped": dropped,
+            "alert_positions_removed": positions,
+            "idempotent_responses_removed": responses,
         },
     )
     return PurgeReport(
@@ -78,4 +120,10 @@ def purge_sightings(
         newest=newest,
         dry_run=dry_run,
         partitions_dropped=tuple(dropped),
+        alert_positions_removed=positions,
+        idempotent_responses_removed=responses,
     )
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
