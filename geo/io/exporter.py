@@ -4,7 +4,8 @@ Columns are the import columns (so export → import is the identity), plus the 
 the derived location columns, which the importer ignores. Times are ISO 8601 in WIB (+07:00).
 Filters are the API's list filters (``geo.registry.ListFilters``; limit/offset do not apply:
 an export holds every matching row). Personal fields (``geo.access.PERSONAL_FIELDS``) are
-left out for roles that may not see them, and every export leaves an audit row.
+left out for roles that may not see them, and every export leaves an audit row. CSV and XLSX
+text cells that a spreadsheet would run as formulas are written inert (``geo.io.formulas``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from geo import access, audit, registry
 from geo.errors import ValidationError
 from geo.io.derive import DERIVED_COLUMNS
+from geo.io.formulas import neutralise_frame
 from geo.io.layers import LayerSpec, layer_spec
 from geo.registry import ListFilters
 from geo.users import Principal
@@ -157,6 +159,8 @@ def export_layer(
 
 
 def _encode(frame: pd.DataFrame, fmt: str, layer: str, out: Path | None) -> bytes:
+    if fmt in ("csv", "xlsx"):
+        frame = neutralise_frame(frame)  # no cell runs as a formula in a spreadsheet
     if fmt == "csv":
         data = frame.to_csv(index=False).encode("utf-8")
         if out is not None:

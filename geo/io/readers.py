@@ -20,6 +20,7 @@ import pyogrio
 import shapely
 
 from geo.errors import ValidationError
+from geo.io.formulas import restore_frame
 
 FORMATS: Final = {
     ".csv": "csv",
@@ -93,7 +94,7 @@ def _read_csv(path: Path) -> RawTable:
             field="file",
             value=path.name,
         ) from None
-    return RawTable(frame=frame, format="csv", first_row=2, notes=[])
+    return RawTable(frame=restore_frame(frame), format="csv", first_row=2, notes=[])
 
 
 def _read_xlsx(path: Path) -> RawTable:
@@ -106,7 +107,7 @@ def _read_xlsx(path: Path) -> RawTable:
             value=path.name,
         ) from None
     frame = frame.astype(object).where(frame.notna(), None)
-    return RawTable(frame=frame, format="xlsx", first_row=2, notes=[])
+    return RawTable(frame=restore_frame(frame), format="xlsx", first_row=2, notes=[])
 
 
 def _read_spatial(path: Path, fmt: str) -> RawTable:
