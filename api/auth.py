@@ -8,7 +8,11 @@ never in clear), so a burst of requests (a map fetching tiles, a client paging) 
 lookup, not one each. ``timpora users revoke`` runs in another process and cannot reach this
 cache: a revoked token (or a changed role) keeps its old standing for at most ``TOKEN_CACHE_S``
 seconds, then is refused.
-Unknown and revoked tokens are never cached.
+Unknown and revoked tokens are never cached. The alert stream, which outlives any cache, checks
+its token again while it runs (``api/routers/alerts.py``).
+
+``?access_token=`` is accepted by the alert stream alone (``require(..., query_token=True)``):
+``EventSource`` cannot send a header; every other route needs ``Authorization: Bearer``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Annotated, Final
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
@@ -31,6 +36,7 @@ bearer = HTTPBearer(auto_error=False, description="A token from `timpora users a
 
 TOKEN_CACHE_S: Final = 5.0  # how long a revoked token may still be honoured by a process
 TOKEN_CACHE_MAX: Final = 10_000  # entries; all are dropped at once when it is full (rare)
+QUERY_TOKEN: Final = "access_token"  # noqa: S105 - a parameter name the stream accepts
 
 
 class TokenCache:
@@ -87,15 +93,7 @@ def token_cache(app: FastAPI) -> TokenCache:
     return cache
 
 
-async def current_principal(
-    request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    token = credentials.credentials if credentials else None
-    if token is None:
-        # EventSource (SSE) and <img> cannot set headers; allow ?access_token= there.
-        token = request.query_params.get("access_token")
+async def _principal_of(request: Request, session: Session, token: str | None) -> Principal:
     if not token:
         raise AuthenticationError("missing bearer token (Authorization: Bearer <token>)")
     cache = token_cache(request.app)
@@ -109,20 +107,58 @@ async def current_principal(
             raise AuthenticationError("invalid or revoked token")
         cache.put(key, principal)
     request.state.principal = principal
+    request.state.token_hash = key
     return principal
 
 
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller named by the ``Authorization: Bearer`` header (never by the query string)."""
+    return await _principal_of(request, session, credentials.credentials if credentials else None)
+
+
+async def stream_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """As :func:`current_principal`, or ``?access_token=``: ``EventSource`` cannot send headers.
+
+    Only the alert stream takes it: a token in a URL ends up in logs and browser history, so no
+    route that can do with a header accepts one.
+    """
+    token = credentials.credentials if credentials else request.query_params.get(QUERY_TOKEN)
+    return await _principal_of(request, session, token)
+
+
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+StreamPrincipalDep = Annotated[Principal, Depends(stream_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets the request through only if the caller's role has ``permission``."""
+def require(
+    permission: str, *, query_token: bool = False
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets the request through only if the caller's role has ``permission``.
+
+    ``query_token`` also accepts ``?access_token=`` (the alert stream only).
+    """
     if permission not in access.PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    async def dependency(principal: PrincipalDep) -> Principal:
-        access.check(principal.role, permission)
-        return principal
+    if query_token:
+
+        async def dependency(principal: StreamPrincipalDep) -> Principal:
+            access.check(principal.role, permission)
+            return principal
+
+    else:
+
+        async def dependency(principal: PrincipalDep) -> Principal:
+            access.check(principal.role, permission)
+            return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the access test
     return dependency

@@ -1,23 +1,25 @@
 """Cross-cutting HTTP concerns as plain ASGI middleware (no per-request Python objects beyond
-what Starlette makes): request ids, body size limit (413), rate limit per token (429 with
-``Retry-After``), security headers, and CORS from settings.
+what Starlette makes): request ids, body size limit (413), rate limit per accepted token or
+else per client address (429 with ``Retry-After``), security headers, and CORS from settings.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from api.auth import token_cache
 from geo.settings import Settings
+from geo.users import hash_token
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,6 +41,7 @@ SECURITY_HEADERS: Final = (
     (b"cross-origin-opener-policy", b"same-origin"),
 )
 REQUEST_ID_HEADER: Final = b"x-request-id"
+STREAM_PATH: Final = "/api/v1/alerts/stream"  # the one route that takes ?access_token=
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[Any]) -> None:
@@ -192,10 +195,13 @@ class TokenBucket:
 
 
 class RateLimitMiddleware:
-    """429 with ``Retry-After`` per bearer token (per client address without one).
+    """429 with ``Retry-After``: a bucket per known token, else per client address.
 
-    Keys are hashes of the token, so no token is kept in memory in clear. ``/healthz`` is exempt
-    (load balancers poll it).
+    A token gets its own bucket only once it has been accepted (it is in the app's token cache,
+    ``api/auth.py``). Requests without a token, and with a token not (yet) known to be valid,
+    share their client address's bucket: sending random tokens cannot buy fresh buckets, each
+    costing a user lookup. Keys are hashes, so no token is kept in memory in clear. ``/healthz``
+    is exempt (load balancers poll it).
     """
 
     def __init__(self, app: ASGIApp, *, per_minute: int) -> None:
@@ -204,15 +210,12 @@ class RateLimitMiddleware:
 
     @staticmethod
     def client_key(scope: Scope) -> str:
-        headers = dict(scope.get("headers", []))
-        auth = headers.get(b"authorization", b"")
-        if auth[:7].lower() == b"bearer ":
-            return "t:" + hashlib.sha256(auth[7:].strip()).hexdigest()[:32]
-        query = scope.get("query_string", b"")
-        if b"access_token=" in query:
-            for part in query.split(b"&"):
-                if part.startswith(b"access_token="):
-                    return "t:" + hashlib.sha256(part[13:]).hexdigest()[:32]
+        token = _presented_token(scope)
+        application = scope.get("app")
+        if token and application is not None:
+            key = hash_token(token.decode("latin-1"))
+            if token_cache(application).get(key) is not None:
+                return "t:" + key[:32]
         client = scope.get("client")
         return "a:" + (client[0] if client else "unknown")
 
@@ -226,11 +229,23 @@ class RateLimitMiddleware:
             await _send_json(
                 send,
                 429,
-                {"detail": "too many requests for this token; retry later"},
+                {"detail": "too many requests from this token or address; retry later"},
                 [(b"retry-after", retry)],
             )
             return
         await self.app(scope, receive, send)
+
+
+def _presented_token(scope: Scope) -> bytes | None:
+    """The bearer token of the header, or of ``?access_token=`` on the alert stream."""
+    auth = dict(scope.get("headers", [])).get(b"authorization", b"")
+    if auth[:7].lower() == b"bearer ":
+        return auth[7:].strip() or None
+    if scope.get("path") == STREAM_PATH:
+        for part in scope.get("query_string", b"").split(b"&"):
+            if part.startswith(b"access_token="):
+                return unquote_to_bytes(part[13:]) or None
+    return None
 
 
 def add_middleware(app: FastAPI, settings: Settings) -> None:

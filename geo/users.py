@@ -110,8 +110,13 @@ def command_line_principal(*, session: Session, author: str | None) -> Principal
 
 def authenticate(*, session: Session, token: str) -> Principal | None:
     """The principal of a valid, unrevoked token, else None."""
+    return principal_for_hash(session=session, token_hash=hash_token(token))
+
+
+def principal_for_hash(*, session: Session, token_hash: str) -> Principal | None:
+    """As :func:`authenticate`, from the token's SHA-256 (what a long request keeps to re-check)."""
     user = session.scalar(
-        select(AppUser).where(AppUser.token_hash == hash_token(token), AppUser.revoked_at.is_(None))
+        select(AppUser).where(AppUser.token_hash == token_hash, AppUser.revoked_at.is_(None))
     )
     if user is None:
         return None

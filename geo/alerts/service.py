@@ -148,17 +148,32 @@ def parse_alert_filters(
     )
 
 
-def _audit_names(session: Session, principal: Principal, features: list[dict[str, Any]]) -> None:
+def _audit_names(
+    session: Session,
+    principal: Principal,
+    features: list[dict[str, Any]],
+    *,
+    resource: str = "alerts",
+    client: str | None = None,
+) -> None:
     shown = sum(1 for f in features if f["properties"].get("subject_names"))
     if shown and access.sees_personal_data(principal.role):
         record(
             session=session,
             principal=principal,
             action="read",
-            resource="alerts",
+            resource=resource,
             record_count=shown,
+            client=client,
             details={"personal": True},
         )
+
+
+def audit_streamed(
+    *, session: Session, principal: Principal, features: list[dict[str, Any]], client: str | None
+) -> None:
+    """An audit row for alerts sent on the stream when they name persons the role may see."""
+    _audit_names(session, principal, features, resource="alerts/stream", client=client)
 
 
 def list_alerts(

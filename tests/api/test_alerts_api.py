@@ -250,3 +250,107 @@ def test_stream_delivers_a_new_alert_within_one_second_of_commit(
         "foreigner": "Budi Contoh"
     }
     assert "subject_names" not in received["viewer"][0][1]["properties"]
+
+
+def _stream_events(base: str, token: str, until: str, events: list[str]) -> None:
+    """Read the stream, recording event names, until ``until`` arrives or the stream ends."""
+    with (
+        httpx.Client(timeout=15) as c,
+        c.stream("GET", f"{base}/api/v1/alerts/stream", params={"access_token": token}) as r,
+    ):
+        events.append(f"status {r.status_code}")
+        for line in r.iter_lines():
+            if line.startswith(": connected"):
+                events.append("connected")
+            elif line.startswith("event:"):
+                events.append(line.split(":", 1)[1].strip())
+                if events[-1] == until:
+                    return
+        events.append("closed")
+
+
+def test_stream_sends_are_audited_for_roles_that_see_names(
+    committed: Engine, server: tuple[str, FastAPI]
+) -> None:
+    base, _app = server
+    with Session(committed) as s:
+        _, coordinator = create_user(session=s, name="audit-coord", role="coordinator")
+        _, viewer = create_user(session=s, name="audit-viewer", role="viewer")
+        fid = add_foreigner(s, name="Siti Contoh")
+        near = point_at_border_distance(s, 900)
+        s.commit()
+    seen: dict[str, list[str]] = {"coordinator": [], "viewer": []}
+    threads = [
+        threading.Thread(target=_stream_events, args=(base, tk, "alert", seen[role]), daemon=True)
+        for role, tk in (("coordinator", coordinator), ("viewer", viewer))
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while not all("connected" in v for v in seen.values()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    with Session(committed) as s:
+        sid = add_sighting(s, *near, T0, fid)
+        evaluate_for(session=s, layer="sightings", ids=[sid])
+        s.commit()
+    for t in threads:
+        t.join(10)
+    assert seen["coordinator"][-1] == "alert" and seen["viewer"][-1] == "alert"
+    with committed.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT user_name, action, record_count, client FROM audit_log "
+                "WHERE resource = 'alerts/stream' ORDER BY id"
+            )
+        ).all()
+    # Names went to the coordinator only: one row for them, none for the viewer.
+    assert [(r.user_name, r.action, r.record_count) for r in rows] == [("audit-coord", "read", 1)]
+    assert rows[0].client == "127.0.0.1"
+
+
+@pytest.mark.parametrize("change", ["revoke", "rotate", "role"])
+def test_revoking_a_token_ends_its_open_stream(
+    committed: Engine,
+    server: tuple[str, FastAPI],
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    from api.routers import alerts as alerts_router
+    from geo.users import revoke_user, rotate_token
+
+    monkeypatch.setattr(alerts_router, "REVALIDATE_S", 0.2)
+    base, _app = server
+    with Session(committed) as s:
+        _, token = create_user(session=s, name="stream-revoked", role="coordinator")
+        s.commit()
+    events: list[str] = []
+    thread = threading.Thread(
+        target=_stream_events, args=(base, token, "revoked", events), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "connected" not in events:
+        assert time.monotonic() < deadline and thread.is_alive(), events
+        time.sleep(0.02)
+    time.sleep(0.5)
+    assert thread.is_alive()  # a valid token keeps its stream open
+    with Session(committed) as s:
+        if change == "revoke":
+            revoke_user(session=s, name="stream-revoked")
+        elif change == "rotate":
+            rotate_token(session=s, name="stream-revoked")
+        else:
+            s.execute(text("UPDATE app_user SET role = 'viewer' WHERE name = 'stream-revoked'"))
+        s.commit()
+        changed_at = time.monotonic()
+    thread.join(5)
+    assert not thread.is_alive() and events[-1] == "revoked", events
+    assert time.monotonic() - changed_at < 3
+
+
+def test_query_token_only_on_the_stream(client: TestClient, session: Session) -> None:
+    tk = tokens(session)
+    refused = client.get("/api/v1/alerts", params={"access_token": tk["admin"]})
+    assert refused.status_code == 401
+    assert client.get("/api/v1/alerts", headers=h(tk["admin"])).status_code == 200

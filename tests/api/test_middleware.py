@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,14 +46,51 @@ def test_rate_limit_per_token_429_with_retry_after(
     tokens = make_tokens(session, prefix="rl")
     codes = [
         strict_client.get("/api/v1/zones", headers=auth(tokens["viewer"])).status_code
-        for _ in range(7)
+        for _ in range(8)
     ]
-    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+    # The first request counts against the address (the token is not known yet), then five.
+    assert codes[:6] == [200] * 6 and codes[6:] == [429, 429]
     limited = strict_client.get("/api/v1/zones", headers=auth(tokens["viewer"]))
     assert int(limited.headers["retry-after"]) >= 1
     # Another token has its own budget; /healthz is never limited.
     assert strict_client.get("/api/v1/zones", headers=auth(tokens["planner"])).status_code == 200
     assert all(strict_client.get("/healthz").status_code == 200 for _ in range(8))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda i: {}, id="no-token"),
+        pytest.param(lambda i: auth(f"tpm_random{i}"), id="random-tokens"),
+        pytest.param(lambda i: {"Authorization": f"Basic x{i}"}, id="other-scheme"),
+    ],
+)
+def test_unknown_tokens_share_their_address_budget(
+    strict_client: TestClient, session: Session, headers: Any
+) -> None:
+    codes = [strict_client.get("/api/v1/zones", headers=headers(i)).status_code for i in range(7)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]
+    # A valid token not yet accepted by this process shares that address too ...
+    tokens = make_tokens(session, prefix="addr")
+    assert strict_client.get("/api/v1/zones", headers=auth(tokens["viewer"])).status_code == 429
+
+
+def test_accepted_token_gets_its_own_bucket(strict_client: TestClient, session: Session) -> None:
+    tokens = make_tokens(session, prefix="own")
+    assert strict_client.get("/api/v1/zones", headers=auth(tokens["viewer"])).status_code == 200
+    # ... but once accepted, a token's budget is its own: address exhaustion does not stop it.
+    for i in range(6):
+        strict_client.get("/api/v1/zones", headers=auth(f"tpm_bad{i}"))
+    assert strict_client.get("/api/v1/zones", headers=auth("tpm_bad")).status_code == 429
+    assert strict_client.get("/api/v1/zones", headers=auth(tokens["viewer"])).status_code == 200
+
+
+def test_query_token_counts_only_on_the_stream() -> None:
+    from api.middleware import STREAM_PATH, _presented_token
+
+    scope = {"path": "/maps/heatmap", "query_string": b"access_token=abc", "headers": []}
+    assert _presented_token(scope) is None
+    assert _presented_token({**scope, "path": STREAM_PATH}) == b"abc"
 
 
 def test_token_bucket_refills() -> None:
