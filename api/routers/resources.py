@@ -23,6 +23,7 @@ from api.routing import ERRORS, Deleter, Reader, Writer, client_address
 from api.schemas import EXAMPLES, AnyFeature, FeaturePage, ProblemDetail, feature_in_schema
 from geo import registry
 from geo.registry import idempotency
+from geo.registry.reads import audit_personal_read
 from geo.users import Principal
 
 
@@ -260,7 +261,7 @@ class LayerRoutes:
             body: Feature,
             idempotency_key: IdempotencyKey = None,
         ) -> Response:
-            claim = IdempotentWrite(request, session, principal, idempotency_key)
+            claim = IdempotentWrite(request, session, principal, idempotency_key, layer)
             if (replay := claim.replay()) is not None:
                 return replay
             result = registry.create_feature(
@@ -337,12 +338,21 @@ class IdempotentWrite:
     """``Idempotency-Key`` on a POST: the first response is stored, retries get it back."""
 
     def __init__(
-        self, request: Request, session: Session, principal: Principal, key: str | None
+        self,
+        request: Request,
+        session: Session,
+        principal: Principal,
+        key: str | None,
+        layer: registry.Layer,
     ) -> None:
         self.request, self.session, self.principal, self.key = request, session, principal, key
+        self.layer = layer
 
     def replay(self) -> Response | None:
-        """The stored response of an earlier request with this key, else None (key claimed)."""
+        """The stored response of an earlier request with this key, else None (key claimed).
+
+        A replay shows the record again: audited as a read when it carries personal data.
+        """
         if self.key is None:
             return None
         stored = idempotency.claim(
@@ -354,6 +364,14 @@ class IdempotentWrite:
         )
         if stored is None:
             return None
+        audit_personal_read(
+            session=self.session,
+            layer=self.layer,
+            principal=self.principal,
+            resource=f"{self.layer.name}/{orjson.loads(stored.body).get('id')}",
+            count=1,
+            client=client_address(self.request),
+        )
         return GeoJSON(
             stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
         )

@@ -163,12 +163,15 @@ def create_feature(
             action="create",
             fields=sorted(valid.values),
         )
+    # A replayed report returns the stored sighting, not what was sent: a read to audit.
     feature = get_feature(
         session=session,
         layer=layer,
         record_id=record_id,
         role=principal.role,
-        audit_read=False,
+        principal=principal,
+        client=client,
+        audit_read=not created,
     )
     return WriteResult(feature, created, valid.notes)
 
@@ -251,8 +254,14 @@ def update_feature(
             action="update",
             fields=changed,
         )
+    # The answer is the whole record, fields not sent included (also for an empty PATCH): a read.
     feature = get_feature(
-        session=session, layer=layer, record_id=record_id, role=principal.role, audit_read=False
+        session=session,
+        layer=layer,
+        record_id=record_id,
+        role=principal.role,
+        principal=principal,
+        client=client,
     )
     return WriteResult(feature, False, valid.notes)
 
