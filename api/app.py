@@ -21,6 +21,7 @@ from api.routers import alerts as alerts_router
 from api.routers import audit as audit_router
 from api.routers import briefing as briefing_router
 from api.routers import dashboard, health
+from api.routers import field as field_router
 from api.routers import hotspots as hotspots_router
 from api.routers import io as io_router
 from api.routers import maps as maps_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_router.router)
     app.include_router(ogc_router.router)
     app.include_router(tiles_router.router)
+    app.include_router(field_router.router)
     add_docs(app)
     add_middleware(app, settings)
     app.include_router(briefing_router.router)  # before /maps/{view}: fixed paths win

@@ -113,6 +113,28 @@ class ServiceSettings(BaseSettings):
     classification_marking: str = "TERBATAS"
 
 
+class FieldSettings(BaseSettings):
+    """Positions from the patrol teams' phones and reports from the field form."""
+
+    model_config = _COMMON
+
+    field_max_accuracy_m: float = Field(
+        default=100.0,
+        gt=0,
+        le=10_000,
+        description="Positions less accurate than this are kept out of tracks and coverage.",
+    )
+    field_track_gap_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=86_400,
+        description="A silence longer than this breaks a track into two parts.",
+    )
+    field_photo_max_bytes: int = Field(
+        default=3 * 1024 * 1024, ge=10_000, le=20 * 1024 * 1024, description="Per report photo."
+    )
+
+
 class Settings:
     """All settings of one process, built from the environment unless given explicitly."""
 
@@ -122,11 +144,13 @@ class Settings:
         database: DatabaseSettings | None = None,
         area: AreaSettings | None = None,
         service: ServiceSettings | None = None,
+        field: FieldSettings | None = None,
     ) -> None:
         try:
             self.database = database or DatabaseSettings()
             self.area = area or AreaSettings()
             self.service = service or ServiceSettings()
+            self.field = field or FieldSettings()
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             raise ConfigurationError(_short_validation_message(exc)) from None
         self._enforce_non_default_secrets()

@@ -1,0 +1,51 @@
+"""What the offline field form needs before it loses signal: outlines and vocabularies.
+
+Nothing here is personal: the kecamatan outlines (simplified to ~50 m, which a phone draws fast
+and which is plenty to tap a point on), the regency's bounding box, and the codes a report may
+use. The form's service worker caches the answer, so the form opens and records offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.locate import FALLBACK_AOI_BBOX
+from geo.models import INCIDENT_KINDS, SIGHTING_SOURCES
+
+SIMPLIFY_M: Final = 50.0
+
+OUTLINE_SQL = text(
+    """
+    SELECT code, name,
+           ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(geom_utm, :tolerance), 4326), 4)
+    FROM admin_area WHERE level = 'kecamatan' ORDER BY code
+    """
+)
+BBOX_SQL = text(
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+    "(SELECT ST_Extent(geom) AS e FROM admin_area WHERE level = 'kecamatan') x"
+)
+
+
+def context(*, session: Session) -> dict[str, Any]:
+    """Outlines (GeoJSON), bbox and the codes of sighting sources, incident kinds, severities."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": orjson.loads(geometry),
+            "properties": {"code": code, "name": name},
+        }
+        for code, name, geometry in session.execute(OUTLINE_SQL, {"tolerance": SIMPLIFY_M})
+    ]
+    bbox = session.execute(BBOX_SQL).one()
+    return {
+        "outline": {"type": "FeatureCollection", "features": features},
+        "bbox": list(bbox) if bbox[0] is not None else list(FALLBACK_AOI_BBOX),
+        "sighting_sources": list(SIGHTING_SOURCES),
+        "incident_kinds": list(INCIDENT_KINDS),
+        "severities": [1, 2, 3, 4, 5],
+    }
