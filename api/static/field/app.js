@@ -53,7 +53,9 @@ const I18N = {
   },
 };
 
-const state = { lang: localStorage.getItem(LANG_KEY) || "id", context: null, point: null, sending: false };
+const state = {
+  lang: localStorage.getItem(LANG_KEY) || "id", context: null, point: null, who: null, sending: false,
+};
 const $ = (id) => document.getElementById(id);
 const tr = (key) => I18N[state.lang][key] ?? I18N.id[key] ?? key;
 const label = (code) => I18N[state.lang].labels[code] ?? code;
@@ -328,7 +330,15 @@ function applyLanguage() {
     fillSelect($("severity"), state.context.severities, String);
   }
   showNetwork();
+  renderWho();
+  if (state.point) setPoint(state.point.lon, state.point.lat, state.point.accuracy);
   renderOutbox();
+}
+
+function renderWho() {
+  $("who").textContent = state.who
+    ? `${tr("device")}: ${state.who.device} · ${tr("team")}: ${state.who.team}`
+    : tr("offline_signin");
 }
 
 function showNetwork() {
@@ -373,9 +383,8 @@ async function showApp() {
     $("app").hidden = true;
     return;
   }
-  $("who").textContent = check.who
-    ? `${tr("device")}: ${check.who.device} · ${tr("team")}: ${check.who.team}`
-    : tr("offline_signin");
+  state.who = check.who || state.who || null;
+  renderWho();
   sendAll();
 }
 
@@ -412,7 +421,7 @@ function init() {
   $("report").addEventListener("submit", onSave);
   $("signin-form").addEventListener("submit", onSignin);
   $("signout").addEventListener("click", () => { localStorage.removeItem(TOKEN_KEY); showApp(); });
-  window.addEventListener("online", () => { showNetwork(); sendAll(); });
+  window.addEventListener("online", () => { showNetwork(); showApp(); });
   window.addEventListener("offline", showNetwork);
   setInterval(sendAll, 30000);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" });
