@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
@@ -32,7 +31,8 @@ from geo import access, audit
 from geo.errors import AuthenticationError, NotFoundError, ValidationError
 from geo.field import devices as field_devices
 from geo.field import form, reports, tracks
-from geo.field.osmand import Position, decode_json, decode_query
+from geo.field.batcher import PositionBatcher
+from geo.field.osmand import decode_json, decode_query
 from geo.times import parse_time
 from geo.users import Principal
 
@@ -67,8 +67,17 @@ def _client(request: Request) -> str | None:
 # --- Traccar Client (OsmAnd protocol) ---
 
 
-def _ingest(session: Session, position: Position, margin_m: float) -> tracks.IngestResult:
-    return tracks.record_positions(session=session, positions=[position], margin_m=margin_m)
+def position_batcher(request: Request) -> PositionBatcher:
+    """The app's one group-commit writer of positions (made on first use)."""
+    batcher: PositionBatcher | None = getattr(request.app.state, "position_batcher", None)
+    if batcher is None:
+        settings = request.app.state.settings
+        batcher = PositionBatcher(
+            session_factory=request.app.state.database.session,
+            margin_m=settings.area.aoi_margin_m,
+        )
+        request.app.state.position_batcher = batcher
+    return batcher
 
 
 @router.api_route(
@@ -82,7 +91,7 @@ def _ingest(session: Session, position: Position, margin_m: float) -> tracks.Ing
         404: {"description": "Unknown device (JSON form)"},
     },
 )
-async def osmand(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+async def osmand(request: Request) -> Response:
     now = dt.datetime.now(dt.UTC)
     body = await request.body()
     if len(body) > OSMAND_MAX_BODY:
@@ -98,14 +107,12 @@ async def osmand(request: Request, session: SessionDep, settings: SettingsDep) -
         else:
             params: dict[str, str] = dict(request.query_params)
             if not params and body:
-                from urllib.parse import parse_qsl
-
                 params = dict(parse_qsl(body.decode("ascii", "replace")))
             position = decode_query(params, now=now)
     except ValidationError as exc:
         return PlainTextResponse(exc.message, status_code=400)
-    result = await run_in_threadpool(_ingest, session, position, settings.area.aoi_margin_m)
-    if result.outcomes[0] in (tracks.UNKNOWN_DEVICE, tracks.REVOKED_DEVICE):
+    outcome = await position_batcher(request).submit(position)
+    if outcome in (tracks.UNKNOWN_DEVICE, tracks.REVOKED_DEVICE):
         return PlainTextResponse("unknown device", status_code=404 if is_json else 400)
     # Stored, a duplicate, without a fix, or outside the area (counted): the phone moves on.
     return PlainTextResponse("", status_code=200)

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import io
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.field import devices
+from geo.field.batcher import PositionBatcher
 from tests.api.helpers import ARUK, SAMBAS_TOWN, auth, make_tokens
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -21,6 +23,14 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 @pytest.fixture
 def tokens(session: Session) -> dict[str, str]:
     return make_tokens(session, prefix="field")
+
+
+@pytest.fixture(autouse=True)
+def batcher_in_test_transaction(app, session: Session) -> None:  # type: ignore[no-untyped-def]
+    """Positions are written in the test's own (rolled-back) transaction."""
+    app.state.position_batcher = PositionBatcher(
+        session_factory=lambda: nullcontext(session), margin_m=10_000.0
+    )
 
 
 @pytest.fixture
