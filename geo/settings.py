@@ -119,13 +119,13 @@ class FieldSettings(BaseSettings):
     model_config = _COMMON
 
     field_max_accuracy_m: float = Field(
-        default=100.0,
+        default=100.0,  # geo.field.tracks.DEFAULT_MAX_ACCURACY_M
         gt=0,
         le=10_000,
         description="Positions less accurate than this are kept out of tracks and coverage.",
     )
     field_track_gap_s: float = Field(
-        default=600.0,
+        default=600.0,  # geo.field.tracks.DEFAULT_GAP_S
         gt=0,
         le=86_400,
         description="A silence longer than this breaks a track into two parts.",

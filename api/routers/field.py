@@ -27,13 +27,13 @@ from pydantic import BaseModel, Field
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.responses import JSON, GeoJSON
+from api.routing import client_address
 from geo import access, audit
 from geo.errors import AuthenticationError, NotFoundError, ValidationError
 from geo.field import devices as field_devices
 from geo.field import form, reports, tracks
 from geo.field.batcher import PositionBatcher
 from geo.field.osmand import decode_json, decode_query
-from geo.times import parse_time
 from geo.users import Principal
 
 router = APIRouter()
@@ -52,16 +52,11 @@ FORM_CSP: Final = (
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'"
 )
 OSMAND_MAX_BODY: Final = 64 * 1024  # one position is a few hundred bytes
-MAX_TRACK_DAYS: Final = 31
 MAX_POSITIONS_MINUTES: Final = 7 * 24 * 60
 
 Manager = Annotated[Principal, Depends(require(access.MANAGE_USERS))]
 PatrolManager = Annotated[Principal, Depends(require(access.PLAN_PATROLS))]
 device_bearer = HTTPBearer(auto_error=False, description="A field device token.")
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 # --- Traccar Client (OsmAnd protocol) ---
@@ -171,7 +166,7 @@ def register_device(
         action="create",
         resource=f"field/devices/{device.id}",
         record_count=1,
-        client=_client(request),
+        client=client_address(request),
         details={"kind": device.kind},
     )
     payload = _device_json(device)
@@ -202,7 +197,7 @@ def change_device(
         principal=principal,
         action=action,
         resource=f"field/devices/{name}"[:200],
-        client=_client(request),
+        client=client_address(request),
     )
     return JSON(payload)
 
@@ -225,23 +220,11 @@ def list_refusals(
 # --- tracks and live positions (roles that manage patrols) ---
 
 
-def _window(start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
-    end_at = parse_time(end, field="end") or dt.datetime.now(dt.UTC)
-    start_at = parse_time(start, field="start") or end_at - dt.timedelta(days=1)
-    if start_at >= end_at:
-        raise ValidationError("start must be before end", field="start", value=start)
-    if end_at - start_at > dt.timedelta(days=MAX_TRACK_DAYS):
-        raise ValidationError(
-            f"a track window is at most {MAX_TRACK_DAYS} days", field="end", value=end
-        )
-    return start_at, end_at
-
-
 @router.get(
     "/api/v1/patrols/tracks",
     tags=["field"],
     response_class=GeoJSON,
-    summary="Each team's track in a window (at most 31 days; default the last 24 h)",
+    summary=f"Each team's track (at most {tracks.MAX_TRACK_DAYS} days; default the last 24 h)",
 )
 def get_tracks(
     request: Request,
@@ -252,7 +235,7 @@ def get_tracks(
     end: str | None = None,
     team: Annotated[str | None, Query(max_length=100)] = None,
 ) -> GeoJSON:
-    start_at, end_at = _window(start, end)
+    start_at, end_at = tracks.track_window(start, end)
     collection = tracks.team_tracks(
         session=session,
         start=start_at,
@@ -267,7 +250,7 @@ def get_tracks(
         action="read",
         resource="patrols/tracks",
         record_count=len(collection["features"]),
-        client=_client(request),
+        client=client_address(request),
     )
     return GeoJSON(collection)
 
@@ -292,7 +275,7 @@ def get_positions(
         action="read",
         resource="patrols/positions",
         record_count=len(collection["features"]),
-        client=_client(request),
+        client=client_address(request),
     )
     return GeoJSON(collection)
 
@@ -367,7 +350,7 @@ def post_report(
         key=idempotency_key,
         area=settings.area,
         photo_max_bytes=settings.field.field_photo_max_bytes,
-        client=_client(request),
+        client=client_address(request),
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSON(outcome.body, status_code=outcome.status_code, headers=headers)
@@ -394,6 +377,6 @@ def get_photo(
         action="read",
         resource=f"field/photos/{photo_id}",
         record_count=1,
-        client=_client(request),
+        client=client_address(request),
     )
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private"})

@@ -25,6 +25,7 @@ from geo.errors import ValidationError
 from geo.field.devices import Device
 from geo.registry import idempotency
 from geo.registry.layers import LAYERS
+from geo.registry.writes import create_feature
 from geo.settings import AreaSettings
 from geo.users import Principal
 
@@ -119,8 +120,6 @@ def submit_report(
     client: str | None = None,
 ) -> ReportOutcome:
     """Write one field report once (see the module docstring); raises ValidationError."""
-    from geo.registry import service as registry  # the registry imports the alert engine
-
     principal = device_principal(device)
     stored = idempotency.claim(
         session=session, user_name=principal.name, key=key, method="POST", path="/field/reports"
@@ -131,7 +130,7 @@ def submit_report(
     photo = body.get("photo") if isinstance(body, dict) else None
     encoded = _photo(photo, max_bytes=photo_max_bytes) if photo else None
     layer = LAYERS[layer_name]
-    result = registry.create_feature(
+    result = create_feature(
         session=session, layer=layer, body=feature, principal=principal, area=area, client=client
     )
     record_id = int(result.feature["id"])

@@ -20,18 +20,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.errors import ValidationError
 from geo.field.osmand import Position
 from geo.locate import FALLBACK_AOI_BBOX
+from geo.registry.filters import parse_window
 
 # Refusal reasons, as counted in ``field_refusal`` and reported to the caller.
 UNKNOWN_DEVICE: Final = "unknown_device"
 REVOKED_DEVICE: Final = "revoked_device"
 OUT_OF_AREA: Final = "out_of_area"
 MAX_BATCH: Final = 10_000
+MAX_TRACK_DAYS: Final = 31
+DEFAULT_GAP_S: Final = 600.0  # a longer silence breaks a track
+DEFAULT_MAX_ACCURACY_M: Final = 100.0  # less accurate positions stay out of tracks
 BATCH_COLUMNS: Final = (
     *("device_ids", "team_ids", "recorded_at", "lons", "lats", "accuracy", "speed"),
     *("heading", "altitude", "battery", "moving", "idx"),
@@ -250,6 +257,30 @@ TRACKS_SQL = (
 )
 
 
+def track_window(
+    start: str | dt.datetime | None, end: str | dt.datetime | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """``[start, end)`` of a track request: the last 24 h by default, at most
+    ``MAX_TRACK_DAYS`` days (a track is read whole)."""
+    start_at, end_at = parse_window(start, end)
+    end_at = end_at or dt.datetime.now(dt.UTC)
+    start_at = start_at or end_at - dt.timedelta(days=1)
+    if start_at >= end_at:
+        raise ValidationError(
+            f"end ({end_at.isoformat()}) must be after start ({start_at.isoformat()})",
+            field="end",
+            value=end_at.isoformat(),
+        )
+    if end_at - start_at > dt.timedelta(days=MAX_TRACK_DAYS):
+        raise ValidationError(
+            f"a track window is at most {MAX_TRACK_DAYS} days; got "
+            f"{(end_at - start_at).total_seconds() / 86400:.1f}",
+            field="end",
+            value=end_at.isoformat(),
+        )
+    return start_at, end_at
+
+
 def _team_filter(team: str | None) -> str:
     return "AND tp.team_id = (SELECT id FROM patrol_team WHERE name = :team)" if team else ""
 
@@ -338,6 +369,43 @@ def coverage_sql() -> str:
         f"({parts} SELECT ST_Union(ST_Buffer(ST_Transform(geom, 32649), :watch_radius_m, 8)) "
         "FROM parts)"
     )
+
+
+TRACK_POINTS_SQL = (
+    TRACK_PARTS_SQL.format(team_filter="", prefix="")
+    + """
+    SELECT ST_X(d.geom), ST_Y(d.geom)
+    FROM parts,
+         LATERAL ST_DumpPoints(ST_Segmentize(ST_Transform(parts.geom, 32649), :spacing_m)) AS d
+    """
+)
+
+
+def track_points_utm(
+    *,
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    spacing_m: float,
+    gap_s: float,
+    max_accuracy_m: float,
+) -> npt.NDArray[np.float64]:
+    """Points along every team's track in ``[start, end)``, at most ``spacing_m`` apart, in
+    EPSG:32649: with discs of radius R around them and ``spacing_m`` <= R / 2, their union is
+    the track's buffer by R to within 3 % of R (what the patrol planner reads as "patrolled")."""
+    rows = session.execute(
+        text(TRACK_POINTS_SQL),
+        {
+            "start": start,
+            "end": end,
+            "spacing_m": spacing_m,
+            "gap_s": gap_s,
+            "max_accuracy_m": max_accuracy_m,
+        },
+    ).all()
+    if not rows:
+        return np.zeros((0, 2))
+    return np.asarray(rows, dtype=np.float64)
 
 
 def ensure_track_partitions(*, session: Session, start: dt.date, end: dt.date) -> int:

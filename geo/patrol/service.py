@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
+from geo.field.tracks import DEFAULT_GAP_S, DEFAULT_MAX_ACCURACY_M, track_points_utm
 from geo.hotspots.analysis import hotspots
 from geo.hotspots.data import as_utc
 from geo.patrol.coordinates import FloatArray, check_lon_lat, default_start
@@ -64,9 +66,19 @@ def plan_patrol(
     visits_r: FloatArray | None = None
     if avoid_recent_days:
         moment = as_utc(now, "now") or dt.datetime.now(dt.UTC)
-        visits_xy, visits_r = recent_patrols_utm(
-            session=session, since=moment - dt.timedelta(days=avoid_recent_days)
+        since = moment - dt.timedelta(days=avoid_recent_days)
+        visits_xy, visits_r = recent_patrols_utm(session=session, since=since)
+        # Where teams actually went (their phones' tracks) counts as patrolled too.
+        walked = track_points_utm(
+            session=session,
+            start=since,
+            end=moment,
+            spacing_m=radius_m / 2,
+            gap_s=DEFAULT_GAP_S,
+            max_accuracy_m=DEFAULT_MAX_ACCURACY_M,
         )
+        visits_xy = np.vstack([visits_xy, walked])
+        visits_r = np.concatenate([visits_r, np.full(len(walked), radius_m)])
     return plan_from_hotspots(
         result,
         k=k,

@@ -299,3 +299,52 @@ def test_coverage_is_the_buffer_of_where_teams_went(session: Session) -> None:
     assert row.on and not row.off  # 445 m from the line is covered, 667 m is not
     # a 1.1 km line buffered by 500 m: ~1.1 km x 1 km + a 500 m disc
     assert 1.7e6 < row.area < 2.0e6
+
+
+def test_a_track_through_a_hotspot_is_what_the_planner_counts_as_patrolled(
+    session: Session,
+) -> None:
+    import numpy as np
+
+    from geo.patrol import plan_patrol
+    from tests.geo.hotspot_synth import (
+        CLUSTER_CENTRES,
+        SHARED_DATA,
+        centre_utm,
+        insert_incidents,
+        planted,
+    )
+
+    insert_incidents(session, planted(seed=2, per_cluster=25, background=100))
+    insert_incidents(
+        session, planted(seed=3, per_cluster=60, background=0, centres=[CLUSTER_CENTRES[2]])
+    )
+    now = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    common = {"session": session, "k": 1, "radius_m": 2500.0, "reference_data_dir": SHARED_DATA}
+    x, y = centre_utm(*CLUSTER_CENTRES[2])
+    before = plan_patrol(**common, avoid_recent_days=7, recent_factor=0.1, now=now)
+    assert np.hypot(before.points[0].x_utm - x, before.points[0].y_utm - y) <= 2500
+    assert before.recently_patrolled_cells == 0
+
+    # Yesterday a team walked through the hot spot: 40 minutes, a fix a minute, ~110 m apart.
+    devices.register_device(
+        session=session, name="HP D1", team="Tim D", kind="traccar", identifier="hp-d1"
+    )
+    lon, lat = CLUSTER_CENTRES[2]
+    walk = [
+        Position(
+            "hp-d1",
+            now - dt.timedelta(days=1, minutes=40 - i),
+            lon - 0.02 + i * 0.001,
+            lat,
+            accuracy_m=6.0,
+        )
+        for i in range(40)
+    ]
+    tracks.record_positions(session=session, positions=walk, margin_m=MARGIN_M)
+    after = plan_patrol(**common, avoid_recent_days=7, recent_factor=0.1, now=now)
+    assert after.recently_patrolled_cells > 0
+    assert np.hypot(after.points[0].x_utm - x, after.points[0].y_utm - y) > 5000
+    # A walk two weeks ago is not recent.
+    stale = plan_patrol(**common, avoid_recent_days=1, recent_factor=0.1, now=now)
+    assert np.hypot(stale.points[0].x_utm - x, stale.points[0].y_utm - y) <= 2500
