@@ -31,6 +31,7 @@ from api.routers import resources as resources_router
 from api.routers import tiles as tiles_router
 from geo.db import Database
 from geo.errors import TimporaError
+from geo.field.tracks import ensure_track_partitions
 from geo.partitions import ensure_partitions
 from geo.settings import Settings
 
@@ -46,14 +47,16 @@ Authenticate with `Authorization: Bearer <token>` (`timpora users add NAME --rol
 
 
 def _maintain_partitions(database: Database) -> None:
-    """Make next months' sighting partitions at start-up; a down database must not stop it."""
+    """Make next months' sighting and track partitions at start-up; a down database must not
+    stop it."""
     try:
         with database.session() as session:
             # Making a partition locks the table: never wait long behind open transactions.
             session.execute(text("SET LOCAL lock_timeout = '2s'"))
             ensure_partitions(session=session)
+            ensure_track_partitions(session=session)
     except (DBAPIError, TimporaError) as exc:
-        log.warning("sighting partitions not checked at start-up: %s", type(exc).__name__)
+        log.warning("monthly partitions not checked at start-up: %s", type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

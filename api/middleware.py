@@ -194,6 +194,11 @@ class TokenBucket:
             return (1.0 - tokens) / self.rate
 
 
+# Load balancers poll /healthz; a team's phones behind one carrier address send /osmand positions
+# (a device identifier must be registered, and refusals are counted, not stored).
+RATE_LIMIT_EXEMPT: Final = frozenset({"/healthz", "/osmand"})
+
+
 class RateLimitMiddleware:
     """429 with ``Retry-After``: a bucket per known token, else per client address.
 
@@ -220,7 +225,7 @@ class RateLimitMiddleware:
         return "a:" + (client[0] if client else "unknown")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") == "/healthz":
+        if scope["type"] != "http" or scope.get("path") in RATE_LIMIT_EXEMPT:
             await self.app(scope, receive, send)
             return
         wait_s = self.bucket.take(self.client_key(scope))

@@ -75,17 +75,18 @@ def position_batcher(request: Request) -> PositionBatcher:
     return batcher
 
 
-@router.api_route(
-    "/osmand",
-    methods=["GET", "POST"],
-    tags=["field"],
-    summary="A position from Traccar Client (OsmAnd protocol)",
-    response_class=PlainTextResponse,
-    responses={
+OSMAND_ROUTE: Final[dict[str, Any]] = {
+    "tags": ["field"],
+    "response_class": PlainTextResponse,
+    "responses": {
         400: {"description": "Malformed, or an unknown device (parameter form)"},
         404: {"description": "Unknown device (JSON form)"},
     },
-)
+}
+
+
+@router.post("/osmand", summary="A position from Traccar Client (OsmAnd protocol)", **OSMAND_ROUTE)
+@router.get("/osmand", summary="A position as OsmAnd query parameters", **OSMAND_ROUTE)
 async def osmand(request: Request) -> Response:
     now = dt.datetime.now(dt.UTC)
     body = await request.body()

@@ -408,10 +408,16 @@ def track_points_utm(
     return np.asarray(rows, dtype=np.float64)
 
 
-def ensure_track_partitions(*, session: Session, start: dt.date, end: dt.date) -> int:
-    """Monthly partitions of ``track_position`` from ``start`` to ``end`` (made if missing)."""
+def ensure_track_partitions(
+    *, session: Session, months_ahead: int = 12, today: dt.date | None = None
+) -> int:
+    """Monthly partitions of ``track_position`` from last month to ``months_ahead`` ahead
+    (positions of older months wait in the default partition until their month is made)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    last = today + dt.timedelta(days=31 * months_ahead)
     return int(
         session.execute(
-            text("SELECT timpora_ensure_track_partitions(:a, :b)"), {"a": start, "b": end}
+            text("SELECT timpora_ensure_track_partitions(:a, :b)"), {"a": first, "b": last}
         ).scalar_one()
     )

@@ -348,3 +348,20 @@ def test_a_track_through_a_hotspot_is_what_the_planner_counts_as_patrolled(
     # A walk two weeks ago is not recent.
     stale = plan_patrol(**common, avoid_recent_days=1, recent_factor=0.1, now=now)
     assert np.hypot(stale.points[0].x_utm - x, stale.points[0].y_utm - y) <= 2500
+
+
+def test_track_partitions_are_made_ahead_and_old_positions_move_in(session: Session) -> None:
+    devices.register_device(
+        session=session, name="HP E1", team="Tim E", kind="traccar", identifier="hp-e1"
+    )
+    old = dt.datetime(2024, 5, 3, 8, 0, tzinfo=dt.UTC)  # a month nobody made a partition for
+    tracks.record_positions(
+        session=session, positions=[Position("hp-e1", old, *ARUK)], margin_m=MARGIN_M
+    )
+    assert session.execute(text("SELECT count(*) FROM track_position_default")).scalar_one() == 1
+    made = session.execute(
+        text("SELECT timpora_ensure_track_partitions('2024-05-01', '2024-05-01')")
+    ).scalar_one()
+    assert made == 1
+    assert session.execute(text("SELECT count(*) FROM track_position_y2024m05")).scalar_one() == 1
+    assert tracks.ensure_track_partitions(session=session, today=dt.date(2030, 1, 15)) >= 12
