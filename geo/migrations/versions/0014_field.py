@@ -1,6 +1,6 @@
 """The field: patrol teams, their devices, and the positions their phones report.
 
-Revision ID: 0020
+Revision ID: 0014
 Revises: 0013
 
 - ``patrol_team``: a team that patrols (``Tim A``); ``patrol_log.team`` names the same teams.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0020"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
