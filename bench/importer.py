@@ -3,7 +3,7 @@
     .venv/bin/python bench/importer.py          # 1,000,000 rows over a year, median of 3 runs
     .venv/bin/python bench/importer.py --quick  # 60,000 rows over two months, one run (< 1 min)
 
-Targets: >= 150,000 rows/s, and >= 10x the ORM baseline.
+Targets: >= 150,000 rows/s, >= 0.8 of the same run's floor (below), and >= 10x the ORM baseline.
 
 Uses TIMPORA_DATABASE_URL if set, else a throwaway PostGIS cluster of its own (never the
 development database). Each fast-path run starts from an empty ``sighting`` (TRUNCATE, so the
@@ -15,10 +15,11 @@ each row costs the same round trip and trigger call).
 
 Besides wall-clock time the bench reports CPU seconds of this process and of the server (every
 process of the cluster, read from /proc when it is local: the import loads months in sessions of
-its own), since the machine may be shared, and a floor: the
-server writing the same stored rows into a bare table shaped like a partition (its constraints
-and generated column, no trigger) and building ``sighting``'s indexes on it. No import into this
-schema can be faster than that floor on this machine.
+its own), since the machine may be shared, and a floor measured in the same run: a bare COPY
+of the same stored rows (already derived, from memory) into a table shaped like a partition (its
+constraints and generated column, no trigger), then ``sighting``'s indexes built on it. An
+import does that and more (reading, validating and locating the rows, the count grid, alerts,
+audit); it is reported as a fraction of the floor.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settin
 
 TARGET_ROWS_PER_S = 150_000
 TARGET_RATIO = 10.0
+TARGET_FLOOR_FRACTION = 0.8
 ON_SIGHTING = re.compile(r"INDEX \S+ ON (?:ONLY )?(?:public\.)?sighting ")
 
 
@@ -128,8 +130,12 @@ def fast_path(engine, settings: Settings, path: Path) -> tuple[float, dict[str, 
 
 
 def server_floor(engine) -> float:  # type: ignore[no-untyped-def]
-    """Seconds for the server to write the stored sightings into a bare partition-shaped table
-    (constraints and generated column, no trigger) and build sighting's indexes; rolled back."""
+    """Seconds of a bare COPY of the stored sightings (already derived, binary, from memory)
+    into a table shaped like a partition of ``sighting`` (constraints and generated column, no
+    trigger), then building the indexes ``sighting`` keeps on it: what loading the same rows
+    costs the server with nothing else to do. Rolled back."""
+    import io
+
     with engine.connect() as conn:
         tx = conn.begin()
         cols = conn.execute(
@@ -149,6 +155,12 @@ def server_floor(engine) -> float:  # type: ignore[no-untyped-def]
             .scalars()
             .all()
         )
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        rows = io.BytesIO()
+        cursor = dbapi.cursor()
+        cursor.copy_expert(f"COPY (SELECT {cols} FROM sighting) TO STDOUT (FORMAT binary)", rows)
+        rows.seek(0)
         conn.execute(
             text(
                 "CREATE TABLE bench_floor (LIKE sighting INCLUDING DEFAULTS INCLUDING GENERATED "
@@ -157,10 +169,11 @@ def server_floor(engine) -> float:  # type: ignore[no-untyped-def]
         )
         conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         started = time.perf_counter()
-        conn.execute(text(f"INSERT INTO bench_floor ({cols}) SELECT {cols} FROM sighting"))
+        cursor.copy_expert(f"COPY bench_floor ({cols}) FROM STDIN (FORMAT binary)", rows)
         for k, ddl in enumerate(indexes):
             conn.execute(text(ON_SIGHTING.sub(f"INDEX bench_floor_{k} ON bench_floor ", ddl)))
         seconds = time.perf_counter() - started
+        cursor.close()
         tx.rollback()
         return seconds
 
@@ -270,10 +283,17 @@ def main() -> None:
                     note=f"ORM on {n_orm:,} rows",
                 ),
                 Row(
-                    "server floor: bare insert + sighting's indexes",
+                    "server floor: bare COPY + sighting's indexes",
                     floor_rate,
                     unit="rows/s",
-                    note="no trigger; no import can beat it here",
+                    note="bare COPY of the stored rows, then sighting's indexes; same run",
+                ),
+                Row(
+                    "import as a fraction of the floor",
+                    fast_rate / floor_rate,
+                    target=f">= {TARGET_FLOOR_FRACTION}",
+                    met=(fast_rate / floor_rate >= TARGET_FLOOR_FRACTION) if full else None,
+                    note=f"{fast_rate:,.0f} / {floor_rate:,.0f} rows/s",
                 ),
             ],
             title=f"importer: {n:,} sightings",

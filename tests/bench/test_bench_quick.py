@@ -64,7 +64,8 @@ EXPECTED: dict[str, set[str]] = {
     "importer": {
         "import sightings CSV, fast path",
         "import fast path vs ORM add_all",
-        "server floor: bare insert + sighting's indexes",
+        "server floor: bare COPY + sighting's indexes",
+        "import as a fraction of the floor",
     },
     "api": {
         "bbox page 1,000 features, p50",
