@@ -14,7 +14,7 @@ partitions of ``sighting``, built once under ``--dir`` and reused). Three server
   grid counts);
 - tipg (``tipg.main:app`` under uvicorn, ``.bench-venv``): configured as its documentation says
   for PostGIS, through environment variables: ``DATABASE_URL``, ``TIPG_DB_SCHEMAS``,
-  ``TIPG_DB_TABLES=["sighting"]`` (the parent of the partitioned table) and the table's
+  ``TIPG_DB_TABLES=["public.sighting"]`` (the parent of the partitioned table) and the table's
   ``geomcol``/``datetimecol``/``pk``;
 - pygeoapi (``pygeoapi.starlette_app:APP`` under uvicorn, ``.bench-venv``): one collection with
   its ``PostgreSQL`` feature provider on ``sighting`` (``id_field: id``, ``geom_field: geom``),
@@ -109,7 +109,8 @@ def start_tipg(url: str, workdir: Path) -> Server:
         {
             "DATABASE_URL": url,
             "TIPG_DB_SCHEMAS": '["public"]',
-            "TIPG_DB_TABLES": '["sighting"]',
+            "TIPG_DB_TABLES": '["public.sighting"]',
+            "TIPG_DB_FUNCTIONS": "[]",  # PostGIS's own set-returning functions otherwise
             "TIPG_TABLE_CONFIG__public_sighting__GEOMCOL": "geom",
             "TIPG_TABLE_CONFIG__public_sighting__DATETIMECOL": "observed_at",
             "TIPG_TABLE_CONFIG__public_sighting__PK": "id",
@@ -180,9 +181,31 @@ resources:
 """
 
 
+def scalar_columns(url: str) -> list[str]:
+    """``sighting``'s columns other than its two geometries, in table order."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        names = conn.execute(
+            text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'sighting'::regclass "
+                "AND attnum > 0 AND NOT attisdropped "
+                "AND atttypid <> 'geometry'::regtype ORDER BY attnum"
+            )
+        ).scalars()
+        columns = [str(n) for n in names]
+    engine.dispose()
+    return columns
+
+
 def start_pygeoapi(url: str, workdir: Path) -> Server:
     from sqlalchemy.engine import make_url
 
+    # pygeoapi's PostgreSQL provider returns every column as a property, and cannot encode the
+    # second geometry (geom_utm, EPSG:32649): a 500 for every page. Its own ``properties=``
+    # parameter asks for the other columns, which is what tipg returns.
+    properties = ",".join(c for c in scalar_columns(url) if c != "id")
     parts = make_url(url)
     port = ours_api.free_port()
     config = workdir / "pygeoapi.yml"
@@ -210,7 +233,9 @@ def start_pygeoapi(url: str, workdir: Path) -> Server:
         "pygeoapi",
         base,
         process,
-        items=lambda b: f"/collections/sightings/items?bbox={b}&limit={PAGE}&f=json",
+        items=lambda b: (
+            f"/collections/sightings/items?bbox={b}&limit={PAGE}&properties={properties}&f=json"
+        ),
         tile=None,  # no tile provider configured: the issue compares tiles with tipg only
     )
 
