@@ -34,6 +34,7 @@ SAMBAS_TOWN = (109.3021, 1.3549)
 INDEX_IN_PLAN = re.compile(
     r"(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? on (\S+)"
 )
+EXPLAINABLE = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "EXECUTE")
 INDEX_USING = re.compile(r"using (\S+) on")
 
 
@@ -191,6 +192,8 @@ def explain_all(url: str) -> tuple[list[tuple[str, str]], list[Explained]]:
             sent_count = len(mine)
             for statement, params in mine:
                 stripped = statement.lstrip().upper()
+                if not stripped.startswith(EXPLAINABLE):
+                    continue  # PREPARE, SET, LOCK ...: their EXECUTE is explained instead
                 reads = stripped.startswith(("SELECT", "WITH")) and " FOR KEY SHARE" not in stripped
                 head = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " if reads else (
                     "EXPLAIN (COSTS OFF) ")  # fmt: skip
