@@ -32,6 +32,7 @@ from geo.alerts import LAYER_RULES, evaluate_for, run_batch
 from geo.errors import ImportRejectedError
 from geo.io import exchange
 from geo.io.checks import check_references, place_rows
+from geo.io.headers import GEOMETRY
 from geo.io.layers import LayerSpec, layer_spec
 from geo.io.load import Loaded, LoadOptions, load_rows
 from geo.io.progress import Progress, step
@@ -208,6 +209,7 @@ def import_frame(
             spec=spec,
             clean=clean,
             placement=placement,
+            present=checked.present,
             options=options.load,
             dry_run=options.dry_run,
             loaders=loaders,
@@ -216,6 +218,9 @@ def import_frame(
         report.inserted, report.updated = loaded.inserted, loaded.updated
         report.unchanged = loaded.unchanged
         report.notes.extend(loaded.notes)
+        absent = [c for c in _columns(spec) if c not in checked.present]
+        if absent and report.updated + report.unchanged:
+            report.notes.append("stored values kept (not in the file): " + ", ".join(absent))
         if not options.dry_run:
             if options.evaluate_alerts:
                 step(progress, "alerts", 0, 1)
@@ -240,6 +245,11 @@ def import_frame(
         nested.commit()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _columns(spec: LayerSpec) -> list[str]:
+    """The columns a file may carry besides the key, the location as ``lon/lat``."""
+    return [c.name for c in spec.columns if c.name != "external_ref"] + [GEOMETRY]
 
 
 def _evaluate_alerts(

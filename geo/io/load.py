@@ -68,12 +68,14 @@ def load_rows(
     spec: LayerSpec,
     clean: pd.DataFrame,
     placement: Placement,
+    present: frozenset[str],
     options: LoadOptions,
     dry_run: bool,
     loaders: list[str],
     progress: Progress | None = None,
 ) -> Loaded:
-    """Load ``clean`` into the layer's table, in the caller's transaction.
+    """Load ``clean`` into the layer's table, in the caller's transaction; updates change only
+    the columns ``present`` in the file (new exchanged months hold no row to update).
 
     Loading tables committed by parallel sessions are appended to ``loaders`` as they are made:
     the caller drops them if the import fails after this step (a rollback does not).
@@ -101,6 +103,7 @@ def load_rows(
             locate=placement.locate,
             out_of_area=placement.out_of_area,
             mask=rest,
+            present=present,
             chunk_rows=options.chunk_rows,
             progress=progress,
         )

@@ -1,7 +1,10 @@
 """Loading rows by upsert: binary ``COPY`` into a temporary staging table, then one set-based
 ``INSERT … SELECT … ON CONFLICT (external_ref…) DO UPDATE … WHERE … IS DISTINCT FROM …``.
 
-A re-import changes nothing and a changed row is updated. The per-row location trigger is
+A re-import changes nothing and a changed row is updated. An update changes only the columns the
+file carries (``present``): a file without a passport column leaves stored passports alone, and
+one without a location leaves the stored point and its derived columns. A blank cell of a column
+the file carries does clear the value. The per-row location trigger is
 deferred because the derived columns come with the rows. The ids (and, for sightings, times) of
 the rows written land in a second temporary table, which alert evaluation reads.
 """
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from geo.io import copybin as codec
 from geo.io.derive import DERIVED_COLUMNS
+from geo.io.headers import GEOMETRY
 from geo.io.layers import LayerSpec
 from geo.io.progress import Progress, step
 from geo.locate import defer_location, resume_location
@@ -80,6 +84,7 @@ def upsert_rows(
     locate: Callable[[np.ndarray], pd.DataFrame],
     out_of_area: np.ndarray,
     mask: np.ndarray,
+    present: frozenset[str],
     chunk_rows: int = COPY_CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> Upserted:
@@ -91,7 +96,7 @@ def upsert_rows(
     step(progress, "upsert", 0, n)
     existing = _mark_existing(session, spec)
     defer_location(session)
-    session.execute(text(_upsert_sql(spec)))
+    session.execute(text(_upsert_sql(spec, present)))
     resume_location(session)
     changed = int(session.execute(text(f"SELECT count(*) FROM {CHANGED_TABLE}")).scalar_one())
     earliest = None
@@ -195,13 +200,20 @@ def _mark_existing(session: Session, spec: LayerSpec) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _upsert_sql(spec: LayerSpec) -> str:
-    """INSERT … SELECT from staging with refs resolved; update only rows that differ."""
+def _upsert_sql(spec: LayerSpec, present: frozenset[str]) -> str:
+    """INSERT … SELECT from staging with refs resolved; update only rows that differ, and only
+    in the columns ``present`` in the file."""
     t = spec.table
     target: list[str] = []
     select: list[str] = []
     joins: list[str] = []
+    kept: set[str] = set()  # stored columns an update leaves alone
+    located = GEOMETRY in present
+    if not located:
+        kept.update({"geom", "out_of_area", *DERIVED_COLUMNS})
     for i, col in enumerate(spec.columns):
+        if col.name not in present:
+            kept.add(col.ref_column if col.kind == "ref" and col.ref_column else col.name)
         if col.kind == "ref":
             alias = f"r{i}"
             joins.append(
@@ -220,14 +232,26 @@ def _upsert_sql(spec: LayerSpec) -> str:
     if t == "sighting":
         target.append("out_of_area")
         select.append("s.out_of_area")
-    compared = [c for c in target if c not in spec.conflict_key and c != "geom"]
+    updatable = [c for c in target if c not in spec.conflict_key and c not in kept]
+    compared = [c for c in updatable if c != "geom"]
     target_all = [*target, *DERIVED_COLUMNS]
     select_all = [*select, *(f"s.{c}" for c in DERIVED_COLUMNS)]
-    updates = [f"{c} = excluded.{c}" for c in target_all if c not in spec.conflict_key]
-    if t in TIMESTAMPED_TABLES:
-        updates.append("updated_at = now()")
-    old = ", ".join([*(f"{t}.{c}" for c in compared), f"ST_AsEWKB({t}.geom)"])
-    new = ", ".join([*(f"excluded.{c}" for c in compared), "ST_AsEWKB(excluded.geom)"])
+    changing = [c for c in (*updatable, *DERIVED_COLUMNS) if c not in kept]
+    updates = [f"{c} = excluded.{c}" for c in changing]
+    old = [f"{t}.{c}" for c in compared]
+    new = [f"excluded.{c}" for c in compared]
+    if located:
+        old.append(f"ST_AsEWKB({t}.geom)")
+        new.append("ST_AsEWKB(excluded.geom)")
+    if old:
+        if t in TIMESTAMPED_TABLES:
+            updates.append("updated_at = now()")
+        action = (
+            f"UPDATE SET {', '.join(updates)} "
+            f"WHERE ({', '.join(old)}) IS DISTINCT FROM ({', '.join(new)})"
+        )
+    else:  # the file carries the key alone: nothing to update
+        action = "NOTHING"
     returning = "id, observed_at" if t == "sighting" else "id"
     return f"""
         WITH up AS (
@@ -235,9 +259,7 @@ def _upsert_sql(spec: LayerSpec) -> str:
             SELECT {", ".join(select_all)}
             FROM {STAGE_TABLE} s {" ".join(joins)}
             ORDER BY s.rownum
-            ON CONFLICT ({", ".join(spec.conflict_key)}) DO UPDATE
-            SET {", ".join(updates)}
-            WHERE ({old}) IS DISTINCT FROM ({new})
+            ON CONFLICT ({", ".join(spec.conflict_key)}) DO {action}
             RETURNING {returning}
         )
         INSERT INTO {CHANGED_TABLE} SELECT * FROM up

@@ -17,17 +17,13 @@ import pandas as pd
 import pycountry
 import shapely
 
-from geo.io.layers import (
-    LAT_ALIASES,
-    LON_ALIASES,
-    WKT_ALIASES,
-    Column,
-    LayerSpec,
-    normalise_key,
-)
+from geo.io.headers import read_headers
+from geo.io.layers import Column, LayerSpec, normalise_key
+from geo.io.problems import MAX_PROBLEMS_REPORTED, Problem
+
+__all__ = ["MAX_PROBLEMS_REPORTED", "Problem", "Validated", "validate_frame"]
 
 LOCAL_TZ: Final = "Asia/Pontianak"
-MAX_PROBLEMS_REPORTED: Final = 1000
 
 # An offset only counts after a time ("2025-03-06" ends in "-06" but is a naive date).
 _OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
@@ -109,58 +105,14 @@ NATIONALITY_ALIASES: Final = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    row: int
-    field: str
-    value: str | None
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "value": self.value, "reason": self.reason}
-
-
 @dataclass
 class Validated:
     frame: pd.DataFrame  # canonical columns + rownum, lon, lat
     problems: list[Problem]
     notes: list[str]
     total_problems: int
-
-
-def map_headers(spec: LayerSpec, headers: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Source header → canonical name; aliases, then Shapefile's 10-character truncations."""
-    lookup: dict[str, str] = {}
-    for col in spec.columns:
-        for key in (col.name, *col.aliases):
-            lookup.setdefault(normalise_key(key), col.name)
-    for key in LON_ALIASES:
-        lookup.setdefault(key, "lon")
-    for key in LAT_ALIASES:
-        lookup.setdefault(key, "lat")
-    for key in WKT_ALIASES:
-        lookup.setdefault(key, "wkt")
-    canon = [c.name for c in spec.columns]
-    mapping: dict[str, str] = {}
-    notes: list[str] = []
-    taken: set[str] = set()
-    for header in headers:
-        key = normalise_key(header)
-        target = lookup.get(key)
-        if target is None and 3 <= len(key) <= 10:
-            prefixed = [c for c in canon if c.startswith(key)]
-            target = prefixed[0] if len(prefixed) == 1 else None
-        if target is None:
-            continue
-        if target in taken:
-            notes.append(f"column {header!r} ignored: {target} already read from another column")
-            continue
-        mapping[header] = target
-        taken.add(target)
-    ignored = [h for h in headers if h not in mapping]
-    if ignored:
-        notes.append("columns not imported: " + ", ".join(str(h) for h in ignored))
-    return mapping, notes
+    # The columns the file carries (``lon/lat`` for a location): an update changes only these.
+    present: frozenset[str] = frozenset()
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -284,6 +236,28 @@ def parse_dates(text: pd.Series) -> pd.Series:
     return out
 
 
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[ T])")
+_DMY_DAY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:$|[ T])")
+
+
+def _no_such_date(text: pd.Series) -> pd.Series:
+    """Whether each value is written as a date (ISO or dd/mm/yyyy) that the calendar lacks,
+    such as ``31/02/2025`` or ``2025-13-01``; NA values are False."""
+    iso = text.str.extract(_ISO_DAY)
+    dmy = text.str.extract(_DMY_DAY)
+    year = iso[0].fillna(dmy[2])
+    month = iso[1].fillna(dmy[1])
+    day = iso[2].fillna(dmy[0])
+    shaped = year.notna()
+    if not shaped.any():
+        return shaped
+    written = year[shaped] + "-" + month[shaped].str.zfill(2) + "-" + day[shaped].str.zfill(2)
+    real = pd.to_datetime(written, format="%Y-%m-%d", errors="coerce").notna()
+    out = pd.Series(False, index=text.index)
+    out[real.index] = ~real
+    return out
+
+
 class _Collector:
     def __init__(self, rownums: np.ndarray) -> None:
         self.rownums = rownums
@@ -337,8 +311,10 @@ def validate_frame(spec: LayerSpec, raw: pd.DataFrame, *, first_row: int) -> Val
     """Check and convert every row; nothing is dropped silently."""
     n = len(raw)
     rownums = np.arange(first_row, first_row + n, dtype=np.int64)
-    mapping, notes = map_headers(spec, [str(c) for c in raw.columns])
-    src = raw.rename(columns={k: v for k, v in mapping.items()})[list(mapping.values())]
+    headers = read_headers(spec, raw, header_row=first_row - 1)
+    mapping, notes = headers.mapping, headers.notes
+    src = raw.set_axis([str(c) for c in raw.columns], axis=1)
+    src = src.rename(columns=mapping)[list(mapping.values())]
     src.index = pd.RangeIndex(n)
     problems = _Collector(rownums)
     out = pd.DataFrame({"rownum": rownums})
@@ -351,7 +327,7 @@ def validate_frame(spec: LayerSpec, raw: pd.DataFrame, *, first_row: int) -> Val
         if col.default is not None:
             text = text.fillna(col.default)
         missing = text.isna()
-        if col.required:
+        if col.required and col.name in src.columns:  # a missing column is one header problem
             problems.add(missing, col.name, None, "required value is missing")
         out[col.name] = _convert(col, text, missing, problems)
 
@@ -374,7 +350,14 @@ def validate_frame(spec: LayerSpec, raw: pd.DataFrame, *, first_row: int) -> Val
         reasons = hashed.map(lambda k: f"duplicate of row {first[k]}")
         problems.add(dup, "external_ref", out["external_ref"], reasons)
     found, total = problems.result()
-    return Validated(frame=out, problems=found, notes=notes, total_problems=total)
+    found = sorted([*headers.problems, *found], key=lambda p: (p.row, p.field))
+    return Validated(
+        frame=out,
+        problems=found[:MAX_PROBLEMS_REPORTED],
+        notes=notes,
+        total_problems=total + len(headers.problems),
+        present=headers.present,
+    )
 
 
 def _convert(col: Column, text: pd.Series, missing: pd.Series, problems: _Collector) -> pd.Series:
@@ -396,23 +379,18 @@ def _convert(col: Column, text: pd.Series, missing: pd.Series, problems: _Collec
         if col.maximum is not None:
             problems.add(ok & (num > col.maximum), col.name, text, f"must be at most {col.maximum}")
         return num.where(ok).astype("Int64")
-    if col.kind == "date":
-        parsed = parse_dates(text)
-        problems.add(
-            present & parsed.isna(),
-            col.name,
-            text,
-            "not a date (expected YYYY-MM-DD or dd/mm/yyyy)",
-        )
-        return parsed
-    if col.kind == "datetime":
-        parsed = parse_datetimes(text)
-        problems.add(
-            present & parsed.isna(),
-            col.name,
-            text,
-            "not a date/time (expected ISO 8601 or dd/mm/yyyy HH:MM; no offset = WIB)",
-        )
+    if col.kind in ("date", "datetime"):
+        parsed = parse_dates(text) if col.kind == "date" else parse_datetimes(text)
+        bad = present & parsed.isna()
+        if bad.any():
+            impossible = bad & _no_such_date(text.where(bad))
+            problems.add(impossible, col.name, text, "no such date")
+            expected = (
+                "not a date (expected YYYY-MM-DD or dd/mm/yyyy)"
+                if col.kind == "date"
+                else "not a date/time (expected ISO 8601 or dd/mm/yyyy HH:MM; no offset = WIB)"
+            )
+            problems.add(bad & ~impossible, col.name, text, expected)
         return parsed
     if col.kind == "enum":
         uniques = text.dropna().unique()
@@ -446,9 +424,10 @@ def _geometry(
     lat = np.full(n, np.nan)
     given = np.zeros(n, dtype=bool)
     shown: pd.Series | Callable[[], pd.Series] = pd.Series([None] * n, dtype=object)
-    if "lon" in src.columns or "lat" in src.columns:
-        lon_t = _as_text(src["lon"]) if "lon" in src.columns else pd.Series([None] * n)
-        lat_t = _as_text(src["lat"]) if "lat" in src.columns else pd.Series([None] * n)
+    located = True
+    if "lon" in src.columns and "lat" in src.columns:
+        lon_t = _as_text(src["lon"])
+        lat_t = _as_text(src["lat"])
         for_comma = [_joined(t.dropna()) for t in (lon_t, lat_t)]
         if any(b is None or "," in b for b in for_comma):
             lon_t = lon_t.str.replace(",", ".", regex=False)
@@ -492,6 +471,8 @@ def _geometry(
         lat = np.where(points, shapely.get_y(geoms), np.nan)
         shown = wkt
         given = points
+    else:
+        located = False  # no location column: one header problem where one is needed
     numeric = given & ~np.isnan(lon) & ~np.isnan(lat)
     with np.errstate(invalid="ignore"):
         bad_range = numeric & (
@@ -503,7 +484,7 @@ def _geometry(
         shown,
         "coordinates out of range (lon in [-180, 180], lat in [-90, 90])",
     )
-    if spec.geometry_required:
+    if spec.geometry_required and located:
         problems.add(~given, "lon/lat", None, "a location (lon/lat or WKT) is required")
     keep = numeric & ~bad_range
     out["lon"] = np.where(keep, lon, np.nan)

@@ -152,7 +152,7 @@ def test_bad_rows_rejected_with_exact_report_and_nothing_written(
         for p in caught.value.details["problems"]
     ]
     assert problems == [
-        (3, "observed_at", "31/02/2025", "not a date/time"),
+        (3, "observed_at", "31/02/2025", "no such date"),
         (4, "foreigner_ref", "UJI-F-404", "no foreigner with this external_ref"),
         (5, "source", "ufo", "not one of patrol, lodging, checkpoint, public_report, other"),
         (6, "lon/lat", "103.8 1.35", "outside Kabupaten Sambas plus the 10 km margin"),
@@ -168,6 +168,166 @@ def test_bad_rows_rejected_with_exact_report_and_nothing_written(
         ).scalar_one()
         == 0
     )
+
+
+PEOPLE_SQL = text(
+    "SELECT f.external_ref, f.full_name, f.sex, f.birth_date, f.passport_number, f.permit_type, "
+    "f.permit_number, f.permit_expires_on, w.external_ref, ST_AsText(f.geom), f.kecamatan_code, "
+    "f.status FROM foreigner f LEFT JOIN workplace w ON w.id = f.sponsor_workplace_id ORDER BY 1"
+)
+
+
+def test_update_changes_only_the_columns_in_the_file(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    load_fixtures(session, settings)
+    before = session.execute(PEOPLE_SQL).all()
+    assert all(r[4] is not None for r in before)  # every fixture person has a passport
+    path = tmp_path / "status.csv"
+    path.write_text(
+        "no_ref,nama,kewarganegaraan,jenis_izin,status_wna,nomor_izin\n"
+        "UJI-F-1,Contoh Satu (Sintetis),Malaysia,PLB,keluar,PLB-UJI-1\n"
+        "UJI-F-2,Contoh Dua (Sintetis),Tiongkok,ITAS,aktif,\n"  # a blank cell clears
+        "UJI-F-9,Contoh Sembilan (Sintetis),Malaysia,PLB,,\n"
+    )
+    report = import_file(session=session, layer="foreigners", path=path, area=settings.area)
+    assert (report.inserted, report.updated, report.unchanged) == (1, 2, 0)
+    assert any(n.startswith("stored values kept (not in the file): sex, ") for n in report.notes)
+    after = {r[0]: r for r in session.execute(PEOPLE_SQL).all()}
+    for old in before:
+        new = after[old[0]]
+        # Passport, birth date, sex, expiry, sponsor, home point and its derived columns stay.
+        assert new[:6] == old[:6] and new[7:11] == old[7:11]
+    assert after["UJI-F-1"][11] == "departed" and after["UJI-F-1"][6] == "PLB-UJI-1"
+    assert after["UJI-F-2"][11] == "active" and after["UJI-F-2"][6] is None
+    assert after["UJI-F-4"] == next(r for r in before if r[0] == "UJI-F-4")
+    # A new row gets the defaults and nothing else.
+    assert after["UJI-F-9"][2:12] == (None, None, None, "PLB", *(None,) * 5, "active")
+    again = import_file(session=session, layer="foreigners", path=path, area=settings.area)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+
+
+def test_a_file_of_keys_alone_changes_nothing(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    load_fixtures(session, settings)
+    before = session.execute(text("SELECT * FROM workplace ORDER BY id")).all()
+    path = tmp_path / "keys.csv"
+    path.write_text("ref,nama,sektor\nUJI-W-1,PT Ganti Nama,perkebunan\n")
+    with pytest.raises(ImportRejectedError):  # location columns are required for workplaces
+        import_file(session=session, layer="workplaces", path=path, area=settings.area)
+    path.write_text("ref\nUJI-W-1\n")
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(session=session, layer="foreigners", path=path, area=settings.area)
+    assert caught.value.details["total_problems"] == 3  # full_name, nationality, permit_type
+    assert session.execute(text("SELECT * FROM workplace ORDER BY id")).all() == before
+
+
+@pytest.mark.parametrize(
+    ("header", "suggestion"),
+    [
+        pytest.param("nomor_pasport", "did you mean nomor_paspor (passport_number)?", id="alias"),
+        pytest.param("Pasport Number", "did you mean passport_number?", id="typo-name"),
+        pytest.param("warna_favorit", "known columns: external_ref, full_name", id="no-match"),
+    ],
+)
+def test_unknown_header_is_an_error_naming_it_with_the_nearest_known_one(
+    session: Session, settings: Settings, tmp_path: Path, header: str, suggestion: str
+) -> None:
+    load_fixtures(session, settings)
+    before = session.execute(PEOPLE_SQL).all()
+    path = tmp_path / "typo.csv"
+    path.write_text(
+        f"no_ref,nama,kewarganegaraan,jenis_izin,{header}\n"
+        "UJI-F-1,Contoh Satu (Sintetis),Malaysia,PLB,XUJI9999\n"
+    )
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(session=session, layer="foreigners", path=path, area=settings.area)
+    (problem,) = caught.value.details["problems"]
+    assert (problem["row"], problem["field"], problem["value"]) == (1, header, header)
+    assert problem["reason"].startswith("unknown column; " + suggestion)
+    assert header in str(caught.value)
+    assert session.execute(PEOPLE_SQL).all() == before
+
+
+def test_export_columns_import_back_and_blank_headers_of_empty_columns_pass(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    load_fixtures(session, settings)
+    path = tmp_path / "exported.csv"
+    path.write_text(
+        "id,external_ref,name,sector,lon,lat,kecamatan_code,desa_name,distance_to_border_m,\n"
+        "7,UJI-W-1,PT Contoh,plantation,109.3925,1.5963,61.01.01,Galing,1.5,\n"
+    )
+    report = import_file(session=session, layer="workplaces", path=path, area=settings.area)
+    assert report.updated == 1
+    assert any("id, kecamatan_code, desa_name, distance_to_border_m" in n for n in report.notes)
+    path.write_text("ref,nama,sektor,bujur,lintang,\nUJI-W-1,PT Contoh,sawit,109.39,1.59,oops\n")
+    with pytest.raises(ImportRejectedError, match="has no header"):
+        import_file(session=session, layer="workplaces", path=path, area=settings.area)
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "expected"),
+    [
+        pytest.param(
+            "ref,tanggal,sumber,bujur",
+            "S-{k},2025-03-05 10:00,patrol,109.65",
+            (1, "lon/lat", "the lat column is missing"),
+            id="lat",
+        ),
+        pytest.param(
+            "ref,sumber,bujur,lintang",
+            "S-{k},patrol,109.65,1.61",
+            (1, "observed_at", "required column is missing (accepted headers: observed_at, "),
+            id="observed_at",
+        ),
+        pytest.param(
+            "ref,tanggal,sumber",
+            "S-{k},2025-03-05 10:00,patrol",
+            (1, "lon/lat", "a location is required"),
+            id="location",
+        ),
+    ],
+)
+def test_a_missing_required_column_is_one_problem(
+    session: Session, settings: Settings, tmp_path: Path, header: str, rows: str, expected: Any
+) -> None:
+    path = tmp_path / "missing.csv"
+    path.write_text(header + "\n" + "\n".join(rows.format(k=k) for k in range(50)) + "\n")
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(session=session, layer="sightings", path=path, area=settings.area)
+    assert caught.value.details["total_problems"] == 1
+    (problem,) = caught.value.details["problems"]
+    assert (problem["row"], problem["field"]) == expected[:2]
+    assert problem["reason"].startswith(expected[2])
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param("31/02/2025", "no such date", id="dmy-feb-31"),
+        pytest.param("2025-02-29", "no such date", id="iso-not-leap"),
+        pytest.param("2025-13-01", "no such date", id="iso-month-13"),
+        pytest.param("31/04/2025 10:00", "no such date", id="dmy-with-time"),
+        pytest.param("kemarin", "not a date/time", id="words"),
+        pytest.param("2024-02-29", None, id="leap-day"),
+    ],
+)
+def test_an_impossible_date_is_reported_as_no_such_date(
+    session: Session, settings: Settings, tmp_path: Path, value: str, reason: str | None
+) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text(f"ref,tanggal,sumber,bujur,lintang\nD-1,{value},patrol,109.65,1.61\n")
+    if reason is None:
+        report = import_file(session=session, layer="sightings", path=path, area=settings.area)
+        assert report.inserted == 1
+        return
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(session=session, layer="sightings", path=path, area=settings.area)
+    (problem,) = caught.value.details["problems"]
+    assert (problem["field"], problem["value"]) == ("observed_at", value)
+    assert problem["reason"].startswith(reason)
 
 
 def test_reimport_is_idempotent_and_changed_rows_update(
