@@ -25,6 +25,7 @@ STATUS_CODES: dict[type[errors.TimporaError], int] = {
     errors.GeometryError: 422,
     errors.OutOfAreaError: 422,
     errors.ImportRejectedError: 422,
+    errors.TooLargeError: 413,
     errors.NotFoundError: 404,
     errors.ConflictError: 409,
     errors.PermissionDeniedError: 403,

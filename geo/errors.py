@@ -56,6 +56,10 @@ class ImportRejectedError(ValidationError):
     """A file had bad rows; ``details`` holds the per-row report and nothing was written."""
 
 
+class TooLargeError(ValidationError):
+    """A file or its content is larger than a configured cap; the message names the setting."""
+
+
 class NotFoundError(TimporaError):
     """The record does not exist (or is not visible to the caller)."""
 

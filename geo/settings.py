@@ -92,6 +92,34 @@ class AreaSettings(BaseSettings):
         return self
 
 
+class ImportSettings(BaseSettings):
+    """Imports over HTTP: background jobs and the caps on their work (docs/import-export.md)."""
+
+    model_config = _COMMON
+
+    import_max_upload_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="Largest file an import accepts."
+    )
+    import_max_uncompressed_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1024,
+        description="XLSX and zipped Shapefiles: largest sum of the archive's member sizes.",
+    )
+    import_max_rows: int = Field(
+        default=2_000_000, ge=1, description="Most rows one imported file may hold."
+    )
+    import_workers: int = Field(
+        default=1, ge=1, le=8, description="Import jobs run at once (a worker process each)."
+    )
+    import_max_jobs: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Jobs kept in memory (finished ones are forgotten oldest first); also the "
+        "most that may wait.",
+    )
+
+
 class ServiceSettings(BaseSettings):
     """The HTTP service."""
 
@@ -145,12 +173,14 @@ class Settings:
         area: AreaSettings | None = None,
         service: ServiceSettings | None = None,
         field: FieldSettings | None = None,
+        imports: ImportSettings | None = None,
     ) -> None:
         try:
             self.database = database or DatabaseSettings()
             self.area = area or AreaSettings()
             self.service = service or ServiceSettings()
             self.field = field or FieldSettings()
+            self.imports = imports or ImportSettings()
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             raise ConfigurationError(_short_validation_message(exc)) from None
         self._enforce_non_default_secrets()

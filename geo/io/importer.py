@@ -36,7 +36,7 @@ from geo.io.headers import GEOMETRY
 from geo.io.layers import LayerSpec, layer_spec
 from geo.io.load import Loaded, LoadOptions, load_rows
 from geo.io.progress import Progress, step
-from geo.io.readers import read_table
+from geo.io.readers import ReadLimits, read_table
 from geo.io.upsert import DROP_TABLES_SQL, changed_ids
 from geo.io.validate import MAX_PROBLEMS_REPORTED, Problem, validate_frame
 from geo.settings import AreaSettings
@@ -76,6 +76,7 @@ class ImportOptions:
     evaluate_alerts: bool = True
     batch_alerts_min_rows: int = BATCH_ALERTS_MIN_ROWS
     load: LoadOptions = field(default_factory=LoadOptions)
+    limits: ReadLimits = field(default_factory=ReadLimits)  # caps on the file (HTTP imports)
 
 
 @dataclass
@@ -109,9 +110,11 @@ class ImportReport:
         }
 
 
-def read_source(path: Path, *, name: str | None = None) -> ImportSource:
+def read_source(
+    path: Path, *, name: str | None = None, limits: ReadLimits | None = None
+) -> ImportSource:
     """Step 1: read a CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile."""
-    raw = read_table(path)
+    raw = read_table(path, limits)
     return ImportSource(
         frame=raw.frame,
         name=name or path.name,
@@ -139,10 +142,10 @@ def import_file(
     ``dry_run`` is a shortcut for ``options.dry_run``.
     """
     spec = layer_spec(layer)
-    step(progress, "read", 0, 1)
-    source = read_source(path, name=source_name)
-    step(progress, "read", 1, 1)
     options = options or ImportOptions()
+    step(progress, "read", 0, 1)
+    source = read_source(path, name=source_name, limits=options.limits)
+    step(progress, "read", 1, 1)
     if dry_run:
         options = replace(options, dry_run=True)
     return import_frame(

@@ -19,7 +19,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo.errors import ValidationError
+from geo.errors import TooLargeError, ValidationError
 from geo.io.formulas import restore_frame
 
 FORMATS: Final = {
@@ -46,6 +46,45 @@ class RawTable:
     notes: list[str]
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """Caps on what one file may make the reader do; None: no cap (the CLI, trusted callers)."""
+
+    max_uncompressed_bytes: int | None = None
+    max_rows: int | None = None
+
+
+def check_archive(path: Path, max_uncompressed_bytes: int | None) -> None:
+    """Refuse an XLSX or zipped Shapefile whose members add up to more than the cap.
+
+    Read from the zip's central directory before any member is opened, so a zip bomb (a few
+    kilobytes that inflate to gigabytes) is refused without inflating anything.
+    """
+    if max_uncompressed_bytes is None or detect_format(path) not in ("xlsx", "shapefile"):
+        return
+    if not zipfile.is_zipfile(path):
+        return  # a .shp, or not an archive at all: the reader says what is wrong
+    with zipfile.ZipFile(path) as archive:
+        total = sum(member.file_size for member in archive.infolist())
+    if total > max_uncompressed_bytes:
+        raise TooLargeError(
+            f"file: {path.name} holds {total:,} bytes uncompressed, more than "
+            f"TIMPORA_IMPORT_MAX_UNCOMPRESSED_BYTES ({max_uncompressed_bytes:,})",
+            field="file",
+            value=path.name,
+        )
+
+
+def check_rows(path: Path, rows: int, max_rows: int | None) -> None:
+    if max_rows is not None and rows > max_rows:
+        raise TooLargeError(
+            f"file: {path.name} holds {rows:,} rows, more than TIMPORA_IMPORT_MAX_ROWS "
+            f"({max_rows:,})",
+            field="file",
+            value=path.name,
+        )
+
+
 def detect_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -58,13 +97,19 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def read_table(path: Path) -> RawTable:
+def read_table(path: Path, limits: ReadLimits | None = None) -> RawTable:
+    """Read ``path``; with ``limits``, archives and row counts above the caps are refused."""
+    limits = limits or ReadLimits()
     fmt = detect_format(path)
+    check_archive(path, limits.max_uncompressed_bytes)
     if fmt == "csv":
-        return _read_csv(path)
-    if fmt == "xlsx":
-        return _read_xlsx(path)
-    return _read_spatial(path, fmt)
+        table = _read_csv(path)
+    elif fmt == "xlsx":
+        table = _read_xlsx(path)
+    else:
+        table = _read_spatial(path, fmt)
+    check_rows(path, len(table.frame), limits.max_rows)
+    return table
 
 
 def _read_csv(path: Path) -> RawTable:
