@@ -32,6 +32,7 @@ from api.routers import tiles as tiles_router
 from geo.db import Database
 from geo.errors import TimporaError
 from geo.field.tracks import ensure_track_partitions
+from geo.io.jobs import ImportJobs
 from geo.partitions import ensure_partitions
 from geo.settings import Settings
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         alerts_router.start_alert_services(app)
         yield
         alerts_router.stop_alert_services(app)
+        await run_in_threadpool(app.state.imports.close)
         if owns_database:
             app.state.database.dispose()
 
@@ -84,6 +86,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database or Database.from_settings(settings.database)
+    # Imports run as jobs in worker processes, started on the first import (geo.io.jobs).
+    app.state.imports = ImportJobs(
+        database=settings.database, area=settings.area, settings=settings.imports
+    )
     add_exception_handlers(app)
     install_metrics(app, app.state.database)
     install_openapi(app)

@@ -46,7 +46,7 @@ def status_for(exc: errors.TimporaError) -> int:
     return 500
 
 
-def _body(exc: errors.TimporaError) -> dict[str, Any]:
+def error_body(exc: errors.TimporaError) -> dict[str, Any]:
     body: dict[str, Any] = {"detail": exc.message, "type": type(exc).__name__}
     if isinstance(exc, errors.ValidationError):
         if exc.field is not None:
@@ -70,7 +70,7 @@ async def timpora_error_handler(request: Request, exc: Exception) -> JSON:
         headers["WWW-Authenticate"] = "Bearer"
     if code >= 500:
         log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-    return JSON(_body(exc), status_code=code, headers=headers)
+    return JSON(error_body(exc), status_code=code, headers=headers)
 
 
 async def integrity_error_handler(request: Request, exc: Exception) -> JSON:

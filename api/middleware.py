@@ -113,18 +113,24 @@ class SecurityHeadersMiddleware:
 class BodySizeLimitMiddleware:
     """413 for a declared or streamed body above ``max_body_bytes``."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_bytes
+        # File imports (POST /api/v1/{layer}/import) have a cap of their own.
+        upload = scope.get("method") == "POST" and str(scope.get("path", "")).endswith("/import")
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        setting = "TIMPORA_IMPORT_MAX_UPLOAD_BYTES" if upload else "TIMPORA_MAX_BODY_BYTES"
         declared = dict(scope.get("headers", [])).get(b"content-length")
         too_large = {
-            "detail": f"request body larger than {limit} bytes",
+            "detail": f"request body larger than {limit} bytes ({setting})",
             "field": "body",
             "value": limit,
         }
@@ -258,7 +264,11 @@ def add_middleware(app: FastAPI, settings: Settings) -> None:
     service = settings.service
     if service.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=service.rate_limit_per_minute)
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=service.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=service.max_body_bytes,
+        max_upload_bytes=settings.imports.import_max_upload_bytes,
+    )
     if service.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,7 +1,9 @@
 """Bulk import (multipart upload) and export of the registry layers.
 
-``POST /api/v1/{layer}/import`` loads a CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile all
-or nothing (a rejected file answers 422 with the per-row report in ``errors``);
+``POST /api/v1/{layer}/import`` queues the all-or-nothing import of a CSV, XLSX, GeoJSON,
+GeoPackage or zipped Shapefile as a background job (``geo.io.jobs``) and answers 202 with the job;
+``GET /api/v1/imports/{job_id}`` reports its progress and its report or, for a rejected file,
+the per-row problems;
 ``GET /api/v1/{layer}/export?format=`` returns the layer with the list filters applied.
 Both call the same ``geo.io`` functions as ``timpora import`` and ``timpora export``.
 Routes are declared per layer with literal paths so they never shadow ``/{layer}/{id}``.
@@ -9,18 +11,22 @@ Routes are declared per layer with literal paths so they never shadow ``/{layer}
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, SettingsDep
+from api.errors import error_body, status_for
+from api.responses import JSON
 from api.routing import Reader, Writer, client_address, download
-from geo.io import import_file
+from geo.errors import TooLargeError
+from geo.io.jobs import ImportJob, ImportJobs
 from geo.io.layers import LAYERS
-from geo.io.readers import detect_format
+from geo.io.readers import check_archive, detect_format
 from geo.io.service import export_request
 
 router = APIRouter(prefix="/api/v1", tags=["import/export"])
@@ -28,39 +34,75 @@ router = APIRouter(prefix="/api/v1", tags=["import/export"])
 UPLOAD_CHUNK = 1 << 20
 
 
+def _job_view(job: ImportJob, request: Request) -> dict[str, Any]:
+    """The job resource: status, progress, the report, or the error as the synchronous import
+    would have answered it (status code and body, the per-row report in ``errors``)."""
+    view = job.as_dict()
+    view["error"] = (
+        None if job.error is None else {"status": status_for(job.error), **error_body(job.error)}
+    )
+    view["links"] = {"self": str(request.url_for("import_job", job_id=job.id).path)}
+    return view
+
+
+async def _store_upload(file: UploadFile, path: Path, max_bytes: int) -> None:
+    """Write the upload to ``path`` off the event loop, refusing it past ``max_bytes``."""
+    size = 0
+    with path.open("wb") as fh:
+        while chunk := await file.read(UPLOAD_CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise TooLargeError(
+                    f"file: larger than TIMPORA_IMPORT_MAX_UPLOAD_BYTES ({max_bytes:,} bytes)",
+                    field="file",
+                    value=file.filename,
+                )
+            await run_in_threadpool(fh.write, chunk)
+
+
 def _add_routes(layer: str) -> None:
     @router.post(
         f"/{layer}/import",
-        summary=f"Import {layer} from a file (all or nothing)",
+        summary=f"Import {layer} from a file (all or nothing), as a background job",
         name=f"import_{layer}",
-        responses={422: {"description": "rejected: per-row report in `errors`"}},
+        status_code=202,
+        responses={
+            202: {"description": "accepted: the job resource (poll its `links.self`)"},
+            413: {"description": "the file, its archive content or its rows exceed a cap"},
+            429: {"description": "too many import jobs waiting or running"},
+        },
     )
     async def import_layer(
         request: Request,
-        session: SessionDep,
         settings: SettingsDep,
         principal: Writer,
         file: UploadFile,
         dry_run: Annotated[bool, Query(description="Validate only; write nothing.")] = False,
-    ) -> dict[str, Any]:
+    ) -> JSON:
+        # The import runs in a worker process (the same geo.io.import_file as timpora import):
+        # this handler only stores the upload, checks the caps it can check at once, and
+        # queues the job.
+        jobs: ImportJobs = request.app.state.imports
         name = Path(file.filename or "upload").name
         detect_format(Path(name))  # refuse an unknown type before storing the upload
-        with tempfile.TemporaryDirectory(prefix="timpora-import-") as tmp:
-            path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
-            with path.open("wb") as fh:
-                while chunk := await file.read(UPLOAD_CHUNK):
-                    fh.write(chunk)
-            report = import_file(
-                session=session,
+        workdir = jobs.workdir()
+        try:
+            path = workdir / f"upload{Path(name).suffix.lower()}"
+            await _store_upload(file, path, settings.imports.import_max_upload_bytes)
+            await run_in_threadpool(check_archive, path, jobs.limits.max_uncompressed_bytes)
+            job = jobs.submit(
                 layer=layer,
                 path=path,
-                area=settings.area,
-                principal=principal,
+                source=name,
                 dry_run=dry_run,
+                principal=principal,
                 client=client_address(request),
-                source_name=name,
             )
-        return report.as_dict()
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        view = _job_view(job, request)
+        return JSON(view, status_code=202, headers={"Location": view["links"]["self"]})
 
     @router.get(
         f"/{layer}/export",
@@ -105,6 +147,16 @@ def _add_routes(layer: str) -> None:
             file_name=result.file_name,
             headers={"X-Record-Count": str(result.count)},
         )
+
+
+@router.get(
+    "/imports/{job_id}",
+    summary="An import job: status, progress, and the report or the per-row problems",
+    name="import_job",
+)
+def import_job(request: Request, principal: Writer, job_id: str) -> dict[str, Any]:
+    jobs: ImportJobs = request.app.state.imports
+    return _job_view(jobs.get(job_id, principal), request)
 
 
 for _layer in LAYERS:

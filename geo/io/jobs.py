@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import logging
 import multiprocessing
+import os
 import shutil
 import threading
 import time
@@ -39,6 +40,8 @@ Status = Literal["queued", "running", "succeeded", "failed"]
 # Progress is sent at most this often per job (the stages report every chunk).
 PROGRESS_INTERVAL_S: Final = 0.25
 ADMIN_ROLE: Final = "admin"
+# Worker processes run at a lower CPU priority than the serving process.
+WORKER_NICENESS: Final = 10
 
 
 @dataclass
@@ -224,7 +227,7 @@ class ImportJobs:
                 max_workers=self.settings.import_workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(self._progress,),
+                initargs=(self._progress, WORKER_NICENESS),
             )
         return self._pool
 
@@ -287,15 +290,18 @@ _PROGRESS: Any = None
 _DATABASES: dict[str, Any] = {}
 
 
-def _init_worker(progress: Any) -> None:
+def _init_worker(progress: Any, niceness: int) -> None:
     global _PROGRESS
     _PROGRESS = progress
+    # A bulk import may take a minute of CPU; requests come first on a small machine.
+    os.nice(niceness)
 
 
 def _run(work: _Work) -> dict[str, Any]:
     """Run one import to the end and say how it went, as plain values (errors do not pickle)."""
     from geo.db import Database
     from geo.io.importer import ImportOptions, import_file
+    from geo.io.load import LoadOptions
 
     started = dt.datetime.now(dt.UTC)
     last = [0.0]
@@ -322,7 +328,10 @@ def _run(work: _Work) -> dict[str, Any]:
                 principal=work.principal,
                 client=work.client,
                 source_name=work.source,
-                options=ImportOptions(dry_run=work.dry_run, limits=work.limits),
+                # One loading session: the other core stays with the requests.
+                options=ImportOptions(
+                    dry_run=work.dry_run, limits=work.limits, load=LoadOptions(load_workers=1)
+                ),
                 progress=progress,
             )
     except errors.TimporaError as exc:
