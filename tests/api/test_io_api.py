@@ -187,10 +187,10 @@ def test_healthz_answers_fast_while_a_large_import_runs(
 ) -> None:
     """The import runs in a worker process: the event loop (and this process's GIL) stay free.
 
-    p99 of /healthz during the import must be under 100 ms; on a machine already so loaded
-    that /healthz alone (measured just before) has a p99 above 50 ms, under twice that. An
-    import on the event loop, as before jobs, holds every request for the whole import
-    (seconds) and fails either way. 200,000 rows keep the suite quick; bench/import_serving.py
+    p99 of /healthz during the import must be under 100 ms; on a machine already so loaded that
+    /healthz alone (measured just before) has a p99 above 33 ms, under three times that (the
+    import's database backend competes for the same cores). An import on the event loop, as
+    before jobs, holds every request for the whole import (seconds) and fails either way. 200,000 rows keep the suite quick; bench/import_serving.py
     measures 1,000,000.
     """
     path = write_sightings_csv(tmp_path / "many.csv", SERVING_ROWS)
@@ -217,7 +217,7 @@ def test_healthz_answers_fast_while_a_large_import_runs(
     assert {"validate", "locate"} <= stages  # progress was seen while it ran
     assert len(latencies) >= 100  # it ran for several seconds
     p99 = float(np.percentile(latencies, 99))
-    bound = max(0.1, 2 * idle_p99)
+    bound = max(0.1, 3 * idle_p99)
     assert p99 < bound, (
         f"/healthz p99 {p99 * 1000:.0f} ms over {len(latencies)} requests during the import "
         f"(alone: {idle_p99 * 1000:.0f} ms)"
