@@ -70,12 +70,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def write_sightings_csv(path: Path, rows: int, *, seed: int = 1, months: int = 2) -> Path:
+def write_sightings_csv(
+    path: Path, rows: int, *, seed: int = 1, start: str = "2025-04-01", months: int = 2
+) -> Path:
     """A sightings CSV of ``rows`` anonymous patrol reports around Sambas town, spread over
-    ``months`` months from April 2025, written column-wise (a million rows in a few seconds)."""
+    ``months`` months from ``start``, written column-wise (a million rows in a few seconds)."""
     rng = np.random.default_rng(seed)
-    seconds = rng.integers(0, months * 30 * 86400, rows)
-    stamps = pd.Timestamp("2025-04-01") + pd.to_timedelta(seconds, "s")
+    seconds = rng.integers(0, months * 28 * 86400, rows)
+    stamps = pd.Timestamp(start) + pd.to_timedelta(seconds, "s")
     frame = pd.DataFrame(
         {
             "external_ref": np.char.add("L-", np.arange(rows).astype(str)),
