@@ -11,13 +11,17 @@ RUN apt-get update \
  && useradd --system --create-home --uid 10001 timpora
 
 WORKDIR /app
+# The locked versions first (every file checked against its hash; a layer that changes only with
+# the lock), then the project itself without dependencies.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY geo ./geo
 COPY api ./api
 COPY maps ./maps
 COPY cli ./cli
 COPY data ./data
-RUN pip install --upgrade pip && pip install .
+RUN pip install --no-deps .
 
 USER timpora
 EXPOSE 8000
