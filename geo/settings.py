@@ -129,7 +129,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
-    rate_limit_per_minute: int = Field(default=600, ge=0, description="Per token; 0 disables.")
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Per accepted token, else per client address; 0 disables."
+    )
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     log_json: bool = False
     log_level: str = "INFO"
@@ -139,6 +141,11 @@ class ServiceSettings(BaseSettings):
     tile_attribution: str = ""
     default_lang: Literal["id", "en"] = "id"
     classification_marking: str = "TERBATAS"
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private and link-local addresses (an office "
+        "whose receivers live on its own network); refused by default.",
+    )
 
 
 class FieldSettings(BaseSettings):

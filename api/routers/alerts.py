@@ -17,12 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from api.auth import require
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.responses import JSON, GeoJSON
 from api.routing import client_address
 from geo import access
 from geo.alerts import service
-from geo.alerts.delivery import DeliveryWorker
+from geo.alerts.delivery import DeliveryOptions, DeliveryWorker
 from geo.alerts.stream import AlertHub
 from geo.db import Database
 from geo.errors import DatabaseUnavailableError
@@ -44,7 +44,8 @@ IDLE: Any = object()  # nothing arrived within REVALIDATE_S
 def start_alert_services(app: FastAPI) -> None:
     """The LISTEN hub for the stream and the webhook worker (woken by each notification)."""
     engine = app.state.database.engine
-    worker = DeliveryWorker(engine)
+    allow_private = app.state.settings.service.webhook_allow_private
+    worker = DeliveryWorker(engine, DeliveryOptions(allow_private=allow_private))
     hub = AlertHub(engine, on_alerts=lambda _ids: worker.wake())
     app.state.alert_hub = hub
     app.state.alert_worker = worker
@@ -237,13 +238,16 @@ def list_webhooks(session: SessionDep, principal: RuleEditor) -> JSON:
 
 
 @router.post("/webhooks", status_code=201, summary="Register a webhook; the secret is shown once")
-def create_webhook(body: WebhookIn, session: SessionDep, principal: RuleEditor) -> JSON:
+def create_webhook(
+    body: WebhookIn, session: SessionDep, settings: SettingsDep, principal: RuleEditor
+) -> JSON:
     hook, secret = service.create_webhook(
         session=session,
         principal=principal,
         url=body.url,
         secret=body.secret,
         description=body.description,
+        allow_private=settings.service.webhook_allow_private,
     )
     return JSON({**hook, "secret": secret}, status_code=201)
 

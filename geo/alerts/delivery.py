@@ -6,6 +6,11 @@ claims due rows with ``FOR UPDATE SKIP LOCKED`` (several workers never send the 
 once), posts, and records the outcome in the same transaction. Delivery is at-least-once:
 ``X-Timpora-Delivery`` carries the outbox id for receivers that must de-duplicate a resend after a
 crash between a successful POST and the commit.
+
+Each POST goes to an address checked by ``geo.alerts.targets`` (no loopback, private or
+link-local receiver unless allowed), must be answered within ``deadline_s`` in all (a receiver
+that drips its answer cannot hold the worker), and at most ``max_response_bytes`` of the answer
+are read (only its status matters).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,6 +30,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo.alerts.service import features_by_ids, for_role
+from geo.alerts.targets import Target, check_target
+from geo.errors import ValidationError
 
 log = logging.getLogger("timpora.alerts.delivery")
 
@@ -74,7 +82,10 @@ class DeliveryOptions:
     backoff_base_s: float = 5.0
     backoff_max_s: float = 3600.0
     max_attempts: int = 10
-    timeout_s: float = 5.0
+    timeout_s: float = 5.0  # each connect, write and read
+    deadline_s: float = 10.0  # the whole POST, answer included
+    max_response_bytes: int = 64 * 1024
+    allow_private: bool = False  # TIMPORA_WEBHOOK_ALLOW_PRIVATE
     batch: int = 50
 
     def delay(self, attempts_before: int) -> dt.timedelta:
@@ -91,6 +102,63 @@ class DeliveryReport:
 
 def payload(feature: dict[str, Any]) -> bytes:
     return orjson.dumps({"event": "alert", "alert": for_role(feature, WEBHOOK_ROLE)})
+
+
+class DeadlineExceeded(Exception):
+    """The receiver did not answer within the delivery deadline."""
+
+
+def _post(
+    http: httpx.Client,
+    target: Target,
+    body: bytes,
+    headers: dict[str, str],
+    options: DeliveryOptions,
+    deadline: float,
+) -> int:
+    extensions = {"sni_hostname": target.host} if target.url.startswith("https:") else {}
+    with http.stream(
+        "POST",
+        target.connect_url,
+        content=body,
+        headers={**headers, "Host": target.host_header},
+        extensions=extensions,
+    ) as response:
+        read = 0
+        for chunk in response.iter_raw():  # raw: a compressed answer is never inflated
+            read += len(chunk)
+            if read >= options.max_response_bytes or time.monotonic() > deadline:
+                break
+        return response.status_code
+
+
+def send(
+    http: httpx.Client, url: str, body: bytes, headers: dict[str, str], options: DeliveryOptions
+) -> int:
+    """POST ``body`` to a checked ``url``; the status code, or an exception.
+
+    The request runs in a helper thread so that ``deadline_s`` bounds it in all: per-read
+    timeouts alone let a receiver that sends a byte every few seconds hold on for ever. A thread
+    left behind ends at its next read timeout; its answer is ignored.
+    """
+    target = check_target(url, allow_private=options.allow_private)
+    deadline = time.monotonic() + options.deadline_s
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["code"] = _post(http, target, body, headers, options, deadline)
+        except Exception as exc:  # handed to the caller
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="webhook-post", daemon=True)
+    worker.start()
+    worker.join(options.deadline_s)
+    if worker.is_alive():
+        raise DeadlineExceeded(f"no answer within {options.deadline_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["code"])
 
 
 def deliver_pending(
@@ -115,19 +183,20 @@ def deliver_pending(
                 code: int | None = None
                 error: str | None = None
                 try:
-                    response = http.post(
+                    code = send(
+                        http,
                         row.url,
-                        content=body,
-                        headers={
+                        body,
+                        {
                             "Content-Type": "application/json",
                             SIGNATURE_HEADER: sign(row.secret, body),
                             DELIVERY_HEADER: str(row.id),
                         },
+                        options,
                     )
-                    code = response.status_code
                     if not 200 <= code < 300:
                         error = f"HTTP {code}"
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, DeadlineExceeded, ValidationError) as exc:
                     error = f"{type(exc).__name__}: {exc}"[:500]
                 if error is None:
                     session.execute(DELIVERED_SQL, {"id": row.id, "code": code})

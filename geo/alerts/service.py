@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo import access
 from geo.alerts.catalogue import PARAMETERS, validate_parameters
+from geo.alerts.targets import check_target
 from geo.audit import record
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.models import ALERT_STATUSES
@@ -342,10 +343,13 @@ def create_webhook(
     url: str,
     secret: str | None = None,
     description: str | None = None,
+    allow_private: bool = False,
 ) -> tuple[dict[str, Any], str]:
-    """Register a receiver; returns it and its signing secret (shown once)."""
-    if not url.startswith(("http://", "https://")) or len(url) > 2000:
-        raise ValidationError(f"url must be an http(s) URL; got {url!r}", field="url", value=url)
+    """Register a receiver; returns it and its signing secret (shown once).
+
+    The URL must reach public addresses only unless ``allow_private`` (``geo.alerts.targets``).
+    """
+    check_target(url, allow_private=allow_private)
     secret = secret or secrets.token_urlsafe(32)
     if len(secret) < 16:
         raise ValidationError("secret must be at least 16 characters", field="secret")

@@ -160,10 +160,15 @@ def test_webhooks_admin_only_and_secret_shown_once(
     client: TestClient, seeded: dict[str, Any]
 ) -> None:
     tk = seeded["tokens"]
-    body = {"url": "http://127.0.0.1:9/hook"}
+    body = {"url": "https://93.184.216.34/hook"}
     assert (
         client.post("/api/v1/webhooks", json=body, headers=h(tk["coordinator"])).status_code == 403
     )
+    # Loopback, private and link-local receivers are refused unless an administrator allows them.
+    for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://[::1]/"):
+        refused = client.post("/api/v1/webhooks", json={"url": url}, headers=h(tk["admin"]))
+        assert refused.status_code == 422 and refused.json()["field"] == "url", url
+        assert "TIMPORA_WEBHOOK_ALLOW_PRIVATE" in refused.json()["detail"]
     r = client.post("/api/v1/webhooks", json=body, headers=h(tk["admin"]))
     assert r.status_code == 201 and len(r.json()["secret"]) >= 16
     listed = client.get("/api/v1/webhooks", headers=h(tk["admin"])).json()["webhooks"]

@@ -205,13 +205,14 @@ def test_webhook_failing_twice_gets_the_alert_once_signed(
     secret = "s3cret-for-the-test-receiver"
     try:
         with Session(committed) as s:
-            create_webhook(session=s, principal=None, url=url, secret=secret)
+            # The receiver is on loopback: allowed here as an administrator's setting would.
+            create_webhook(session=s, principal=None, url=url, secret=secret, allow_private=True)
             wid = add_workplace(s, *INLAND)
             iid = add_incident(s, *offset(s, *INLAND, 100, 0))
             (alert_id,) = evaluate_for(session=s, layer="incidents", ids=[iid])
             s.commit()
         # The outbox row was written with the alert, in its transaction.
-        options = DeliveryOptions(backoff_base_s=0.05, timeout_s=2)
+        options = DeliveryOptions(backoff_base_s=0.05, timeout_s=2, allow_private=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             deliver_pending(committed, options)  # a fresh claim each round, as after a restart
