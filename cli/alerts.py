@@ -79,10 +79,12 @@ def deliver(
     rounds: int = typer.Option(1, help="Claim rounds (each sends up to 50 due deliveries)."),
 ) -> None:
     """Send the due webhook deliveries once (the server's worker does this continuously)."""
-    db = open_database(load_settings())
+    settings = load_settings()
+    db = open_database(settings)
+    options = DeliveryOptions(allow_private=settings.service.webhook_allow_private)
     delivered = failed = 0
     for _ in range(max(rounds, 1)):
-        report = deliver_pending(db.engine, DeliveryOptions())
+        report = deliver_pending(db.engine, options)
         delivered += report.delivered
         failed += report.failed
         if report.delivered + report.failed == 0:

@@ -1,8 +1,9 @@
 """``GET /maps/{view}``: a self-contained HTML map; no request from the page leaves this server.
 
-Browsers cannot send headers when navigating, so ``?access_token=`` is accepted as well
-(``api/auth.py``). Leaflet and its plugins come from ``/static/vendor/`` (cached across views),
-or inline with ``assets=inline`` for a page that is saved and opened elsewhere.
+The token comes in the ``Authorization`` header (the dashboard fetches the page and shows it);
+``?access_token=`` is ignored here, never echoed into the page. Leaflet and its plugins come
+from ``/static/vendor/`` (cached across views), or inline with ``assets=inline`` for a page that
+is saved and opened elsewhere.
 """
 
 from __future__ import annotations
