@@ -12,13 +12,14 @@ remove exactly one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 import pandas as pd
 
 TRIGGERS: Final = "=+-@\t\r"
-_NEEDS_QUOTE: Final = re.compile(r"'*[=+\-@\t\r]")
-_QUOTED: Final = re.compile(r"'+[=+\-@\t\r]")
+_NEEDS_QUOTE: Final = re.compile(f"'*[{re.escape(TRIGGERS)}]")
+_QUOTED: Final = re.compile(f"'+[{re.escape(TRIGGERS)}]")
 
 
 def neutralise(value: Any) -> Any:
@@ -44,23 +45,21 @@ def _text_columns(frame: pd.DataFrame) -> list[Any]:
     ]
 
 
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every text cell neutralised (numeric and date columns untouched)."""
+def _map_text(frame: pd.DataFrame, cell: Callable[[Any], Any]) -> pd.DataFrame:
     columns = _text_columns(frame)
     if not columns:
         return frame
     out = frame.copy()
     for column in columns:
-        out[column] = out[column].map(neutralise)
+        out[column] = out[column].map(cell)
     return out
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell neutralised (numeric and date columns untouched)."""
+    return _map_text(frame, neutralise)
 
 
 def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with every neutralised text cell restored."""
-    columns = _text_columns(frame)
-    if not columns:
-        return frame
-    out = frame.copy()
-    for column in columns:
-        out[column] = out[column].map(restore)
-    return out
+    return _map_text(frame, restore)
