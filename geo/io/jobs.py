@@ -189,17 +189,6 @@ class ImportJobs:
             raise errors.NotFoundError(f"no import job {job_id!r}")
         return job
 
-    def wait(self, job_id: str, timeout_s: float) -> ImportJob:
-        """Block until the job has finished (tests, the CLI); TimeoutError after ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                job = self._jobs[job_id]
-                if job.finished:
-                    return job
-            time.sleep(0.05)
-        raise TimeoutError(f"import job {job_id} still {self._jobs[job_id].status}")
-
     def close(self) -> None:
         """Stop the workers (a running import is rolled back by its database session ending)."""
         with self._lock:
