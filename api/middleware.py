@@ -6,6 +6,7 @@ else per client address (429 with ``Retry-After``), security headers, and CORS f
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 import time
 import uuid
@@ -27,13 +28,39 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The map pages are self-contained HTML with inline scripts and styles (folium); nothing may be
-# fetched from another origin. A route may set its own, stricter or wider, policy.
+# Nothing may be fetched from another origin, and no inline script runs: a page with inline
+# scripts (the map views, the dashboard) sets its own policy with a per-response nonce
+# (``nonce_policy``). Inline styles stay allowed: folium and Leaflet style elements inline.
 CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
     "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
 )
+
+
+def new_nonce() -> str:
+    """A fresh script nonce for one response."""
+    return secrets.token_urlsafe(18)
+
+
+def nonce_policy(
+    nonce: str, *, tile_url: str | None = None, frame_ancestors: str = "'self'"
+) -> str:
+    """The policy of a page whose scripts all carry ``nonce``: no other script runs, inline or
+    not, and no event-handler attribute or ``javascript:`` URL. Images may also come from the
+    origin of the configured tile server."""
+    if not (nonce.isascii() and nonce.replace("-", "").replace("_", "").isalnum()):
+        raise ValueError("a nonce is letters, digits, - and _ (secrets.token_urlsafe)")
+    # Tile templates look like https://tiles.example/{z}/{x}/{y}.png: allow their origin only.
+    tiles = " " + "/".join(tile_url.split("/")[:3]) if tile_url else ""
+    return (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob:{tiles}; font-src 'self' data:; connect-src 'self'; "
+        f"worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+        f"frame-ancestors {frame_ancestors}"
+    )
+
+
 SECURITY_HEADERS: Final = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"SAMEORIGIN"),

@@ -10,14 +10,17 @@ error, not a silent CDN request: add the asset here first.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import branca.element
 import folium
 import xstatic.pkg.leaflet as xs_leaflet
 import xstatic.pkg.leaflet_markercluster as xs_markercluster
@@ -26,6 +29,8 @@ from folium import __version__ as folium_version  # type: ignore[attr-defined]
 
 AssetMode = Literal["inline", "static"]
 STATIC_PREFIX: Final = "/static/vendor"
+# A CSP nonce as the API makes them (``secrets.token_urlsafe``): safe inside an attribute.
+NONCE_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 _LEAFLET_DIR = Path(xs_leaflet.BASE_DIR)
 _CLUSTER_DIR = Path(xs_markercluster.BASE_DIR)
@@ -154,23 +159,89 @@ def required_assets(root: Any) -> list[str]:
     return ordered
 
 
-def _tag(filename: str, mode: AssetMode, prefix: str) -> str:
+def _tag(filename: str, mode: AssetMode, prefix: str, nonce: str | None) -> str:
     asset = ASSETS[filename]
+    nonce_attr = f' nonce="{nonce}"' if nonce else ""
     if mode == "static":
         url = html.escape(f"{prefix}/{filename}", quote=True)
         if asset.kind == "js":
-            return f'<script src="{url}"></script>'
+            return f'<script{nonce_attr} src="{url}"></script>'
         return f'<link rel="stylesheet" href="{url}"/>'
     body = asset_text(filename)
     if asset.kind == "js":
-        return "<script>" + body.replace("</script", "<\\/script") + "</script>"
+        return f"<script{nonce_attr}>" + body.replace("</script", "<\\/script") + "</script>"
     return "<style>" + body.replace("</style", "<\\/style") + "</style>"
 
 
+class _RenderedText(Element):
+    """Text a template has already produced: written out as it is.
+
+    branca keeps each element's rendered header, HTML and script as a new ``Element`` whose
+    text is compiled and rendered as a Jinja template once more, so a value containing
+    ``{{ … }}`` (a workplace name, a zone from an imported file) would be evaluated on the
+    server. While a page renders, those elements are made of this class instead.
+    """
+
+    def __init__(self, template: str | None = None, template_name: str | None = None) -> None:
+        super().__init__(template_name=template_name)
+        self._text = template
+
+    def render(self, **kwargs: Any) -> str:
+        if self._text is None:
+            return str(super().render(**kwargs))
+        return self._text
+
+
+# branca's MacroElement.render looks ``Element`` up in its module at call time; swapping it is
+# process-wide, so pages render one at a time (a map renders in well under a second).
+_RENDER_LOCK: Final = threading.Lock()
+
+
+@contextlib.contextmanager
+def _rendered_text_kept() -> Iterator[None]:
+    with _RENDER_LOCK:
+        original = branca.element.Element
+        branca.element.Element = _RenderedText  # type: ignore[misc]
+        try:
+            yield
+        finally:
+            branca.element.Element = original  # type: ignore[misc]
+
+
+_SCRIPT_TAG = re.compile(r"<\s*/?\s*script", re.IGNORECASE)
+
+
+def _part_text(part: Element) -> str:
+    return "".join(str(child.render()) for child in part._children.values())
+
+
+def _with_nonce(page: str, figure: Figure, nonce: str) -> str:
+    """``nonce`` on every script element of the page, after checking that the page's markup
+    and its script carry no script tag of their own (a value that escaped its escaping)."""
+    for part in (figure.html, figure.script):
+        found = _SCRIPT_TAG.search(_part_text(part))
+        if found is not None:
+            raise RuntimeError("a script tag in the map's markup or script: refusing to serve")
+    stamped = page.replace("<script>", f'<script nonce="{nonce}">')
+    if len(_SCRIPT_TAG.findall(stamped)) != 2 * stamped.count(f'<script nonce="{nonce}">'):
+        raise RuntimeError("a script element of the map page would run without the nonce")
+    return stamped
+
+
 def render_html(
-    m: folium.Map | Figure, *, mode: AssetMode = "inline", static_prefix: str = STATIC_PREFIX
+    m: folium.Map | Figure,
+    *,
+    mode: AssetMode = "inline",
+    static_prefix: str = STATIC_PREFIX,
+    nonce: str | None = None,
 ) -> str:
-    """The map as one HTML page whose scripts and styles come from this server or the page."""
+    """The map as one HTML page whose scripts and styles come from this server or the page.
+
+    With ``nonce`` every script element carries it, for a Content-Security-Policy that runs no
+    other script (``script-src 'nonce-…'``).
+    """
+    if nonce is not None and not NONCE_PATTERN.fullmatch(nonce):
+        raise ValueError("nonce must be 16 to 128 characters of A-Z, a-z, 0-9, _ and -")
     figure = m.get_root() if isinstance(m, folium.Map) else m
     if not isinstance(figure, Figure):
         raise TypeError(f"expected a folium.Map inside a Figure, got {type(figure).__name__}")
@@ -186,14 +257,18 @@ def render_html(
     for key, child in list(header._children.items()):
         if isinstance(child, JavascriptLink | CssLink) or key.startswith("timpora_asset_"):
             del header._children[key]
+    # Placeholders: the libraries' text joins the page after the nonce is set on its scripts.
     for index, filename in enumerate(files):
         header.add_child(
-            Element(_tag(filename, mode, static_prefix)),
+            _RenderedText(f"<!--timpora-asset:{filename}-->"),
             name=f"timpora_asset_{filename}",
             index=index,
         )
     try:
-        return str(figure.render())
+        with _rendered_text_kept():
+            page = str(figure.render())
+            if nonce is not None:
+                page = _with_nonce(page, figure, nonce)
     finally:
         for element, saved in silenced:
             for attr in ("default_js", "default_css"):
@@ -201,6 +276,11 @@ def render_html(
                     setattr(element, attr, saved[attr])
                 else:
                     element.__dict__.pop(attr, None)
+    for filename in files:
+        page = page.replace(
+            f"<!--timpora-asset:{filename}-->", _tag(filename, mode, static_prefix, nonce), 1
+        )
+    return page
 
 
 def external_urls(page: str) -> list[str]:

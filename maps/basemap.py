@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo import mapdata
 from geo.geometry import latlon
+from maps.escaping import FieldsTooltip, TextTooltip
 from maps.labels import t
 
 STYLES: dict[str, dict[str, Any]] = {
@@ -68,7 +69,7 @@ def add_background(
             layers["kecamatan"],
             name=t("kecamatan", lang),
             style_function=_constant(STYLES["kecamatan"]),
-            tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["", ""], labels=False),
+            tooltip=FieldsTooltip(["name", "code"], labels=False),
         ).add_to(m)
     if layers["kabupaten"]["features"]:
         folium.GeoJson(
@@ -97,7 +98,7 @@ def add_zones(m: folium.Map, *, session: Session, lang: str) -> int:
             collection,
             name=t("zones", lang),
             style_function=_constant(STYLES["zone"]),
-            tooltip=folium.GeoJsonTooltip(fields=["name", "kind"], labels=False),
+            tooltip=FieldsTooltip(["name", "kind"], labels=False),
         ).add_to(m)
     return len(collection["features"])
 
@@ -111,7 +112,7 @@ def add_foreground(
             layers["border"],
             name=t("border", lang),
             style_function=_constant(STYLES["border"]),
-            tooltip=t("border", lang),
+            tooltip=TextTooltip(t("border", lang)),
         ).add_to(m)
     if places:
         _add_points(m, layers, lang)
@@ -126,7 +127,7 @@ def _add_points(m: folium.Map, layers: dict[str, dict[str, Any]], lang: str) -> 
             folium.Marker(
                 latlon(lon, lat),
                 icon=folium.DivIcon(html='<div class="tpm-post"></div>', icon_size=(14, 14)),
-                tooltip=feature["properties"]["name"],
+                tooltip=TextTooltip(feature["properties"]["name"]),
             ).add_to(group)
         group.add_to(m)
     towns = layers["town"]["features"]
@@ -142,7 +143,7 @@ def _add_points(m: folium.Map, layers: dict[str, dict[str, Any]], lang: str) -> 
                 fill=True,
                 fill_color="#fff",
                 fill_opacity=1,
-                tooltip=feature["properties"]["name"],
+                tooltip=TextTooltip(feature["properties"]["name"]),
             ).add_to(group)
         group.add_to(m)
 

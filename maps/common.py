@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from geo.registry.filters import parse_cell_m
 from geo.settings import Settings
 from geo.times import WIB
 from maps.basemap import add_foreground
+from maps.escaping import html_text
 from maps.labels import Lang, check_lang, t
 
 SUPPRESSED_COLOUR: Final = "#bdbdbd"
@@ -240,13 +240,13 @@ class Box(MacroElement):
 
 def legend_html(title: str, rows: Sequence[tuple[str, str]], notes: Sequence[str] = ()) -> str:
     """Legend rows of (colour, label); everything escaped."""
-    parts = [f"<h4>{html.escape(title)}</h4>"]
+    parts = [f"<h4>{html_text(title)}</h4>"]
     for colour, label in rows:
         parts.append(
-            f'<div><span class="sw" style="background:{html.escape(colour)}"></span>'
-            f"{html.escape(label)}</div>"
+            f'<div><span class="sw" style="background:{html_text(colour)}"></span>'
+            f"{html_text(label)}</div>"
         )
-    parts.extend(f'<div class="note">{html.escape(n)}</div>' for n in notes)
+    parts.extend(f'<div class="note">{html_text(n)}</div>' for n in notes)
     return "".join(parts)
 
 
@@ -274,26 +274,28 @@ def legend(
 def caption(*, title: str, params: MapParams, generated_by: str | None = None) -> Box:
     """Title, filters and time of generation in WIB, with the sources."""
     lang = params.lang
-    lines = [f"<h4>{html.escape(title)}</h4>"]
+    lines = [f"<h4>{html_text(title)}</h4>"]
     described = params.filters.describe()
     lines.append(
-        f"<div>{html.escape(t(params.filters.layer, lang))}</div>"
+        f"<div>{html_text(t(params.filters.layer, lang))}</div>"
         if not params.filters.kinds
-        else f"<div>{html.escape(t(params.filters.layer, lang))}: "
-        f"{html.escape(', '.join(t(k, lang) for k in params.filters.kinds))}</div>"
+        else f"<div>{html_text(t(params.filters.layer, lang))}: "
+        f"{html_text(', '.join(t(k, lang) for k in params.filters.kinds))}</div>"
     )
     period = []
     if "start" in described:
         period.append(f"{t('start', lang)} {described['start']}")
     if "end" in described:
         period.append(f"{t('end', lang)} {described['end']}")
-    lines.append(f"<div>{html.escape(' · '.join(period) or t('all_time', lang))} WIB</div>")
+    lines.append(f"<div>{html_text(' · '.join(period) or t('all_time', lang))} WIB</div>")
     if "kecamatan" in described:
-        lines.append(f"<div>{t('kecamatan', lang)}: {html.escape(described['kecamatan'])}</div>")
+        lines.append(
+            f"<div>{html_text(t('kecamatan', lang))}: {html_text(described['kecamatan'])}</div>"
+        )
     now = dt.datetime.now(WIB).strftime("%Y-%m-%d %H:%M")
-    who = f" · {html.escape(generated_by)}" if generated_by else ""
-    lines.append(f'<div class="note">{t("generated", lang)} {now} WIB{who}</div>')
-    lines.append(f'<div class="note">{html.escape(t("attribution", lang))}</div>')
+    who = f" · {html_text(generated_by)}" if generated_by else ""
+    lines.append(f'<div class="note">{html_text(t("generated", lang))} {now} WIB{who}</div>')
+    lines.append(f'<div class="note">{html_text(t("attribution", lang))}</div>')
     return Box("".join(lines), position="topright", css_class="tpm-caption")
 
 
@@ -330,7 +332,7 @@ def new_map(*, session: Session, settings: Settings, lang: str) -> folium.Map:
     m.fit_bounds(bounds)
     root = m.get_root()
     assert isinstance(root, Figure)
-    root.html.add_child(folium.Element(f'<meta name="timpora-lang" content="{html.escape(lang)}">'))
+    root.html.add_child(folium.Element(f'<meta name="timpora-lang" content="{html_text(lang)}">'))
     return m
 
 

@@ -19,6 +19,7 @@ from maps.common import (
     new_map,
     shown_count,
 )
+from maps.escaping import FieldsTooltip
 from maps.labels import t
 
 DEFAULT_HEX_M = 2000.0
@@ -63,7 +64,7 @@ def build_hexbins(
                 "color": "#666",
                 "weight": 0.4,
             },
-            tooltip=folium.GeoJsonTooltip(fields=["count"], aliases=[t("count", lang)]),
+            tooltip=FieldsTooltip(["count"], [t("count", lang)]),
         ).add_to(m)
     return finish_view(
         m,

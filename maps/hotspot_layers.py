@@ -7,7 +7,6 @@ host: cells are vector GeoJSON, the KDE is an inline PNG.
 
 from __future__ import annotations
 
-import html
 from typing import Any, Final
 
 import folium
@@ -22,6 +21,7 @@ from geo.mapdata import MapFilters
 from geo.patrol import PatrolPlan, to_lonlat, to_utm_arrays
 from geo.settings import Settings
 from maps.common import Box, MapParams, add_map_css, legend_html, shown_count
+from maps.escaping import FieldsTooltip, TextTooltip, html_text
 from maps.hotspot_labels import (
     BIN_COLOURS,
     PATROL_COLOUR,
@@ -114,7 +114,7 @@ def hotspot_layer(
                 "color": "#555",
                 "weight": 0.3,
             },
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=FieldsTooltip(
                 fields=["count", "confidence", "gi_z", "p_value", "trend"],
                 aliases=[
                     label("count", lang),
@@ -143,7 +143,7 @@ def trend_layer(result: HotspotResult, *, lang: str = "id") -> folium.FeatureGro
                 "weight": 3 if f["properties"]["pattern"].endswith("_hot") else 1.5,
                 "dashArray": None if f["properties"]["pattern"].endswith("_hot") else "4 3",
             },
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=FieldsTooltip(
                 fields=["trend", "count"], aliases=[label("trend", lang), label("count", lang)]
             ),
         ).add_to(group)
@@ -196,7 +196,7 @@ def clusters_layer(clusters: gpd.GeoDataFrame, *, lang: str = "id") -> folium.Fe
                 "fillColor": "#cab2d6",
                 "fillOpacity": 0.3,
             },
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=FieldsTooltip(
                 fields=["label", "size"], aliases=["#", label("cluster_size", lang)]
             ),
         ).add_to(group)
@@ -212,7 +212,7 @@ def patrol_layer(plan: PatrolPlan, *, lang: str = "id") -> folium.FeatureGroup:
             color=PATROL_COLOUR,
             weight=3,
             dash_array="6 4",
-            tooltip=f"{label('route', lang)}: {plan.length_km:.1f} km",
+            tooltip=TextTooltip(f"{label('route', lang)}: {plan.length_km:.1f} km"),
         ).add_to(group)
     start_lon, start_lat = plan.start
     folium.CircleMarker(
@@ -223,7 +223,7 @@ def patrol_layer(plan: PatrolPlan, *, lang: str = "id") -> folium.FeatureGroup:
         fill=True,
         fill_color="#ffffff",
         fill_opacity=1.0,
-        tooltip=label("start", lang),
+        tooltip=TextTooltip(label("start", lang)),
     ).add_to(group)
     for point in plan.points:
         folium.Circle(
@@ -245,7 +245,7 @@ def patrol_layer(plan: PatrolPlan, *, lang: str = "id") -> folium.FeatureGroup:
                 icon_size=(22, 22),
                 icon_anchor=(11, 11),
             ),
-            tooltip=(
+            tooltip=TextTooltip(
                 f"{label('stop', lang)} {point.order}: {label('covered', lang)} "
                 f"{point.covered_weight:g}"
             ),
@@ -261,8 +261,8 @@ def patrol_summary(plan: PatrolPlan, *, lang: str = "id") -> Box:
     ]
     if not plan.points:
         rows.append(label("no_data", lang))
-    text = f"<h4>{html.escape(label('patrol', lang))}</h4>" + "".join(
-        f"<div>{html.escape(row)}</div>" for row in rows
+    text = f"<h4>{html_text(label('patrol', lang))}</h4>" + "".join(
+        f"<div>{html_text(row)}</div>" for row in rows
     )
     return Box(text, position="bottomleft", css_class="tpm-patrol-summary")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import folium
@@ -26,6 +25,7 @@ from maps.common import (
     new_map,
     shown_count,
 )
+from maps.escaping import FieldsTooltip, TextTooltip
 from maps.labels import t
 
 SEVERITY_COLOURS = {1: "#fee5d9", 2: "#fcae91", 3: "#fb6a4a", 4: "#de2d26", 5: "#a50f15"}
@@ -113,7 +113,7 @@ def add_choropleth(
                 "weight": 1,
             },
             highlight_function=lambda _f: {"weight": 3, "color": "#000"},
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=FieldsTooltip(
                 fields=["name", "code", "count", "per_km2", "foreigners", "per_foreigner"],
                 aliases=[
                     t("kecamatan", lang),
@@ -143,7 +143,7 @@ def add_workplaces(m: folium.Map, *, session: Session, params: MapParams) -> int
         folium.Marker(
             latlon(w.lon, w.lat),
             icon=folium.DivIcon(html='<div class="tpm-dot"></div>', icon_size=(14, 14)),
-            tooltip=html.escape(f"{w.name} ({t('sector', lang)}: {w.sector}){quota}"),
+            tooltip=TextTooltip(f"{w.name} ({t('sector', lang)}: {w.sector}){quota}"),
         ).add_to(cluster)
     cluster.add_to(m)
     return len(points)
@@ -173,7 +173,7 @@ def add_alerts(m: folium.Map, *, session: Session, params: MapParams, principal_
             fill=True,
             fill_color=SEVERITY_COLOURS.get(a.severity, "#de2d26"),
             fill_opacity=0.95,
-            tooltip=html.escape(
+            tooltip=TextTooltip(
                 f"#{a.id} {a.rule_kind} · {t('severity', lang)} {a.severity} · "
                 f"{where}{distance} · {when}"
             ),

@@ -147,8 +147,10 @@ def map_page(
     measure: str | None = None,
     extra: Mapping[str, str] | None = None,
     mode: AssetMode = "inline",
+    nonce: str | None = None,
 ) -> str:
-    """One interactive map view as a self-contained HTML page, as ``role`` may see it.
+    """One interactive map view as a self-contained HTML page, as ``role`` may see it (with
+    ``nonce`` on its scripts: ``maps.assets.render_html``).
 
     Views draw aggregates (small person counts suppressed for roles without personal data), so
     a page is not audited. ``extra`` carries a view's own options as text.
@@ -167,5 +169,11 @@ def map_page(
         extra=extra,
     )
     return render_view(
-        view, session=session, principal_role=role, params=params, settings=settings, mode=mode
+        view,
+        session=session,
+        principal_role=role,
+        params=params,
+        settings=settings,
+        mode=mode,
+        nonce=nonce,
     )

@@ -25,6 +25,7 @@ from maps.common import (
     new_map,
     shown_count,
 )
+from maps.escaping import FieldsTooltip
 from maps.labels import t
 
 
@@ -39,11 +40,22 @@ class TimeSlider(MacroElement):
             var layer = {{ this.layer.get_name() }};
             var ctl = L.control({position: 'bottomleft'});
             ctl.onAdd = function () {
+                // Built with the DOM, text as textContent: no value is parsed as HTML.
                 var div = L.DomUtil.create('div', 'tpm-box tpm-timeline');
-                div.innerHTML = '<b>' + data.title + '</b> <span class="tpm-period"></span><br>' +
-                    '<input type="range" min="0" max="' + (data.periods.length - 1) +
-                    '" value="' + (data.periods.length - 1) + '" style="width:260px">' +
-                    ' <button type="button">' + data.play + '</button>';
+                L.DomUtil.create('b', '', div).textContent = data.title;
+                div.appendChild(document.createTextNode(' '));
+                L.DomUtil.create('span', 'tpm-period', div);
+                L.DomUtil.create('br', '', div);
+                var range = L.DomUtil.create('input', '', div);
+                range.type = 'range';
+                range.min = '0';
+                range.max = String(data.periods.length - 1);
+                range.value = String(data.periods.length - 1);
+                range.style.width = '260px';
+                div.appendChild(document.createTextNode(' '));
+                var play = L.DomUtil.create('button', '', div);
+                play.type = 'button';
+                play.textContent = data.play;
                 L.DomEvent.disableClickPropagation(div);
                 return div;
             };
@@ -60,7 +72,9 @@ class TimeSlider(MacroElement):
                     var c = data.colours[code] || [];
                     l.setStyle({fillColor: c[i] || '#ffffff'});
                     var shown = v[i] === undefined ? '0' : v[i];
-                    l.setTooltipContent(l.feature.properties.name + ': ' + shown);
+                    var tip = document.createElement('span');
+                    tip.textContent = l.feature.properties.name + ': ' + shown;
+                    l.setTooltipContent(tip);
                 });
             }
             slider.addEventListener('input', function () { show(+slider.value); });
@@ -147,7 +161,7 @@ def build_timeline(
                 "color": "#555",
                 "weight": 1,
             },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            tooltip=FieldsTooltip(["name"], labels=False),
         )
         layer.add_to(m)
         TimeSlider(

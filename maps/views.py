@@ -57,9 +57,11 @@ def render_view(
     params: MapParams,
     settings: Settings,
     mode: AssetMode = "inline",
+    nonce: str | None = None,
 ) -> str:
-    """The view as one HTML page with no request leaving the server."""
+    """The view as one HTML page with no request leaving the server; with ``nonce`` on every
+    script element (see ``render_html``)."""
     m = build_view(
         view, session=session, principal_role=principal_role, params=params, settings=settings
     )
-    return render_html(m, mode=mode)
+    return render_html(m, mode=mode, nonce=nonce)

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import iter_route_contexts
 
 from api.auth import require
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
+from api.middleware import new_nonce, nonce_policy
 from geo import access
 from geo.errors import NotFoundError
 from geo.mapdata import KINDS, LAYERS, kecamatan_list
@@ -34,19 +35,28 @@ APP_FILES = {
 }
 MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 CACHE = "public, max-age=86400"
-# The map frame is filled with ``srcdoc`` (so the token never goes into a URL) and inherits this
-# policy: its inline Leaflet scripts need 'unsafe-inline'; 'self' keeps every request local.
-SHELL_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
-)
+SCRIPT_TAG = '<script src="/static/app/dashboard.js"></script>'
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard() -> HTMLResponse:
+def dashboard(settings: SettingsDep) -> HTMLResponse:
+    """The shell. Its script runs by a per-response nonce and no other script does. The map
+    frame is filled with ``srcdoc`` (so the token never goes into a URL), sandboxed without
+    ``allow-same-origin`` (its scripts cannot reach this page or its storage), and keeps this
+    policy: the dashboard sends the nonce with each map request for the map's own scripts."""
+    nonce = new_nonce()
     page = (STATIC_DIR / "dashboard.html").read_text(encoding="utf-8")
+    if SCRIPT_TAG not in page:
+        raise RuntimeError("dashboard.html lost its script tag")
+    page = page.replace(SCRIPT_TAG, SCRIPT_TAG.replace("<script ", f'<script nonce="{nonce}" '))
     return HTMLResponse(
-        page, headers={"Content-Security-Policy": SHELL_CSP, "Cache-Control": "no-cache"}
+        page,
+        headers={
+            "Content-Security-Policy": nonce_policy(
+                nonce, tile_url=settings.service.tile_url, frame_ancestors="'none'"
+            ),
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -1,9 +1,10 @@
 """``GET /maps/{view}``: a self-contained HTML map; no request from the page leaves this server.
 
-The token comes in the ``Authorization`` header (the dashboard fetches the page and shows it);
-``?access_token=`` is ignored here, never echoed into the page. Leaflet and its plugins come
-from ``/static/vendor/`` (cached across views), or inline with ``assets=inline`` for a page that
-is saved and opened elsewhere.
+The token comes in the ``Authorization`` header (the dashboard fetches the page and shows it in
+a sandboxed frame); ``?access_token=`` is ignored here, never echoed into the page. Leaflet and
+its plugins come from ``/static/vendor/`` (cached across views), or inline with
+``assets=inline`` for a page that is saved and opened elsewhere. Every script element of the
+page carries a per-response nonce and the Content-Security-Policy runs no other.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep, SettingsDep
+from api.middleware import new_nonce, nonce_policy
 from api.routing import Reader
+from geo.errors import ValidationError
+from maps.assets import NONCE_PATTERN
 from maps.products import map_page
 
 router = APIRouter(tags=["maps"])
@@ -35,19 +39,23 @@ KNOWN_PARAMS = frozenset(
     }
 )
 
-# Pages carry no third-party requests; the policy makes the browser refuse any that slip in.
-CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:{tiles}; connect-src 'self'; frame-ancestors 'self'"
-)
+NONCE_HEADER = "X-Script-Nonce"
 
 
-def content_security_policy(tile_url: str | None) -> str:
-    if not tile_url:
-        return CSP.format(tiles="")
-    # Tile templates look like https://tiles.example/{z}/{x}/{y}.png: allow their origin only.
-    origin = "/".join(tile_url.split("/")[:3])
-    return CSP.format(tiles=f" {origin}")
+def script_nonce(request: Request) -> str:
+    """The dashboard shows a map in a frame that keeps the dashboard's policy, so it sends its
+    own nonce for the map's scripts (a header: a link or a form cannot set it); otherwise a
+    fresh one."""
+    sent = request.headers.get(NONCE_HEADER)
+    if sent is None:
+        return new_nonce()
+    if not NONCE_PATTERN.fullmatch(sent):
+        raise ValidationError(
+            f"{NONCE_HEADER} must be 16 to 128 characters of A-Z, a-z, 0-9, _ and -",
+            field=NONCE_HEADER,
+            value=sent[:40],
+        )
+    return sent
 
 
 @router.get(
@@ -78,6 +86,7 @@ def get_map(
     ] = None,
     assets: Annotated[Literal["static", "inline"], Query()] = "static",
 ) -> HTMLResponse:
+    nonce = script_nonce(request)
     page = map_page(
         view,
         session=session,
@@ -94,11 +103,12 @@ def get_map(
         measure=measure,
         extra={k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS},
         mode=assets,
+        nonce=nonce,
     )
     return HTMLResponse(
         page,
         headers={
-            "Content-Security-Policy": content_security_policy(settings.service.tile_url),
+            "Content-Security-Policy": nonce_policy(nonce, tile_url=settings.service.tile_url),
             "Cache-Control": "private, no-store",
             "Referrer-Policy": "no-referrer",
         },

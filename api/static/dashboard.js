@@ -3,6 +3,9 @@
   "use strict";
 
   var TOKEN_KEY = "timpora.token";
+  // The map frame keeps this page's Content-Security-Policy, which runs only scripts carrying
+  // this page's nonce: each map is requested with it (api/routers/maps.py).
+  var NONCE = (document.currentScript && document.currentScript.nonce) || "";
   var I18N = {
     id: {
       signin: "Masuk", signout: "Keluar", token: "Token akses", view: "Peta", layer: "Lapisan",
@@ -94,8 +97,10 @@
     var view = $("f-view").value;
     $("map-status").textContent = tr("loading");
     // The page is fetched with the Authorization header and shown through srcdoc, so the token
-    // never appears in a URL (server logs, history).
-    return api("/maps/" + encodeURIComponent(view) + "?" + query())
+    // never appears in a URL (server logs, history); the frame is sandboxed (an origin of its
+    // own), so nothing in the map can read the token from this page's sessionStorage.
+    return api("/maps/" + encodeURIComponent(view) + "?" + query(),
+               { headers: NONCE ? { "X-Script-Nonce": NONCE } : {} })
       .then(function (r) {
         if (!r.ok) {
           return r.json().then(function (body) { throw new Error(body.detail || r.status); });

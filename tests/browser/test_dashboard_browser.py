@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geo.users import create_user
+from tests.browser.chromium import ARGS, CHROMIUM, open_page
 from tests.maps.seed import FAKE_NAME, seed_map_data
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 # What each view must have drawn inside the map frame (CSS selector, minimum count).
 DRAWN = {
@@ -44,20 +33,10 @@ def test_dashboard_and_views_offline(
         _user, token = create_user(session=session, name="browser-coordinator", role="coordinator")
         session.commit()
 
-    origin = urlsplit(live_server).netloc
-    requests: list[str] = []
-    errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on(
-                "response",
-                lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-            )
+            page, watched = open_page(browser, http_errors=True)
 
             page.goto(live_server + "/")
             page.fill("#token", token)
@@ -104,11 +83,6 @@ def test_dashboard_and_views_offline(
         finally:
             browser.close()
 
-    foreign = [
-        u
-        for u in requests
-        if urlsplit(u).scheme in {"http", "https", "ws", "wss"} and urlsplit(u).netloc != origin
-    ]
-    assert foreign == [], foreign
-    assert any(u.endswith("/static/vendor/leaflet.js") for u in requests)
-    assert errors == [], errors
+    assert watched.foreign(live_server) == []
+    assert any(u.endswith("/static/vendor/leaflet.js") for u in watched.requests)
+    assert watched.errors == []
