@@ -27,7 +27,9 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/docs/swagger-ui-init.js"),
+    ("GET", "/docs/redoc.standalone.js"),
+    ("GET", "/redoc"),
     # The dashboard's static HTML shell: no data in it; everything it shows comes from
     # routes with rules (/dashboard/meta, /api/v1/...).
     ("GET", "/"),
