@@ -33,7 +33,17 @@ PUBLIC = {
     # The dashboard's static HTML shell: no data in it; everything it shows comes from
     # routes with rules (/dashboard/meta, /api/v1/...).
     ("GET", "/"),
+    # Traccar Client positions: the registered device identifier is the credential, as in
+    # Traccar itself (unknown ones are refused and counted; docs/field.md).
+    ("GET", "/osmand"),
+    ("POST", "/osmand"),
+    # The field form's shell and what it caches offline (outlines, vocabularies): no data.
+    ("GET", "/field/"),
+    ("GET", "/field/{filename}"),
+    ("GET", "/field/api/context"),
 }
+# Signed in with a field device's token, not a user's: no role reaches them.
+DEVICE_ROUTES = {("GET", "/field/api/whoami"), ("POST", "/field/api/reports")}
 # Static files (no data): mounted directories and file routes, no per-request authorisation.
 PUBLIC_MOUNTS = {"/docs/assets", "/static"}
 PUBLIC_PREFIXES = ("/static/",)
@@ -82,7 +92,9 @@ def test_every_route_has_a_rule(app: FastAPI) -> None:
     missing = [
         f"{method} {path}"
         for method, path, perm, _ in route_table(app)
-        if perm is None and (method, path) not in PUBLIC and not path.startswith(PUBLIC_PREFIXES)
+        if perm is None
+        and (method, path) not in PUBLIC | DEVICE_ROUTES
+        and not path.startswith(PUBLIC_PREFIXES)
     ]
     assert not missing, f"routes without require(...): {missing}"
     for _, _, perm, _ in route_table(app):
@@ -98,6 +110,12 @@ def test_every_route_every_role(app: FastAPI, client: TestClient, session: Sessi
             continue
         url = concrete(path)
         body = {} if method in ("POST", "PATCH", "PUT") else None
+        if (method, path) in DEVICE_ROUTES:
+            for headers in ({}, auth(tokens["admin"])):  # a user's token is no device token
+                code = client.request(method, url, json=body, headers=headers).status_code
+                if code != 401:
+                    failures.append(f"device route {method} {path} {headers and 'admin'}: {code}")
+            continue
         if perm is None:
             response = client.request(method, url, json=body)
             if response.status_code in (401, 403) or response.status_code >= 500:
