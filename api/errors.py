@@ -34,6 +34,7 @@ STATUS_CODES: dict[type[errors.TimporaError], int] = {
     errors.DatabaseUnavailableError: 503,
     errors.ConfigurationError: 500,
     errors.ClusterError: 503,
+    errors.AnalysisTimeoutError: 503,
 }
 
 RETRY_AFTER_S = 2

@@ -29,6 +29,10 @@ class DatabaseUnavailableError(TimporaError):
     """The database cannot be reached (down, restarting, wrong host or port)."""
 
 
+class AnalysisTimeoutError(TimporaError):
+    """An analysis ran past its time limit (``TIMPORA_ANALYSIS_TIME_LIMIT_S``)."""
+
+
 class ClusterError(TimporaError):
     """The embedded PostgreSQL cluster cannot be created, started or stopped."""
 

@@ -133,6 +133,13 @@ class ServiceSettings(BaseSettings):
         default=600, ge=0, description="Per accepted token, else per client address; 0 disables."
     )
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    analysis_time_limit_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Time limit of one analysis (hotspots, KDE, DBSCAN, patrol plans, map views) "
+        "in an API request; past it the request ends with 503.",
+    )
     log_json: bool = False
     log_level: str = "INFO"
     tile_url: str | None = Field(

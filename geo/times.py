@@ -54,6 +54,15 @@ def period_start(day: dt.date, unit: str) -> dt.date:
     return day.replace(day=1)
 
 
+def period_count(first: dt.date, last: dt.date, unit: str) -> int:
+    """How many weeks or months :func:`period_starts` gives from ``first`` through ``last``."""
+    if last < first:
+        return 0
+    if unit == "week":
+        return (last - first).days // 7 + 1
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
 def period_starts(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
     """Start days of consecutive weeks or months from ``first`` through ``last``."""
     out: list[dt.date] = []

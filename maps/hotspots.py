@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from geo.hotspots.analysis import HotspotResult, clusters_for_layer, clusters_frame, kde_for_layer
 from geo.hotspots.surfaces import KdeGrid
 from geo.patrol import PatrolPlan
+from geo.registry.caps import MIN_SAMPLES
 from geo.settings import Settings
 from maps.basemap import add_background
 from maps.common import MapParams, finish_view, layer_control, new_map
@@ -70,7 +71,7 @@ def build_hotspots(
             clusters_for_layer(
                 **window,
                 eps_m=params.number("eps_m", 1000.0),
-                min_samples=int(params.number("min_samples", 5)),
+                min_samples=MIN_SAMPLES.integer(params.number("min_samples", 5)),
             )
         )
     m = new_map(session=session, settings=settings, lang=lang)

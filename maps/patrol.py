@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.hotspots.analysis import HotspotResult
 from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
+from geo.registry.caps import AVOID_RECENT_DAYS, PATROL_K
 from geo.settings import Settings
 from maps.basemap import add_background
 from maps.common import MapParams, finish_view, layer_control, new_map
@@ -54,13 +55,13 @@ def build_patrol(
             params.number("start_lon", start[0]),
             params.number("start_lat", start[1]),
         )
-    recent_days = params.number("avoid_recent_days", 7)
+    recent_days = AVOID_RECENT_DAYS.integer(params.number("avoid_recent_days", 7))
     visits_xy, visits_r = recent_patrols_utm(
         session=session, since=dt.datetime.now(dt.UTC) - dt.timedelta(days=recent_days)
     )
     plan = plan_from_hotspots(
         result,
-        k=int(params.number("k", 4)),
+        k=PATROL_K.integer(params.number("k", 4)),
         radius_m=params.number("radius_m", 2000.0),
         start=start,
         recent_visits_xy=visits_xy,

@@ -14,6 +14,7 @@ from api.deps import SessionDep, SettingsDep
 from api.responses import GeoJSON
 from api.routing import Reader, client_address
 from geo import access
+from geo.deadline import time_limit
 from geo.errors import ValidationError
 from geo.hotspots import hotspots, to_feature_collection
 from geo.patrol import (
@@ -71,18 +72,21 @@ def get_hotspots(
         bool, Query(description="list every cell, not only those with points, Gi* or trend")
     ] = False,
 ) -> GeoJSON:
-    result = hotspots(
-        session=session,
-        layer=layer,
-        cell_m=cell_m,
-        start=start,
-        end=end,
-        kinds=kind,
-        weighting=weight,
-        slice_unit=slice,
-        fdr=fdr,
-        reference_data_dir=settings.area.reference_data_dir,
-    )
+    # A plain ``def``: FastAPI runs it in a worker thread, off the event loop; the time limit
+    # ends it with a 503 at the analysis's next step (geo.deadline).
+    with time_limit(settings.service.analysis_time_limit_s):
+        result = hotspots(
+            session=session,
+            layer=layer,
+            cell_m=cell_m,
+            start=start,
+            end=end,
+            kinds=kind,
+            weighting=weight,
+            slice_unit=slice,
+            fdr=fdr,
+            reference_data_dir=settings.area.reference_data_dir,
+        )
     collection = to_feature_collection(result, include_empty=include_empty)
     return GeoJSON(_suppress(collection, principal.role))
 
@@ -129,24 +133,25 @@ def post_patrol_plan(
         if body.start_lon is not None and body.start_lat is not None
         else None
     )
-    plan = plan_patrol(
-        session=session,
-        k=body.k,
-        radius_m=body.radius_m,
-        start_point=start_point,
-        area=settings.area,
-        layer=body.layer,
-        cell_m=body.cell_m,
-        start=body.start,
-        end=body.end,
-        kinds=body.kind,
-        weighting=body.weight,
-        weight_mode=body.weight_mode,
-        min_confidence=body.min_confidence,
-        return_to_start=body.return_to_start,
-        avoid_recent_days=body.avoid_recent_days,
-        recent_factor=body.recent_factor,
-    )
+    with time_limit(settings.service.analysis_time_limit_s):
+        plan = plan_patrol(
+            session=session,
+            k=body.k,
+            radius_m=body.radius_m,
+            start_point=start_point,
+            area=settings.area,
+            layer=body.layer,
+            cell_m=body.cell_m,
+            start=body.start,
+            end=body.end,
+            kinds=body.kind,
+            weighting=body.weight,
+            weight_mode=body.weight_mode,
+            min_confidence=body.min_confidence,
+            return_to_start=body.return_to_start,
+            avoid_recent_days=body.avoid_recent_days,
+            recent_factor=body.recent_factor,
+        )
     return GeoJSON(plan_to_feature_collection(plan))
 
 

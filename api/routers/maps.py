@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import SessionDep, SettingsDep
 from api.middleware import new_nonce, nonce_policy
 from api.routing import Reader
+from geo.deadline import time_limit
 from geo.errors import ValidationError
 from maps.assets import NONCE_PATTERN
 from maps.products import map_page
@@ -87,24 +88,27 @@ def get_map(
     assets: Annotated[Literal["static", "inline"], Query()] = "static",
 ) -> HTMLResponse:
     nonce = script_nonce(request)
-    page = map_page(
-        view,
-        session=session,
-        settings=settings,
-        role=principal.role,
-        layer=layer,
-        start=start,
-        end=end,
-        kind=kind,
-        kecamatan=kecamatan,
-        lang=lang,
-        cell_m=cell_m,
-        period=period,
-        measure=measure,
-        extra={k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS},
-        mode=assets,
-        nonce=nonce,
-    )
+    # Views run hotspots, KDE, DBSCAN and patrol plans: in this worker thread (a plain ``def``,
+    # off the event loop) and under the analysis time limit (geo.deadline).
+    with time_limit(settings.service.analysis_time_limit_s):
+        page = map_page(
+            view,
+            session=session,
+            settings=settings,
+            role=principal.role,
+            layer=layer,
+            start=start,
+            end=end,
+            kind=kind,
+            kecamatan=kecamatan,
+            lang=lang,
+            cell_m=cell_m,
+            period=period,
+            measure=measure,
+            extra={k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS},
+            mode=assets,
+            nonce=nonce,
+        )
     return HTMLResponse(
         page,
         headers={

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import shapely
 from sqlalchemy.orm import Session
 
+from geo.deadline import check_deadline
 from geo.errors import ValidationError
 from geo.hotspots.data import CellCounts, hotspot_cells, layer_points
 from geo.hotspots.stats import (
@@ -30,7 +31,14 @@ from geo.hotspots.stats import (
     hex_centres,
     hex_weights,
 )
-from geo.hotspots.surfaces import Cluster, KdeGrid, dbscan_clusters, kde_surface
+from geo.hotspots.surfaces import (
+    Cluster,
+    KdeGrid,
+    check_dbscan_parameters,
+    check_kde_parameters,
+    dbscan_clusters,
+    kde_surface,
+)
 from geo.models import METRIC_SRID, SRID
 
 Weighting = Literal["count", "severity"]
@@ -126,6 +134,7 @@ def analyse(
     n = counts.n_cells
     w = hex_weights(counts.i, counts.j)
     g = gi_star(total, w)
+    check_deadline("Gi* of the totals")
     p_fdr = fdr_bh(g.p) if fdr else g.p
     bins = confidence_bins(g.z, g.p, fdr=fdr)
     trend = np.full(n, NO_PATTERN, dtype=object)
@@ -136,6 +145,7 @@ def analyse(
         slice_bins = confidence_bins(gs.z, gs.p, fdr=fdr)
         emerging = emerging_hotspots(gs.z, slice_bins, trend_alpha=trend_alpha)
         trend, trend_z, trend_p = emerging.category, emerging.trend_z, emerging.trend_p
+        check_deadline("the emerging-hotspot trend")
     x, y = hex_centres(counts.i, counts.j, counts.window.cell_m)
     frame = gpd.GeoDataFrame(
         {
@@ -194,6 +204,7 @@ def hotspots(
         slice_unit=slice_unit,
         reference_data_dir=reference_data_dir,
     )
+    check_deadline("counting the cells")
     return analyse(counts, weighting=weighting, fdr=fdr, trend_alpha=trend_alpha)
 
 
@@ -265,7 +276,9 @@ def kde_for_layer(
     weighting: str = "count",
 ) -> KdeGrid | None:
     """The KDE surface of a layer (``cell_m`` default ``bandwidth_m / 4``); None without points."""
+    check_kde_parameters(bandwidth_m, cell_m or bandwidth_m / 4)
     x, y, severity = layer_points(session=session, layer=layer, start=start, end=end, kinds=kinds)
+    check_deadline("reading the points")
     if x.size == 0:
         return None
     weights = severity if weighting == "severity" else None
@@ -285,8 +298,11 @@ def clusters_for_layer(
     min_samples: int = 5,
 ) -> list[Cluster]:
     """DBSCAN clusters of a layer's points (metres in EPSG:32649)."""
+    check_dbscan_parameters(eps_m, min_samples)
     x, y, _ = layer_points(session=session, layer=layer, start=start, end=end, kinds=kinds)
+    check_deadline("reading the points")
     _, clusters = dbscan_clusters(x, y, eps_m=eps_m, min_samples=min_samples)
+    check_deadline("DBSCAN")
     return clusters
 
 

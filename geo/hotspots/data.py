@@ -22,6 +22,13 @@ from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
 from geo.models import METRIC_SRID
+from geo.registry.caps import (
+    MAX_ANALYSIS_POINTS,
+    MAX_CELL_SLICES,
+    MAX_CELLS,
+    check_count,
+    check_slices,
+)
 from geo.registry.filters import (
     ListFilters,
     analysis_layer,
@@ -32,11 +39,10 @@ from geo.registry.filters import (
 from geo.registry.layers import LAYERS as REGISTRY_LAYERS
 from geo.registry.layers import Layer as RegistryLayer
 from geo.registry.where import where_clause
-from geo.times import WIB, parse_time, period_start, period_starts
+from geo.times import WIB, parse_time, period_count, period_start, period_starts
 
 SliceUnit = Literal["week", "month"]
 SLICE_UNITS: Final = ("week", "month")
-MAX_CELLS: Final = 250_000
 HEX_AREA_FACTOR: Final = 1.5 * np.sqrt(3.0)  # area of a hexagon of side s is 2.598 s²
 KABUPATEN_FILE: Final = Path("sambas-admin") / "kabupaten_sambas.geojson"
 
@@ -203,6 +209,35 @@ class CellCounts:
         return self.weights.sum(axis=1) if self.weights.size else np.zeros(self.n_cells)
 
 
+def _slice_bounds(window: Window, seen: list[dt.date]) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last slice: from the window where it is given, else from the data."""
+    first: dt.date | None = min(seen) if seen else None
+    last: dt.date | None = max(seen) if seen else None
+    if window.start is not None:
+        first = period_start(window.start.astimezone(WIB).date(), window.slice_unit)
+    if window.end is not None:
+        # The last slice is the one holding the last instant before the (exclusive) end.
+        last_instant = window.end - dt.timedelta(microseconds=1)
+        last = period_start(last_instant.astimezone(WIB).date(), window.slice_unit)
+    return first or last, last or first
+
+
+def _check_slices(
+    window: Window, first: dt.date | None, last: dt.date | None, *, n_cells: int
+) -> None:
+    """At most MAX_SLICES slices, and cells x slices within MAX_CELL_SLICES."""
+    if first is None or last is None:
+        return
+    n_slices = check_slices(period_count(first, last, window.slice_unit), unit=window.slice_unit)
+    check_count(
+        n_cells * n_slices,
+        cap=MAX_CELL_SLICES,
+        what=f"{n_cells:,} cells x {n_slices} {window.slice_unit} slices",
+        field="cell_m",
+        advice="use a larger cell_m, a shorter window or longer slices",
+    )
+
+
 def hotspot_cells(
     *,
     session: Session,
@@ -235,6 +270,8 @@ def hotspot_cells(
             field="cell_m",
             value=window.cell_m,
         )
+    # Refuse a window of too many slices before reading anything (its data may be far shorter).
+    _check_slices(window, *_slice_bounds(window, []), n_cells=int(estimate))
     spec = window.spec
     time_column = spec.source.time_column
     where, params = _filters(session, window)
@@ -278,20 +315,8 @@ def hotspot_cells(
         },
     ).all()
     seen: list[dt.date] = [s for row in rows if row.slices for s in row.slices]
-    first: dt.date | None
-    last: dt.date | None
-    if window.start is not None:
-        first = period_start(window.start.astimezone(WIB).date(), window.slice_unit)
-    else:
-        first = min(seen) if seen else None
-    if window.end is not None:
-        # The last slice is the one holding the last instant before the (exclusive) end.
-        last_instant = window.end - dt.timedelta(microseconds=1)
-        last = period_start(last_instant.astimezone(WIB).date(), window.slice_unit)
-    else:
-        last = max(seen) if seen else None
-    first = first or last
-    last = last or first
+    first, last = _slice_bounds(window, seen)
+    _check_slices(window, first, last, n_cells=len(rows))
     slices = period_starts(first, last, window.slice_unit) if first and last else []
     position = {s: k for k, s in enumerate(slices)}
     n = len(rows)
@@ -331,10 +356,17 @@ def layer_points(
     rows = session.execute(
         text(
             f"SELECT ST_X(p.geom_utm), ST_Y(p.geom_utm), {weight} FROM {spec.source.table} AS p "
-            f"WHERE {where} ORDER BY p.id"
+            f"WHERE {where} ORDER BY p.id LIMIT :cap"
         ),
-        params,
+        {**params, "cap": MAX_ANALYSIS_POINTS + 1},
     ).all()
+    if len(rows) > MAX_ANALYSIS_POINTS:
+        raise ValidationError(
+            f"more than {MAX_ANALYSIS_POINTS:,} {layer} in the window (the cap of an analysis "
+            "of points); narrow the time window or the kinds",
+            field="start",
+            value=MAX_ANALYSIS_POINTS,
+        )
     if not rows:
         empty = np.zeros(0)
         return empty, empty.copy(), empty.copy()

@@ -14,12 +14,17 @@ from shapely import MultiPoint, Polygon
 from sklearn.cluster import DBSCAN
 
 from geo.errors import ValidationError
+from geo.registry.caps import (
+    BANDWIDTH_M,
+    EPS_M,
+    MAX_KDE_NODES,
+    MIN_SAMPLES,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
 # gaussian_filter's default: the kernel is cut at 4 standard deviations (mass lost < 1e-4).
 _TRUNCATE = 4.0
-MAX_KDE_NODES = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,9 @@ class KdeGrid:
         return gx, gy
 
 
-def _check_kde(bandwidth_m: float, cell_m: float) -> None:
-    if not (np.isfinite(bandwidth_m) and bandwidth_m > 0):
-        raise ValidationError(
-            f"bandwidth_m must be a positive number of metres; got {bandwidth_m!r}",
-            field="bandwidth_m",
-            value=bandwidth_m,
-        )
+def check_kde_parameters(bandwidth_m: float, cell_m: float) -> None:
+    """The bandwidth within its cap, and a grid cell no larger than the bandwidth."""
+    BANDWIDTH_M.number(bandwidth_m)
     if not (np.isfinite(cell_m) and 0 < cell_m <= bandwidth_m):
         raise ValidationError(
             f"cell_m must be positive and at most bandwidth_m ({bandwidth_m} m); got {cell_m!r}",
@@ -100,7 +101,7 @@ def kde_surface(
     KdeGrid
         Density in weight units per km².
     """
-    _check_kde(bandwidth_m, cell_m)
+    check_kde_parameters(bandwidth_m, cell_m)
     xs = np.asarray(x, dtype=np.float64)
     ys = np.asarray(y, dtype=np.float64)
     wts = np.ones_like(xs) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -210,6 +211,12 @@ class Cluster:
     hull: Polygon
 
 
+def check_dbscan_parameters(eps_m: float, min_samples: int) -> None:
+    """The neighbourhood radius and the core-point count within their caps."""
+    EPS_M.number(eps_m)
+    MIN_SAMPLES.integer(min_samples)
+
+
 def dbscan_clusters(
     x: npt.ArrayLike, y: npt.ArrayLike, *, eps_m: float, min_samples: int
 ) -> tuple[npt.NDArray[np.int64], list[Cluster]]:
@@ -219,15 +226,9 @@ def dbscan_clusters(
     the convex hull of the cluster's points buffered by ``eps_m / 2`` (so a cluster of collinear
     or coincident points still has an area).
     """
-    if not (np.isfinite(eps_m) and eps_m > 0):
-        raise ValidationError(f"eps_m must be positive; got {eps_m!r}", field="eps_m", value=eps_m)
-    if min_samples < 1:
-        raise ValidationError(
-            f"min_samples must be at least 1; got {min_samples!r}",
-            field="min_samples",
-            value=min_samples,
-        )
+    check_dbscan_parameters(eps_m, min_samples)
     xy = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+
     if xy.shape[0] == 0:
         return np.zeros(0, dtype=np.int64), []
     labels = DBSCAN(eps=eps_m, min_samples=min_samples).fit_predict(xy).astype(np.int64)

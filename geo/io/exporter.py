@@ -28,6 +28,7 @@ from geo.io.derive import DERIVED_COLUMNS
 from geo.io.formulas import neutralise_frame
 from geo.io.layers import LayerSpec, layer_spec
 from geo.registry import ListFilters
+from geo.registry.caps import MAX_EXPORT_ROWS
 from geo.users import Principal
 
 EXPORT_FORMATS: Final = ("geojson", "csv", "gpkg", "xlsx")
@@ -38,7 +39,6 @@ MEDIA_TYPES: Final = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 SUFFIXES: Final = {"geojson": ".geojson", "csv": ".csv", "gpkg": ".gpkg", "xlsx": ".xlsx"}
-MAX_EXPORT_ROWS: Final = 5_000_000
 
 _WIB = "'Asia/Pontianak'"
 
@@ -91,7 +91,7 @@ def _select_sql(
     order = "t.id, t.observed_at" if t == "sighting" else "t.id"
     sql = (
         f"SELECT {', '.join(cols)} FROM {t} t {' '.join(joins)} "
-        f"WHERE {where.sql} ORDER BY {order} LIMIT {MAX_EXPORT_ROWS}"
+        f"WHERE {where.sql} ORDER BY {order} LIMIT {MAX_EXPORT_ROWS + 1}"
     )
     return sql, where.params
 
@@ -103,7 +103,15 @@ def export_frame(
     spec = layer_spec(layer)
     sql, params = _select_sql(session=session, spec=spec, filters=filters or ListFilters())
     result = session.execute(text(sql), params)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    rows = result.all()
+    if len(rows) > MAX_EXPORT_ROWS:
+        raise ValidationError(
+            f"the export holds more than {MAX_EXPORT_ROWS:,} rows (the cap of one file); "
+            "narrow it with bbox, start/end, kind or kecamatan",
+            field="rows",
+            value=MAX_EXPORT_ROWS,
+        )
+    frame = pd.DataFrame(rows, columns=list(result.keys()))
     if not access.sees_personal_data(role):
         hidden = [c for c in access.PERSONAL_FIELDS.get(spec.table, ()) if c in frame.columns]
         frame = frame.drop(columns=hidden)

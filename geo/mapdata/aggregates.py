@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from geo.mapdata.filters import MapFilters, point_where
 from geo.models import METRIC_SRID
+from geo.registry.caps import check_slices
 from geo.registry.filters import parse_cell_m, parse_choices
-from geo.times import WIB_NAME, period_starts
+from geo.times import WIB_NAME, period_count, period_starts
 
 Period = Literal["week", "month"]
 PERIODS: Final[tuple[str, ...]] = ("week", "month")
@@ -231,4 +232,5 @@ def _fill_periods(present: list[str], period: str) -> list[str]:
     if not present:
         return []
     first, last = dt.date.fromisoformat(present[0]), dt.date.fromisoformat(present[-1])
+    check_slices(period_count(first, last, period), unit=period, field="period")
     return [day.isoformat() for day in period_starts(first, last, period)]

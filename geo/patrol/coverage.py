@@ -14,6 +14,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from geo.deadline import check_deadline
 from geo.patrol.coordinates import FloatArray
 
 GUARANTEE: Final = (
@@ -86,6 +87,7 @@ def greedy_max_coverage(
     chosen: list[int] = []
     gains: list[float] = []
     for _ in range(k):
+        check_deadline("choosing patrol points")
         gain = c @ remaining
         if gain.size == 0:
             break

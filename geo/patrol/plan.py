@@ -7,7 +7,6 @@ Cells within the radius of a patrol logged in the last ``avoid_recent_days`` day
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -19,10 +18,11 @@ from geo.hotspots.analysis import HotspotResult
 from geo.patrol.coordinates import FloatArray, check_lon_lat, to_lonlat, to_utm
 from geo.patrol.coverage import GUARANTEE, coverage_matrix, greedy_max_coverage
 from geo.patrol.route import order_route, route_length
+from geo.registry.caps import PATROL_K, PATROL_RADIUS_M, RECENT_FACTOR
 
-MAX_PATROL_POINTS: Final = 50
-MIN_RADIUS_M: Final = 50.0
-MAX_RADIUS_M: Final = 50_000.0
+MAX_PATROL_POINTS: Final = int(PATROL_K.high)
+MIN_RADIUS_M: Final = PATROL_RADIUS_M.low
+MAX_RADIUS_M: Final = PATROL_RADIUS_M.high
 WeightMode = Literal["hot", "count"]
 WEIGHT_MODES: Final = ("hot", "count")
 
@@ -194,22 +194,10 @@ def plan_from_hotspots(
 
 
 def check_plan_parameters(*, k: int, radius_m: float, recent_factor: float = 0.5) -> None:
-    if not (isinstance(k, int) and 1 <= k <= MAX_PATROL_POINTS):
-        raise ValidationError(
-            f"k must be an integer from 1 to {MAX_PATROL_POINTS}; got {k!r}", field="k", value=k
-        )
-    if not (math.isfinite(radius_m) and MIN_RADIUS_M <= radius_m <= MAX_RADIUS_M):
-        raise ValidationError(
-            f"radius_m must be between {MIN_RADIUS_M:g} and {MAX_RADIUS_M:g}; got {radius_m!r}",
-            field="radius_m",
-            value=radius_m,
-        )
-    if not (math.isfinite(recent_factor) and 0 <= recent_factor <= 1):
-        raise ValidationError(
-            f"recent_factor must be between 0 and 1; got {recent_factor!r}",
-            field="recent_factor",
-            value=recent_factor,
-        )
+    """The plan's work-scaling parameters within their caps (geo.registry.caps)."""
+    PATROL_K.integer(k)
+    PATROL_RADIUS_M.number(radius_m)
+    RECENT_FACTOR.number(recent_factor)
 
 
 def plan_to_feature_collection(plan: PatrolPlan) -> dict[str, Any]:

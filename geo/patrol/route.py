@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from geo.deadline import check_deadline
 from geo.patrol.coordinates import FloatArray
 
 
@@ -46,6 +47,7 @@ def order_route(
     last_b = size - 2 if return_to_start else size - 1
     improved = True
     while improved:
+        check_deadline("the patrol route")
         improved = False
         for a in range(1, size - 1):
             for b in range(a + 1, last_b + 1):

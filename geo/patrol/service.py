@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
-from geo.errors import ValidationError
 from geo.field.tracks import DEFAULT_GAP_S, DEFAULT_MAX_ACCURACY_M, track_points_utm
 from geo.hotspots.analysis import hotspots
 from geo.hotspots.data import as_utc
 from geo.patrol.coordinates import FloatArray, check_lon_lat, default_start
 from geo.patrol.logbook import recent_patrols_utm
 from geo.patrol.plan import PatrolPlan, check_plan_parameters, plan_from_hotspots
+from geo.registry.caps import AVOID_RECENT_DAYS
 from geo.settings import AreaSettings
 
 
@@ -44,12 +44,8 @@ def plan_patrol(
     check_plan_parameters(k=k, radius_m=radius_m, recent_factor=recent_factor)
     point = start_point or default_start(area)
     check_lon_lat(*point, field="start_point")
-    if avoid_recent_days is not None and not (0 <= avoid_recent_days <= 365):
-        raise ValidationError(
-            f"avoid_recent_days must be between 0 and 365; got {avoid_recent_days!r}",
-            field="avoid_recent_days",
-            value=avoid_recent_days,
-        )
+    if avoid_recent_days is not None:
+        AVOID_RECENT_DAYS.integer(avoid_recent_days)
     if reference_data_dir is None and area is not None:
         reference_data_dir = area.reference_data_dir
     result = hotspots(

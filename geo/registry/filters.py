@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from geo.errors import ValidationError
+from geo.registry.caps import CELL_M
 from geo.registry.layers import LAYERS, Layer
 from geo.times import parse_time
 
@@ -245,8 +246,6 @@ def parse_filters(
 # --- the point layers the maps and the hotspot analysis read ---------------------------------
 
 ANALYSIS_LAYERS: Final = ("incidents", "sightings")
-MIN_CELL_M: Final = 100.0
-MAX_CELL_M: Final = 20_000.0
 
 
 def analysis_layer(name: str | None) -> Layer:
@@ -261,16 +260,6 @@ def analysis_layer(name: str | None) -> Layer:
     return LAYERS[layer_name]
 
 
-def parse_cell_m(value: float | str, *, field: str = "cell_m") -> float:
-    """A grid cell size (square side or hexagon edge) in metres, in [100, 20000]."""
-    try:
-        cell_m = float(value)
-    except (TypeError, ValueError):
-        cell_m = math.nan
-    if not (math.isfinite(cell_m) and MIN_CELL_M <= cell_m <= MAX_CELL_M):
-        raise ValidationError(
-            f"{field} must be between {MIN_CELL_M:g} and {MAX_CELL_M:g} metres; got {value!r}",
-            field=field,
-            value=cell_m if math.isfinite(cell_m) else str(value)[:100],
-        )
-    return cell_m
+def parse_cell_m(value: float | str) -> float:
+    """A grid cell size (square side or hexagon edge) in metres, within :data:`CELL_M`."""
+    return CELL_M.number(value)
