@@ -217,8 +217,15 @@ def live_server(settings: Settings, database: Database) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    # Its webhook worker shares the test database with the loopback receivers of the delivery
+    # tests (tests/geo/test_alerts_delivery.py): it must allow them as those tests do.
+    served = Settings(
+        database=settings.database,
+        area=settings.area,
+        service=settings.service.model_copy(update={"webhook_allow_private": True}),
+    )
     config = uvicorn.Config(
-        create_app(settings, database),
+        create_app(served, database),
         host="127.0.0.1",
         port=port,
         log_level="warning",
