@@ -27,7 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep
+from api.deps import SessionDep, enter_database_role
 from geo import access
 from geo.errors import AuthenticationError
 from geo.users import Principal, authenticate, hash_token
@@ -106,6 +106,7 @@ async def _principal_of(request: Request, session: Session, token: str | None) -
         if principal is None:
             raise AuthenticationError("invalid or revoked token")
         cache.put(key, principal)
+    await enter_database_role(session, principal.role)
     request.state.principal = principal
     request.state.token_hash = key
     return principal

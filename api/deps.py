@@ -1,4 +1,4 @@
-"""Request dependencies: settings, the database session."""
+"""Request dependencies: settings, the database session and the database role it runs under."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from geo.db import Database
+from geo.roles import role_for, use_role
 from geo.settings import Settings
 
 
@@ -27,6 +29,17 @@ def get_session(request: Request) -> Iterator[Session]:
     database = get_database(request)
     with database.session() as session:
         yield session
+
+
+async def enter_database_role(session: Session, app_role: str) -> None:
+    """Run the rest of the request under the database role of the caller's role
+    (``timpora_personal`` or ``timpora_aggregate``, docs/privacy.md): PostgreSQL itself then
+    refuses what the role may not read, whatever the code above it asks."""
+    role = role_for(app_role)
+    if session.in_transaction():  # the token was looked up: SET LOCAL ROLE is a round trip
+        await run_in_threadpool(use_role, session, role)
+    else:  # a cached token: the role is set when the transaction begins
+        use_role(session, role)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

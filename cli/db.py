@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import console, handle_errors, load_settings, open_database
-from geo.db import Database, check_connection, database_url, describe, embedded_cluster
+from cli.common import console, handle_errors, load_settings, open_database, provision_service
+from geo.db import Database, check_connection, describe, embedded_cluster, owner_url
 from geo.migrate import current_revision, downgrade, head_revision, upgrade
 from geo.partitions import MONTHS_AHEAD, ensure_partitions, list_partitions
 
@@ -29,6 +29,7 @@ def db_up() -> None:
     db = open_database(settings, migrate=False)
     before = current_revision(db.engine)
     upgrade(db.engine)
+    provision_service(settings, db)
     after = current_revision(db.engine)
     console.print(f"schema at revision {after}" + (f" (was {before})" if before != after else ""))
 
@@ -50,7 +51,7 @@ def db_status() -> None:
         if not st.running:
             console.print(f"postgresql: {st.server_version} (server stopped)")
             raise typer.Exit(1)
-    url = database_url(settings.database)
+    url = owner_url(settings.database)
     if not settings.database.embedded:
         console.print(f"database: external server {describe(url)}")
     db = Database.from_settings(settings.database, url, maintenance=True)
@@ -103,6 +104,8 @@ def db_upgrade(
     settings = load_settings()
     db = open_database(settings, migrate=False)
     upgrade(db.engine, revision)
+    if current_revision(db.engine) == head_revision():
+        provision_service(settings, db)
     console.print(f"schema at revision {current_revision(db.engine)}")
 
 

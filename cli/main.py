@@ -6,7 +6,14 @@ import typer
 
 from cli import alerts, boundaries, db, ops, shards, users
 from cli.briefing import briefing_command, snapshot_command
-from cli.common import console, handle_errors, load_settings, open_database
+from cli.common import (
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    load_settings,
+    open_service_database,
+)
 from cli.hotspots import hotspots_command, patrol_app
 from cli.io import demo_app, export_command, import_command
 from cli.maps import map_command
@@ -49,10 +56,20 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from geo.roles import login_problem
 
     settings = load_settings()
     configure_logging(json=settings.service.log_json, level=settings.service.log_level)
-    database = open_database(settings, maintenance=False)  # requests keep their timeout
+    database = open_service_database(settings)
+    problem = login_problem(database.engine)
+    if problem is not None:
+        advice = (
+            "; connect the service as its own login (TIMPORA_DATABASE_URL) and migrate as the "
+            "owner (TIMPORA_DATABASE_OWNER_URL), see docs/privacy.md"
+        )
+        if settings.service.environment == "production":
+            fail(problem + advice)
+        err_console.print(f"[yellow]warning:[/] {problem}{advice}", highlight=False)
     application = create_app(settings, database)
     bind_host = host or settings.service.host
     bind_port = port or settings.service.port

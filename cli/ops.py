@@ -9,7 +9,7 @@ import typer
 from cli.common import console, handle_errors, load_settings, open_database
 from geo.backup import backup as backup_database
 from geo.backup import restore as restore_database
-from geo.db import database_url
+from geo.db import owner_url
 from geo.retention import purge_sightings
 
 
@@ -35,7 +35,7 @@ def backup(
     """Back up the database with pg_dump (custom format; mode 0600, it holds personal data)."""
     settings = load_settings()
     open_database(settings).dispose()
-    size = backup_database(url=database_url(settings.database), out=out)
+    size = backup_database(url=owner_url(settings.database), out=out)
     console.print(f"backup written: {out} ({size / 1e6:.1f} MB)")
 
 
@@ -49,5 +49,5 @@ def restore(
     if not yes:
         typer.confirm(f"Replace the current database contents with {file}?", abort=True)
     open_database(settings, migrate=False).dispose()
-    restore_database(url=database_url(settings.database), file=file)
+    restore_database(url=owner_url(settings.database), file=file)
     console.print(f"restored from {file}")

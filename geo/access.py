@@ -77,6 +77,35 @@ PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+# The same policy in the database: columns the aggregate role (planners, viewers) may not read.
+# The grants of the migrations are checked against this table by the test suite.
+PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "foreigner": (
+        "id",
+        "full_name",
+        "nationality",
+        "sex",
+        "birth_date",
+        "passport_number",
+        "permit_number",
+        "permit_expires_on",
+        "sponsor_workplace_id",
+        "external_ref",
+        "geom",
+        "geom_utm",
+        "distance_to_border_m",
+    ),
+    "sighting": ("foreigner_id", "reported_by", "note", "external_ref"),
+    "incident": ("description", "external_ref"),
+    "incident_foreigner": ("incident_id", "foreigner_id"),
+    "alert": ("details", "ack_note", "resolve_note"),
+    "idempotency_key": ("response",),
+    "app_user": ("token_hash",),
+    "webhook": ("url", "secret"),
+    "alert_outbox": ("last_error",),
+}
+
+
 def strip_personal(layer: str, properties: dict[str, object], role: str) -> dict[str, object]:
     """``properties`` without the personal fields of ``layer`` unless ``role`` may see them."""
     if sees_personal_data(role):

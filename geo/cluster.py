@@ -2,8 +2,10 @@
 
 The cluster lives under ``DATA_DIR/pg`` and listens on 127.0.0.1 on a port chosen once (the
 preferred one, or the next free one) and remembered in ``DATA_DIR/port``. Authentication is
-scram-sha-256 with a random password kept in ``DATA_DIR/password`` (mode 0600): the cluster
-holds personal data, so ``trust`` is never used. As root, every server binary runs through
+scram-sha-256 with random passwords kept in ``DATA_DIR/password`` (the superuser, who owns the
+schema and runs migrations and maintenance) and ``DATA_DIR/app-password`` (the service's login,
+``timpora_app``, see ``geo.roles``), both mode 0600: the cluster holds personal data, so
+``trust`` is never used. As root, every server binary runs through
 ``runuser -u postgres`` because ``initdb`` refuses to run as root.
 """
 
@@ -28,6 +30,7 @@ from geo.errors import ClusterError
 log = logging.getLogger(__name__)
 
 SUPERUSER = "timpora"
+SERVICE_LOGIN = "timpora_app"  # geo.roles.SERVICE_LOGIN; made by geo.roles.provision_service_login
 DATABASE = "timpora"
 SUPPORTED_MAJORS = ("17", "16", "15")
 
@@ -105,6 +108,7 @@ class EmbeddedCluster:
         self.socket_dir = self.base_dir / "run"
         self.log_file = self.base_dir / "postgresql.log"
         self.password_file = self.base_dir / "password"
+        self.app_password_file = self.base_dir / "app-password"
         self.port_file = self.base_dir / "port"
         self.preferred_port = preferred_port
         self.ephemeral = ephemeral
@@ -161,14 +165,34 @@ class EmbeddedCluster:
         return self.password_file.read_text().strip()
 
     @property
+    def app_password(self) -> str:
+        return self.app_password_file.read_text().strip()
+
+    def ensure_app_password(self) -> None:
+        """The service login's password, made once (clusters made before it existed get one)."""
+        if self.app_password_file.exists():
+            return
+        fd = os.open(self.app_password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(24) + "\n")
+
+    @property
     def port(self) -> int:
         if self.port_file.exists():
             return int(self.port_file.read_text().strip())
         return self.preferred_port
 
     def url(self, database: str = DATABASE) -> str:
+        """The superuser's URL: migrations and maintenance commands."""
         return (
             f"postgresql+psycopg2://{SUPERUSER}:{quote(self.password, safe='')}"
+            f"@127.0.0.1:{self.port}/{database}"
+        )
+
+    def service_url(self, database: str = DATABASE) -> str:
+        """The service login's URL (``timpora serve``, the API)."""
+        return (
+            f"postgresql+psycopg2://{SERVICE_LOGIN}:{quote(self.app_password, safe='')}"
             f"@127.0.0.1:{self.port}/{database}"
         )
 
@@ -252,6 +276,7 @@ class EmbeddedCluster:
             )
         finally:
             pwfile.unlink(missing_ok=True)
+        self.ensure_app_password()
         port = free_port_from(self.preferred_port)
         self.port_file.write_text(f"{port}\n")
         conf = [
@@ -279,6 +304,8 @@ class EmbeddedCluster:
 
     def start(self, timeout_s: float = 60.0) -> None:
         self.check_data_dir()
+        if self.initialised:
+            self.ensure_app_password()
         if self.is_running():
             return
         port = self.port

@@ -26,30 +26,52 @@ def embedded_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
     return EmbeddedCluster(settings.data_dir, preferred_port=settings.db_port)
 
 
-def database_url(settings: DatabaseSettings) -> URL:
-    """The URL to connect to; for the embedded cluster, the one it was created with."""
-    if settings.database_url is not None:
-        raw = settings.database_url.get_secret_value()
-        try:
-            url = make_url(raw)
-        except ArgumentError:
-            raise ConfigurationError(
-                "TIMPORA_DATABASE_URL is not a valid database URL "
-                "(expected postgresql://user:password@host:port/dbname)"
-            ) from None
-        if url.get_backend_name() not in {"postgresql", "postgres"}:
-            raise ConfigurationError(
-                f"TIMPORA_DATABASE_URL must point at PostgreSQL, not {url.get_backend_name()!r}"
-            )
-        if url.drivername in {"postgresql", "postgres"}:
-            url = url.set(drivername="postgresql+psycopg2")
-        return url
+def _parse_url(raw: str, name: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"{name} is not a valid database URL "
+            "(expected postgresql://user:password@host:port/dbname)"
+        ) from None
+    if url.get_backend_name() not in {"postgresql", "postgres"}:
+        raise ConfigurationError(f"{name} must point at PostgreSQL, not {url.get_backend_name()!r}")
+    if url.drivername in {"postgresql", "postgres"}:
+        url = url.set(drivername="postgresql+psycopg2")
+    return url
+
+
+def _set_up_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
     cluster = embedded_cluster(settings)
     if not cluster.password_file.exists():
         raise DatabaseUnavailableError(
             f"the embedded database in {cluster.pgdata} is not set up; run: timpora db up"
         )
-    return make_url(cluster.url())
+    return cluster
+
+
+def database_url(settings: DatabaseSettings) -> URL:
+    """The URL the service connects with; for the embedded cluster, its service login's."""
+    if settings.database_url is not None:
+        return _parse_url(settings.database_url.get_secret_value(), "TIMPORA_DATABASE_URL")
+    cluster = _set_up_cluster(settings)
+    if not cluster.app_password_file.exists():
+        raise DatabaseUnavailableError(
+            f"the embedded database in {cluster.pgdata} has no service login yet; "
+            "run: timpora db up"
+        )
+    return make_url(cluster.service_url())
+
+
+def owner_url(settings: DatabaseSettings) -> URL:
+    """The URL of the schema's owner: migrations and maintenance commands (docs/privacy.md)."""
+    if settings.database_owner_url is not None:
+        return _parse_url(
+            settings.database_owner_url.get_secret_value(), "TIMPORA_DATABASE_OWNER_URL"
+        )
+    if settings.database_url is not None:
+        return database_url(settings)
+    return make_url(_set_up_cluster(settings).url())
 
 
 def describe(url: URL) -> str:

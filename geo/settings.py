@@ -30,13 +30,24 @@ PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", ""}
 
 
 class DatabaseSettings(BaseSettings):
-    """Where the database is: an external server (``TIMPORA_DATABASE_URL``) or the embedded one."""
+    """Where the database is: an external server (``TIMPORA_DATABASE_URL``) or the embedded one.
+
+    Two connections (docs/privacy.md): the service's (``TIMPORA_DATABASE_URL``, a login that is
+    no superuser and owns nothing) and the owner's (``TIMPORA_DATABASE_OWNER_URL``), which runs
+    migrations and maintenance commands. The embedded cluster makes both.
+    """
 
     model_config = _COMMON
 
     database_url: SecretStr | None = Field(
         default=None,
-        description="URL of an existing PostGIS database; unset: the embedded cluster.",
+        description="URL the service connects with (an existing PostGIS database); unset: the "
+        "embedded cluster.",
+    )
+    database_owner_url: SecretStr | None = Field(
+        default=None,
+        description="URL of the schema's owner, for migrations and maintenance commands; unset: "
+        "TIMPORA_DATABASE_URL (or the embedded cluster's superuser).",
     )
     data_dir: Path = Field(
         default=PROJECT_ROOT / ".data",
@@ -61,6 +72,15 @@ class DatabaseSettings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @model_validator(mode="after")
+    def _owner_needs_service(self) -> DatabaseSettings:
+        if self.database_owner_url is not None and self.database_url is None:
+            raise ValueError(
+                "TIMPORA_DATABASE_OWNER_URL is set without TIMPORA_DATABASE_URL (the service's "
+                "own connection); set both, or neither for the embedded cluster"
+            )
+        return self
 
     @cached_property
     def cluster_dir(self) -> Path:
@@ -200,18 +220,24 @@ class Settings:
         self._enforce_non_default_secrets()
 
     def _enforce_non_default_secrets(self) -> None:
-        """Production needs a real database password (the embedded cluster makes its own)."""
-        if self.service.environment != "production" or self.database.database_url is None:
+        """Production needs real database passwords (the embedded cluster makes its own)."""
+        if self.service.environment != "production":
             return
-        try:
-            password = make_url(self.database.database_url.get_secret_value()).password or ""
-        except ArgumentError:
-            return  # geo.db reports a malformed URL, naming what is wrong
-        if password.lower() in PLACEHOLDER_SECRETS or len(password) < 12:
-            raise ConfigurationError(
-                "the password in TIMPORA_DATABASE_URL is a placeholder or shorter than 12 "
-                "characters; set a real one in production"
-            )
+        for name, value in (
+            ("TIMPORA_DATABASE_URL", self.database.database_url),
+            ("TIMPORA_DATABASE_OWNER_URL", self.database.database_owner_url),
+        ):
+            if value is None:
+                continue
+            try:
+                password = make_url(value.get_secret_value()).password or ""
+            except ArgumentError:
+                continue  # geo.db reports a malformed URL, naming what is wrong
+            if password.lower() in PLACEHOLDER_SECRETS or len(password) < 12:
+                raise ConfigurationError(
+                    f"the password in {name} is a placeholder or shorter than 12 "
+                    "characters; set a real one in production"
+                )
 
     def __repr__(self) -> str:
         return f"Settings(embedded={self.database.embedded}, env={self.service.environment})"

@@ -1,13 +1,18 @@
 """Test fixtures: a real PostGIS for the whole run, one rolled-back transaction per test.
 
 The suite starts a throwaway cluster of its own under a temporary directory, or uses
-``TIMPORA_TEST_DATABASE_URL`` when set. It migrates once. Skips are failures (see
-``pytest_sessionfinish``): a database test that silently does not run proves nothing.
+``TIMPORA_TEST_DATABASE_URL`` (the owner's URL) when set. It migrates once, as the owner, and
+makes the service's login role (``timpora_app``, docs/privacy.md) as ``timpora setup`` does:
+``database`` and the apps built on it connect as that login, and the requests of ``client``
+run under ``timpora_personal`` or ``timpora_aggregate`` as they do in the service. Fixtures that
+load data use the owner's ``engine``. Skips are failures (see ``pytest_sessionfinish``): a
+database test that silently does not run proves nothing.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +20,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geo.cluster import EmbeddedCluster, free_port_from
 from geo.db import Database
 from geo.migrate import upgrade
+from geo.roles import SERVICE_LOGIN, clear_role, provision_service_login
 from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,18 +86,31 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def service_url(database_url: str) -> str:
+    """The service login's URL (made by ``engine``, after the migrations)."""
+    owner = make_url(database_url)
+    return owner.set(username=SERVICE_LOGIN, password=secrets.token_urlsafe(24)).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, service_url: str) -> Settings:
     return Settings(
-        database=DatabaseSettings(database_url=database_url, pool_size=5),
+        database=DatabaseSettings(
+            database_url=service_url, database_owner_url=database_url, pool_size=5
+        ),
         area=AreaSettings(reference_data_dir=SHARED_DATA),
         service=ServiceSettings(environment="test", rate_limit_per_minute=0),
     )
 
 
 @pytest.fixture(scope="session")
-def engine(settings: Settings, database_url: str) -> Iterator[Engine]:
+def engine(settings: Settings, database_url: str, service_url: str) -> Iterator[Engine]:
+    """The owner's engine: migrations, and the fixtures that load data."""
     eng = create_engine(make_url(database_url).set(drivername="postgresql+psycopg2"))
     upgrade(eng)
+    provision_service_login(eng, make_url(service_url))
     _prepare_reference_data(eng, settings)
     yield eng
     eng.dispose()
@@ -109,7 +129,8 @@ def _prepare_reference_data(eng: Engine, settings: Settings) -> None:
 
 @pytest.fixture(scope="session")
 def database(settings: Settings, engine: Engine) -> Iterator[Database]:
-    db = Database.from_settings(settings.database, engine.url)
+    """The service's own connection: the login ``timpora_app``, as ``timpora serve`` uses."""
+    db = Database.from_settings(settings.database)
     yield db
     db.dispose()
 
@@ -179,8 +200,16 @@ def app(settings: Settings, database: Database, session: Session):  # type: igno
     application = create_app(settings, database)
 
     def _session() -> Iterator[Session]:
-        yield session
-        session.flush()
+        try:
+            yield session
+            session.flush()
+        finally:
+            # The request ran under its caller's database role; the test goes on as the owner.
+            try:
+                clear_role(session)
+            except DBAPIError:
+                session.rollback()  # a failed request's savepoint; then the role goes too
+                clear_role(session)
 
     application.dependency_overrides[get_session] = _session
     return application

@@ -26,7 +26,7 @@ def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_compose_file_is_valid_with_secrets() -> None:
-    proc = _config({"TIMPORA_DB_PASSWORD": "x" * 20})
+    proc = _config({"TIMPORA_DB_PASSWORD": "x" * 20, "TIMPORA_DB_APP_PASSWORD": "y" * 20})
     assert proc.returncode == 0, proc.stderr
     config = yaml.safe_load(proc.stdout)
     services = config["services"]
@@ -37,9 +37,18 @@ def test_compose_file_is_valid_with_secrets() -> None:
     assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["api"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["api"]["environment"]["TIMPORA_ENVIRONMENT"] == "production"
+    # The API connects as the service login; only the migration job knows the owner's password.
+    api_env, migrate_env = services["api"]["environment"], services["migrate"]["environment"]
+    assert api_env["TIMPORA_DATABASE_URL"].startswith("postgresql://timpora_app:")
+    assert "TIMPORA_DATABASE_OWNER_URL" not in api_env
+    assert migrate_env["TIMPORA_DATABASE_OWNER_URL"].startswith("postgresql://timpora:")
+    assert "x" * 20 not in str(api_env)
 
 
 def test_compose_refuses_missing_secrets() -> None:
     proc = _config({})
     assert proc.returncode != 0
-    assert "TIMPORA_DB_PASSWORD" in proc.stderr
+    assert "TIMPORA_DB_PASSWORD" in proc.stderr or "TIMPORA_DB_APP_PASSWORD" in proc.stderr
+    proc = _config({"TIMPORA_DB_PASSWORD": "x" * 20})
+    assert proc.returncode != 0
+    assert "TIMPORA_DB_APP_PASSWORD" in proc.stderr

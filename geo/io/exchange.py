@@ -50,7 +50,12 @@ ANALYZE_TARGET: Final = 30
 PARALLEL_MIN_ROWS: Final = 100_000
 
 LOCK_SQL = text("LOCK TABLE sighting IN SHARE ROW EXCLUSIVE MODE")
-IS_PARTITIONED_SQL = text("SELECT relkind = 'p' FROM pg_class WHERE oid = 'sighting'::regclass")
+# An exchange is DDL on ``sighting``: only its owner may (the maintenance commands); the service's
+# database roles load every month by upsert instead (docs/privacy.md).
+IS_PARTITIONED_SQL = text(
+    "SELECT relkind = 'p' AND pg_has_role(current_user, relowner, 'USAGE') "
+    "FROM pg_class WHERE oid = 'sighting'::regclass"
+)
 DEFAULT_PARTITION_SQL = text(
     "SELECT partdefid::regclass::text FROM pg_partitioned_table "
     "WHERE partrelid = 'sighting'::regclass AND partdefid <> 0"

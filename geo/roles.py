@@ -1,0 +1,192 @@
+"""The PostgreSQL roles the service runs under, so the privacy boundary holds in the database too.
+
+Four roles (docs/privacy.md, "Enforced by PostgreSQL"):
+
+- the **owner**: the role migrations and the maintenance commands connect as (the embedded
+  cluster's ``timpora``, compose's ``POSTGRES_USER``, or ``TIMPORA_DATABASE_OWNER_URL``). It owns
+  every table.
+- ``timpora_personal`` (no login): what administrators, analysts and coordinators work under:
+  reads and writes every table, but only appends to and reads ``audit_log``.
+- ``timpora_aggregate`` (no login): what planners and viewers work under: no personal column
+  (names, documents, home points, sponsors, person links, free text), no alert about a person,
+  ``audit_log`` append-only; counts come from the non-personal columns and from views that
+  suppress small counts.
+- the **service login** (``timpora_app`` by default; the user of ``TIMPORA_DATABASE_URL``):
+  ``NOINHERIT`` member of both, holding no privilege of its own, so every statement it runs is
+  under one of the two. Its sessions start under ``timpora_personal`` (``ALTER ROLE ... SET
+  role``: the service's own work, alert delivery and the stream hub); each request switches,
+  for its transactions only, to the role of its caller (:func:`use_role`).
+
+The two group roles are made by a migration (they carry the table privileges); the login is made
+or updated after each migration from the service URL (:func:`provision_service_login`), its
+password sent only as a SCRAM verifier, so no server log can hold it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, SessionTransaction
+
+from geo import access
+from geo.errors import ConfigurationError
+
+PERSONAL_ROLE: Final = "timpora_personal"
+AGGREGATE_ROLE: Final = "timpora_aggregate"
+GROUP_ROLES: Final = (PERSONAL_ROLE, AGGREGATE_ROLE)
+SERVICE_LOGIN: Final = "timpora_app"
+
+_SESSION_KEY: Final = "timpora_db_role"
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SCRAM_ITERATIONS: Final = 4096  # PostgreSQL's own default (scram_iterations)
+
+
+# Planners and viewers move to AGGREGATE_ROLE once every face they reach reads only what that
+# role may read; until then their requests are limited by the application alone.
+AGGREGATE_REQUESTS: Final = False
+
+
+def role_for(app_role: str) -> str:
+    """The database role a request of ``app_role`` (admin, ..., viewer) runs under."""
+    if access.sees_personal_data(app_role) or not AGGREGATE_REQUESTS:
+        return PERSONAL_ROLE
+    return AGGREGATE_ROLE
+
+
+def use_role(session: Session, role: str) -> None:
+    """Run this transaction of ``session``, and each later one, under ``role``.
+
+    ``SET LOCAL`` ends with the transaction, so a pooled connection never carries a request's
+    role into the next request; the ``after_begin`` hook below sets it again for each new
+    transaction of the same session (a handler that commits and goes on).
+    """
+    if role not in GROUP_ROLES:
+        raise ValueError(f"unknown database role {role!r}")
+    in_transaction = session.in_transaction()
+    session.info[_SESSION_KEY] = role
+    if in_transaction:
+        session.execute(text(f"SET LOCAL ROLE {role}"))
+
+
+def clear_role(session: Session) -> None:
+    """Back to the connection's own role (tests that share one session with the app)."""
+    session.info.pop(_SESSION_KEY, None)
+    session.execute(text("RESET ROLE"))
+
+
+def session_role(session: Session) -> str | None:
+    role = session.info.get(_SESSION_KEY)
+    return role if isinstance(role, str) else None
+
+
+@event.listens_for(Session, "after_begin")
+def _apply_role(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    role = session.info.get(_SESSION_KEY)
+    if role in GROUP_ROLES:
+        connection.exec_driver_sql(f"SET LOCAL ROLE {role}")
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802/7677).
+
+    Sending this instead of the password keeps the password out of the statement, hence out of
+    any server log (``log_statement``, or the statement logged with an error).
+    """
+    salt = salt or secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _checked_name(name: str) -> str:
+    if not _ROLE_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"the service's database user must be a plain lower-case name "
+            f"([a-z_][a-z0-9_]*); got {name!r}"
+        )
+    return name
+
+
+def provision_service_login(owner: Engine, service_url: URL) -> bool:
+    """Make (or update) the service's login role from its URL; False when there is none to make.
+
+    Runs as the owner after the migrations. Nothing is made when the service URL names the owner
+    itself (a single-URL set-up: requests still run under the group roles, see
+    :func:`login_problem`).
+    """
+    name = service_url.username
+    password = service_url.password
+    with owner.begin() as conn:
+        me = conn.execute(text("SELECT current_user")).scalar_one()
+        if not name or name == me:
+            return False
+        name = _checked_name(name)
+        if name in GROUP_ROLES:
+            raise ConfigurationError(
+                f"{name!r} is a group role; the service needs a login of its own"
+            )
+        missing = conn.execute(
+            text("SELECT count(*) FROM pg_roles WHERE rolname = ANY(:roles)"),
+            {"roles": list(GROUP_ROLES)},
+        ).scalar_one()
+        if missing != len(GROUP_ROLES):
+            raise ConfigurationError(
+                "the database roles timpora_personal and timpora_aggregate are missing: "
+                "run the migrations first (timpora db upgrade)"
+            )
+        if not password:
+            raise ConfigurationError(
+                f"the service's database URL has no password for {name!r}; set one in "
+                "TIMPORA_DATABASE_URL"
+            )
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name}
+        ).first()
+        verb = "ALTER" if exists else "CREATE"
+        # The verifier is base64 and '$:' only: safe inside a literal, and no password in the
+        # text (sent as is: ':' would read as a bind parameter to text()).
+        conn.exec_driver_sql(
+            f'{verb} ROLE "{name}" LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE '
+            f"NOREPLICATION NOBYPASSRLS PASSWORD '{scram_verifier(password)}'"
+        )
+        conn.execute(text(f'GRANT {", ".join(GROUP_ROLES)} TO "{name}"'))
+        conn.execute(text(f'ALTER ROLE "{name}" SET role = {PERSONAL_ROLE}'))
+        database = conn.execute(text("SELECT current_database()")).scalar_one()
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{name}"'))
+    return True
+
+
+LOGIN_SQL: Final = text(
+    """
+SELECT r.rolsuper,
+       EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                  AND pg_has_role(session_user, c.relowner, 'USAGE')) AS owns_tables
+  FROM pg_roles r WHERE r.rolname = session_user
+"""
+)
+
+
+def login_problem(engine: Engine) -> str | None:
+    """Why the service's login is not the restricted one it should be, or None when it is."""
+    with engine.connect() as conn:
+        row: Any = conn.execute(LOGIN_SQL).one()
+        user = conn.execute(text("SELECT session_user")).scalar_one()
+    if row.rolsuper:
+        return f"the service connects to PostgreSQL as {user!r}, a superuser"
+    if row.owns_tables:
+        return f"the service connects to PostgreSQL as {user!r}, which owns the schema"
+    return None

@@ -1,0 +1,238 @@
+"""PostgreSQL itself holds the privacy boundary (docs/privacy.md, "Enforced by PostgreSQL").
+
+The service's login is no superuser and owns nothing; under ``timpora_aggregate`` (planners,
+viewers) personal columns, links to persons and alerts about persons are refused or invisible;
+``audit_log`` only grows, whatever role the service runs under.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from geo import access
+from geo.db import Database
+from geo.roles import (
+    AGGREGATE_ROLE,
+    PERSONAL_ROLE,
+    SERVICE_LOGIN,
+    login_problem,
+    scram_verifier,
+    use_role,
+)
+
+
+def refused(conn: Connection, sql: str, **params: object) -> str:
+    """Run ``sql`` in a savepoint and return PostgreSQL's refusal (the test fails without one)."""
+    savepoint = conn.begin_nested()
+    try:
+        conn.execute(text(sql), params)
+    except ProgrammingError as exc:
+        savepoint.rollback()
+        return str(exc.orig)
+    savepoint.rollback()
+    pytest.fail(f"PostgreSQL ran {sql!r}")
+
+
+@pytest.fixture
+def as_aggregate(connection: Connection) -> Iterator[Connection]:
+    connection.execute(text(f"SET LOCAL ROLE {AGGREGATE_ROLE}"))
+    yield connection
+
+
+def test_aggregate_role_cannot_read_a_name(as_aggregate: Connection) -> None:
+    message = refused(as_aggregate, "SELECT full_name FROM foreigner")
+    assert "permission denied for table foreigner" in message
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("SELECT passport_number FROM foreigner", id="passport"),
+        pytest.param("SELECT geom FROM foreigner", id="home-point"),
+        pytest.param("SELECT id FROM foreigner", id="person-id"),
+        pytest.param("SELECT sponsor_workplace_id FROM foreigner", id="sponsor"),
+        pytest.param("SELECT foreigner_id FROM sighting", id="sighting-person"),
+        pytest.param("SELECT note FROM sighting", id="sighting-note"),
+        pytest.param("SELECT description FROM incident", id="incident-text"),
+        pytest.param("SELECT foreigner_id FROM incident_foreigner", id="incident-persons"),
+        pytest.param("SELECT details FROM alert", id="alert-details"),
+        pytest.param("SELECT response FROM idempotency_key", id="stored-responses"),
+        pytest.param("SELECT token_hash FROM app_user", id="tokens"),
+        pytest.param("SELECT secret FROM webhook", id="webhook-secrets"),
+        pytest.param("SELECT * FROM foreigner", id="star"),
+    ],
+)
+def test_aggregate_role_is_refused_personal_columns(as_aggregate: Connection, sql: str) -> None:
+    assert "permission denied" in refused(as_aggregate, sql)
+
+
+def test_aggregate_role_has_no_column_the_policy_calls_personal(connection: Connection) -> None:
+    for table, columns in access.PERSONAL_COLUMNS.items():
+        for column in columns:
+            granted = connection.execute(
+                text("SELECT has_column_privilege(:role, :table, :column, 'SELECT')"),
+                {"role": AGGREGATE_ROLE, "table": table, "column": column},
+            ).scalar_one()
+            assert not granted, f"{AGGREGATE_ROLE} may read {table}.{column}"
+
+
+@pytest.mark.parametrize("role", [AGGREGATE_ROLE, PERSONAL_ROLE])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("UPDATE audit_log SET action = 'rewritten'", id="update"),
+        pytest.param("DELETE FROM audit_log", id="delete"),
+        pytest.param("TRUNCATE audit_log", id="truncate"),
+    ],
+)
+def test_audit_log_is_append_only(connection: Connection, role: str, sql: str) -> None:
+    connection.execute(text(f"SET LOCAL ROLE {role}"))
+    connection.execute(
+        text(
+            "INSERT INTO audit_log (user_name, role, action, resource) VALUES ('t', 'viewer', 'read', 'x')"
+        )
+    )
+    assert "permission denied for table audit_log" in refused(connection, sql)
+
+
+def test_the_service_login_is_restricted(database: Database) -> None:
+    """The app's own connection: not a superuser, owns nothing, cannot rewrite the audit log."""
+    assert login_problem(database.engine) is None
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT session_user")).scalar_one() == SERVICE_LOGIN
+        # Its sessions start as timpora_personal (the service's own work: delivery, the stream).
+        assert conn.execute(text("SELECT current_user")).scalar_one() == PERSONAL_ROLE
+        assert "permission denied" in refused(conn, "UPDATE audit_log SET action = 'x'")
+        assert "permission denied" in refused(conn, "DELETE FROM audit_log")
+        assert "must be owner" in refused(conn, "ALTER TABLE foreigner ADD COLUMN x int")
+        assert "permission denied" in refused(conn, "CREATE TABLE public.intruder (x int)")
+        # NOINHERIT: as itself, the login holds nothing.
+        conn.execute(text(f"SET ROLE {SERVICE_LOGIN}"))
+        assert "permission denied" in refused(conn, "SELECT count(*) FROM workplace")
+
+
+def test_owner_login_is_reported(engine: Engine) -> None:
+    problem = login_problem(engine)
+    assert problem is not None and "superuser" in problem
+
+
+def test_aggregate_counts_still_run(session: Session) -> None:
+    """The map aggregates read only the columns the aggregate role keeps."""
+    use_role(session, AGGREGATE_ROLE)
+    assert session.execute(text("SELECT current_user")).scalar_one() == AGGREGATE_ROLE
+    session.execute(
+        text(
+            "SELECT kecamatan_code, count(*) FROM sighting "
+            "WHERE observed_at >= now() - interval '30 days' GROUP BY 1"
+        )
+    ).all()
+    session.execute(text("SELECT kecamatan_code, count(*) FROM foreigner GROUP BY 1")).all()
+    session.execute(text("SELECT sum(n) FROM sighting_grid")).all()
+    # A new transaction of the same session is still under the role.
+    session.commit()
+    assert session.execute(text("SELECT current_user")).scalar_one() == AGGREGATE_ROLE
+
+
+def _person_and_place_alerts(conn: Connection) -> tuple[int, int, int]:
+    now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    fid = conn.execute(
+        text(
+            "INSERT INTO foreigner (full_name, nationality, permit_type) "
+            "VALUES ('Canary Person', 'MYS', 'KITAS') RETURNING id"
+        )
+    ).scalar_one()
+    wid = conn.execute(
+        text(
+            "INSERT INTO workplace (name, sector, geom) "
+            "VALUES ('Kebun Uji', 'plantation', ST_SetSRID(ST_MakePoint(109.3, 1.36), 4326)) "
+            "RETURNING id"
+        )
+    ).scalar_one()
+    ids = []
+    for key, foreigner in (("person", fid), ("place", None)):
+        ids.append(
+            conn.execute(
+                text(
+                    "INSERT INTO alert (rule_id, rule_kind, severity, dedup_key, foreigner_id, "
+                    "workplace_id, geom, event_at) SELECT r.id, r.kind, 3, :key, :fid, :wid, "
+                    "ST_SetSRID(ST_MakePoint(109.3, 1.36), 4326), :at FROM alert_rule r "
+                    "WHERE r.kind = 'far_from_sponsor' RETURNING id"
+                ),
+                {"key": f"test-{key}", "fid": foreigner, "wid": wid, "at": now},
+            ).scalar_one()
+        )
+    return fid, ids[0], ids[1]
+
+
+def test_aggregate_role_sees_no_alert_about_a_person(connection: Connection) -> None:
+    _fid, person_alert, place_alert = _person_and_place_alerts(connection)
+    connection.execute(text(f"SET LOCAL ROLE {AGGREGATE_ROLE}"))
+    seen = set(connection.execute(text("SELECT id FROM alert")).scalars())
+    assert place_alert in seen
+    assert person_alert not in seen
+    connection.execute(text(f"SET LOCAL ROLE {PERSONAL_ROLE}"))
+    assert {person_alert, place_alert} <= set(
+        connection.execute(text("SELECT id FROM alert")).scalars()
+    )
+
+
+def test_workplace_worker_counts_below_three_are_left_out(connection: Connection) -> None:
+    wids = []
+    for name, workers in (("Dua", 2), ("Tiga", 3)):
+        wid = connection.execute(
+            text(
+                "INSERT INTO workplace (name, sector, geom) VALUES (:n, 'plantation', "
+                "ST_SetSRID(ST_MakePoint(109.3, 1.36), 4326)) RETURNING id"
+            ),
+            {"n": f"Kebun {name}"},
+        ).scalar_one()
+        wids.append(wid)
+        for i in range(workers):
+            connection.execute(
+                text(
+                    "INSERT INTO foreigner (full_name, nationality, permit_type, "
+                    "sponsor_workplace_id) VALUES (:n, 'CHN', 'KITAS', :w)"
+                ),
+                {"n": f"Pekerja {name} {i}", "w": wid},
+            )
+    connection.execute(text(f"SET LOCAL ROLE {AGGREGATE_ROLE}"))
+    counts = dict(
+        connection.execute(
+            text(
+                "SELECT workplace_id, foreign_workers FROM workplace_workers WHERE workplace_id = ANY(:w)"
+            ),
+            {"w": wids},
+        ).all()
+    )
+    assert counts == {wids[0]: None, wids[1]: 3}
+
+
+def test_scram_verifier_is_what_postgresql_accepts(engine: Engine) -> None:
+    """A login made from the verifier authenticates with the password (and only with it)."""
+    from sqlalchemy import create_engine
+
+    from geo.roles import provision_service_login
+
+    url = engine.url.set(username="timpora_probe", password="probe-password-1234")
+    provision_service_login(engine, url)
+    probe = create_engine(url)
+    wrong = create_engine(url.set(password="not-the-password"))
+    try:
+        with probe.connect() as conn:
+            assert conn.execute(text("SELECT session_user")).scalar_one() == "timpora_probe"
+        with pytest.raises(DBAPIError), wrong.connect():
+            pass
+    finally:
+        probe.dispose()
+        wrong.dispose()
+        with engine.begin() as conn:
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'REVOKE CONNECT ON DATABASE "{database}" FROM timpora_probe'))
+            conn.execute(text("DROP ROLE timpora_probe"))
+    assert scram_verifier("x", salt=b"0" * 16).startswith("SCRAM-SHA-256$4096:")
