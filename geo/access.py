@@ -68,14 +68,52 @@ def suppress_count(count: int, role: str) -> int | str:
     return f"<{MIN_PERSON_COUNT}"
 
 
-# Fields that identify a person; absent from every response, export and map for roles
-# without PERSONAL_DATA (docs/privacy.md).
-PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "foreigner": ("full_name", "passport_number", "permit_number", "birth_date"),
-    "sighting": ("foreigner_name",),
-    "alert": ("subject_names",),
-}
+# The written policy (docs/privacy.md): what roles without PERSONAL_DATA never receive, in any
+# face (API, exports, OGC, tiles, maps, snapshots, briefing packs, stream, webhooks, errors).
+#
+# Records that are a person or a person's trace. Roles without personal data get none of them,
+# only counts per cell, desa or kecamatan (counts below MIN_PERSON_COUNT suppressed).
+PERSON_RECORDS: Final = frozenset({"foreigner", "sighting"})
 
+# Fields of the other records that are personal: free text, links to persons, references, and
+# per-workplace worker counts (shown only as a suppressed count, see ``suppress_count``).
+PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "foreigner": (
+        "full_name",
+        "nationality",
+        "sex",
+        "birth_date",
+        "passport_number",
+        "permit_type",
+        "permit_number",
+        "permit_expires_on",
+        "sponsor_workplace_id",
+        "status",
+        "external_ref",
+        "geometry",
+    ),
+    "sighting": (
+        "observed_at",
+        "foreigner_id",
+        "foreigner_name",
+        "source",
+        "reported_by",
+        "note",
+        "external_ref",
+        "geometry",
+    ),
+    "incident": ("description", "foreigner_ids", "external_ref"),
+    "workplace": ("foreign_workers",),
+    "alert": (
+        "foreigner_id",
+        "sighting_id",
+        "subjects",
+        "subject_names",
+        "details",
+        "ack_note",
+        "resolve_note",
+    ),
+}
 
 # The same policy in the database: columns the aggregate role (planners, viewers) may not read.
 # The grants of the migrations are checked against this table by the test suite.
@@ -106,9 +144,21 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+def read_permission(record: str) -> str:
+    """The permission to read records of ``record`` one by one (lists, items, exports)."""
+    return PERSONAL_DATA if record in PERSON_RECORDS else READ
+
+
 def strip_personal(layer: str, properties: dict[str, object], role: str) -> dict[str, object]:
-    """``properties`` without the personal fields of ``layer`` unless ``role`` may see them."""
+    """``properties`` without the personal fields of ``layer`` unless ``role`` may see them;
+    a per-workplace worker count stays, suppressed below MIN_PERSON_COUNT."""
     if sees_personal_data(role):
         return properties
-    hidden = PERSONAL_FIELDS.get(layer, ())
-    return {k: v for k, v in properties.items() if k not in hidden}
+    hidden = set(PERSONAL_FIELDS.get(layer, ()))
+    kept = {k: v for k, v in properties.items() if k not in hidden}
+    workers = properties.get("foreign_workers")
+    if layer == "workplace" and isinstance(workers, int):
+        kept["foreign_workers"] = suppress_count(workers, role)
+    elif layer == "workplace" and workers == f"<{MIN_PERSON_COUNT}":
+        kept["foreign_workers"] = workers  # suppressed already (the workplace_workers view)
+    return kept

@@ -2,8 +2,9 @@
 
 Collections reuse the registry's layer machinery (``geo.registry``): features are built in
 PostgreSQL, pages are ordered by primary key. Which collections exist depends on the role:
-raw sightings only for roles with personal data; everyone gets sightings aggregated per desa,
-with counts below 3 suppressed for roles without personal data (docs/privacy.md).
+raw sightings and alerts (positions of persons) only for roles with personal data; everyone gets
+sightings aggregated per desa, with counts below 3 suppressed for roles without personal data
+(docs/privacy.md). Extents of the collections a role sees come from records it may see.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.access import MIN_PERSON_COUNT, sees_personal_data
-from geo.errors import NotFoundError, ValidationError
+from geo.errors import NotFoundError, PermissionDeniedError, ValidationError
 from geo.registry import (
     LAYERS,
     FeaturePage,
@@ -102,7 +103,7 @@ COLLECTIONS: Final[tuple[Collection, ...]] = (
     Collection("zones", "Zones", "Border bands, watch/restricted zones, PLB area", LAYERS["zones"]),
     Collection("workplaces", "Workplaces", "Sites employing foreigners", LAYERS["workplaces"]),
     Collection("incidents", "Incidents", "Immigration incidents", LAYERS["incidents"]),
-    Collection("alerts", "Alerts", "Proximity alerts", ALERTS),
+    Collection("alerts", "Alerts", "Proximity alerts", ALERTS, personal_only=True),
     Collection(
         "sightings",
         "Sightings",
@@ -129,6 +130,11 @@ def get_collection(collection_id: str, role: str) -> Collection:
     for c in visible_collections(role):
         if c.id == collection_id:
             return c
+    if any(c.id == collection_id for c in COLLECTIONS):
+        raise PermissionDeniedError(
+            f"collection {collection_id!r} holds personal data; roles without personal data "
+            "see sightings as counts per desa (collection 'sightings-by-desa')"
+        )
     raise NotFoundError(f"no collection {collection_id!r}")
 
 

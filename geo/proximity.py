@@ -1,5 +1,9 @@
 """ "Who and what is near this point?": everything within a radius, exact metric distances.
 
+Roles without personal data get no person layer (``foreigners``, ``sightings``): asked for
+by name, they are refused; by default, left out (docs/privacy.md). Incidents come without their
+free text.
+
 Distances are measured in EPSG:32649 with ``ST_DWithin``/``ST_Distance`` on the stored
 ``geom_utm`` columns (each with its own GiST index), never in degrees and never with a buffer
 polygon. Results come back nearest first as one GeoJSON FeatureCollection.
@@ -17,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from geo import audit
 from geo.access import PERSONAL_FIELDS, sees_personal_data
-from geo.errors import ValidationError
+from geo.errors import PermissionDeniedError, ValidationError
 from geo.geometry import validate_lonlat
 from geo.models import METRIC_SRID, SRID
 from geo.registry.filters import split_values
@@ -101,6 +105,7 @@ class ProximityQuery:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     limit: int = 1000
+    layers_given: bool = False  # False: the default (every layer the caller may see)
 
 
 def parse_query(
@@ -128,7 +133,8 @@ def parse_query(
             field="radius_m",
             value=str(radius_m),
         )
-    chosen = split_values(layers) or LAYERS
+    given = split_values(layers)
+    chosen = given or LAYERS
     for name in chosen:
         if name not in _LAYERS:
             raise ValidationError(
@@ -148,7 +154,21 @@ def parse_query(
         parse_time(start, field="start"),
         parse_time(end, field="end"),
         limit,
+        bool(given),
     )
+
+
+def layers_for(query: ProximityQuery, role: str) -> tuple[str, ...]:
+    """The layers to search for ``role``: person layers only for roles with personal data."""
+    if sees_personal_data(role):
+        return query.layers
+    asked = [name for name in query.layers if name in PERSON_LAYERS]
+    if asked and query.layers_given:
+        raise PermissionDeniedError(
+            f"layers {', '.join(asked)} are persons; roles without personal data see them only "
+            "as counts per area (/maps/overview, /api/v1/hotspots)"
+        )
+    return tuple(name for name in query.layers if name not in PERSON_LAYERS)
 
 
 def _layer_sql(name: str, role: str, query: ProximityQuery) -> str:
@@ -179,7 +199,8 @@ def nearby(
     client: str | None = None,
 ) -> bytes:
     """Everything within ``query.radius_m`` of the point, nearest first, as GeoJSON bytes."""
-    union = " UNION ALL ".join(_layer_sql(n, principal.role, query) for n in query.layers)
+    layers = layers_for(query, principal.role)
+    union = " UNION ALL ".join(_layer_sql(n, principal.role, query) for n in layers)
     sql = (
         f"WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}), "
         f"{METRIC_SRID}) AS g) "
@@ -234,7 +255,7 @@ def nearby(
                 "lon": query.lon,
                 "lat": query.lat,
                 "radius_m": query.radius_m,
-                "layers": list(query.layers),
+                "layers": list(layers),
                 "crs_for_distances": f"EPSG:{METRIC_SRID}",
             },
         },

@@ -48,16 +48,9 @@ _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SCRAM_ITERATIONS: Final = 4096  # PostgreSQL's own default (scram_iterations)
 
 
-# Planners and viewers move to AGGREGATE_ROLE once every face they reach reads only what that
-# role may read; until then their requests are limited by the application alone.
-AGGREGATE_REQUESTS: Final = False
-
-
 def role_for(app_role: str) -> str:
     """The database role a request of ``app_role`` (admin, ..., viewer) runs under."""
-    if access.sees_personal_data(app_role) or not AGGREGATE_REQUESTS:
-        return PERSONAL_ROLE
-    return AGGREGATE_ROLE
+    return PERSONAL_ROLE if access.sees_personal_data(app_role) else AGGREGATE_ROLE
 
 
 def use_role(session: Session, role: str) -> None:

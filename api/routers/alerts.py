@@ -30,9 +30,12 @@ from geo.users import Principal, principal_for_hash
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
-Reader = Annotated[Principal, Depends(require(access.READ))]
+# Alerts name their subjects and where a person was: records of persons, like sightings, for roles
+# with personal data only; the others see open alerts counted per rule and kecamatan in the
+# briefing pack (docs/privacy.md).
+Reader = Annotated[Principal, Depends(require(access.PERSONAL_DATA))]
 # EventSource cannot send headers: the stream alone also takes ?access_token= (api/auth.py).
-StreamReader = Annotated[Principal, Depends(require(access.READ, query_token=True))]
+StreamReader = Annotated[Principal, Depends(require(access.PERSONAL_DATA, query_token=True))]
 Acker = Annotated[Principal, Depends(require(access.ACK_ALERTS))]
 RuleEditor = Annotated[Principal, Depends(require(access.EDIT_RULES))]
 KEEPALIVE_S = 15.0

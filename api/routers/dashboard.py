@@ -91,6 +91,8 @@ def dashboard_meta(
     principal: Annotated[Principal, Depends(require(access.READ))],
 ) -> dict[str, Any]:
     paths = _paths(request)
+    # The alert panel lists persons' alerts: only for roles with personal data.
+    alerts = access.allowed(principal.role, access.PERSONAL_DATA)
     return {
         "user": principal.name,
         "role": principal.role,
@@ -105,8 +107,9 @@ def dashboard_meta(
         "kecamatan": kecamatan_list(session=session),
         "rules": {k: {"id": t(f"rule_{k}", "id"), "en": t(f"rule_{k}", "en")} for k in RULE_KINDS},
         "alerts": {
-            "list": "/api/v1/alerts" in paths,
-            "stream": "/api/v1/alerts/stream" in paths,
-            "ack": any(p.startswith("/api/v1/alerts/{") and p.endswith("/ack") for p in paths),
+            "list": alerts and "/api/v1/alerts" in paths,
+            "stream": alerts and "/api/v1/alerts/stream" in paths,
+            "ack": alerts
+            and any(p.startswith("/api/v1/alerts/{") and p.endswith("/ack") for p in paths),
         },
     }

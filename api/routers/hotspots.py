@@ -38,16 +38,30 @@ PlannerDep = Annotated[Principal, Depends(require(access.PLAN_PATROLS))]
 PERSON_LAYERS = frozenset({"sightings"})
 
 
+# Exact statistics of a cell of persons: with the counts around it they give a hidden count back
+# (Gi* z is a linear function of the 7 counts of a cell's neighbourhood; the total minus the
+# counts shown is the sum of those hidden). Roles without personal data keep the classes.
+EXACT_STATISTICS = ("gi_z", "p_value", "p_fdr", "trend_z", "trend_p")
+
+
 def _suppress(collection: dict[str, Any], role: str) -> dict[str, Any]:
-    """Counts of persons (sightings) below 3 become "<3" for roles without personal data."""
+    """Counts of persons (sightings) below 3 become "<3" for roles without personal data, and
+    nothing that could give such a count back is left: no exact z or p value, no total
+    (docs/privacy.md); the confidence and trend classes stay."""
     if collection["metadata"]["layer"] not in PERSON_LAYERS or access.sees_personal_data(role):
         return collection
+    suppressed = False
     for feature in collection["features"]:
         props = feature["properties"]
         shown = access.suppress_count(int(props["count"]), role)
         if isinstance(shown, str):
             props["count"] = shown
             props["weight"] = shown
+            suppressed = True
+        for name in EXACT_STATISTICS:
+            props.pop(name, None)
+    if suppressed:
+        collection["metadata"]["n_points"] = None
     return collection
 
 

@@ -15,19 +15,22 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import PrincipalDep, require
 from api.deps import SessionDep, SettingsDep
 from api.errors import error_body, status_for
 from api.responses import JSON
-from api.routing import Reader, Writer, client_address, download
+from api.routing import Writer, client_address, download
 from geo.errors import TooLargeError
 from geo.io.jobs import ImportJob, ImportJobs
+from geo.access import read_permission
 from geo.io.layers import LAYERS
 from geo.io.readers import check_archive, detect_format
 from geo.io.service import export_request
+from geo.registry import get_layer
 
 router = APIRouter(prefix="/api/v1", tags=["import/export"])
 
@@ -104,16 +107,19 @@ def _add_routes(layer: str) -> None:
         view = _job_view(job, request)
         return JSON(view, status_code=202, headers={"Location": view["links"]["self"]})
 
+    # Exports of persons (foreigners, sightings) only for roles with personal data: the route's
+    # permission depends on the layer, so it is a route dependency (docs/privacy.md).
     @router.get(
         f"/{layer}/export",
         summary=f"Export {layer} (GeoJSON, CSV, GeoPackage, XLSX)",
         name=f"export_{layer}",
         response_class=Response,
+        dependencies=[Depends(require(read_permission(get_layer(layer).record)))],
     )
     def export(
         request: Request,
         session: SessionDep,
-        principal: Reader,
+        principal: PrincipalDep,
         format: Annotated[str, Query(description="geojson, csv, gpkg or xlsx")] = "geojson",
         bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
         start: Annotated[str | None, Query(description="ISO 8601; no offset = WIB")] = None,

@@ -19,7 +19,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from api.deps import SessionDep, SettingsDep
 from api.responses import GeoJSON
-from api.routing import ERRORS, Deleter, Reader, Writer, client_address
+from api.routing import ERRORS, Deleter, Writer, client_address, record_reader
 from api.schemas import EXAMPLES, AnyFeature, FeaturePage, ProblemDetail, feature_in_schema
 from geo import registry
 from geo.registry import idempotency
@@ -189,6 +189,7 @@ class LayerRoutes:
     def register_list(self) -> None:
         layer = self.layer
         Filters = Annotated[registry.ListFilters, Depends(list_filters_dependency(layer))]
+        LayerReader = record_reader(layer.record)
 
         @self._route(
             "GET",
@@ -199,7 +200,7 @@ class LayerRoutes:
             responses={200: {"model": FeaturePage}, **ERRORS},
         )
         def list_items(
-            request: Request, session: SessionDep, principal: Reader, filters: Filters
+            request: Request, session: SessionDep, principal: LayerReader, filters: Filters
         ) -> Response:
             page = registry.list_features(
                 session=session,
@@ -213,6 +214,7 @@ class LayerRoutes:
 
     def register_read(self) -> None:
         layer = self.layer
+        LayerReader = record_reader(layer.record)
 
         @self._route(
             "GET",
@@ -223,7 +225,7 @@ class LayerRoutes:
             responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
         )
         def get_item(
-            request: Request, session: SessionDep, principal: Reader, record_id: RecordId
+            request: Request, session: SessionDep, principal: LayerReader, record_id: RecordId
         ) -> Response:
             feature = registry.get_feature(
                 session=session,

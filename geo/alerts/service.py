@@ -118,10 +118,24 @@ def to_feature(row: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": row.id, "geometry": geometry, "properties": props}
 
 
+# What an alert about a person keeps for roles without personal data (webhooks included): the
+# rule, when, and the kecamatan and desa; not where (position, distance), nor the sponsor or zone.
+PERSON_ALERT_HIDDEN: Final = ("distance_m", "workplace_name", "zone_name")
+
+
+def about_person(feature: dict[str, Any]) -> bool:
+    subjects = feature["properties"].get("subjects") or {}
+    return bool(subjects.get("foreigner_id") or subjects.get("sighting_id"))
+
+
 def for_role(feature: dict[str, Any], role: str) -> dict[str, Any]:
-    """The feature as ``role`` may see it: names only for roles with personal data."""
+    """The feature as ``role`` may see it (docs/privacy.md): names, subjects, free text only
+    for roles with personal data; for the others an alert about a person has no position."""
     props = access.strip_personal("alert", feature["properties"], role)
-    return {**feature, "properties": props}
+    if access.sees_personal_data(role) or not about_person(feature):
+        return {**feature, "properties": props}
+    kept = {k: v for k, v in props.items() if k not in PERSON_ALERT_HIDDEN}
+    return {**feature, "geometry": None, "properties": kept}
 
 
 def parse_alert_filters(

@@ -61,12 +61,18 @@ class ExportResult:
 
 
 def _select_sql(
-    *, session: Session, spec: LayerSpec, filters: ListFilters
+    *,
+    session: Session,
+    spec: LayerSpec,
+    filters: ListFilters,
+    hidden: frozenset[str] = frozenset(),
 ) -> tuple[str, dict[str, Any]]:
     t = spec.table
     cols = ["t.id"]
     joins = []
     for i, col in enumerate(spec.columns):
+        if col.name in hidden:
+            continue  # never read: the database role of the caller may not (docs/privacy.md)
         if col.kind == "ref":
             alias = f"r{i}"
             joins.append(f"LEFT JOIN {col.ref_table} {alias} ON {alias}.id = t.{col.ref_column}")
@@ -101,7 +107,12 @@ def export_frame(
 ) -> pd.DataFrame:
     """The rows of ``layer`` as a table of file-ready values, personal fields per ``role``."""
     spec = layer_spec(layer)
-    sql, params = _select_sql(session=session, spec=spec, filters=filters or ListFilters())
+    hidden = frozenset(
+        () if access.sees_personal_data(role) else access.PERSONAL_FIELDS.get(spec.table, ())
+    )
+    sql, params = _select_sql(
+        session=session, spec=spec, filters=filters or ListFilters(), hidden=hidden
+    )
     result = session.execute(text(sql), params)
     rows = result.all()
     if len(rows) > MAX_EXPORT_ROWS:
@@ -112,9 +123,8 @@ def export_frame(
             value=MAX_EXPORT_ROWS,
         )
     frame = pd.DataFrame(rows, columns=list(result.keys()))
-    if not access.sees_personal_data(role):
-        hidden = [c for c in access.PERSONAL_FIELDS.get(spec.table, ()) if c in frame.columns]
-        frame = frame.drop(columns=hidden)
+    if not access.sees_personal_data(role):  # defence in depth: the SQL left them out
+        frame = frame.drop(columns=[c for c in hidden if c in frame.columns])
     for col in spec.columns:
         if col.kind == "int" and col.name in frame.columns:
             frame[col.name] = frame[col.name].astype("Int64")

@@ -7,26 +7,45 @@ property. Which properties a role sees is decided here (``geo.access``, docs/pri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import orjson
 
-from geo.access import PERSONAL_FIELDS, sees_personal_data
+from geo.access import PERSON_RECORDS, PERSONAL_COLUMNS, PERSONAL_FIELDS, sees_personal_data
+from geo.models import Base
 from geo.registry.layers import WIB_ZONE, Field, Layer
 
 GEOJSON_DECIMALS: Final = 7  # ~1 cm at the equator
 
 
 def visible_fields(layer: Layer, role: str) -> list[Field]:
-    """The layer's fields that ``role`` may see (personal ones only with PERSONAL_DATA)."""
+    """The layer's fields as ``role`` may see them: personal ones only with PERSONAL_DATA; for
+    the others, a personal field with an aggregate form (a suppressed count) is read as that,
+    so the SQL never touches what the role's database role may not read (docs/privacy.md)."""
     if sees_personal_data(role):
         return list(layer.fields)
     hidden = set(PERSONAL_FIELDS.get(layer.record, ()))
-    return [f for f in layer.fields if f.name not in hidden]
+    return [
+        replace(f, sql=f.aggregate_sql) if f.name in hidden else f
+        for f in layer.fields
+        if f.name not in hidden or f.aggregate_sql is not None
+    ]
+
+
+def row_columns(layer: Layer, role: str) -> str:
+    """The columns of a row that ``role``'s database role may read (``*`` for all). Records of
+    persons are never listed for roles without personal data (the routes refuse them)."""
+    if sees_personal_data(role) or layer.record in PERSON_RECORDS:
+        return "*"
+    hidden = set(PERSONAL_COLUMNS.get(layer.table, ()))
+    names = [c.name for c in Base.metadata.tables[layer.table].columns if c.name not in hidden]
+    return ", ".join(f"t.{name}" for name in names)
 
 
 def carries_personal_data(layer: Layer, role: str) -> bool:
+    if not sees_personal_data(role):
+        return False
     personal = set(PERSONAL_FIELDS.get(layer.record, ()))
     return bool(personal) and any(f.name in personal for f in visible_fields(layer, role))
 

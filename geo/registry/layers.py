@@ -41,6 +41,9 @@ class Field:
     maximum: int | None = None
     references: str | None = None  # table a ``ref`` field points at
     sql: str | None = None  # read expression (default ``t.<name>``)
+    # A personal field some of which roles without personal data may see: the expression they
+    # get instead (a count with small values suppressed, docs/privacy.md); None: nothing.
+    aggregate_sql: str | None = None
 
     def read_sql(self) -> str:
         expr = self.sql or f"t.{self.name}"
@@ -156,6 +159,9 @@ WORKPLACES = Layer(
             "int",
             writable=False,
             sql="(SELECT count(*) FROM foreigner fw WHERE fw.sponsor_workplace_id = t.id)",
+            # Through the view that leaves counts below 3 out (migration 0014): "<3" for those.
+            aggregate_sql="coalesce((SELECT coalesce(to_json(w.foreign_workers), '\"<3\"'::json) "
+            "FROM workplace_workers w WHERE w.workplace_id = t.id), '0'::json)",
         ),
         *_derived(),
         *_stamps(),

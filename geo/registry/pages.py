@@ -59,7 +59,7 @@ PAGE_BY_BOX_SQL: Final = PAGE_OF_ROWS.replace(
     """
     SELECT t.id, row_number() OVER (ORDER BY t.id) AS n, {feature} AS feature
     FROM (
-        SELECT * FROM {table} t
+        SELECT {row_columns} FROM {table} t
         WHERE {where}
         ORDER BY t.id + 0
         LIMIT :fetch OFFSET :offset

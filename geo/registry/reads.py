@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.access import strip_personal
 from geo.errors import NotFoundError
-from geo.registry.features import FeaturePage, carries_personal_data, feature_sql, visible_fields
+from geo.registry.features import (
+    FeaturePage,
+    carries_personal_data,
+    feature_sql,
+    row_columns,
+    visible_fields,
+)
 from geo.registry.filters import MAX_ID, ListFilters
 from geo.registry.layers import Layer
 from geo.registry.pages import PAGE_BY_BOX_SQL, PAGE_SQL, collect_by_box
@@ -60,7 +66,11 @@ def list_features(
     fields = visible_fields(layer, role)
     by_box = collect_by_box(session=session, layer=layer, filters=filters, where=where)
     sql = (PAGE_BY_BOX_SQL if by_box else PAGE_SQL).format(
-        feature=feature_sql(layer, fields), table=layer.table, joins=layer.joins, where=where.sql
+        feature=feature_sql(layer, fields),
+        table=layer.table,
+        joins=layer.joins,
+        where=where.sql,
+        row_columns=row_columns(layer, role),
     )
     params = {
         **where.params,
