@@ -99,7 +99,9 @@ def canary(session: Session, settings: Settings) -> Canary:
         )
         return int(result.feature["id"])
 
-    sponsor = create("workplaces", point(109.3101, 1.3652), name="PT Kanari Sawit", sector="plantation")
+    sponsor = create(
+        "workplaces", point(109.3101, 1.3652), name="PT Kanari Sawit", sector="plantation"
+    )
     person = create(
         "foreigners",
         point(*HOME),
@@ -280,7 +282,9 @@ def _no_feature_at(features: list[dict[str, Any]], where: str) -> None:
         for lon, lat in (HOME, *SIGHTED_AT):
             dx = (x - lon) * 111_320 * math.cos(math.radians(lat))
             dy = (y - lat) * 110_574
-            assert math.hypot(dx, dy) > 20, f"{where}: a point {math.hypot(dx, dy):.1f} m from a canary"
+            assert math.hypot(dx, dy) > 20, (
+                f"{where}: a point {math.hypot(dx, dy):.1f} m from a canary"
+            )
 
 
 @pytest.mark.parametrize("role", NON_PERSONAL_ROLES)
