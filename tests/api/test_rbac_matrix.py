@@ -1,0 +1,131 @@
+"""The RBAC matrix: every route × the five roles → the status the written policy expects.
+
+Written out here, independently of ``geo/access.py`` (docs/privacy.md, "What each role sees"):
+the permission each route needs and the permissions of each role. A route whose declared
+permission differs from this table fails, and so does any role whose call does not get the
+expected answer (403 without the permission; past authorisation, never 401/403/5xx, with it).
+``tests/api/test_access.py`` checks that every route declares one at all.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from geo import access
+from tests.api.helpers import ROLES, auth, make_tokens
+from tests.api.test_access import concrete, route_table
+
+READ, PERSONAL, WRITE, DELETE = "read", "read:personal", "write", "delete"
+ACK, RULES, PLAN, USERS, AUDIT = (
+    "alerts:ack",
+    "alerts:rules",
+    "patrols:plan",
+    "users:manage",
+    "audit:read",
+)
+
+ROLE_MAY: Final[dict[str, frozenset[str]]] = {
+    "admin": frozenset({READ, PERSONAL, WRITE, DELETE, ACK, RULES, PLAN, USERS, AUDIT}),
+    "analyst": frozenset({READ, PERSONAL, WRITE, ACK, RULES, PLAN}),
+    "coordinator": frozenset({READ, PERSONAL, ACK}),
+    "planner": frozenset({READ, PLAN}),
+    "viewer": frozenset({READ}),
+}
+
+ROUTES: Final[dict[tuple[str, str], str]] = {
+    ("GET", "/metrics"): AUDIT,
+    ("GET", "/api/v1/alerts"): PERSONAL,
+    ("GET", "/api/v1/alerts/stream"): PERSONAL,
+    ("GET", "/api/v1/alerts/{alert_id}"): PERSONAL,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): ACK,
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): ACK,
+    ("GET", "/api/v1/alert-rules"): RULES,
+    ("PATCH", "/api/v1/alert-rules/{kind}"): RULES,
+    ("GET", "/api/v1/webhooks"): RULES,
+    ("POST", "/api/v1/webhooks"): RULES,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): RULES,
+    ("GET", "/api/v1/hotspots"): READ,
+    ("POST", "/api/v1/patrols/plan"): PLAN,
+    ("POST", "/api/v1/patrols/log"): PLAN,
+    ("GET", "/api/v1/patrols/log"): READ,
+    ("GET", "/api/v1/patrols/log/{patrol_id}"): READ,
+    ("POST", "/api/v1/workplaces/import"): WRITE,
+    ("GET", "/api/v1/workplaces/export"): READ,
+    ("POST", "/api/v1/foreigners/import"): WRITE,
+    ("GET", "/api/v1/foreigners/export"): PERSONAL,
+    ("POST", "/api/v1/incidents/import"): WRITE,
+    ("GET", "/api/v1/incidents/export"): READ,
+    ("POST", "/api/v1/sightings/import"): WRITE,
+    ("GET", "/api/v1/sightings/export"): PERSONAL,
+    ("GET", "/api/v1/foreigners"): PERSONAL,
+    ("GET", "/api/v1/foreigners/{record_id:recid}"): PERSONAL,
+    ("POST", "/api/v1/foreigners"): WRITE,
+    ("PATCH", "/api/v1/foreigners/{record_id:recid}"): WRITE,
+    ("DELETE", "/api/v1/foreigners/{record_id:recid}"): DELETE,
+    ("GET", "/api/v1/workplaces"): READ,
+    ("GET", "/api/v1/workplaces/{record_id:recid}"): READ,
+    ("POST", "/api/v1/workplaces"): WRITE,
+    ("PATCH", "/api/v1/workplaces/{record_id:recid}"): WRITE,
+    ("DELETE", "/api/v1/workplaces/{record_id:recid}"): DELETE,
+    ("GET", "/api/v1/incidents"): READ,
+    ("GET", "/api/v1/incidents/{record_id:recid}"): READ,
+    ("POST", "/api/v1/incidents"): WRITE,
+    ("PATCH", "/api/v1/incidents/{record_id:recid}"): WRITE,
+    ("DELETE", "/api/v1/incidents/{record_id:recid}"): DELETE,
+    ("GET", "/api/v1/sightings"): PERSONAL,
+    ("GET", "/api/v1/sightings/{record_id:recid}"): PERSONAL,
+    ("POST", "/api/v1/sightings"): WRITE,
+    ("PATCH", "/api/v1/sightings/{record_id:recid}"): WRITE,
+    ("DELETE", "/api/v1/sightings/{record_id:recid}"): DELETE,
+    ("GET", "/api/v1/zones"): READ,
+    ("GET", "/api/v1/zones/{record_id:recid}"): READ,
+    ("POST", "/api/v1/zones"): WRITE,
+    ("PATCH", "/api/v1/zones/{record_id:recid}"): WRITE,
+    ("DELETE", "/api/v1/zones/{record_id:recid}"): DELETE,
+    ("GET", "/api/v1/proximity"): READ,
+    ("GET", "/api/v1/audit"): AUDIT,
+    ("GET", "/ogc"): READ,
+    ("GET", "/ogc/conformance"): READ,
+    ("GET", "/ogc/collections"): READ,
+    ("GET", "/ogc/collections/{collection_id}"): READ,
+    ("GET", "/ogc/collections/{collection_id}/items"): READ,
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): READ,
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): READ,
+    ("GET", "/maps/snapshot.{fmt}"): READ,
+    ("GET", "/maps/briefing.pdf"): READ,
+    ("GET", "/maps/{view}"): READ,
+    ("GET", "/dashboard/meta"): READ,
+}
+
+
+def test_roles_have_the_written_permissions() -> None:
+    assert {role: access.ROLE_PERMISSIONS[role] for role in ROLES} == ROLE_MAY
+
+
+def test_every_route_needs_the_written_permission(app: FastAPI) -> None:
+    declared = {(m, p): perm for m, p, perm, _ in route_table(app) if perm is not None}
+    assert declared == ROUTES
+
+
+def test_every_route_answers_every_role_as_written(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    tokens = make_tokens(session, prefix="rbac")
+    failures = []
+    for (method, path), permission in ROUTES.items():
+        url = concrete(path)
+        body = {} if method in ("POST", "PATCH", "PUT") else None
+        for role in ROLES:
+            allowed = permission in ROLE_MAY[role]
+            if path.endswith("/stream") and allowed:
+                continue  # an open stream never ends; its denial is checked
+            code = client.request(method, url, json=body, headers=auth(tokens[role])).status_code
+            if not allowed and code != 403:
+                failures.append(f"{role} {method} {path}: expected 403, got {code}")
+            if allowed and (code in (401, 403) or code >= 500):
+                failures.append(f"{role} {method} {path}: expected past authorisation, got {code}")
+    assert not failures, "\n".join(failures)
