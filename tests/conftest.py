@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -199,20 +199,29 @@ def app(settings: Settings, database: Database, session: Session):  # type: igno
 
     application = create_app(settings, database)
 
+    application.dependency_overrides[get_session] = request_session(session)
+    return application
+
+
+def request_session(session: Session) -> Callable[[], Iterator[Session]]:
+    """A ``get_session`` override that hands the test's session to each request.
+
+    A request runs under its caller's database role (``timpora_personal`` or
+    ``timpora_aggregate``); afterwards the test goes on as the owner.
+    """
+
     def _session() -> Iterator[Session]:
         try:
             yield session
             session.flush()
         finally:
-            # The request ran under its caller's database role; the test goes on as the owner.
             try:
                 clear_role(session)
             except DBAPIError:
                 session.rollback()  # a failed request's savepoint; then the role goes too
                 clear_role(session)
 
-    application.dependency_overrides[get_session] = _session
-    return application
+    return _session
 
 
 @pytest.fixture

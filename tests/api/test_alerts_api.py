@@ -76,27 +76,29 @@ def test_list_filters_and_names_by_role(client: TestClient, seeded: dict[str, An
     assert p["kecamatan"] == "Sajingan Besar"
     assert p["event_at"].endswith("+07:00")
     assert border["geometry"]["type"] == "Point"
-    viewer = client.get("/api/v1/alerts", headers=h(tk["viewer"])).json()
-    assert all("subject_names" not in f["properties"] for f in viewer["features"])
-    assert "Siti" not in orjson.dumps(viewer).decode()
+    # Alerts name persons and where they were: planners and viewers are refused, with the reason
+    # (docs/privacy.md); they see open alerts counted per rule in the briefing pack.
+    for role in ("viewer", "planner"):
+        refused = client.get("/api/v1/alerts", headers=h(tk[role]))
+        assert refused.status_code == 403
+        assert "Siti" not in refused.text and "personal" in refused.text
+    analyst = h(tk["analyst"])
     only = client.get(
-        "/api/v1/alerts?rule=incident_near_workplace&kecamatan=Sambas", headers=h(tk["viewer"])
+        "/api/v1/alerts?rule=incident_near_workplace&kecamatan=Sambas", headers=analyst
     ).json()["features"]
     assert [f["properties"]["rule"] for f in only] == ["incident_near_workplace"]
     assert (
-        client.get("/api/v1/alerts?bbox=109.0,0.9,109.1,1.0", headers=h(tk["viewer"])).json()[
-            "features"
-        ]
+        client.get("/api/v1/alerts?bbox=109.0,0.9,109.1,1.0", headers=analyst).json()["features"]
         == []
     )
-    assert client.get("/api/v1/alerts?status=open", headers=h(tk["viewer"])).status_code == 422
-    assert client.get("/api/v1/alerts?bbox=1,2", headers=h(tk["viewer"])).status_code == 422
+    assert client.get("/api/v1/alerts?status=open", headers=analyst).status_code == 422
+    assert client.get("/api/v1/alerts?bbox=1,2", headers=analyst).status_code == 422
     assert client.get("/api/v1/alerts").status_code == 401
 
 
 def test_lifecycle_with_audit(client: TestClient, seeded: dict[str, Any], session: Session) -> None:
     tk = seeded["tokens"]
-    aid = client.get("/api/v1/alerts", headers=h(tk["viewer"])).json()["features"][0]["id"]
+    aid = client.get("/api/v1/alerts", headers=h(tk["coordinator"])).json()["features"][0]["id"]
     assert client.post(f"/api/v1/alerts/{aid}/ack", headers=h(tk["viewer"])).status_code == 403
     r = client.post(
         f"/api/v1/alerts/{aid}/ack", json={"note": "team sent"}, headers=h(tk["coordinator"])
@@ -123,8 +125,9 @@ def test_lifecycle_with_audit(client: TestClient, seeded: dict[str, Any], sessio
         ("ack", "alerts-coordinator"),
         ("resolve", "alerts-analyst"),
     ]
-    got = client.get(f"/api/v1/alerts/{aid}", headers=h(tk["viewer"])).json()
+    got = client.get(f"/api/v1/alerts/{aid}", headers=h(tk["coordinator"])).json()
     assert got["properties"]["status"] == "resolved"
+    assert client.get(f"/api/v1/alerts/{aid}", headers=h(tk["viewer"])).status_code == 403
 
 
 def test_rules_edit_validates_and_applies(
@@ -212,8 +215,8 @@ def test_stream_delivers_a_new_alert_within_one_second_of_commit(
         fid = add_foreigner(s, name="Budi Contoh")
         near = point_at_border_distance(s, 900)
         s.commit()
-    received: dict[str, list[tuple[float, dict[str, Any]]]] = {"coordinator": [], "viewer": []}
-    ready = threading.Barrier(3)
+    received: dict[str, list[tuple[float, dict[str, Any]]]] = {"coordinator": []}
+    ready = threading.Barrier(2)
 
     def listen(role: str, token: str) -> None:
         with (
@@ -231,10 +234,10 @@ def test_stream_delivers_a_new_alert_within_one_second_of_commit(
                     received[role].append((time.monotonic(), orjson.loads(line[5:])))
                     return
 
-    threads = [
-        threading.Thread(target=listen, args=("coordinator", coordinator), daemon=True),
-        threading.Thread(target=listen, args=("viewer", viewer), daemon=True),
-    ]
+    # The stream carries persons' alerts: a viewer is refused before it opens.
+    refused = httpx.get(f"{base}/api/v1/alerts/stream", params={"access_token": viewer}, timeout=10)
+    assert refused.status_code == 403
+    threads = [threading.Thread(target=listen, args=("coordinator", coordinator), daemon=True)]
     for t in threads:
         t.start()
     ready.wait(10)
@@ -245,7 +248,7 @@ def test_stream_delivers_a_new_alert_within_one_second_of_commit(
         committed_at = time.monotonic()
     for t in threads:
         t.join(5)
-    for role in ("coordinator", "viewer"):
+    for role in ("coordinator",):
         assert len(received[role]) == 1, role
         at, feature = received[role][0]
         assert at - committed_at < 1.0
@@ -254,7 +257,6 @@ def test_stream_delivers_a_new_alert_within_one_second_of_commit(
     assert received["coordinator"][0][1]["properties"]["subject_names"] == {
         "foreigner": "Budi Contoh"
     }
-    assert "subject_names" not in received["viewer"][0][1]["properties"]
 
 
 def _stream_events(base: str, token: str, until: str, events: list[str]) -> None:
@@ -284,10 +286,14 @@ def test_stream_sends_are_audited_for_roles_that_see_names(
         fid = add_foreigner(s, name="Siti Contoh")
         near = point_at_border_distance(s, 900)
         s.commit()
-    seen: dict[str, list[str]] = {"coordinator": [], "viewer": []}
+    seen: dict[str, list[str]] = {"coordinator": []}
+    # A viewer never gets the stream (it carries persons' alerts): refused before it opens.
+    refused: list[str] = []
+    _stream_events(base, viewer, "alert", refused)
+    assert refused[0] == "status 403", refused
     threads = [
         threading.Thread(target=_stream_events, args=(base, tk, "alert", seen[role]), daemon=True)
-        for role, tk in (("coordinator", coordinator), ("viewer", viewer))
+        for role, tk in (("coordinator", coordinator),)
     ]
     for t in threads:
         t.start()
@@ -301,7 +307,7 @@ def test_stream_sends_are_audited_for_roles_that_see_names(
         s.commit()
     for t in threads:
         t.join(10)
-    assert seen["coordinator"][-1] == "alert" and seen["viewer"][-1] == "alert"
+    assert seen["coordinator"][-1] == "alert"
     with committed.connect() as conn:
         rows = conn.execute(
             text(
@@ -309,7 +315,7 @@ def test_stream_sends_are_audited_for_roles_that_see_names(
                 "WHERE resource = 'alerts/stream' ORDER BY id"
             )
         ).all()
-    # Names went to the coordinator only: one row for them, none for the viewer.
+    # Names went to the coordinator: one row for them.
     assert [(r.user_name, r.action, r.record_count) for r in rows] == [("audit-coord", "read", 1)]
     assert rows[0].client == "127.0.0.1"
 

@@ -86,12 +86,17 @@ def test_import_jobs_dry_run_report_and_export(
     assert client.get(path, headers=auth(tokens["analyst"])).status_code == 404
     assert client.get(path, headers=auth(tokens["viewer"])).status_code == 403
     assert client.get("/api/v1/imports/nope", headers=auth(tokens["admin"])).status_code == 404
-    gj = client.get(
+    # Foreigners are persons: a viewer gets no export of them at all (docs/privacy.md).
+    refused = client.get(
         "/api/v1/foreigners/export", params={"format": "geojson"}, headers=auth(tokens["viewer"])
+    )
+    assert refused.status_code == 403 and "personal" in refused.text
+    gj = client.get(
+        "/api/v1/foreigners/export", params={"format": "geojson"}, headers=auth(tokens["analyst"])
     )
     assert gj.status_code == 200 and gj.headers["x-record-count"] == "4"
     props = gj.json()["features"][0]["properties"]
-    assert "full_name" not in props and "passport_number" not in props
+    assert "full_name" in props and "passport_number" in props
     csv = client.get(
         "/api/v1/sightings/export",
         params={"format": "csv", "kind": "patrol"},

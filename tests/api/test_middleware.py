@@ -13,6 +13,7 @@ from api.middleware import TokenBucket
 from geo.db import Database
 from geo.settings import ServiceSettings, Settings
 from tests.api.helpers import SAMPLES, auth, make_tokens
+from tests.conftest import request_session
 
 
 @pytest.fixture
@@ -31,11 +32,7 @@ def strict_client(settings: Settings, database: Database, session: Session) -> I
         ),
     )
     app = create_app(strict, database)
-
-    def _session() -> Iterator[Session]:
-        yield session
-
-    app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[get_session] = request_session(session)
     with TestClient(app) as c:
         yield c
 

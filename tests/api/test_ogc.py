@@ -80,19 +80,18 @@ def test_landing_conformance_and_role_collections(
         ]
     }
     assert "sightings" not in viewer and "sightings-by-desa" in viewer
-    assert analyst == viewer | {"sightings"}
+    assert analyst == viewer | {"sightings", "alerts"}
     assert {
         "admin-areas",
         "reference-features",
         "zones",
         "workplaces",
         "incidents",
-        "alerts",
     } <= viewer
-    assert (
-        client.get("/ogc/collections/sightings/items", headers=auth(tokens["viewer"])).status_code
-        == 404
-    )
+    # Collections of persons: refused to a viewer, saying why and what to use instead.
+    for personal in ("sightings", "alerts"):
+        refused = client.get(f"/ogc/collections/{personal}/items", headers=auth(tokens["viewer"]))
+        assert refused.status_code == 403 and "sightings-by-desa" in refused.text
     assert client.get("/ogc/collections/nope", headers=auth(tokens["viewer"])).status_code == 404
     assert client.get("/ogc").status_code == 401
 

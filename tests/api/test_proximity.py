@@ -59,8 +59,17 @@ def test_layers_filter_and_privacy(
     distances = [f["properties"]["distance_m"] for f in everything["features"]]
     assert distances == sorted(distances)
     assert "Uji Orang Asing Satu" in str(everything)
-    viewer = client.get("/api/v1/proximity", params=params, headers=auth(tokens["viewer"])).text
-    assert "Uji Orang Asing" not in viewer and "foreigners" in viewer
+    # Roles without personal data get no person layer: left out by default, refused by name.
+    viewer = client.get("/api/v1/proximity", params=params, headers=auth(tokens["viewer"])).json()
+    assert "Uji Orang Asing" not in str(viewer)
+    assert {f["properties"]["layer"] for f in viewer["features"]} == {"workplaces", "reference"}
+    assert "foreigners" not in viewer["query"]["layers"]
+    asked = client.get(
+        "/api/v1/proximity",
+        params={**params, "layers": "foreigners"},
+        headers=auth(tokens["viewer"]),
+    )
+    assert asked.status_code == 403 and "persons" in asked.text
     only = client.get(
         "/api/v1/proximity", params={**params, "layers": "workplaces"}, headers=h
     ).json()

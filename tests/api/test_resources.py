@@ -34,7 +34,11 @@ def test_create_read_patch_delete(
     created = create(client, tokens["analyst"], layer, SAMPLES[layer])
     AnyFeature.model_validate(created)
     record_id = created["id"]
-    got = client.get(f"/api/v1/{layer}/{record_id}", headers=auth(tokens["viewer"]))
+    # Foreigners and sightings are persons: only roles with personal data read them one by one.
+    person = layer in ("foreigners", "sightings")
+    viewer = client.get(f"/api/v1/{layer}/{record_id}", headers=auth(tokens["viewer"]))
+    assert viewer.status_code == (403 if person else 200)
+    got = client.get(f"/api/v1/{layer}/{record_id}", headers=auth(tokens["coordinator"]))
     assert got.status_code == 200
     assert got.headers["content-type"].startswith("application/geo+json")
     body = got.json()
@@ -93,12 +97,17 @@ def test_personal_fields_absent_for_planner_and_viewer(
         assert listed["features"][0]["properties"]["foreigner_name"] == "Uji Orang Asing Satu"
     before = session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'read'")).scalar()
     for role in ("planner", "viewer"):
-        response = client.get("/api/v1/foreigners", headers=auth(tokens[role]))
-        assert response.status_code == 200
-        for leaked in ("Uji Orang Asing", "X1234567", "KITAS-1", "1990-01-31"):
-            assert leaked not in response.text
-        sightings = client.get("/api/v1/sightings", headers=auth(tokens[role])).text
-        assert "Uji Orang Asing" not in sightings
+        # Records of persons are refused outright, saying why (docs/privacy.md).
+        for url in (
+            "/api/v1/foreigners",
+            f"/api/v1/foreigners/{person['id']}",
+            "/api/v1/sightings",
+        ):
+            response = client.get(url, headers=auth(tokens[role]))
+            assert response.status_code == 403, url
+            assert "read:personal" in response.text
+            for leaked in ("Uji Orang Asing", "X1234567", "KITAS-1", "1990-01-31"):
+                assert leaked not in response.text
     after = session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'read'")).scalar()
     assert after == before  # no personal data shown, nothing to log
     client.get("/api/v1/foreigners", headers=auth(tokens["coordinator"]))
@@ -183,7 +192,7 @@ def test_list_filters_pages_and_next_links(client: TestClient, tokens: dict[str,
 def test_bad_filters_are_422_naming_field_and_value(
     client: TestClient, tokens: dict[str, str], url: str, field: str, value: Any
 ) -> None:
-    response = client.get(url, headers=auth(tokens["viewer"]))
+    response = client.get(url, headers=auth(tokens["analyst"]))
     assert response.status_code == 422, response.text
     body = response.json()
     got_field = body.get("field") or body["errors"][0]["field"]
@@ -351,6 +360,7 @@ def test_out_of_area_sightings_flagged_when_allowed(
     from api.app import create_app
     from api.deps import get_session
     from geo.settings import AreaSettings, Settings
+    from tests.conftest import request_session
 
     relaxed = Settings(
         database=settings.database,
@@ -360,11 +370,7 @@ def test_out_of_area_sightings_flagged_when_allowed(
         service=settings.service,
     )
     application = create_app(relaxed, database)
-
-    def _session() -> Any:
-        yield session
-
-    application.dependency_overrides[get_session] = _session
+    application.dependency_overrides[get_session] = request_session(session)
     tokens = make_tokens(session, prefix="oa")
     with TestClient(application) as c:
         body = feature(point(110.35, 1.55), observed_at="2025-02-01T10:00:00", source="checkpoint")
