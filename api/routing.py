@@ -14,15 +14,6 @@ from geo import access
 from geo.users import Principal
 
 Reader = Annotated[Principal, Depends(require(access.READ))]
-# Records that are persons (foreigners, sightings) are read one by one only with personal data:
-# a 403 that says so; other roles see them as counts per area (docs/privacy.md).
-PersonReader = Annotated[Principal, Depends(require(access.PERSONAL_DATA))]
-
-
-def record_reader(record: str) -> Any:
-    """The reader dependency of ``record``'s lists, items and exports (``Reader`` or
-    ``PersonReader``, see ``geo.access.read_permission``)."""
-    return PersonReader if access.read_permission(record) == access.PERSONAL_DATA else Reader
 Writer = Annotated[Principal, Depends(require(access.WRITE))]
 Deleter = Annotated[Principal, Depends(require(access.DELETE))]
 

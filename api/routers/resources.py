@@ -17,11 +17,13 @@ from fastapi.types import DecoratedCallable
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
+from api.auth import PrincipalDep, require
 from api.deps import SessionDep, SettingsDep
 from api.responses import GeoJSON
-from api.routing import ERRORS, Deleter, Writer, client_address, record_reader
+from api.routing import ERRORS, Deleter, Writer, client_address
 from api.schemas import EXAMPLES, AnyFeature, FeaturePage, ProblemDetail, feature_in_schema
 from geo import registry
+from geo.access import read_permission
 from geo.registry import idempotency
 from geo.registry.reads import audit_personal_read
 from geo.users import Principal
@@ -173,6 +175,9 @@ class LayerRoutes:
         self.name = self.layer.name
         self.collection = f"/{self.name}"
         self.item = f"/{self.name}/{{record_id:recid}}"
+        # Records that are persons (foreigners, sightings) are listed and read only with personal
+        # data: a 403 that says so; other roles see them as counts per area (docs/privacy.md).
+        self.reader = Depends(require(read_permission(self.layer.record)))
         self.register_list()
         self.register_read()
         self.register_create()
@@ -189,7 +194,6 @@ class LayerRoutes:
     def register_list(self) -> None:
         layer = self.layer
         Filters = Annotated[registry.ListFilters, Depends(list_filters_dependency(layer))]
-        LayerReader = record_reader(layer.record)
 
         @self._route(
             "GET",
@@ -198,9 +202,10 @@ class LayerRoutes:
             response_class=GeoJSON,
             summary=f"List {self.name} (GeoJSON FeatureCollection)",
             responses={200: {"model": FeaturePage}, **ERRORS},
+            dependencies=[self.reader],
         )
         def list_items(
-            request: Request, session: SessionDep, principal: LayerReader, filters: Filters
+            request: Request, session: SessionDep, principal: PrincipalDep, filters: Filters
         ) -> Response:
             page = registry.list_features(
                 session=session,
@@ -214,7 +219,6 @@ class LayerRoutes:
 
     def register_read(self) -> None:
         layer = self.layer
-        LayerReader = record_reader(layer.record)
 
         @self._route(
             "GET",
@@ -223,9 +227,10 @@ class LayerRoutes:
             response_class=GeoJSON,
             summary=f"One of the {self.name} (GeoJSON Feature)",
             responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
+            dependencies=[self.reader],
         )
         def get_item(
-            request: Request, session: SessionDep, principal: LayerReader, record_id: RecordId
+            request: Request, session: SessionDep, principal: PrincipalDep, record_id: RecordId
         ) -> Response:
             feature = registry.get_feature(
                 session=session,
