@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 from sqlalchemy.orm import Session
 
+from geo.access import sees_personal_data
 from geo.hotspots.analysis import HotspotResult, hotspots
 from geo.hotspots.surfaces import KdeGrid
 from geo.mapdata import MapFilters
@@ -35,9 +36,14 @@ DEFAULT_CELL_M: Final = 1000.0
 
 
 def hotspot_legend(
-    result: HotspotResult | None = None, *, lang: str = "id", trends: bool = True
+    result: HotspotResult | None = None,
+    *,
+    lang: str = "id",
+    trends: bool = True,
+    exact: bool = True,
 ) -> Box:
-    """Confidence classes (with the number of cells in each) and the trend colours."""
+    """Confidence classes (with the number of cells in each) and the trend colours; the number of
+    points only when ``exact`` (see :func:`exact_statistics`)."""
     counts: dict[int, int] = {}
     if result is not None and len(result.cells):
         counts = {int(k): int(v) for k, v in result.cells["gi_bin"].value_counts().items()}
@@ -52,9 +58,9 @@ def hotspot_legend(
     notes: list[str] = []
     if result is not None:
         meta = result.metadata
+        total = f"; n = {meta['n_points']}" if exact else ""
         notes.append(
-            f"{label('method', lang)}; {label('cell', lang)} {meta['cell_m'] / 1000:g} km; "
-            f"n = {meta['n_points']}"
+            f"{label('method', lang)}; {label('cell', lang)} {meta['cell_m'] / 1000:g} km{total}"
         )
     parts = [legend_html(label("confidence", lang), confidence, () if trends else notes)]
     if trends:
@@ -66,14 +72,17 @@ def hotspot_legend(
     return Box("".join(parts), position="bottomright", css_class="tpm-hotspot-legend")
 
 
-def _cell_features(cells: gpd.GeoDataFrame, lang: str, count_text: list[str]) -> dict[str, Any]:
+def _cell_features(
+    cells: gpd.GeoDataFrame, lang: str, count_text: list[str], exact: bool = True
+) -> dict[str, Any]:
     frame = cells.to_crs(4326) if cells.crs is not None and cells.crs.to_epsg() != 4326 else cells
+    blank = [""] * len(frame)
     out = gpd.GeoDataFrame(
         {
             "cell_id": frame["cell_id"].astype(str),
             "count": count_text,
-            "gi_z": frame["gi_z"].astype(float).round(2),
-            "p_value": frame["p_value"].astype(float).map(lambda v: f"{v:.3g}"),
+            "gi_z": frame["gi_z"].astype(float).round(2) if exact else blank,
+            "p_value": frame["p_value"].astype(float).map(lambda v: f"{v:.3g}") if exact else blank,
             "confidence": [confidence_text(int(b), lang) for b in frame["gi_bin"]],
             "trend": [trend_text(str(v), lang) for v in frame["trend"]],
             "gi_bin": frame["gi_bin"].astype(int),
@@ -92,11 +101,13 @@ def hotspot_layer(
     lang: str = "id",
     count_text: list[str] | None = None,
     show_not_significant: bool = True,
+    exact: bool = True,
 ) -> folium.FeatureGroup:
     """The hex cells coloured by Gi* confidence (ArcGIS palette), with a tooltip per cell.
 
     ``count_text`` overrides the counts shown (e.g. "<3" for person layers and roles without
-    personal data). Empty, non-significant cells are left out to keep the page small.
+    personal data); without ``exact`` the tooltip has no z or p value (:func:`exact_statistics`).
+    Empty, non-significant cells are left out to keep the page small.
     """
     cells = result.cells
     texts = count_text if count_text is not None else [str(int(c)) for c in cells["count"]]
@@ -107,7 +118,7 @@ def hotspot_layer(
         subset = cells[keep_arr]
         shown = [t for t, k in zip(texts, keep_arr, strict=True) if k]
         folium.GeoJson(
-            _cell_features(subset, lang, shown),
+            _cell_features(subset, lang, shown, exact),
             style_function=lambda f: {
                 "fillColor": BIN_COLOURS[int(f["properties"]["gi_bin"])],
                 "fillOpacity": 0.75 if f["properties"]["gi_bin"] else 0.35,
@@ -115,12 +126,11 @@ def hotspot_layer(
                 "weight": 0.3,
             },
             tooltip=FieldsTooltip(
-                fields=["count", "confidence", "gi_z", "p_value", "trend"],
+                fields=["count", "confidence", *(["gi_z", "p_value"] if exact else []), "trend"],
                 aliases=[
                     label("count", lang),
                     label("confidence", lang),
-                    "Gi* z",
-                    "p",
+                    *(["Gi* z", "p"] if exact else []),
                     label("trend", lang),
                 ],
             ),
@@ -304,17 +314,25 @@ def add_hotspot_layers(
     clusters: gpd.GeoDataFrame | None = None,
     plan: PatrolPlan | None = None,
     count_text: list[str] | None = None,
+    exact: bool = True,
 ) -> None:
     if kde is not None:
         kde_layer(kde, lang=lang).add_to(m)
-    hotspot_layer(result, lang=lang, count_text=count_text).add_to(m)
+    hotspot_layer(result, lang=lang, count_text=count_text, exact=exact).add_to(m)
     trend_layer(result, lang=lang).add_to(m)
     if clusters is not None:
         clusters_layer(clusters, lang=lang).add_to(m)
     if plan is not None:
         patrol_layer(plan, lang=lang).add_to(m)
         patrol_summary(plan, lang=lang).add_to(m)
-    hotspot_legend(result, lang=lang).add_to(m)
+    hotspot_legend(result, lang=lang, exact=exact).add_to(m)
+
+
+def exact_statistics(result: HotspotResult, principal_role: str) -> bool:
+    """Whether ``principal_role`` may see a cell's exact z and p values and the total: not for
+    sightings (persons) without personal data, where with the counts around a cell they give a
+    suppressed count back (docs/privacy.md)."""
+    return result.counts.window.layer != "sightings" or sees_personal_data(principal_role)
 
 
 def count_texts(result: HotspotResult, principal_role: str) -> list[str]:

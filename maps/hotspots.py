@@ -23,6 +23,7 @@ from maps.hotspot_layers import (
     add_hotspot_layers,
     bounds_of,
     count_texts,
+    exact_statistics,
     plain_map,
     view_hotspot_result,
 )
@@ -83,6 +84,7 @@ def build_hotspots(
         kde=kde,
         clusters=clusters,
         count_text=count_texts(result, principal_role),
+        exact=exact_statistics(result, principal_role),
     )
     title = label("title_sightings" if filters.layer == "sightings" else "title", lang)
     return finish_view(m, layers=layers, params=params, title=title)

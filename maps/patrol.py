@@ -19,6 +19,7 @@ from maps.hotspot_labels import label
 from maps.hotspot_layers import (
     bounds_of,
     count_texts,
+    exact_statistics,
     hotspot_layer,
     hotspot_legend,
     patrol_layer,
@@ -74,6 +75,7 @@ def build_patrol(
         lang=lang,
         count_text=count_texts(result, principal_role),
         show_not_significant=False,
+        exact=exact_statistics(result, principal_role),
     ).add_to(m)
     patrol_layer(plan, lang=lang).add_to(m)
     patrol_summary(plan, lang=lang).add_to(m)

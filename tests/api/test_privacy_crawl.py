@@ -372,3 +372,20 @@ def test_worker_counts_below_three_are_suppressed(
     admin = make_tokens(session, prefix=f"wp-admin-{role}")["admin"]
     exact = client.get(f"/api/v1/workplaces/{canary.sponsor_id}", headers=auth(admin))
     assert exact.json()["properties"]["foreign_workers"] == 1
+
+
+def test_sighting_hotspots_give_no_suppressed_count_back(
+    client: TestClient, session: Session, canary: Canary
+) -> None:
+    """Exact z and p values and the total would give hidden counts back (docs/privacy.md)."""
+    tokens = make_tokens(session, prefix="hot")
+    query = "layer=sightings&cell_m=500&start=2025-01-01&end=2025-12-31"
+    for role in NON_PERSONAL_ROLES:
+        api = client.get(f"/api/v1/hotspots?{query}", headers=auth(tokens[role])).json()
+        assert any(f["properties"]["count"] == "<3" for f in api["features"])
+        assert all("gi_z" not in f["properties"] for f in api["features"])
+        assert api["metadata"]["n_points"] is None
+        page = client.get(f"/maps/hotspots?{query}", headers=auth(tokens[role])).text
+        assert "Gi* z" not in page and "n = " not in page
+    exact = client.get(f"/maps/hotspots?{query}", headers=auth(tokens["analyst"])).text
+    assert "Gi* z" in exact and "n = 3" in exact
