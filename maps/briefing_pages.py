@@ -15,10 +15,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from geo.access import suppress_count
 from geo.mapdata import KecamatanStat
 from geo.patrol import PatrolPlan
 from maps.briefing_content import Briefing
 from maps.hotspot_labels import confidence_text, trend_text
+from maps.hotspot_layers import exact_statistics
 from maps.labels import Lang, t
 from maps.printed_table import count_text, decimal_text, draw_table, persons_text
 from maps.sheet import MAP_RECT, furnish, new_page
@@ -248,14 +250,17 @@ def hotspots_page(briefing: Briefing, page: int, pages: int) -> Figure:
     lang = briefing.params.lang
     fig = _page(briefing, _title("brief_hotspots", lang), page, pages)
     _map(fig, briefing, briefing.hotspots, rect=(0.025, 0.095, 0.45, 0.785))
+    # Cells of sightings are persons: for a reader without personal data, small counts are
+    # "<3" and no exact z (which, with the counts around a cell, gives them back).
+    exact = exact_statistics(briefing.hotspots.result, briefing.sheet.role)
     rows = [
         [
             str(r.rank),
             f"{r.lon:.4f}",
             f"{r.lat:.4f}",
             r.kecamatan or t("brief_outside", lang),
-            count_text(r.count),
-            decimal_text(r.gi_z),
+            count_text(r.count) if exact else str(suppress_count(r.count, briefing.sheet.role)),
+            decimal_text(r.gi_z) if exact else "",
             confidence_text(r.gi_bin, lang),
             trend_text(r.trend, lang),
         ]

@@ -232,6 +232,8 @@ def get_urls(app: FastAPI, canary: Canary) -> list[str]:
         else:
             assert "{" not in path, f"no parameters chosen for {path}"
             urls.append(path)
+            if path == "/maps/briefing.pdf":
+                urls.append(f"{path}?layer=sightings&start=2025-01-01&end=2025-12-31")
             if path in ("/api/v1/alerts", "/api/v1/incidents", "/api/v1/sightings"):
                 urls.append(f"{path}?bbox=109.38,1.47,109.40,1.49")
     return urls
