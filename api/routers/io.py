@@ -24,9 +24,9 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import error_body, status_for
 from api.responses import JSON
 from api.routing import Writer, client_address, download
+from geo.access import read_permission
 from geo.errors import TooLargeError
 from geo.io.jobs import ImportJob, ImportJobs
-from geo.access import read_permission
 from geo.io.layers import LAYERS
 from geo.io.readers import check_archive, detect_format
 from geo.io.service import export_request
