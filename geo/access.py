@@ -141,6 +141,8 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "app_user": ("token_hash",),
     "webhook": ("url", "secret"),
     "alert_outbox": ("last_error",),
+    "field_device": ("identifier", "token_hash"),
+    "field_photo": ("image",),
 }
 
 

@@ -159,7 +159,7 @@ WORKPLACES = Layer(
             "int",
             writable=False,
             sql="(SELECT count(*) FROM foreigner fw WHERE fw.sponsor_workplace_id = t.id)",
-            # Through the view that leaves counts below 3 out (migration 0014): "<3" for those.
+            # Through the view that leaves counts below 3 out (migration 0015): "<3" for those.
             aggregate_sql="coalesce((SELECT coalesce(to_json(w.foreign_workers), '\"<3\"'::json) "
             "FROM workplace_workers w WHERE w.workplace_id = t.id), '0'::json)",
         ),

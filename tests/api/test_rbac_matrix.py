@@ -99,6 +99,15 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/maps/briefing.pdf"): READ,
     ("GET", "/maps/{view}"): READ,
     ("GET", "/dashboard/meta"): READ,
+    ("GET", "/api/v1/field/devices"): USERS,
+    ("POST", "/api/v1/field/devices"): USERS,
+    ("POST", "/api/v1/field/devices/{name}/{action}"): USERS,
+    ("GET", "/api/v1/field/refusals"): USERS,
+    # A photo from the field form may show a person.
+    ("GET", "/api/v1/field/photos/{photo_id}"): PERSONAL,
+    ("GET", "/api/v1/imports/{job_id}"): WRITE,
+    ("GET", "/api/v1/patrols/positions"): PLAN,
+    ("GET", "/api/v1/patrols/tracks"): PLAN,
 }
 
 

@@ -1,7 +1,7 @@
 """Database roles: the service works under roles that cannot read what its callers may not see.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 
 ``timpora_personal`` (administrators, analysts, coordinators) reads and writes every table but
 only appends to ``audit_log``. ``timpora_aggregate`` (planners, viewers) reads no personal column
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -26,7 +26,8 @@ PERSONAL = "timpora_personal"
 AGGREGATE = "timpora_aggregate"
 ROLES = (PERSONAL, AGGREGATE)
 
-# Whole tables a planner or viewer may read: geography, zones, rules, workplaces, count grids.
+# Whole tables a planner or viewer may read: geography, zones, rules, workplaces, count grids,
+# patrol logs and patrol teams' tracks (staff on duty, not foreigners).
 AGGREGATE_TABLES = (
     "admin_area",
     "reference_feature",
@@ -38,6 +39,8 @@ AGGREGATE_TABLES = (
     "sighting_grid",
     "incident_grid",
     "patrol_log",
+    "patrol_team",
+    "track_position",
 )
 # Columns left readable where the rest of a row is personal (never an id that links a person).
 AREA = "kecamatan_code, kecamatan_name, desa_code, desa_name"
@@ -45,6 +48,7 @@ AGGREGATE_COLUMNS = {
     "foreigner": f"status, permit_type, {AREA}, created_at, updated_at",
     "sighting": f"id, observed_at, source, out_of_area, geom, geom_utm, {AREA}, distance_to_border_m, border_side, created_at",
     "incident": f"id, kind, severity, status, occurred_at, workplace_id, geom, geom_utm, {AREA}, distance_to_border_m, border_side, created_at, updated_at",
+    "field_device": "id, team_id, name, kind, created_by, created_at, revoked_at, last_seen_at",
     "alert": f"id, rule_id, rule_kind, severity, status, dedup_key, incident_id, sighting_id, foreigner_id, workplace_id, zone_id, subjects, distance_m, geom, {AREA}, event_at, created_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by",
 }
 
