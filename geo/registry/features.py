@@ -44,9 +44,12 @@ def row_columns(layer: Layer, role: str) -> str:
 
 
 def carries_personal_data(layer: Layer, role: str) -> bool:
+    """Whether a response of ``layer`` to ``role`` names persons (an audited read); a count with
+    an aggregate form (workers of a workplace) is not a person's data."""
     if not sees_personal_data(role):
         return False
-    personal = set(PERSONAL_FIELDS.get(layer.record, ()))
+    counts = {f.name for f in layer.fields if f.aggregate_sql is not None}
+    personal = set(PERSONAL_FIELDS.get(layer.record, ())) - counts
     return bool(personal) and any(f.name in personal for f in visible_fields(layer, role))
 
 

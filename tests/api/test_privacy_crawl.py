@@ -210,6 +210,10 @@ def get_urls(app: FastAPI, canary: Canary) -> list[str]:
             urls.append(path.replace("{record_id}", str(records[layer])))
         elif path == "/api/v1/alerts/{alert_id}":
             urls.append(path.replace("{alert_id}", str(canary.alert_id)))
+        elif path == "/api/v1/imports/{job_id}":
+            urls.append(path.replace("{job_id}", "nope"))
+        elif path == "/api/v1/field/photos/{photo_id}":
+            urls.append(path.replace("{photo_id}", "1"))
         elif path == "/api/v1/patrols/log/{patrol_id}":
             urls.append(path.replace("{patrol_id}", "1"))
         elif "{collection_id}" in path:
