@@ -77,9 +77,9 @@ def test_export_takes_the_list_filters(session: Session, settings: Settings) -> 
     frame = export_frame(session=session, layer="foreigners", role="analyst", filters=filters)
     assert sorted(frame["external_ref"]) == ["UJI-F-1", "UJI-F-2"]
     filters = parse_filters(layer=get_layer("sightings"), start="2025-03-06", kind="patrol")
-    frame = export_frame(session=session, layer="sightings", role="viewer", filters=filters)
+    frame = export_frame(session=session, layer="sightings", role="analyst", filters=filters)
     assert frame["external_ref"].tolist() == []
     filters = parse_filters(layer=get_layer("sightings"), start="2025-03-06")
-    frame = export_frame(session=session, layer="sightings", role="viewer", filters=filters)
+    frame = export_frame(session=session, layer="sightings", role="analyst", filters=filters)
     assert sorted(frame["external_ref"]) == ["UJI-S-3", "UJI-S-4"]
     assert frame["observed_at"].tolist()[0].endswith("+07:00")
