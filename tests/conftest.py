@@ -45,6 +45,11 @@ RUNTIME_TABLES = (
     "app_user",
     "patrol_log",
     "webhook",
+    "field_photo",
+    "track_position",
+    "field_refusal",
+    "field_device",
+    "patrol_team",
 )
 
 
