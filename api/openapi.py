@@ -68,9 +68,12 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
             for code in sorted(codes | {c for c in responses if c in ERROR_DESCRIPTIONS}):
                 # Every error leaves api/errors.py as application/json Problem (never FastAPI's
                 # HTTPValidationError, never the route's own media type); keep a route's wording.
+                declared = responses.get(code, {})
+                if set(declared.get("content", {})) - {"application/json"}:
+                    continue  # a protocol's own answer (Traccar's plain-text /osmand)
                 entry = _problem_response(code)
-                if code != "422" and responses.get(code, {}).get("description"):
-                    entry["description"] = responses[code]["description"]
+                if code != "422" and declared.get("description"):
+                    entry["description"] = declared["description"]
                 responses[code] = entry
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)

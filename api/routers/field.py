@@ -79,8 +79,12 @@ OSMAND_ROUTE: Final[dict[str, Any]] = {
     "tags": ["field"],
     "response_class": PlainTextResponse,
     "responses": {
-        400: {"description": "Malformed, or an unknown device (parameter form)"},
-        404: {"description": "Unknown device (JSON form)"},
+        code: {"description": text, "content": {"text/plain": {"schema": {"type": "string"}}}}
+        for code, text in (
+            (400, "Malformed (the reason), or an unknown device (parameter form)"),
+            (404, "Unknown device (JSON form)"),
+            (413, "Body larger than 64 KiB"),
+        )
     },
 }
 
