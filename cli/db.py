@@ -6,6 +6,7 @@ import typer
 
 from cli.common import console, handle_errors, load_settings, open_database, provision_service
 from geo.db import Database, check_connection, describe, embedded_cluster, owner_url
+from geo.field.tracks import ensure_track_partitions
 from geo.migrate import current_revision, downgrade, head_revision, upgrade
 from geo.partitions import MONTHS_AHEAD, ensure_partitions, list_partitions
 
@@ -72,10 +73,12 @@ def db_status() -> None:
 def db_partitions(
     months_ahead: int = typer.Option(MONTHS_AHEAD, help="Months to make ahead of today."),
 ) -> None:
-    """Make the monthly sighting partitions ahead (and drain the default one); list them."""
+    """Make the monthly sighting and track partitions ahead (and drain the default ones); list
+    the sighting partitions."""
     db = open_database(load_settings())
     with db.session() as session:
         made = ensure_partitions(session=session, months_ahead=months_ahead)
+        made += ensure_track_partitions(session=session, months_ahead=months_ahead)
         parts = list_partitions(session=session)
     for part in parts:
         console.print(f"{part.name:20} {part.bound:70} ~{part.estimated_rows} rows")

@@ -12,6 +12,7 @@ from cli.boundaries import setup_step as boundaries_step
 from cli.common import console, handle_errors, load_settings, open_database
 from cli.io import setup_step as demo_step
 from geo.db import Database
+from geo.field.tracks import ensure_track_partitions
 from geo.models import AppUser
 from geo.partitions import ensure_partitions
 from geo.settings import Settings
@@ -45,8 +46,9 @@ def setup() -> None:
         step(settings, db)
     with db.session() as session:
         made = ensure_partitions(session=session)  # months the data reached, and a year ahead
+        made += ensure_track_partitions(session=session)
     if made:
-        console.print(f"sighting partitions made: {made}")
+        console.print(f"sighting and track partitions made: {made}")
     token = _admin_token(settings, db)
     if token:
         console.print("admin token (Authorization: Bearer …):", highlight=False)
