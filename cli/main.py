@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import alerts, boundaries, db, ops, shards, users
+from cli import alerts, boundaries, db, field, ops, shards, users
 from cli.briefing import briefing_command, snapshot_command
 from cli.common import (
     console,
@@ -32,6 +32,8 @@ app.add_typer(users.app, name="users")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(shards.app, name="shards")
+app.add_typer(field.app, name="devices")
+app.command("tracks")(field.tracks_command)
 app.command("setup")(setup)
 app.command("import")(import_command)
 app.command("export")(export_command)
