@@ -45,7 +45,27 @@ def test_import_report_table_and_export(
     )
     assert r.returncode == 0, r.stderr
     text_out = out.read_text()
-    assert "UJI-F-1" in text_out and "UJI-F-2" not in text_out and "Contoh" not in text_out
+    # A viewer's export of people carries no name and no reference (docs/privacy.md).
+    assert "UJI-F-1" not in text_out and "Contoh" not in text_out
+    analyst_out = tmp_path / "people_analyst.csv"
+    r = run(
+        [
+            "export",
+            "foreigners",
+            "--format",
+            "csv",
+            "--out",
+            str(analyst_out),
+            "--role",
+            "analyst",
+            "--nationality",
+            "MYS",
+        ],
+        database_url,
+    )
+    assert r.returncode == 0, r.stderr
+    text_out = analyst_out.read_text()
+    assert "UJI-F-1" in text_out and "UJI-F-2" not in text_out
 
 
 def test_demo_seed_writes_ground_truth(
