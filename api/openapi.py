@@ -69,8 +69,8 @@ def document_errors(spec: dict[str, Any]) -> dict[str, Any]:
                 # Every error leaves api/errors.py as application/json Problem (never FastAPI's
                 # HTTPValidationError, never the route's own media type); keep a route's wording.
                 declared = responses.get(code, {})
-                if set(declared.get("content", {})) - {"application/json"}:
-                    continue  # a protocol's own answer (Traccar's plain-text /osmand)
+                if "text/plain" in declared.get("content", {}):
+                    continue  # a protocol's own plain-text answer (Traccar's /osmand)
                 entry = _problem_response(code)
                 if code != "422" and declared.get("description"):
                     entry["description"] = declared["description"]
