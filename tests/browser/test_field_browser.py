@@ -42,7 +42,7 @@ def test_field_form_records_offline_and_sends_each_entry_once(
             page.fill("#token", token)
             page.click("#signin-form button[type=submit]")
             page.wait_for_selector("#app:not([hidden])")
-            assert "HP Form" in page.inner_text("#who")
+            expect(page.locator("#who")).to_contain_text("HP Form")
             page.wait_for_selector("#map path", state="attached")  # the regency's outline
             # The service worker has the shell and the outline before the signal goes.
             # (page.evaluate runs outside the page's CSP; wait_for_function would need eval)

@@ -336,9 +336,9 @@ function applyLanguage() {
 }
 
 function renderWho() {
-  $("who").textContent = state.who
-    ? `${tr("device")}: ${state.who.device} · ${tr("team")}: ${state.who.team}`
-    : tr("offline_signin");
+  // Online and not yet answered: say nothing rather than "no signal".
+  if (state.who) $("who").textContent = `${tr("device")}: ${state.who.device} · ${tr("team")}: ${state.who.team}`;
+  else $("who").textContent = navigator.onLine ? "" : tr("offline_signin");
 }
 
 function showNetwork() {
