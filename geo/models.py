@@ -93,7 +93,17 @@ RULE_KINDS = (
     "incident_cluster",
     "permit_expiring",
 )
-ALERT_STATUSES = ("new", "acknowledged", "resolved")
+ALERT_STATUSES = ("new", "acknowledged", "resolved", "lapsed")
+OPEN_ALERT_STATUSES = ("new", "acknowledged")
+ALERT_NOTE_ACTIONS = (
+    "note",
+    "assign",
+    "unassign",
+    "acknowledge",
+    "resolve",
+    "reopen",
+    "lapse",
+)
 ROLES = ("admin", "analyst", "coordinator", "planner", "viewer")
 BORDER_SIDES = ("ID", "MY")
 
@@ -436,13 +446,59 @@ class Alert(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     resolve_note: Mapped[str | None] = mapped_column(Text)
+    # Episode (migration 0016): repeated triggers of the rule for the subject update the open row.
+    episode_key: Mapped[str] = mapped_column(Text, nullable=False)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    occurrences: Mapped[int] = mapped_column(Integer, server_default="1", nullable=False)
+    worst_distance_m: Mapped[float | None] = mapped_column(Double)
+    last_sighting_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Triage.
+    assigned_to: Mapped[str | None] = mapped_column(String(100))
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(in_list("status", ALERT_STATUSES), name="status"),
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity"),
+        CheckConstraint("occurrences >= 1", name="occurrences"),
         Index("ix_alert_geom", "geom", postgresql_using="spgist"),  # migration 0013
         Index("ix_alert_status_created_at", "status", "created_at"),
         Index("ix_alert_rule_kind", "rule_kind"),
+        Index(
+            "ux_alert_open_episode",
+            "episode_key",
+            unique=True,
+            postgresql_where=text("status IN ('new', 'acknowledged')"),
+        ),
+        Index(
+            "ix_alert_open_queue",
+            "severity",
+            text("last_seen_at DESC"),
+            postgresql_where=text("status IN ('new', 'acknowledged')"),
+        ),
+    )
+
+
+class AlertNote(Base):
+    """One dated triage entry on an alert: a note, an assignment or a status change."""
+
+    __tablename__ = "alert_note"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alert.id", ondelete="CASCADE"), nullable=False
+    )
+    author: Mapped[str] = mapped_column(String(100), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), server_default="note", nullable=False)
+    body: Mapped[str] = mapped_column(Text, server_default="", nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        CheckConstraint(in_list("action", ALERT_NOTE_ACTIONS), name="action"),
+        Index("ix_alert_note_alert_id", "alert_id", "created_at"),
     )
 
 
