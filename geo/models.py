@@ -158,6 +158,10 @@ class Timestamps:
 class Located:
     """A point with the location fields derived on write (filled on write: docs/architecture.md)."""
 
+    # ``sighting`` has no index on kecamatan_code: no query needs it (migration 0017,
+    # docs/performance/indexes.md).
+    kecamatan_index: bool = True
+
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("POINT", srid=SRID, spatial_index=False), nullable=False
     )
@@ -175,7 +179,11 @@ class Located:
         return (
             Index(f"ix_{name}_geom", "geom", postgresql_using="gist"),
             Index(f"ix_{name}_geom_utm", "geom_utm", postgresql_using="gist"),
-            Index(f"ix_{name}_kecamatan_code", "kecamatan_code"),
+            *(
+                (Index(f"ix_{name}_kecamatan_code", "kecamatan_code"),)
+                if cls.kecamatan_index
+                else ()
+            ),
             CheckConstraint(coords_check(), name="geom_range"),
             CheckConstraint(
                 "border_side IS NULL OR " + in_list("border_side", BORDER_SIDES),
@@ -329,6 +337,8 @@ class Sighting(Located, Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+    kecamatan_index = False
 
     @classmethod
     def _extra_table_args(cls) -> tuple[Any, ...]:
