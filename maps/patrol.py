@@ -4,13 +4,18 @@ basemap; and :func:`patrol_map`, the same on a plain map for notebooks.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import folium
 from sqlalchemy.orm import Session
 
 from geo.hotspots.analysis import HotspotResult
-from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
+from geo.patrol import (
+    DEFAULT_AVOID_RECENT_DAYS,
+    DEFAULT_K,
+    DEFAULT_RADIUS_M,
+    PatrolPlan,
+    default_start,
+    plan_on_hotspots,
+)
 from geo.registry.caps import AVOID_RECENT_DAYS, PATROL_K
 from geo.settings import Settings
 from maps.basemap import add_background
@@ -56,17 +61,15 @@ def build_patrol(
             params.number("start_lon", start[0]),
             params.number("start_lat", start[1]),
         )
-    recent_days = AVOID_RECENT_DAYS.integer(params.number("avoid_recent_days", 7))
-    visits_xy, visits_r = recent_patrols_utm(
-        session=session, since=dt.datetime.now(dt.UTC) - dt.timedelta(days=recent_days)
-    )
-    plan = plan_from_hotspots(
-        result,
-        k=PATROL_K.integer(params.number("k", 4)),
-        radius_m=params.number("radius_m", 2000.0),
-        start=start,
-        recent_visits_xy=visits_xy,
-        recent_visits_radius_m=visits_r,
+    plan = plan_on_hotspots(
+        session=session,
+        result=result,
+        k=PATROL_K.integer(params.number("k", DEFAULT_K)),
+        radius_m=params.number("radius_m", DEFAULT_RADIUS_M),
+        start_point=start,
+        avoid_recent_days=AVOID_RECENT_DAYS.integer(
+            params.number("avoid_recent_days", DEFAULT_AVOID_RECENT_DAYS)
+        ),
     )
     m = new_map(session=session, settings=settings, lang=lang)
     layers = add_background(m, session=session, lang=lang)

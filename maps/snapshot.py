@@ -33,7 +33,13 @@ from geo.errors import ValidationError
 from geo.hotspots.analysis import HotspotResult
 from geo.hotspots.surfaces import kde_surface
 from geo.mapdata import MapFilters, parse_filters
-from geo.patrol import PatrolPlan, default_start, plan_from_hotspots, recent_patrols_utm
+from geo.patrol import (
+    DEFAULT_AVOID_RECENT_DAYS,
+    DEFAULT_K,
+    DEFAULT_RADIUS_M,
+    PatrolPlan,
+    plan_on_hotspots,
+)
 from geo.registry.filters import parse_cell_m
 from geo.settings import Settings
 from geo.times import WIB
@@ -88,9 +94,6 @@ HEAT_CELL_M: Final = 1000.0
 HEX_CELL_M: Final = 2000.0
 HOTSPOT_CELL_M: Final = 1000.0
 KDE_BANDWIDTH_M: Final = 1500.0
-PATROL_K: Final = 4
-PATROL_RADIUS_M: Final = 2000.0
-PATROL_RECENT_DAYS: Final = 7
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -179,18 +182,14 @@ def patrol_plan(
 ) -> PatrolPlan:
     """The plan of ``geo.patrol`` on an already computed hotspot result (no second Gi* run);
     "recent" patrols are counted back from ``reference_time`` so equal data gives equal plans."""
-    visits_xy = visits_r = None
-    if reference_time is not None:
-        visits_xy, visits_r = recent_patrols_utm(
-            session=session, since=reference_time - dt.timedelta(days=PATROL_RECENT_DAYS)
-        )
-    return plan_from_hotspots(
-        result,
-        k=PATROL_K,
-        radius_m=PATROL_RADIUS_M,
-        start=default_start(settings.area),
-        recent_visits_xy=visits_xy,
-        recent_visits_radius_m=visits_r,
+    return plan_on_hotspots(
+        session=session,
+        result=result,
+        k=DEFAULT_K,
+        radius_m=DEFAULT_RADIUS_M,
+        area=settings.area,
+        avoid_recent_days=DEFAULT_AVOID_RECENT_DAYS if reference_time is not None else None,
+        now=reference_time,
     )
 
 

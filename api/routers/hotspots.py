@@ -18,6 +18,10 @@ from geo.deadline import time_limit
 from geo.errors import ValidationError
 from geo.hotspots import hotspots, to_feature_collection
 from geo.patrol import (
+    DEFAULT_AVOID_RECENT_DAYS,
+    DEFAULT_K,
+    DEFAULT_RADIUS_M,
+    DEFAULT_RECENT_FACTOR,
     get_patrol,
     list_patrols,
     log_patrol,
@@ -110,8 +114,10 @@ class PatrolPlanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    k: int = Field(4, description="maximum number of patrol points (1-50)")
-    radius_m: float = Field(2000.0, description="a patrol point covers cells within this radius")
+    k: int = Field(DEFAULT_K, description="maximum number of patrol points (1-50)")
+    radius_m: float = Field(
+        DEFAULT_RADIUS_M, description="a patrol point covers cells within this radius"
+    )
     start_lon: float | None = Field(None, description="start; default the office, else Sambas")
     start_lat: float | None = None
     layer: str = "incidents"
@@ -124,9 +130,10 @@ class PatrolPlanRequest(BaseModel):
     min_confidence: int = Field(2, description="hot cells at >= 1/2/3 = 90/95/99 %")
     return_to_start: bool = True
     avoid_recent_days: int | None = Field(
-        7, description="cells patrolled in the last N days weigh recent_factor times"
+        DEFAULT_AVOID_RECENT_DAYS,
+        description="cells patrolled in the last N days weigh recent_factor times",
     )
-    recent_factor: float = 0.5
+    recent_factor: float = DEFAULT_RECENT_FACTOR
 
 
 @router.post(
@@ -180,7 +187,9 @@ class PatrolLogProperties(BaseModel):
     patrolled_at: dt.datetime
     ended_at: dt.datetime | None = None
     team: str | None = None
-    radius_m: float = 1000.0
+    radius_m: float = Field(
+        DEFAULT_RADIUS_M, description="the area patrolled; by default what a plan's stop covers"
+    )
     note: str | None = None
 
 

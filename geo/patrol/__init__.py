@@ -6,7 +6,9 @@
 - **Order** — a route from the start point (the immigration office from settings, else Sambas
   town) by nearest neighbour then 2-opt, straight lines in EPSG:32649 (no road network yet).
 - **Recently patrolled** — cells within the radius of a patrol logged in the last
-  ``avoid_recent_days`` days count ``recent_factor`` times their weight, so plans rotate.
+  ``avoid_recent_days`` days count ``recent_factor`` times their weight, so plans rotate. A stop
+  and a logged patrol reach :data:`DEFAULT_RADIUS_M` unless told otherwise: one meaning of
+  "patrolled" for planning and logging.
 
 The parts (docs/hotspots.md explains the method):
 
@@ -15,7 +17,8 @@ The parts (docs/hotspots.md explains the method):
 - :mod:`geo.patrol.route` — the visiting order, nearest neighbour + 2-opt (pure);
 - :mod:`geo.patrol.plan` — cell weights, the recency discount, the plan and its GeoJSON (pure);
 - :mod:`geo.patrol.logbook` — the patrol log (SQL, audited writes);
-- :mod:`geo.patrol.service` — :func:`plan_patrol`, the plan from the database.
+- :mod:`geo.patrol.service` — :func:`plan_patrol` and :func:`plan_on_hotspots`, plans from the
+  database.
 """
 
 from geo.patrol.coordinates import (
@@ -36,6 +39,10 @@ from geo.patrol.logbook import (
     recent_patrols_utm,
 )
 from geo.patrol.plan import (
+    DEFAULT_AVOID_RECENT_DAYS,
+    DEFAULT_K,
+    DEFAULT_RADIUS_M,
+    DEFAULT_RECENT_FACTOR,
     MAX_PATROL_POINTS,
     MAX_RADIUS_M,
     MIN_RADIUS_M,
@@ -50,9 +57,13 @@ from geo.patrol.plan import (
     recency_multiplier,
 )
 from geo.patrol.route import order_route, route_length
-from geo.patrol.service import plan_patrol
+from geo.patrol.service import plan_on_hotspots, plan_patrol
 
 __all__ = [
+    "DEFAULT_AVOID_RECENT_DAYS",
+    "DEFAULT_K",
+    "DEFAULT_RADIUS_M",
+    "DEFAULT_RECENT_FACTOR",
     "GUARANTEE",
     "MAX_PATROL_POINTS",
     "MAX_RADIUS_M",
@@ -76,6 +87,7 @@ __all__ = [
     "order_route",
     "patrol_feature",
     "plan_from_hotspots",
+    "plan_on_hotspots",
     "plan_patrol",
     "plan_to_feature_collection",
     "recency_multiplier",

@@ -16,7 +16,7 @@ from geo.errors import NotFoundError, ValidationError
 from geo.hotspots.data import as_utc
 from geo.models import SRID, PatrolLog
 from geo.patrol.coordinates import FloatArray, check_lon_lat
-from geo.patrol.plan import MAX_RADIUS_M
+from geo.patrol.plan import DEFAULT_RADIUS_M, MAX_RADIUS_M
 from geo.users import Principal
 
 
@@ -43,7 +43,7 @@ def log_patrol(
     patrolled_at: dt.datetime,
     ended_at: dt.datetime | None = None,
     team: str | None = None,
-    radius_m: float = 1000.0,
+    radius_m: float = DEFAULT_RADIUS_M,
     note: str | None = None,
     principal: Principal | None = None,
     client: str | None = None,

@@ -20,6 +20,14 @@ from geo.patrol.coverage import GUARANTEE, coverage_matrix, greedy_max_coverage
 from geo.patrol.route import order_route, route_length
 from geo.registry.caps import PATROL_K, PATROL_RADIUS_M, RECENT_FACTOR
 
+# What "patrolled" means, one default for planning and logging: a plan's stop covers the cells
+# whose centres lie within DEFAULT_RADIUS_M, and a patrol logged there discounts that same area in
+# the plans of the next DEFAULT_AVOID_RECENT_DAYS days (its cells weigh DEFAULT_RECENT_FACTOR
+# times as much). The allowed ranges are the caps of geo.registry.caps.
+DEFAULT_RADIUS_M: Final = 2000.0
+DEFAULT_AVOID_RECENT_DAYS: Final = 7
+DEFAULT_RECENT_FACTOR: Final = 0.5
+DEFAULT_K: Final = 4
 MAX_PATROL_POINTS: Final = int(PATROL_K.high)
 MIN_RADIUS_M: Final = PATROL_RADIUS_M.low
 MAX_RADIUS_M: Final = PATROL_RADIUS_M.high
@@ -29,6 +37,9 @@ WEIGHT_MODES: Final = ("hot", "count")
 
 @dataclass(frozen=True)
 class PatrolPoint:
+    """A stop: the hotspot weight it newly covers, and its demand, that weight after the
+    discount of recent patrols (equal to it where no patrol was logged lately)."""
+
     order: int
     lon: float
     lat: float
@@ -36,6 +47,8 @@ class PatrolPoint:
     y_utm: float
     covered_weight: float
     cells_covered: list[str]
+    demand: float
+    recently_patrolled_cells: int
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class PatrolPlan:
     return_to_start: bool
     weight_mode: str
     recently_patrolled_cells: int = 0
+    covered_demand: float = 0.0  # the covered weight after the discount of recent patrols
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -115,7 +129,7 @@ def plan_from_hotspots(
     return_to_start: bool = True,
     recent_visits_xy: FloatArray | None = None,
     recent_visits_radius_m: FloatArray | None = None,
-    recent_factor: float = 0.5,
+    recent_factor: float = DEFAULT_RECENT_FACTOR,
 ) -> PatrolPlan:
     """A patrol plan from a hotspot result (pure): see the module docstring."""
     check_plan_parameters(k=k, radius_m=radius_m, recent_factor=recent_factor)
@@ -124,8 +138,7 @@ def plan_from_hotspots(
     xy = np.column_stack([cells["x_utm"].to_numpy(float), cells["y_utm"].to_numpy(float)])
     weight = hotspot_weights(result, weight_mode=weight_mode, min_confidence=min_confidence)
     target = weight > 0
-    objective = weight.copy()
-    recent_cells = 0
+    mult = np.ones(len(xy))
     if recent_visits_xy is not None and len(recent_visits_xy):
         radii = (
             recent_visits_radius_m
@@ -133,8 +146,8 @@ def plan_from_hotspots(
             else np.full(len(recent_visits_xy), radius_m)
         )
         mult = recency_multiplier(xy, recent_visits_xy, radii, recent_factor=recent_factor)
-        recent_cells = int(((mult < 1) & target).sum())
-        objective = objective * mult
+    recent_cells = int(((mult < 1) & target).sum())
+    objective = weight * mult
     cover = greedy_max_coverage(xy, xy[target], objective[target], k=k, radius_m=radius_m)
     start_xy = to_utm(*start)
     chosen_xy = xy[cover.chosen] if cover.chosen else np.zeros((0, 2))
@@ -143,13 +156,16 @@ def plan_from_hotspots(
     target_ids = cells["cell_id"].to_numpy()[target]
     points: list[PatrolPoint] = []
     taken = np.zeros(int(target.sum()), dtype=bool)
-    covered_weight = 0.0
+    target_weight, target_demand, target_mult = weight[target], objective[target], mult[target]
+    covered_weight = covered_demand = 0.0
     for position, idx in enumerate(order, start=1):
         hit = c[[idx], :].indices
         new = hit[~taken[hit]]
         taken[new] = True
-        gain = float(weight[target][new].sum())
+        gain = float(target_weight[new].sum())
+        demand = float(target_demand[new].sum())
         covered_weight += gain
+        covered_demand += demand
         lon, lat = to_lonlat([chosen_xy[idx, 0]], [chosen_xy[idx, 1]])
         points.append(
             PatrolPoint(
@@ -160,6 +176,8 @@ def plan_from_hotspots(
                 y_utm=float(chosen_xy[idx, 1]),
                 covered_weight=gain,
                 cells_covered=[str(v) for v in target_ids[hit]],
+                demand=demand,
+                recently_patrolled_cells=int((target_mult[new] < 1).sum()),
             )
         )
     path = [start_xy] + [(p.x_utm, p.y_utm) for p in points]
@@ -180,6 +198,7 @@ def plan_from_hotspots(
         return_to_start=return_to_start,
         weight_mode=weight_mode,
         recently_patrolled_cells=recent_cells,
+        covered_demand=covered_demand,
         metadata={
             "layer": window.layer,
             "cell_m": window.cell_m,
@@ -193,7 +212,9 @@ def plan_from_hotspots(
     )
 
 
-def check_plan_parameters(*, k: int, radius_m: float, recent_factor: float = 0.5) -> None:
+def check_plan_parameters(
+    *, k: int, radius_m: float, recent_factor: float = DEFAULT_RECENT_FACTOR
+) -> None:
     """The plan's work-scaling parameters within their caps (geo.registry.caps)."""
     PATROL_K.integer(k)
     PATROL_RADIUS_M.number(radius_m)
@@ -221,6 +242,8 @@ def plan_to_feature_collection(plan: PatrolPlan) -> dict[str, Any]:
                     "order": p.order,
                     "radius_m": plan.radius_m,
                     "covered_weight": p.covered_weight,
+                    "demand": p.demand,
+                    "recently_patrolled_cells": p.recently_patrolled_cells,
                     "cells_covered": p.cells_covered,
                 },
             }
@@ -239,6 +262,7 @@ def plan_to_feature_collection(plan: PatrolPlan) -> dict[str, Any]:
         "features": features,
         "covered_share": plan.covered_share,
         "covered_weight": plan.covered_weight,
+        "covered_demand": plan.covered_demand,
         "total_weight": plan.total_weight,
         "length_km": round(plan.length_km, 3),
         "metadata": {

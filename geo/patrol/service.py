@@ -1,5 +1,6 @@
 """The plan from the database: the window's hotspots and the recent patrol log (SQL), then
-:func:`geo.patrol.plan.plan_from_hotspots`."""
+:func:`geo.patrol.plan.plan_from_hotspots`. Every face plans through here (CLI, API, maps,
+snapshots), so all of them discount the same recent patrols the same way."""
 
 from __future__ import annotations
 
@@ -10,53 +11,62 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from geo.field.tracks import DEFAULT_GAP_S, DEFAULT_MAX_ACCURACY_M, track_points_utm
-from geo.hotspots.analysis import hotspots
+from geo.hotspots.analysis import HotspotResult, hotspots
 from geo.hotspots.data import as_utc
 from geo.patrol.coordinates import FloatArray, check_lon_lat, default_start
 from geo.patrol.logbook import recent_patrols_utm
-from geo.patrol.plan import PatrolPlan, check_plan_parameters, plan_from_hotspots
+from geo.patrol.plan import (
+    DEFAULT_AVOID_RECENT_DAYS,
+    DEFAULT_K,
+    DEFAULT_RADIUS_M,
+    DEFAULT_RECENT_FACTOR,
+    PatrolPlan,
+    check_plan_parameters,
+    plan_from_hotspots,
+)
 from geo.registry.caps import AVOID_RECENT_DAYS
 from geo.settings import AreaSettings
 
 
-def plan_patrol(
+def _check_request(
+    *,
+    k: int,
+    radius_m: float,
+    recent_factor: float,
+    start_point: tuple[float, float],
+    avoid_recent_days: int | None,
+) -> None:
+    check_plan_parameters(k=k, radius_m=radius_m, recent_factor=recent_factor)
+    check_lon_lat(*start_point, field="start_point")
+    if avoid_recent_days is not None:
+        AVOID_RECENT_DAYS.integer(avoid_recent_days)
+
+
+def plan_on_hotspots(
     *,
     session: Session,
-    k: int = 4,
-    radius_m: float = 2000.0,
+    result: HotspotResult,
+    k: int = DEFAULT_K,
+    radius_m: float = DEFAULT_RADIUS_M,
     start_point: tuple[float, float] | None = None,
     area: AreaSettings | None = None,
-    layer: str = "incidents",
-    cell_m: float = 1000.0,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    kinds: list[str] | tuple[str, ...] | None = None,
-    weighting: str = "count",
     weight_mode: str = "hot",
     min_confidence: int = 2,
     return_to_start: bool = True,
-    avoid_recent_days: int | None = 7,
-    recent_factor: float = 0.5,
+    avoid_recent_days: int | None = DEFAULT_AVOID_RECENT_DAYS,
+    recent_factor: float = DEFAULT_RECENT_FACTOR,
     now: dt.datetime | None = None,
-    reference_data_dir: Path | None = None,
 ) -> PatrolPlan:
-    """Hotspots of the window (SQL), recent patrols (SQL), then :func:`plan_from_hotspots`."""
-    check_plan_parameters(k=k, radius_m=radius_m, recent_factor=recent_factor)
+    """A plan on an already computed hotspot result, discounting the cells within the radius of
+    a patrol logged, or of a team's track, in the ``avoid_recent_days`` days before ``now``
+    (none when 0 or None)."""
     point = start_point or default_start(area)
-    check_lon_lat(*point, field="start_point")
-    if avoid_recent_days is not None:
-        AVOID_RECENT_DAYS.integer(avoid_recent_days)
-    if reference_data_dir is None and area is not None:
-        reference_data_dir = area.reference_data_dir
-    result = hotspots(
-        session=session,
-        layer=layer,
-        cell_m=cell_m,
-        start=start,
-        end=end,
-        kinds=kinds,
-        weighting=weighting,
-        reference_data_dir=reference_data_dir,
+    _check_request(
+        k=k,
+        radius_m=radius_m,
+        recent_factor=recent_factor,
+        start_point=point,
+        avoid_recent_days=avoid_recent_days,
     )
     visits_xy: FloatArray | None = None
     visits_r: FloatArray | None = None
@@ -86,4 +96,62 @@ def plan_patrol(
         recent_visits_xy=visits_xy,
         recent_visits_radius_m=visits_r,
         recent_factor=recent_factor,
+    )
+
+
+def plan_patrol(
+    *,
+    session: Session,
+    k: int = DEFAULT_K,
+    radius_m: float = DEFAULT_RADIUS_M,
+    start_point: tuple[float, float] | None = None,
+    area: AreaSettings | None = None,
+    layer: str = "incidents",
+    cell_m: float = 1000.0,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    kinds: list[str] | tuple[str, ...] | None = None,
+    weighting: str = "count",
+    weight_mode: str = "hot",
+    min_confidence: int = 2,
+    return_to_start: bool = True,
+    avoid_recent_days: int | None = DEFAULT_AVOID_RECENT_DAYS,
+    recent_factor: float = DEFAULT_RECENT_FACTOR,
+    now: dt.datetime | None = None,
+    reference_data_dir: Path | None = None,
+) -> PatrolPlan:
+    """Hotspots of the window (SQL), then :func:`plan_on_hotspots`."""
+    # The cheap checks first: a bad request should not wait for a Gi* run.
+    _check_request(
+        k=k,
+        radius_m=radius_m,
+        recent_factor=recent_factor,
+        start_point=start_point or default_start(area),
+        avoid_recent_days=avoid_recent_days,
+    )
+    if reference_data_dir is None and area is not None:
+        reference_data_dir = area.reference_data_dir
+    result = hotspots(
+        session=session,
+        layer=layer,
+        cell_m=cell_m,
+        start=start,
+        end=end,
+        kinds=kinds,
+        weighting=weighting,
+        reference_data_dir=reference_data_dir,
+    )
+    return plan_on_hotspots(
+        session=session,
+        result=result,
+        k=k,
+        radius_m=radius_m,
+        start_point=start_point,
+        area=area,
+        weight_mode=weight_mode,
+        min_confidence=min_confidence,
+        return_to_start=return_to_start,
+        avoid_recent_days=avoid_recent_days,
+        recent_factor=recent_factor,
+        now=now,
     )

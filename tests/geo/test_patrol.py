@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import NotFoundError, ValidationError
 from geo.patrol import (
+    DEFAULT_RADIUS_M,
     SAMBAS_TOWN,
     coverage_matrix,
     default_start,
@@ -174,6 +175,33 @@ def test_recently_patrolled_cluster_is_avoided(session: Session) -> None:
     assert np.hypot(ignoring.points[0].x_utm - x, ignoring.points[0].y_utm - y) <= 2500
     long_ago = plan_patrol(**common, avoid_recent_days=1, recent_factor=0.1, now=NOW)
     assert np.hypot(long_ago.points[0].x_utm - x, long_ago.points[0].y_utm - y) <= 2500
+
+
+def test_a_patrol_logged_at_stop_1_discounts_exactly_what_stop_1_covered(
+    session: Session,
+) -> None:
+    insert_incidents(session, planted(seed=7, per_cluster=30, background=150))
+    common = {"session": session, "reference_data_dir": SHARED_DATA, "now": NOW}
+    (stop,) = plan_patrol(**common, k=1).points
+    assert stop.demand == stop.covered_weight and stop.recently_patrolled_cells == 0
+    # Logged with the defaults, as the CLI and the API log it: the plan's own reach.
+    entry = log_patrol(
+        session=session, lon=stop.lon, lat=stop.lat, patrolled_at=NOW - dt.timedelta(hours=3)
+    )
+    assert entry.radius_m == DEFAULT_RADIUS_M
+    after = plan_patrol(**common, k=1)
+    assert after.recently_patrolled_cells == len(stop.cells_covered)
+    moved = np.hypot(after.points[0].x_utm - stop.x_utm, after.points[0].y_utm - stop.y_utm)
+    assert moved > 4 * DEFAULT_RADIUS_M  # its area weighs half now: another cluster comes first
+    full = plan_patrol(**common, k=len(CLUSTER_CENTRES))
+    there = min(full.points, key=lambda p: np.hypot(p.x_utm - stop.x_utm, p.y_utm - stop.y_utm))
+    assert there.recently_patrolled_cells > 0
+    assert there.demand < there.covered_weight
+    assert full.covered_demand < full.covered_weight
+    fc = plan_to_feature_collection(full)
+    assert fc["covered_demand"] == full.covered_demand
+    props = [f["properties"] for f in fc["features"] if f["properties"]["kind"] == "patrol_point"]
+    assert 0 < sum(p["recently_patrolled_cells"] for p in props) <= full.recently_patrolled_cells
 
 
 def test_plan_without_hot_spots_is_empty_not_an_error(session: Session) -> None:
