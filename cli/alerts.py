@@ -7,7 +7,16 @@ import datetime as dt
 import typer
 from rich.table import Table
 
-from cli.common import console, handle_errors, load_settings, open_database
+from cli.common import (
+    FORMAT_OPTION,
+    Column,
+    OutputFormat,
+    console,
+    handle_errors,
+    load_settings,
+    open_database,
+    print_records,
+)
 from geo.alerts import run_batch
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
 from geo.alerts.service import list_alerts, parse_alert_filters
@@ -42,14 +51,37 @@ def run(
     console.print(f"{sum(counts.values())} new alerts in {elapsed:.2f} s")
 
 
+def _minute(iso: str | None) -> str:
+    """A WIB ISO time as the table shows it (the service already gives alert times in WIB)."""
+    return (iso or "")[:16].replace("T", " ")
+
+
+def _metres(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+ALERT_COLUMNS = (
+    Column("id", "id"),
+    Column("rule", "rule"),
+    Column("severity", "sev"),
+    Column("status", "status"),
+    Column("event_at", "event (WIB)", _minute),
+    Column("distance_m", "distance m", _metres),
+    Column("kecamatan", "kecamatan"),
+    Column("desa", "desa"),
+    Column("created_at", "raised (WIB)", _minute),
+)
+
+
 @app.command("list")
 @handle_errors
 def list_(
     status: str | None = typer.Option(None, help="new, acknowledged or resolved."),
     rule: str | None = typer.Option(None, help="Only this rule."),
     limit: int = typer.Option(50, help="At most this many (newest first)."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """List alerts (newest first), without personal data."""
+    """List alerts (newest first), without personal data; times in WIB."""
     db = open_database(load_settings())
     with db.session() as session:
         features = list_alerts(
@@ -57,20 +89,7 @@ def list_(
             principal=CLI_PRINCIPAL,
             filters=parse_alert_filters(status=status, rule=rule, limit=limit),
         )
-    table = Table("id", "rule", "sev", "status", "event (WIB)", "distance m", "kecamatan", "desa")
-    for f in features:
-        p = f["properties"]
-        table.add_row(
-            str(p["id"]),
-            p["rule"],
-            str(p["severity"]),
-            p["status"],
-            (p["event_at"] or "")[:16].replace("T", " "),
-            f"{p['distance_m']:.0f}" if p["distance_m"] is not None else "",
-            p["kecamatan"] or "",
-            p["desa"] or "",
-        )
-    console.print(table)
+    print_records([f["properties"] for f in features], ALERT_COLUMNS, fmt)
 
 
 @app.command("deliver")

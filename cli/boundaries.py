@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cli.common import console, err_console, handle_errors, load_settings, open_database
+from cli.common import (
+    FORMAT_OPTION,
+    Column,
+    OutputFormat,
+    console,
+    err_console,
+    handle_errors,
+    load_settings,
+    open_database,
+    print_records,
+    say,
+)
 from geo.boundaries import LayerReport, boundary_status, import_boundaries, load_reference_data
 from geo.db import Database
 from geo.errors import ImportRejectedError
@@ -103,22 +114,27 @@ def import_(
         console.print("dry run: valid, nothing written")
 
 
+STATUS_COLUMNS = (
+    Column("target", "table"),
+    Column("layer", "layer"),
+    Column("features", "features"),
+    Column("licence", "licence"),
+    Column("sources", "source"),
+    Column("loaded_at", "loaded (WIB)"),
+)
+
+
 @app.command("status")
 @handle_errors
-def status() -> None:
-    """List the loaded layers with feature counts, sources and licences."""
+def status(fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """List the loaded layers with feature counts, sources, licences and when they were loaded."""
     settings = load_settings()
     db = open_database(settings)
     with db.session() as session:
         rows = boundary_status(session=session)
-    table = Table("table", "layer", "features", "licence", "source")
-    for row in rows:
-        table.add_row(
-            row["target"], row["layer"], str(row["features"]), row["licence"], row["sources"]
-        )
-    console.print(table)
+    print_records(rows, STATUS_COLUMNS, fmt)
     if not rows:
-        console.print("no reference data loaded; run: timpora boundaries load")
+        say("no reference data loaded; run: timpora boundaries load", fmt)
 
 
 def setup_step(settings: Settings, db: Database) -> None:

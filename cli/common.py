@@ -1,13 +1,24 @@
-"""What every command shares: settings, the database handle, and one-line errors."""
+"""What every command shares: settings, the database handle, one-line errors, and output that
+fits its terminal or, piped, is complete (tables, JSON or CSV; times in WIB)."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import enum
 import functools
+import json
+import math
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, TypeVar
 
-from rich.console import Console
+import typer
+from rich.console import Console, ConsoleDimensions
+from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from geo.db import (
@@ -20,9 +31,38 @@ from geo.db import (
 )
 from geo.errors import TimporaError
 from geo.settings import Settings
+from geo.times import format_wib, to_wib
 
-console = Console()
-err_console = Console(stderr=True)
+# Output to a pipe or a file is laid out this wide: in practice, whole lines.
+PIPED_WIDTH: Final = 10_000
+
+
+class CliConsole(Console):
+    """Rich's console, except that a pipe or a file gets whole lines: rich would lay them out
+    for 80 columns (or for the terminal the command was started from) and cut table cells."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is not None or self._writes_to_terminal():
+            return size
+        return ConsoleDimensions(PIPED_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+    def _writes_to_terminal(self) -> bool:
+        # The file itself, not is_terminal: FORCE_COLOR asks for colour, not for a width.
+        isatty = getattr(self.file, "isatty", None)
+        try:
+            return bool(isatty is not None and isatty())
+        except ValueError:  # a closed file
+            return False
+
+
+console = CliConsole()
+err_console = CliConsole(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,3 +148,91 @@ def open_service_database(settings: Settings) -> Database:
         if current_revision(db.engine) != head_revision():
             upgrade(db.engine)  # a single URL: the schema's owner (see geo.roles.login_problem)
     return db
+
+
+# --- records as a table, JSON or CSV ------------------------------------------------------------
+
+
+class OutputFormat(enum.StrEnum):
+    """How a command prints its records."""
+
+    table = "table"  # for a person: fits the terminal
+    json = "json"  # an array of objects, every field
+    csv = "csv"  # a header row of field names, then one row per record
+
+
+FORMAT_OPTION: Any = typer.Option(
+    OutputFormat.table,
+    "--format",
+    case_sensitive=False,
+    help="table (for reading; whole lines when piped), json or csv (every field; times in WIB).",
+)
+
+
+def cell_text(value: Any) -> str:
+    """How a table shows a value: times in WIB to the minute, nothing for a missing value."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return format_wib(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of the records: its JSON/CSV name, its table header, how the table shows it."""
+
+    key: str
+    label: str
+    text: Callable[[Any], str] = cell_text
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON/CSV carry it: times as ISO 8601 in WIB, numbers as numbers."""
+    if isinstance(value, dt.datetime):
+        return to_wib(value).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN
+    return value
+
+
+def print_records(
+    records: Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+) -> None:
+    """Print records as a table (to the console), a JSON array or CSV (to stdout, complete)."""
+    rows = list(records)
+    if fmt is OutputFormat.json:
+        data = [{c.key: plain(row.get(c.key)) for c in columns} for row in rows]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        for row in rows:
+            writer.writerow(["" if (v := plain(row.get(c.key))) is None else v for c in columns])
+    else:
+        table = Table(*(c.label for c in columns), title=title)
+        for row in rows:
+            # Text, not markup: a team called "[red]" prints as written.
+            table.add_row(*(Text(c.text(row.get(c.key))) for c in columns))
+        console.print(table)
+    sys.stdout.flush()
+
+
+def say(message: str, fmt: OutputFormat = OutputFormat.table) -> None:
+    """A line for the reader: beside a table on stdout; beside JSON or CSV on stderr, so the
+    data on stdout stay machine-readable."""
+    (console if fmt is OutputFormat.table else err_console).print(message, highlight=False)

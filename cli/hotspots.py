@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
-from rich.table import Table
 
-from cli.common import console, handle_errors, load_settings, open_database
+from cli.common import (
+    FORMAT_OPTION,
+    Column,
+    OutputFormat,
+    console,
+    handle_errors,
+    load_settings,
+    open_database,
+    print_records,
+    say,
+)
 from geo.errors import ValidationError
 from geo.hotspots import hotspots, to_feature_collection
-from geo.patrol import list_patrols, log_patrol, plan_patrol, plan_to_feature_collection
-from geo.times import parse_time
+from geo.patrol import (
+    AVOID_RECENT_DAYS,
+    DEFAULT_K,
+    PATROL_RADIUS_M,
+    list_patrols,
+    log_patrol,
+    plan_patrol,
+    plan_to_feature_collection,
+)
+from geo.times import format_wib, parse_time
 
 patrol_app = typer.Typer(
     help="Plan patrols on hotspots and keep the patrol log.", no_args_is_help=True
@@ -35,6 +54,22 @@ KIND = typer.Option(None, "--kind", help="Incident kind / sighting source (repea
 WEIGHT = typer.Option("count", "--weight", help="count or severity (incidents).")
 
 
+def _fixed(digits: int) -> Callable[[Any], str]:
+    return lambda value: f"{value:.{digits}f}"
+
+
+HOTSPOT_COLUMNS = (
+    Column("cell_id", "cell"),
+    Column("lon", "lon", _fixed(5)),
+    Column("lat", "lat", _fixed(5)),
+    Column("count", "count"),
+    Column("gi_z", "Gi* z", _fixed(2)),
+    Column("p_fdr", "p (FDR)", lambda value: f"{value:.3g}"),
+    Column("confidence", "confidence"),
+    Column("trend", "trend"),
+)
+
+
 @handle_errors
 def hotspots_command(
     layer: str = LAYER,
@@ -46,6 +81,7 @@ def hotspots_command(
     slice_unit: str = typer.Option("week", "--slice", help="Trend time slice: week or month."),
     top: int = typer.Option(15, "--top", help="How many of the hottest cells to list."),
     out: Path | None = typer.Option(None, "--out", help="Write all cells as GeoJSON here."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Getis-Ord Gi* hot spots on a hex grid (FDR-corrected 90/95/99 %) and their trends."""
     settings = load_settings()
@@ -63,38 +99,52 @@ def hotspots_command(
             reference_data_dir=settings.area.reference_data_dir,
         )
     meta = result.metadata
-    console.print(
+    say(
         f"{meta['n_cells']} cells of {cell_m:g} m over {meta['area_source']}, "
         f"{meta['n_points']} {layer}, {len(meta['slices'])} {slice_unit} slices: "
         f"{meta['n_hot']} hot, {meta['n_cold']} cold (Gi*, Benjamini-Hochberg FDR)",
-        highlight=False,
+        fmt,
     )
     cells = result.cells
+    records = []
     if len(cells):
         centroids = cells.geometry.to_crs(32649).centroid.to_crs(4326)
-        table = Table("cell", "lon", "lat", "count", "Gi* z", "p (FDR)", "confidence", "trend")
         for idx in cells.sort_values("gi_z", ascending=False).index[:top]:
             row = cells.loc[idx]
-            table.add_row(
-                str(row["cell_id"]),
-                f"{centroids.loc[idx].x:.5f}",
-                f"{centroids.loc[idx].y:.5f}",
-                str(row["count"]),
-                f"{row['gi_z']:.2f}",
-                f"{row['p_fdr']:.3g}",
-                str(row["confidence"]),
-                str(row["trend"]),
+            records.append(
+                {
+                    "cell_id": row["cell_id"],
+                    "lon": centroids.loc[idx].x,
+                    "lat": centroids.loc[idx].y,
+                    "count": row["count"],
+                    "gi_z": row["gi_z"],
+                    "p_fdr": row["p_fdr"],
+                    "confidence": row["confidence"],
+                    "trend": row["trend"],
+                }
             )
-        console.print(table)
+    if records or fmt is not OutputFormat.table:
+        print_records(records, HOTSPOT_COLUMNS, fmt)
     if out is not None:
         _write(out, to_feature_collection(result))
+
+
+STOP_COLUMNS = (
+    Column("order", "#"),
+    Column("lon", "lon", _fixed(5)),
+    Column("lat", "lat", _fixed(5)),
+    Column("covered_weight", "covered weight"),
+    Column("demand", "demand"),
+    Column("recently_patrolled_cells", "recently patrolled cells"),
+    Column("cells", "cells"),
+)
 
 
 @patrol_app.command("plan")
 @handle_errors
 def plan(
-    k: int = typer.Option(4, "--k", help="Maximum number of patrol points."),
-    radius_m: float = typer.Option(2000.0, "--radius-m", help="Radius a patrol point covers."),
+    k: int = typer.Option(DEFAULT_K, "--k", help="Maximum number of patrol points."),
+    radius_m: float = typer.Option(PATROL_RADIUS_M, "--radius-m", help="Radius a stop covers."),
     start_lon: float | None = typer.Option(None, "--start-lon", help="Default: the office."),
     start_lat: float | None = typer.Option(None, "--start-lat"),
     layer: str = LAYER,
@@ -104,10 +154,13 @@ def plan(
     kind: list[str] | None = KIND,
     weight: str = WEIGHT,
     avoid_recent_days: int = typer.Option(
-        7, "--avoid-recent-days", help="Down-weight cells patrolled in the last N days (0: off)."
+        AVOID_RECENT_DAYS,
+        "--avoid-recent-days",
+        help="Down-weight cells patrolled in the last N days (0: off).",
     ),
     one_way: bool = typer.Option(False, "--one-way", help="Do not return to the start."),
     out: Path | None = typer.Option(None, "--out", help="Write the plan as GeoJSON here."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Choose up to k patrol points covering the most hotspot weight, and a route through them."""
     if (start_lon is None) != (start_lat is None):
@@ -132,18 +185,31 @@ def plan(
             return_to_start=not one_way,
             avoid_recent_days=avoid_recent_days or None,
         )
-    table = Table("#", "lon", "lat", "covered weight", "cells")
-    for p in result.points:
-        table.add_row(
-            str(p.order), f"{p.lon:.5f}", f"{p.lat:.5f}", f"{p.covered_weight:g}",
-            str(len(p.cells_covered)),
-        )  # fmt: skip
-    console.print(table)
-    console.print(
+    records = [
+        {
+            "order": p.order,
+            "lon": p.lon,
+            "lat": p.lat,
+            "covered_weight": p.covered_weight,
+            "demand": p.demand,
+            "recently_patrolled_cells": p.recently_patrolled_cells,
+            "cells": len(p.cells_covered),
+        }
+        for p in result.points
+    ]
+    print_records(records, STOP_COLUMNS, fmt)
+    say(
         f"start {result.start[0]:.5f}, {result.start[1]:.5f}; covered share "
         f"{result.covered_share:.1%} of {result.total_weight:g}; route {result.length_km:.1f} km",
-        highlight=False,
+        fmt,
     )
+    if result.recently_patrolled_cells:
+        say(
+            f"{result.recently_patrolled_cells} hot cell(s) patrolled in the last "
+            f"{avoid_recent_days} days count {result.metadata['recent_factor']:g}x: "
+            f"demand {result.covered_demand:g} of the covered {result.covered_weight:g}",
+            fmt,
+        )
     if out is not None:
         _write(out, plan_to_feature_collection(result))
 
@@ -155,7 +221,9 @@ def log_add(
     lat: float = typer.Option(..., "--lat"),
     at: str | None = typer.Option(None, "--at", help="When (ISO, WIB if no offset); default now."),
     team: str | None = typer.Option(None, "--team"),
-    radius_m: float = typer.Option(1000.0, "--radius-m"),
+    radius_m: float = typer.Option(
+        PATROL_RADIUS_M, "--radius-m", help="The area patrolled (the plan's default reach)."
+    ),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:
     """Record a patrol (where and when)."""
@@ -171,7 +239,22 @@ def log_add(
             radius_m=radius_m,
             note=note,
         )
-        console.print(f"patrol log entry {entry.id} at {entry.patrolled_at.isoformat()}")
+        console.print(
+            f"patrol log entry {entry.id} at {format_wib(entry.patrolled_at)} WIB, "
+            f"{entry.radius_m:g} m around {lon:.5f}, {lat:.5f}",
+            highlight=False,
+        )
+
+
+LOG_COLUMNS = (
+    Column("id", "id"),
+    Column("patrolled_at", "when (WIB)"),
+    Column("ended_at", "until (WIB)"),
+    Column("lon", "lon", _fixed(5)),
+    Column("lat", "lat", _fixed(5)),
+    Column("radius_m", "radius m"),
+    Column("team", "team"),
+)
 
 
 @log_app.command("list")
@@ -180,8 +263,9 @@ def log_list(
     start: str | None = START,
     end: str | None = END,
     limit: int = typer.Option(50, "--limit"),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """The patrol log, newest first."""
+    """The patrol log, newest first; times in WIB."""
     db = open_database(load_settings())
     with db.session() as session:
         rows = list_patrols(
@@ -190,10 +274,16 @@ def log_list(
             end=parse_time(end, field="end"),
             limit=limit,
         )
-        table = Table("id", "when (UTC)", "lon", "lat", "radius m", "team")
-        for entry, lon, lat in rows:
-            table.add_row(
-                str(entry.id), entry.patrolled_at.strftime("%Y-%m-%d %H:%M"), f"{lon:.5f}",
-                f"{lat:.5f}", f"{entry.radius_m:g}", entry.team or "",
-            )  # fmt: skip
-    console.print(table)
+        records = [
+            {
+                "id": entry.id,
+                "patrolled_at": entry.patrolled_at,
+                "ended_at": entry.ended_at,
+                "lon": lon,
+                "lat": lat,
+                "radius_m": entry.radius_m,
+                "team": entry.team,
+            }
+            for entry, lon, lat in rows
+        ]
+    print_records(records, LOG_COLUMNS, fmt)

@@ -11,6 +11,7 @@ from geo.backup import backup as backup_database
 from geo.backup import restore as restore_database
 from geo.db import owner_url
 from geo.retention import purge_sightings
+from geo.times import format_wib
 
 
 @handle_errors
@@ -24,7 +25,7 @@ def purge(
         report = purge_sightings(session=session, older_than_days=older_than, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     console.print(
-        f"{verb} {report.sightings} sighting(s) observed before {report.cutoff:%Y-%m-%d %H:%M} UTC"
+        f"{verb} {report.sightings} sighting(s) observed before {format_wib(report.cutoff)} WIB"
     )
 
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import os
 
 import typer
-from rich.table import Table
 
-from cli.common import console, fail, handle_errors, load_settings, open_database
+from cli.common import (
+    FORMAT_OPTION,
+    Column,
+    OutputFormat,
+    console,
+    fail,
+    handle_errors,
+    load_settings,
+    open_database,
+    print_records,
+    say,
+)
 from geo.sharding import attach_shard, detach_shard, list_shards
 
 app = typer.Typer(
@@ -62,35 +72,51 @@ def add(
     )
 
 
+SHARD_COLUMNS = (
+    Column("name", "name"),
+    Column("server", "server"),
+    Column("dbname", "database"),
+    Column("user", "user", lambda v: v or "-"),
+    Column("fetch_size", "fetch", lambda v: str(v or "-")),
+    Column("extensions", "pushdown", lambda v: ",".join(v) or "none"),
+    Column("reachable", "reachable", _yes_no),
+    Column("error", "error"),
+    Column("revision", "schema", lambda v: v or "?"),
+    Column("revision_matches", "same schema", _yes_no),
+    Column("reference_matches", "same reference", _yes_no),
+)
+
+
 @app.command("list")
 @handle_errors
 def list_(
     check: bool = typer.Option(True, "--check/--no-check", help="Ask each shard (revision)."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """The attached shards, whether they answer, and whether schema and reference data match."""
     db = open_database(load_settings())
     with db.session() as session:
         shards = list_shards(session=session, check=check)
-    if not shards:
-        console.print("no shards attached")
-        return
-    table = Table(
-        "name", "server", "database", "user", "fetch", "pushdown", "reachable", "schema",
-        "reference",
-    )  # fmt: skip
-    for s in shards:
-        table.add_row(
-            s.name,
-            f"{s.host}:{s.port}",
-            s.dbname,
-            s.user or "-",
-            str(s.fetch_size or "-"),
-            ",".join(s.extensions) or "none",
-            _yes_no(s.reachable) + (f" ({s.error})" if s.error else ""),
-            f"{s.revision or '?'} {_yes_no(s.revision_matches)}",
-            _yes_no(s.reference_matches),
-        )
-    console.print(table)
+    records = [
+        {
+            "name": s.name,
+            "server": f"{s.host}:{s.port}",
+            "dbname": s.dbname,
+            "user": s.user,
+            "fetch_size": s.fetch_size,
+            "extensions": list(s.extensions),
+            "reachable": s.reachable,
+            "error": s.error,
+            "revision": s.revision,
+            "revision_matches": s.revision_matches,
+            "reference_matches": s.reference_matches,
+        }
+        for s in shards
+    ]
+    if records or fmt is not OutputFormat.table:
+        print_records(records, SHARD_COLUMNS, fmt)
+    if not records:
+        say("no shards attached", fmt)
 
 
 @app.command("remove")

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from cli.common import console, handle_errors, load_settings, open_database
+from cli.common import (
+    FORMAT_OPTION,
+    Column,
+    OutputFormat,
+    console,
+    handle_errors,
+    load_settings,
+    open_database,
+    print_records,
+)
 from geo.models import ROLES
 from geo.users import create_user, list_users, revoke_user, rotate_token
 
@@ -26,21 +34,30 @@ def add(
     print(token)
 
 
+USER_COLUMNS = (
+    Column("name", "name"),
+    Column("role", "role"),
+    Column("created_at", "created (WIB)"),
+    Column("revoked_at", "revoked (WIB)"),
+)
+
+
 @app.command("list")
 @handle_errors
-def list_() -> None:
-    """List users, roles and whether they are revoked."""
+def list_(fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """List users, roles, when each was created and whether (when) revoked; times in WIB."""
     db = open_database(load_settings())
     with db.session() as session:
-        table = Table("name", "role", "created (UTC)", "revoked")
-        for user in list_users(session=session):
-            table.add_row(
-                user.name,
-                user.role,
-                user.created_at.strftime("%Y-%m-%d %H:%M"),
-                user.revoked_at.strftime("%Y-%m-%d %H:%M") if user.revoked_at else "",
-            )
-    console.print(table)
+        records = [
+            {
+                "name": user.name,
+                "role": user.role,
+                "created_at": user.created_at,
+                "revoked_at": user.revoked_at,
+            }
+            for user in list_users(session=session)
+        ]
+    print_records(records, USER_COLUMNS, fmt)
 
 
 @app.command("revoke")

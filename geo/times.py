@@ -74,3 +74,15 @@ def period_starts(first: dt.date, last: dt.date, unit: str) -> list[dt.date]:
         else:
             day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return out
+
+
+def to_wib(value: dt.datetime) -> dt.datetime:
+    """A stored time in WIB; a naive one is taken as UTC, as the database stores times."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(WIB)
+
+
+def format_wib(value: dt.datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as a person reads it: WIB, to the minute unless ``fmt`` says otherwise."""
+    return to_wib(value).strftime(fmt)
