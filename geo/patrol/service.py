@@ -1,4 +1,4 @@
-"""The plan from the database: the window's hotspots and the recent patrol log (SQL), then
+"""The plan from the database: the window's hotspots, the recent patrol log and tracks (SQL), then
 :func:`geo.patrol.plan.plan_from_hotspots`. Every face plans through here (CLI, API, maps,
 snapshots), so all of them discount the same recent patrols the same way."""
 
