@@ -24,9 +24,9 @@ from cli.common import (
 from geo.errors import ValidationError
 from geo.hotspots import hotspots, to_feature_collection
 from geo.patrol import (
-    AVOID_RECENT_DAYS,
+    DEFAULT_AVOID_RECENT_DAYS,
     DEFAULT_K,
-    PATROL_RADIUS_M,
+    DEFAULT_RADIUS_M,
     list_patrols,
     log_patrol,
     plan_patrol,
@@ -144,7 +144,7 @@ STOP_COLUMNS = (
 @handle_errors
 def plan(
     k: int = typer.Option(DEFAULT_K, "--k", help="Maximum number of patrol points."),
-    radius_m: float = typer.Option(PATROL_RADIUS_M, "--radius-m", help="Radius a stop covers."),
+    radius_m: float = typer.Option(DEFAULT_RADIUS_M, "--radius-m", help="Radius a stop covers."),
     start_lon: float | None = typer.Option(None, "--start-lon", help="Default: the office."),
     start_lat: float | None = typer.Option(None, "--start-lat"),
     layer: str = LAYER,
@@ -154,7 +154,7 @@ def plan(
     kind: list[str] | None = KIND,
     weight: str = WEIGHT,
     avoid_recent_days: int = typer.Option(
-        AVOID_RECENT_DAYS,
+        DEFAULT_AVOID_RECENT_DAYS,
         "--avoid-recent-days",
         help="Down-weight cells patrolled in the last N days (0: off).",
     ),
@@ -222,7 +222,7 @@ def log_add(
     at: str | None = typer.Option(None, "--at", help="When (ISO, WIB if no offset); default now."),
     team: str | None = typer.Option(None, "--team"),
     radius_m: float = typer.Option(
-        PATROL_RADIUS_M, "--radius-m", help="The area patrolled (the plan's default reach)."
+        DEFAULT_RADIUS_M, "--radius-m", help="The area patrolled (the plan's default reach)."
     ),
     note: str | None = typer.Option(None, "--note"),
 ) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cli.main import app
-from geo.patrol import PATROL_RADIUS_M, to_utm
+from geo.patrol import DEFAULT_RADIUS_M, to_utm
 from tests.geo.hotspot_synth import SHARED_DATA, insert_incidents, planted
 
 
@@ -53,11 +53,11 @@ def test_a_patrol_logged_at_stop_1_changes_the_next_plan(env: None) -> None:
         app, ["patrol", "log", "add", "--lon", str(stop["lon"]), "--lat", str(stop["lat"])]
     )
     assert added.exit_code == 0, added.output
-    assert f"{PATROL_RADIUS_M:g} m around" in added.stdout  # the plan's reach, not another
+    assert f"{DEFAULT_RADIUS_M:g} m around" in added.stdout  # the plan's reach, not another
 
     # Its area now weighs half: the next single stop is another cluster, kilometres away.
     (first,) = _plan(runner, "--k", "1")
-    assert _metres(first, stop) > 4 * PATROL_RADIUS_M
+    assert _metres(first, stop) > 4 * DEFAULT_RADIUS_M
     assert first["recently_patrolled_cells"] == 0
 
     # A plan that still goes there shows every cell of that stop discounted, and says so.
@@ -65,7 +65,7 @@ def test_a_patrol_logged_at_stop_1_changes_the_next_plan(env: None) -> None:
     assert result.exit_code == 0, result.output
     stops = list(csv.DictReader(io.StringIO(result.stdout)))
     near = min(stops, key=lambda s: _metres({k: float(s[k]) for k in ("lon", "lat")}, stop))
-    assert _metres({k: float(near[k]) for k in ("lon", "lat")}, stop) <= PATROL_RADIUS_M
+    assert _metres({k: float(near[k]) for k in ("lon", "lat")}, stop) <= DEFAULT_RADIUS_M
     assert int(near["recently_patrolled_cells"]) > 0
     assert float(near["demand"]) < float(near["covered_weight"])
     assert "patrolled in the last 7 days count 0.5x" in result.stderr
