@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import access, audit, registry
-from geo.errors import ValidationError
+from geo.errors import PermissionDeniedError, ValidationError
 from geo.io.derive import DERIVED_COLUMNS
 from geo.io.formulas import neutralise_frame
 from geo.io.layers import LayerSpec, layer_spec
@@ -151,6 +151,13 @@ def export_layer(
             value=fmt,
         )
     spec = layer_spec(layer)
+    if spec.table in access.PERSON_RECORDS and not access.sees_personal_data(role):
+        # Every row is a person or a person's trace: a role without personal data gets counts
+        # (maps, hotspots), never these rows, whichever face asks (docs/privacy.md).
+        raise PermissionDeniedError(
+            f"role {role!r} may not export {spec.layer}: each row is a person or a person's "
+            "trace (personal data)"
+        )
     filters = filters or ListFilters()
     frame = export_frame(session=session, layer=spec.layer, role=role, filters=filters)
     personal = access.sees_personal_data(role) and bool(access.PERSONAL_FIELDS.get(spec.table))

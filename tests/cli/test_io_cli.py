@@ -43,10 +43,11 @@ def test_import_report_table_and_export(
         ],
         database_url,
     )
-    assert r.returncode == 0, r.stderr
-    text_out = out.read_text()
-    # A viewer's export of people carries no name and no reference (docs/privacy.md).
-    assert "UJI-F-1" not in text_out and "Contoh" not in text_out
+    # People are not exported for a viewer at all, not even their areas and row ids
+    # (docs/privacy.md): the same refusal as the API's 403.
+    assert r.returncode != 0
+    assert "may not export foreigners" in r.stderr + r.stdout
+    assert not out.exists()
     analyst_out = tmp_path / "people_analyst.csv"
     r = run(
         [
