@@ -18,9 +18,9 @@ from api.middleware import add_middleware
 from api.openapi import install_openapi
 from api.responses import JSON
 from api.routers import alerts as alerts_router
+from api.routers import alerts_triage, dashboard, health
 from api.routers import audit as audit_router
 from api.routers import briefing as briefing_router
-from api.routers import dashboard, health
 from api.routers import field as field_router
 from api.routers import hotspots as hotspots_router
 from api.routers import io as io_router
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_metrics(app, app.state.database)
     install_openapi(app)
     app.include_router(health.router)
+    app.include_router(alerts_triage.router)  # before alerts: /alerts/queue vs /alerts/{id}
     app.include_router(alerts_router.router)
     app.include_router(hotspots_router.router)
     app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}

@@ -1,4 +1,5 @@
-"""``timpora alerts``: evaluate the rules in batch, list alerts, deliver pending webhooks."""
+"""``timpora alerts``: evaluate the rules in batch, the triage queue and its actions (assign,
+note, ack, resolve with a reason, reopen; on several ids at once), deliver pending webhooks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from cli.common import (
     FORMAT_OPTION,
@@ -17,14 +19,14 @@ from cli.common import (
     open_database,
     print_records,
 )
-from geo.alerts import run_batch
+from geo.alerts import run_batch, triage
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
-from geo.alerts.service import list_alerts, parse_alert_filters
 from geo.times import parse_time
-from geo.users import Principal
+from geo.users import Principal, command_line_principal, find_principal
 
 app = typer.Typer(
-    help="Proximity alerts: batch evaluation, listing, webhooks.", no_args_is_help=True
+    help="Proximity alerts: batch evaluation, the triage queue and its actions, webhooks.",
+    no_args_is_help=True,
 )
 
 CLI_PRINCIPAL = Principal(name="cli", role="viewer")  # the listing shows no personal data
@@ -56,40 +58,138 @@ def _minute(iso: str | None) -> str:
     return (iso or "")[:16].replace("T", " ")
 
 
-def _metres(value: float | None) -> str:
-    return "" if value is None else f"{value:.0f}"
-
-
-ALERT_COLUMNS = (
+QUEUE_COLUMNS = (
     Column("id", "id"),
     Column("rule", "rule"),
     Column("severity", "sev"),
     Column("status", "status"),
-    Column("event_at", "event (WIB)", _minute),
-    Column("distance_m", "distance m", _metres),
+    Column("first_seen_at", "first seen (WIB)", _minute),
+    Column("last_seen_at", "last seen (WIB)", _minute),
+    Column("occurrences", "times"),
     Column("kecamatan", "kecamatan"),
     Column("desa", "desa"),
-    Column("created_at", "raised (WIB)", _minute),
+    Column("assigned_to", "assigned to"),
 )
+
+
+def _principal(session: Session, author: str | None) -> Principal:
+    return find_principal(session=session, name=author) if author else CLI_PRINCIPAL
 
 
 @app.command("list")
 @handle_errors
 def list_(
-    status: str | None = typer.Option(None, help="new, acknowledged or resolved."),
-    rule: str | None = typer.Option(None, help="Only this rule."),
-    limit: int = typer.Option(50, help="At most this many (newest first)."),
+    status: list[str] = typer.Option(
+        [], help="open (default: new and acknowledged), new, acknowledged, resolved, lapsed."
+    ),
+    rule: list[str] = typer.Option([], help="Only this rule (repeatable)."),
+    severity: list[str] = typer.Option([], help="Only this severity, 1-5 (repeatable)."),
+    kecamatan: list[str] = typer.Option([], help="Kemendagri code or name (repeatable)."),
+    start: str | None = typer.Option(None, help="Episodes last seen at or after (WIB)."),
+    end: str | None = typer.Option(None, help="Episodes first seen before (WIB)."),
+    assignee: list[str] = typer.Option(
+        [], help="Assigned to this user, or 'none' (repeatable; needs --as)."
+    ),
+    limit: int = typer.Option(50, help="At most this many (the queue's first ones)."),
+    author: str | None = typer.Option(
+        None, "--as", help="List as this registered user (shows assignees); else no personal data."
+    ),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """List alerts (newest first), without personal data; times in WIB."""
+    """The triage queue: open episodes by priority (severity, day last seen, repeats), with
+    totals by rule, severity and status (docs/alerts.md); times in WIB."""
+    query = triage.parse_queue_filters(
+        rule=rule,
+        severity=severity,
+        status=status,
+        kecamatan=kecamatan,
+        start=start,
+        end=end,
+        assignee=assignee,
+        limit=limit,
+    )
     db = open_database(load_settings())
     with db.session() as session:
-        features = list_alerts(
-            session=session,
-            principal=CLI_PRINCIPAL,
-            filters=parse_alert_filters(status=status, rule=rule, limit=limit),
-        )
-    print_records([f["properties"] for f in features], ALERT_COLUMNS, fmt)
+        page = triage.queue(session=session, principal=_principal(session, author), query=query)
+    print_records([f["properties"] for f in page.features], QUEUE_COLUMNS, fmt)
+    if fmt is OutputFormat.table:
+        console.print(f"{len(page.features)} of {page.total} in the queue")
+        for facet in ("severity", "status", "rule"):
+            counts = ", ".join(f"{k} {n}" for k, n in sorted(page.totals[facet].items()))
+            console.print(f"  by {facet}: {counts or '-'}")
+
+
+def _act(action: str, ids: list[int], author: str | None, **arguments: str | None) -> None:
+    checked = triage.parse_action(action, ids, **arguments)
+    db = open_database(load_settings())
+    with db.session() as session:
+        principal = command_line_principal(session=session, author=author)
+        changed = triage.act(session=session, principal=principal, action=checked, client="cli")
+    console.print(
+        f"{triage.VERBS[action]} {len(changed)} alert(s): {', '.join(map(str, changed))} "
+        f"(as {principal.name})"
+    )
+
+
+IDS = typer.Argument(..., help=f"Alert ids (at most {triage.MAX_SELECTION}; all or none change).")
+AS = typer.Option(None, "--as", help="Act as this registered user; else the operator.")
+NOTE = typer.Option(None, "--note", help="A note kept with the alert (personal data).")
+
+
+@app.command("assign")
+@handle_errors
+def assign(
+    ids: list[int] = IDS,
+    to: str = typer.Option(..., "--to", help="The user (an admin, analyst or coordinator)."),
+    note: str | None = NOTE,
+    author: str | None = AS,
+) -> None:
+    """Assign alerts to a user."""
+    _act("assign", ids, author, user=to, note=note)
+
+
+@app.command("unassign")
+@handle_errors
+def unassign(ids: list[int] = IDS, note: str | None = NOTE, author: str | None = AS) -> None:
+    """Take the assignee off alerts."""
+    _act("unassign", ids, author, note=note)
+
+
+@app.command("note")
+@handle_errors
+def note_(
+    ids: list[int] = IDS,
+    text: str = typer.Option(..., "--text", help="The note (personal data)."),
+    author: str | None = AS,
+) -> None:
+    """Add a note to alerts."""
+    _act("note", ids, author, note=text)
+
+
+@app.command("ack")
+@handle_errors
+def ack(ids: list[int] = IDS, note: str | None = NOTE, author: str | None = AS) -> None:
+    """Acknowledge new alerts."""
+    _act("acknowledge", ids, author, note=note)
+
+
+@app.command("resolve")
+@handle_errors
+def resolve(
+    ids: list[int] = IDS,
+    reason: str = typer.Option(..., "--reason", help=", ".join(triage.RESOLVE_REASONS)),
+    note: str | None = NOTE,
+    author: str | None = AS,
+) -> None:
+    """Resolve open alerts with a reason."""
+    _act("resolve", ids, author, reason=reason, note=note)
+
+
+@app.command("reopen")
+@handle_errors
+def reopen(ids: list[int] = IDS, note: str | None = NOTE, author: str | None = AS) -> None:
+    """Reopen resolved or lapsed alerts (as acknowledged)."""
+    _act("reopen", ids, author, note=note)
 
 
 @app.command("deliver")

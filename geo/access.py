@@ -112,6 +112,10 @@ PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
         "details",
         "ack_note",
         "resolve_note",
+        "assigned_to",
+        "assigned_at",
+        "notes",
+        "subject_places",
     ),
 }
 

@@ -1,4 +1,5 @@
 """Alerts: list and read, acknowledge and resolve, the live stream (SSE), rules and webhooks.
+The triage queue and the other actions are in ``alerts_triage.py``.
 
 Handlers call ``geo.alerts``; the SQL lives there. ``start_alert_services(app)`` starts the
 LISTEN hub (SSE) and the webhook worker from the app's lifespan; ``stop_alert_services`` ends them.
@@ -21,7 +22,7 @@ from api.deps import SessionDep, SettingsDep
 from api.responses import JSON, GeoJSON
 from api.routing import client_address
 from geo import access
-from geo.alerts import service
+from geo.alerts import service, triage
 from geo.alerts.delivery import DeliveryOptions, DeliveryWorker
 from geo.alerts.stream import AlertHub
 from geo.db import Database
@@ -67,6 +68,12 @@ def stop_alert_services(app: FastAPI) -> None:
 
 class Note(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
+
+
+class Resolution(Note):
+    reason: str | None = Field(
+        default=None, description=f"required: {', '.join(triage.RESOLVE_REASONS)}"
+    )
 
 
 class RulePatch(BaseModel):
@@ -203,16 +210,25 @@ def ack_alert(
     )
 
 
-@router.post("/alerts/{alert_id}/resolve", response_class=GeoJSON, summary="Resolve an alert")
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    response_class=GeoJSON,
+    summary="Resolve an alert with a reason",
+)
 def resolve_alert(
     alert_id: int,
     session: SessionDep,
     principal: Acker,
-    body: Annotated[Note | None, Body()] = None,
+    body: Annotated[Resolution | None, Body()] = None,
 ) -> GeoJSON:
-    note = body.note if body else None
     return GeoJSON(
-        service.resolve(session=session, principal=principal, alert_id=alert_id, note=note)
+        service.resolve(
+            session=session,
+            principal=principal,
+            alert_id=alert_id,
+            reason=body.reason if body else None,
+            note=body.note if body else None,
+        )
     )
 
 

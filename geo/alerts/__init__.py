@@ -8,7 +8,8 @@
 ``run_batch`` evaluates the rules over all records (or those since a time), as
 ``timpora alerts run`` does. The modules: ``catalogue`` (rules, parameters, defaults),
 ``sql`` (the rule SQL by family), ``statements`` (assembly per mode), ``evaluation``
-(the two paths), ``service`` (lifecycle and listing), ``delivery`` and ``stream``.
+(the two paths), ``service`` (lifecycle and listing), ``triage`` (the queue in priority order
+and the actions on it), ``delivery`` and ``stream``.
 """
 
 from __future__ import annotations

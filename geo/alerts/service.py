@@ -12,10 +12,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo import access
+from geo.alerts import triage
 from geo.alerts.catalogue import PARAMETERS, validate_parameters
 from geo.alerts.targets import check_target
 from geo.audit import record
-from geo.errors import ConflictError, NotFoundError, ValidationError
+from geo.errors import NotFoundError, ValidationError
 from geo.models import ALERT_STATUSES
 from geo.registry.filters import (
     MAX_OFFSET,
@@ -41,6 +42,8 @@ SELECT a.id, a.rule_kind, a.severity, a.status, a.incident_id, a.sighting_id, a.
        a.kecamatan_code, a.kecamatan_name, a.desa_code, a.desa_name, a.details, a.event_at,
        a.created_at, a.acknowledged_at, a.acknowledged_by, a.ack_note,
        a.resolved_at, a.resolved_by, a.resolve_note,
+       a.first_seen_at, a.last_seen_at, a.occurrences, a.worst_distance_m, a.assigned_to,
+       a.assigned_at, a.closed_reason,
        f.full_name AS foreigner_name, w.name AS workplace_name, z.name AS zone_name
 FROM alert a
 LEFT JOIN foreigner f ON f.id = a.foreigner_id
@@ -61,24 +64,6 @@ ALERTS: Final = FilterTarget(
     },
 )
 BY_IDS_SQL: Final = text(FEATURE_SELECT + " WHERE a.id = ANY(:ids) ORDER BY a.id")
-
-ACK_SQL: Final = text(
-    """
-    UPDATE alert SET status = 'acknowledged', acknowledged_at = now(),
-                     acknowledged_by = :who, ack_note = :note
-    WHERE id = :id AND status = 'new'
-    RETURNING id
-    """
-)
-RESOLVE_SQL: Final = text(
-    """
-    UPDATE alert SET status = 'resolved', resolved_at = now(), resolved_by = :who,
-                     resolve_note = :note
-    WHERE id = :id AND status IN ('new', 'acknowledged')
-    RETURNING id
-    """
-)
-STATUS_SQL: Final = text("SELECT status FROM alert WHERE id = :id")
 
 
 def wib(value: dt.datetime | None) -> str | None:
@@ -112,6 +97,15 @@ def to_feature(row: Any) -> dict[str, Any]:
         "resolved_at": wib(row.resolved_at),
         "resolved_by": row.resolved_by,
         "resolve_note": row.resolve_note,
+        "first_seen_at": wib(row.first_seen_at),
+        "last_seen_at": wib(row.last_seen_at),
+        "occurrences": row.occurrences,
+        "worst_distance_m": (
+            round(row.worst_distance_m, 2) if row.worst_distance_m is not None else None
+        ),
+        "assigned_to": row.assigned_to,
+        "assigned_at": wib(row.assigned_at),
+        "closed_reason": row.closed_reason,
         "details": row.details,
     }
     geometry = {"type": "Point", "coordinates": [row.lon, row.lat]} if row.lon is not None else None
@@ -216,49 +210,42 @@ def features_by_ids_engine(engine: Engine, ids: list[int]) -> list[dict[str, Any
 
 
 def get_alert(*, session: Session, principal: Principal, alert_id: int) -> dict[str, Any]:
+    """One alert; for roles with personal data with its triage record: the notes (oldest
+    first) and where its subjects are (``geo.alerts.triage.triage_record``)."""
     found = features_by_ids(session=session, ids=[alert_id])
     if not found:
         raise NotFoundError(f"no alert with id {alert_id}")
     _audit_names(session, principal, found)
-    return for_role(found[0], principal.role)
-
-
-def _transition(
-    session: Session, principal: Principal, alert_id: int, note: str | None, action: str
-) -> dict[str, Any]:
-    if note is not None and len(note) > 2000:
-        raise ValidationError("note must be at most 2000 characters", field="note")
-    sql = ACK_SQL if action == "ack" else RESOLVE_SQL
-    done = session.execute(sql, {"id": alert_id, "who": principal.name, "note": note}).first()
-    if done is None:
-        status = session.execute(STATUS_SQL, {"id": alert_id}).scalar()
-        if status is None:
-            raise NotFoundError(f"no alert with id {alert_id}")
-        verb = "acknowledged" if action == "ack" else "resolved"
-        raise ConflictError(f"alert {alert_id} is {status} and cannot be {verb}")
-    record(
-        session=session,
-        principal=principal,
-        action=action,
-        resource=f"alerts/{alert_id}",
-        record_count=1,
-        details={"note": bool(note)},
-    )
-    return get_alert(session=session, principal=principal, alert_id=alert_id)
+    feature = for_role(found[0], principal.role)
+    if access.sees_personal_data(principal.role):
+        extra = triage.triage_record(session=session, alert_id=alert_id)
+        feature = {**feature, "properties": {**feature["properties"], **extra}}
+    return feature
 
 
 def acknowledge(
     *, session: Session, principal: Principal, alert_id: int, note: str | None = None
 ) -> dict[str, Any]:
-    """new → acknowledged (who, when, note), with an audit row; 409 from any other state."""
-    return _transition(session, principal, alert_id, note, "ack")
+    """new → acknowledged (who, when, note), with an audit row and a triage note; 409 from
+    any other state."""
+    action = triage.parse_action("acknowledge", [alert_id], note=note)
+    triage.act(session=session, principal=principal, action=action)
+    return get_alert(session=session, principal=principal, alert_id=alert_id)
 
 
 def resolve(
-    *, session: Session, principal: Principal, alert_id: int, note: str | None = None
+    *,
+    session: Session,
+    principal: Principal,
+    alert_id: int,
+    reason: str | None,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """new or acknowledged → resolved, with an audit row; 409 once resolved."""
-    return _transition(session, principal, alert_id, note, "resolve")
+    """new or acknowledged → resolved with a reason (``triage.RESOLVE_REASONS``), with an
+    audit row and a triage note; 409 once closed."""
+    action = triage.parse_action("resolve", [alert_id], reason=reason, note=note)
+    triage.act(session=session, principal=principal, action=action)
+    return get_alert(session=session, principal=principal, alert_id=alert_id)
 
 
 # --- rules -------------------------------------------------------------------------------------

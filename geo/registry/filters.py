@@ -24,7 +24,15 @@ MAX_LIMIT: Final = 10_000
 DEFAULT_LIMIT: Final = 100
 MAX_OFFSET: Final = 10_000_000
 MAX_ID: Final = 2**63 - 1
-FILTER_NAMES: Final = ("kind", "status", "nationality", "permit_type", "kecamatan")
+FILTER_NAMES: Final = (
+    "kind",
+    "status",
+    "nationality",
+    "permit_type",
+    "kecamatan",
+    "severity",
+    "assignee",
+)
 # A Kemendagri code (61.01.09) or a kecamatan name (Sajingan Besar, Teluk Keramat).
 KECAMATAN_VALUE: Final = re.compile(r"^[\w .'-]{1,100}$")
 NATIONALITY: Final = re.compile(r"^[A-Z]{3}$")
@@ -42,6 +50,8 @@ class ListFilters:
     nationality: tuple[str, ...] = ()
     permit_type: tuple[str, ...] = ()
     kecamatan: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()  # alerts: "1".."5"
+    assignee: tuple[str, ...] = ()  # alerts: user names, or "none" for unassigned
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     after: int | None = None  # keyset paging: only rows whose primary key is greater

@@ -75,10 +75,16 @@ def _stamps() -> tuple[Field, ...]:
 
 @dataclass(frozen=True)
 class FilterColumn:
-    """The column a list filter compares; ``joined`` when it belongs to the layer's join."""
+    """The column a list filter compares; ``joined`` when it belongs to the layer's join.
+
+    ``sql_type``: the column's type when it is not text (the values arrive as text);
+    ``null_value``: a filter value that matches rows where the column is NULL.
+    """
 
     column: str
     joined: bool = False
+    sql_type: str | None = None
+    null_value: str | None = None
 
 
 def _columns(**columns: str) -> dict[str, FilterColumn]:

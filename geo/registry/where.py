@@ -41,13 +41,19 @@ class Filterable(Protocol):
 
 @dataclass(frozen=True)
 class FilterTarget:
-    """A table outside the registry layers that takes the list filters (e.g. alerts)."""
+    """A table outside the registry layers that takes the list filters (e.g. alerts).
+
+    ``span_columns`` (first, last): rows that last over time, such as alert episodes; a window
+    ``[start, end)`` then selects the rows whose span overlaps it, instead of comparing
+    ``time_column``.
+    """
 
     name: str
     time_column: str | None
     filters: Mapping[str, FilterColumn]
     geometry_types: tuple[str, ...] = ("Point",)
     joins: str = ""
+    span_columns: tuple[str, str] | None = None
 
 
 @dataclass
@@ -134,7 +140,16 @@ def where_clause(
         # OFFSET that reads and throws away every earlier row.
         parts.append(f"{alias}.id > :after")
         params["after"] = filters.after
-    if target.time_column:
+    span = target.span_columns if isinstance(target, FilterTarget) else None
+    if span is not None:
+        first, last = span
+        if filters.start is not None:
+            parts.append(f"{alias}.{last} >= :start")
+            params["start"] = filters.start
+        if filters.end is not None:
+            parts.append(f"{alias}.{first} < :end")
+            params["end"] = filters.end
+    elif target.time_column:
         if filters.start is not None:
             parts.append(f"{alias}.{target.time_column} >= :start")
             params["start"] = filters.start
@@ -149,6 +164,11 @@ def where_clause(
         values = kecamatan_codes(session=session, values=given) if name == "kecamatan" else given
         joined = joined or column.joined
         qualified = f"f.{column.column}" if column.joined else f"{alias}.{column.column}"
+        values = tuple(v for v in values if v != column.null_value)
+        array = f"CAST(:f_{name} AS {column.sql_type}[])" if column.sql_type else f":f_{name}"
+        condition = f"{qualified} = ANY({array})"
+        if column.null_value is not None and column.null_value in given:
+            condition = f"({condition} OR {qualified} IS NULL)"
         params[f"f_{name}"] = list(values)
-        parts.append(f"{qualified} = ANY(:f_{name})")
+        parts.append(condition)
     return Where(" AND ".join(parts) or "TRUE", params, target.joins if joined else "")

@@ -113,9 +113,16 @@ def test_lifecycle_with_audit(client: TestClient, seeded: dict[str, Any], sessio
     assert p["acknowledged_at"].endswith("+07:00")
     again = client.post(f"/api/v1/alerts/{aid}/ack", headers=h(tk["coordinator"]))
     assert again.status_code == 409
-    r = client.post(f"/api/v1/alerts/{aid}/resolve", headers=h(tk["analyst"]))
+    # Resolving takes a reason (docs/alerts.md, "The triage queue").
+    assert client.post(f"/api/v1/alerts/{aid}/resolve", headers=h(tk["analyst"])).status_code == 422
+    r = client.post(
+        f"/api/v1/alerts/{aid}/resolve", json={"reason": "action_taken"}, headers=h(tk["analyst"])
+    )
     assert r.status_code == 200 and r.json()["properties"]["status"] == "resolved"
-    assert client.post(f"/api/v1/alerts/{aid}/resolve", headers=h(tk["admin"])).status_code == 409
+    again = client.post(
+        f"/api/v1/alerts/{aid}/resolve", json={"reason": "other"}, headers=h(tk["admin"])
+    )
+    assert again.status_code == 409
     assert client.post("/api/v1/alerts/999999/ack", headers=h(tk["admin"])).status_code == 404
     audit = session.execute(
         text("SELECT action, user_name FROM audit_log WHERE resource = :r ORDER BY id"),
