@@ -177,12 +177,14 @@ def test_alerts_list_and_purge_speak_wib(env: dict[str, str], committed: Engine)
     listed = runner.invoke(app, ["alerts", "list", "--format", "json"])
     assert listed.exit_code == 0, listed.output
     (alert,) = [a for a in json.loads(listed.stdout) if a["rule"] == "incident_near_workplace"]
-    assert alert["event_at"] == T0.isoformat() == "2025-03-01T08:00:00+07:00"
-    assert alert["distance_m"] == pytest.approx(200, abs=1)
+    assert alert["first_seen_at"] == T0.isoformat() == "2025-03-01T08:00:00+07:00"
+    assert alert["last_seen_at"] == alert["first_seen_at"] and alert["occurrences"] == 1
     as_csv = runner.invoke(app, ["alerts", "list", "--format", "csv"]).stdout.splitlines()
-    assert as_csv[0] == "id,rule,severity,status,event_at,distance_m,kecamatan,desa,created_at"
+    assert as_csv[0] == (
+        "id,rule,severity,status,first_seen_at,last_seen_at,occurrences,kecamatan,desa,assigned_to"
+    )
     table = runner.invoke(app, ["alerts", "list"]).stdout
-    assert "event (WIB)" in table and "2025-03-01 08:00" in table
+    assert "first seen (WIB)" in table and "2025-03-01 08:00" in table
     purge = runner.invoke(app, ["purge", "--older-than", "30", "--dry-run"])
     assert purge.exit_code == 0, purge.output
     assert re.search(r"observed before \d{4}-\d\d-\d\d \d\d:\d\d WIB", purge.stdout)
