@@ -25,6 +25,7 @@ from api.routers import field as field_router
 from api.routers import hotspots as hotspots_router
 from api.routers import io as io_router
 from api.routers import maps as maps_router
+from api.routers import notifications as notifications_router
 from api.routers import ogc as ogc_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
@@ -69,7 +70,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_maintain_partitions, app.state.database)
         alerts_router.start_alert_services(app)
+        notifications_router.start_notify_worker(app)
         yield
+        notifications_router.stop_notify_worker(app)
         alerts_router.stop_alert_services(app)
         await run_in_threadpool(app.state.imports.close)
         if owns_database:
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(alerts_triage.router)  # before alerts: /alerts/queue vs /alerts/{id}
     app.include_router(alerts_router.router)
+    app.include_router(notifications_router.router)
     app.include_router(hotspots_router.router)
     app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}
     app.include_router(resources_router.router)

@@ -145,6 +145,9 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "app_user": ("token_hash",),
     "webhook": ("url", "secret"),
     "alert_outbox": ("last_error",),
+    # A channel is a secret (a bot token, a mail password); a message may name persons.
+    "notify_subscription": ("target",),
+    "notify_outbox": ("title", "body", "last_error"),
     "field_device": ("identifier", "token_hash"),
     "field_photo": ("image",),
 }

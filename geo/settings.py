@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -197,6 +197,63 @@ class FieldSettings(BaseSettings):
     )
 
 
+class NotifySettings(BaseSettings):
+    """Notifications through Apprise: the office's SMTP server, the digest's hour, the link in
+    the messages, and which channels users may add for themselves (docs/alerts.md)."""
+
+    model_config = _COMMON
+
+    notify_digest_hour: int | None = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Hour of the day (WIB) the service sends the daily digest; unset: no "
+        "scheduled digest (timpora notify digest still sends one).",
+    )
+    notify_public_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="The address people open the dashboard at, for the link in the messages; "
+        "unset: http://HOST:PORT/ of this service.",
+    )
+    notify_user_schemes: list[str] = Field(
+        default_factory=lambda: ["mailto", "mailtos", "tgram"],
+        description="Apprise URL schemes users other than administrators may use for their own "
+        "subscriptions (an administrator may use any); a plain e-mail address is always allowed.",
+    )
+    notify_timeout_s: float = Field(
+        default=20.0, gt=0, le=300, description="Longest one message may take to send."
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The office's SMTP server: subscriptions given as a plain e-mail address are "
+        "sent through it.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "insecure"] = "starttls"
+    smtp_user: str | None = Field(default=None, max_length=255)
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(
+        default="timpora@localhost", max_length=255, description="Sender address of e-mails."
+    )
+
+    @field_validator("notify_digest_hour", mode="before")
+    @classmethod
+    def _no_hour(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _public_url(self) -> NotifySettings:
+        url = self.notify_public_url
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"TIMPORA_NOTIFY_PUBLIC_URL must be an http(s) URL; got {url!r}")
+        self.notify_user_schemes = [s.strip().lower() for s in self.notify_user_schemes if s]
+        return self
+
+
 class Settings:
     """All settings of one process, built from the environment unless given explicitly."""
 
@@ -208,6 +265,7 @@ class Settings:
         service: ServiceSettings | None = None,
         field: FieldSettings | None = None,
         imports: ImportSettings | None = None,
+        notify: NotifySettings | None = None,
     ) -> None:
         try:
             self.database = database or DatabaseSettings()
@@ -215,6 +273,7 @@ class Settings:
             self.service = service or ServiceSettings()
             self.field = field or FieldSettings()
             self.imports = imports or ImportSettings()
+            self.notify = notify or NotifySettings()
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             raise ConfigurationError(_short_validation_message(exc)) from None
         self._enforce_non_default_secrets()

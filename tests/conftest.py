@@ -45,6 +45,7 @@ RUNTIME_TABLES = (
     "app_user",
     "patrol_log",
     "webhook",
+    "notify_subscription",
     "field_photo",
     "track_position",
     "field_refusal",

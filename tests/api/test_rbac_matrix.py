@@ -54,6 +54,12 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/api/v1/webhooks"): RULES,
     ("POST", "/api/v1/webhooks"): RULES,
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): RULES,
+    # Everyone manages their own notification subscriptions (others': users:manage, checked
+    # by the service, see tests/api/test_notifications_api.py).
+    ("GET", "/api/v1/notifications/subscriptions"): READ,
+    ("POST", "/api/v1/notifications/subscriptions"): READ,
+    ("DELETE", "/api/v1/notifications/subscriptions/{subscription_id}"): READ,
+    ("POST", "/api/v1/notifications/subscriptions/{subscription_id}/test"): READ,
     ("GET", "/api/v1/hotspots"): READ,
     ("POST", "/api/v1/patrols/plan"): PLAN,
     ("POST", "/api/v1/patrols/log"): PLAN,
