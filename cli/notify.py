@@ -5,9 +5,18 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.table import Table
 
-from cli.common import console, fail, handle_errors, load_settings, open_database
+from cli.common import (
+    FORMAT_OPTION,
+    Column,
+    OutputFormat,
+    console,
+    fail,
+    handle_errors,
+    load_settings,
+    open_database,
+    print_records,
+)
 from geo.notify import queue_link, subscriptions
 from geo.notify.outbox import deliver_pending, enqueue_digests, send_test
 from geo.users import operator_principal
@@ -76,10 +85,26 @@ def add(
     )
 
 
+LIST_COLUMNS = (
+    Column("id", "id"),
+    Column("owner_kind", "owner"),
+    Column("owner", ""),
+    Column("role", "role", lambda v: v or "(user's)"),
+    Column("target", "channel"),
+    Column("lang", "lang"),
+    Column("min_severity", "immediate", lambda v: f"≥ {v}" if v is not None else "—"),
+    Column("digest", "digest", lambda v: "yes" if v else "no"),
+    Column("kecamatan", "kecamatan", lambda v: ", ".join(v) if v else "all"),
+    Column("label", "label"),
+    Column("last_digest_at", "last digest (WIB)", lambda v: (v or "")[:16].replace("T", " ")),
+)
+
+
 @app.command("list")
 @handle_errors
 def list_(
     owner: str | None = typer.Option(None, "--owner", help="Only this user's or office's."),
+    fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """List subscriptions (channels masked)."""
     db = open_database(load_settings())
@@ -87,19 +112,7 @@ def list_(
         found = subscriptions.list_subscriptions(
             session=session, principal=operator_principal(), owner=owner
         )
-    table = Table("id", "owner", "role", "channel", "lang", "immediate", "digest", "kecamatan")
-    for s in found:
-        table.add_row(
-            str(s["id"]),
-            f"{s['owner_kind']}:{s['owner']}",
-            s["role"] or "(user's)",
-            s["target"],
-            s["lang"],
-            f"≥ {s['min_severity']}" if s["min_severity"] is not None else "—",
-            "yes" if s["digest"] else "no",
-            ", ".join(s["kecamatan"]) if s["kecamatan"] else "all",
-        )
-    console.print(table)
+    print_records(found, LIST_COLUMNS, fmt)
 
 
 @app.command("remove")

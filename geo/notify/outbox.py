@@ -1,6 +1,6 @@
 """The notification outbox: messages waiting for their channel, sent by the service's worker.
 
-Rows come from two places. A trigger on ``alert`` (migration 0017) queues one row per newly
+Rows come from two places. A trigger on ``alert`` (migration 0018) queues one row per newly
 opened episode × subscription that wants it, in the alert's own transaction: evaluating alerts
 only ever writes rows and never waits for a channel. The digest (:func:`enqueue_digests`, daily
 at ``TIMPORA_NOTIFY_DIGEST_HOUR`` WIB, or ``timpora notify digest``) renders one row per

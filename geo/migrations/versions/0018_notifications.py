@@ -1,7 +1,7 @@
 """Notifications: who gets which messages through which channel, and their durable outbox.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 
 - ``notify_subscription``: a channel (an Apprise URL or an e-mail address sent through the
   office's SMTP server; a secret, kept with a masked copy for display) of a user or an office,
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
