@@ -29,6 +29,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo import access
+from geo.alerts.triage import ORDER_BY as QUEUE_ORDER
 from geo.audit import record
 from geo.notify import channels, messages
 from geo.notify.messages import AlertFacts, Message, Tally, TopItem
@@ -110,7 +111,7 @@ TALLY_SQL: Final = text(
     ORDER BY a.severity DESC, a.rule_kind
     """
 )
-# The queue's order: severity, then recency, then repeats.
+# The top of the triage queue, in its order (docs/alerts.md, "Priority order").
 TOP_SQL: Final = text(
     f"""
     SELECT a.rule_kind, a.severity, a.kecamatan_name, a.desa_name, f.full_name,
@@ -122,7 +123,7 @@ TOP_SQL: Final = text(
     LEFT JOIN zone z ON z.id = a.zone_id
     WHERE a.status IN {OPEN}
       AND (CAST(:codes AS text[]) IS NULL OR a.kecamatan_code = ANY(CAST(:codes AS text[])))
-    ORDER BY a.severity DESC, a.last_seen_at DESC, a.occurrences DESC, a.id DESC
+    ORDER BY {QUEUE_ORDER}
     LIMIT :limit
     """
 )
