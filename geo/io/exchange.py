@@ -50,6 +50,13 @@ ANALYZE_TARGET: Final = 30
 PARALLEL_MIN_ROWS: Final = 100_000
 
 LOCK_SQL = text("LOCK TABLE sighting IN SHARE ROW EXCLUSIVE MODE")
+# Whether this transaction holds a lock on ``sighting`` that another session's read of its
+# definition would wait for (only ACCESS EXCLUSIVE conflicts with ACCESS SHARE).
+HOLDS_EXCLUSIVE_SQL = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND granted "
+    "AND locktype = 'relation' AND relation = 'sighting'::regclass "
+    "AND mode = 'AccessExclusiveLock')"
+)
 # An exchange is DDL on ``sighting``: only its owner may (the maintenance commands); the service's
 # database roles load every month by upsert instead (docs/privacy.md).
 IS_PARTITIONED_SQL = text(
@@ -331,13 +338,17 @@ def can_load_in_parallel(
     session: Session, plans: list[MonthPlan], skip_functions: frozenset[str], workers: int
 ) -> bool:
     """Whether :func:`load_parallel` may load these months: more than one month and worker,
-    ``PARALLEL_MIN_ROWS`` rows, and no statement trigger to carry over (it would write, and
-    commit, in a worker's transaction)."""
+    ``PARALLEL_MIN_ROWS`` rows, no statement trigger to carry over (it would write, and
+    commit, in a worker's transaction), and no lock of the import's own transaction that a
+    worker would wait for: a partition made earlier in it (``geo.partitions.ensure_range``)
+    holds ``sighting`` ACCESS EXCLUSIVE until commit, and a worker's ``CREATE TABLE (LIKE
+    sighting)`` would wait for that commit while the import waits for the worker."""
     return (
         workers > 1
         and len(plans) > 1
         and sum(p.rows for p in plans) >= PARALLEL_MIN_ROWS
         and not _carried_triggers(session, skip_functions)
+        and not session.execute(HOLDS_EXCLUSIVE_SQL).scalar_one()
     )
 
 

@@ -675,6 +675,41 @@ def test_partition_exchange_failure_leaves_nothing(
     )  # only the fixtures' import
 
 
+@pytest.mark.timeout(300, method="thread")  # a regression hangs in C: end the run
+def test_exchange_after_partitions_made_in_the_same_transaction_loads_in_one_session(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition made earlier in the import's transaction holds ``sighting`` ACCESS EXCLUSIVE
+    until commit: loading sessions of their own would wait for it while the import waits for
+    them. The import loads in its own session instead, and finishes."""
+    import datetime as dt
+
+    from geo import partitions
+    from geo.io import exchange
+
+    monkeypatch.setattr(exchange, "PARALLEL_MIN_ROWS", 0)
+    parallel: list[int] = []
+    load_parallel = exchange.load_parallel
+    monkeypatch.setattr(
+        exchange,
+        "load_parallel",
+        lambda **kw: parallel.append(kw["workers"]) or load_parallel(**kw),
+    )
+    load_fixtures(session, settings)
+    far = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
+    assert partitions.ensure_range(session=session, start=far, end=far) >= 1
+    frame = _mixed_sightings(session, 3_000, seed=7)
+    result = import_frame(
+        session=session,
+        layer="sightings",
+        source=ImportSource(frame),
+        area=settings.area,
+        options=ImportOptions(load=LoadOptions(exchange_min_rows=500, load_workers=2)),
+    )
+    assert result.inserted == len(frame)
+    assert parallel == []
+
+
 def test_border_distance_is_the_geos_distance_exactly(session: Session) -> None:
     import shapely
 
