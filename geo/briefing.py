@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 # The filtered point set of the map views, reused rather than rewritten.
 from geo.mapdata import MapFilters, point_where
 from geo.models import METRIC_SRID
-from geo.times import WIB_NAME
+from geo.registry.caps import MAX_SLICES
+from geo.times import WIB, WIB_NAME
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -117,12 +118,26 @@ def incidents_by_kind_month(*, session: Session, filters: MapFilters) -> KindMon
     rows = session.execute(text(sql), where.params).all()
     if not rows:
         return KindMonthCounts(months=[], counts={})
-    months = _month_range(rows[0].month, max(r.month for r in rows))
+    first, last = rows[0].month, max(r.month for r in rows)
+    # The months of the period too, so a quiet month at either end shows as 0, not as nothing
+    # (within the cap on a trend's slices; beyond it the months that hold data).
+    wide_first, wide_last = first, last
+    if filters.start is not None:
+        wide_first = min(first, _wib_month(filters.start))
+    if filters.end is not None:
+        wide_last = max(last, _wib_month(filters.end - dt.timedelta(microseconds=1)))
+    months = _month_range(wide_first, wide_last)
+    if len(months) > MAX_SLICES:
+        months = _month_range(first, last)
     index = {m: i for i, m in enumerate(months)}
     counts: dict[str, list[int]] = {}
     for r in rows:
         counts.setdefault(r.kind, [0] * len(months))[index[r.month]] = int(r.n)
     return KindMonthCounts(months=months, counts=counts)
+
+
+def _wib_month(moment: dt.datetime) -> str:
+    return moment.astimezone(WIB).strftime("%Y-%m")
 
 
 def _month_range(first: str, last: str) -> list[str]:
@@ -173,30 +188,57 @@ def open_alerts_by_rule(*, session: Session, kecamatan: Sequence[str] = ()) -> l
     ]
 
 
-# --- which kecamatan a point lies in ------------------------------------------------------------
+# --- where a point is, in words: its desa, or the sea ---------------------------------------------
 
-KECAMATAN_AT_SQL: Final = f"""
-SELECT p.ord, k.name
+PLACES_AT_SQL: Final = f"""
+SELECT p.ord, d.desa, d.kecamatan, d.distance_m,
+       EXISTS (SELECT 1 FROM reference_feature r WHERE r.kind = 'land') AS has_land,
+       EXISTS (
+           SELECT 1 FROM reference_feature r
+            WHERE r.kind = 'land' AND ST_Intersects(r.geom_utm, q.pt)
+       ) AS on_land
   FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY AS p(x, y, ord)
+ CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(p.x, p.y), {METRIC_SRID}) AS pt) q
   LEFT JOIN LATERAL (
-        SELECT a.name FROM admin_area a
-         WHERE a.level = 'kecamatan'
-           AND ST_Intersects(a.geom_utm, ST_SetSRID(ST_MakePoint(p.x, p.y), {METRIC_SRID}))
-         ORDER BY a.code
+        SELECT a.name AS desa, k.name AS kecamatan, ST_Distance(a.geom_utm, q.pt) AS distance_m
+          FROM admin_area a
+          LEFT JOIN admin_area k ON k.code = a.parent_code AND k.level = 'kecamatan'
+         WHERE a.level = 'desa'
+         ORDER BY a.geom_utm <-> q.pt, a.code
          LIMIT 1
-  ) k ON TRUE
+  ) d ON TRUE
  ORDER BY p.ord
 """
 
 
-def kecamatan_at(
-    *, session: Session, x_utm: Sequence[float], y_utm: Sequence[float]
-) -> list[str | None]:
-    """The kecamatan name at each point (EPSG:32649 metres), None outside every kecamatan."""
+@dataclass(frozen=True)
+class Place:
+    """Where a point lies: the desa it is in (``distance_m`` 0) or the nearest one, and whether
+    it is at sea (outside every land polygon of the reference layers)."""
+
+    desa: str | None
+    kecamatan: str | None
+    distance_m: float | None
+    at_sea: bool
+
+
+def places_at(*, session: Session, x_utm: Sequence[float], y_utm: Sequence[float]) -> list[Place]:
+    """The place of each point (EPSG:32649 metres): its desa, else the nearest desa, or the sea.
+
+    Without land polygons loaded nothing is called sea: the nearest desa names the point.
+    """
     if len(x_utm) == 0:
         return []
     rows = session.execute(
-        text(KECAMATAN_AT_SQL),
+        text(PLACES_AT_SQL),
         {"xs": [float(v) for v in x_utm], "ys": [float(v) for v in y_utm]},
     ).all()
-    return [r.name for r in rows]
+    return [
+        Place(
+            desa=r.desa,
+            kecamatan=r.kecamatan,
+            distance_m=None if r.distance_m is None else float(r.distance_m),
+            at_sea=bool(r.has_land and not r.on_land),
+        )
+        for r in rows
+    ]

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from geo import briefing as briefing_sql
 from geo import mapdata
-from geo.briefing import AlertTally, KindMonthCounts
+from geo.briefing import AlertTally, KindMonthCounts, Place
 from geo.hotspots.analysis import HotspotResult
 from geo.mapdata import KecamatanStat, MapFilters, parse_filters
 from geo.patrol import to_lonlat
 from geo.settings import Settings
+from geo.times import WIB
 from geo.users import Principal
 from maps.hotspot_layers import hotspot_result
 from maps.labels import Lang, check_lang, t
@@ -65,7 +66,7 @@ class HotRow:
     lat: float
     x_utm: float
     y_utm: float
-    kecamatan: str | None
+    place: Place | None
     count: int
     gi_z: float
     gi_bin: int
@@ -86,8 +87,9 @@ class Briefing:
     hotspots: HotspotLayer
     top: list[HotRow]
     patrol: PatrolLayer
-    stop_kecamatan: list[str | None]
+    stop_places: list[Place]
     alerts: list[AlertTally]
+    partial_months: dict[str, tuple[int, int]]  # YYYY-MM -> first and last day covered (WIB)
 
 
 def _in_filter(stats: list[KecamatanStat], codes: Sequence[str]) -> list[KecamatanStat]:
@@ -95,11 +97,14 @@ def _in_filter(stats: list[KecamatanStat], codes: Sequence[str]) -> list[Kecamat
 
 
 def top_hotspots(result: HotspotResult, *, n: int = TOP_HOTSPOTS) -> list[HotRow]:
-    """Hot cells (≥ 90 %) by Gi* z, strongest first, with their centres in lon/lat."""
+    """Hot cells (≥ 90 %) that hold points, by Gi* z, strongest first, with their centres in
+    lon/lat. A cell is hot through its neighbours too; one without a point of its own is no place
+    to send anyone, so the ranking leaves it out."""
     cells = result.cells
     if not len(cells):
         return []
-    hot = cells[cells["gi_bin"] > 0].sort_values(["gi_z", "cell_id"], ascending=[False, True])
+    hot = cells[(cells["gi_bin"] > 0) & (cells["count"] > 0)]
+    hot = hot.sort_values(["gi_z", "cell_id"], ascending=[False, True])
     hot = hot.head(n)
     lon, lat = to_lonlat(hot["x_utm"].to_numpy(float), hot["y_utm"].to_numpy(float))
     return [
@@ -109,7 +114,7 @@ def top_hotspots(result: HotspotResult, *, n: int = TOP_HOTSPOTS) -> list[HotRow
             lat=float(lat[i]),
             x_utm=float(row.x_utm),
             y_utm=float(row.y_utm),
-            kecamatan=None,
+            place=None,
             count=int(row.count),
             gi_z=float(row.gi_z),
             gi_bin=int(row.gi_bin),
@@ -171,22 +176,51 @@ def collect(
     patrol = PatrolLayer(
         plan, cells_utm(result, hot_mask), hot_layer.total, t("snap_layer_patrol", lang)
     )
-    # One lookup for the hot spots and the stops: which kecamatan each lies in.
+    # One lookup for the hot spots and the stops: the desa each lies in or near, or the sea.
     xs = [*(r.x_utm for r in top), *(p.x_utm for p in plan.points)]
     ys = [*(r.y_utm for r in top), *(p.y_utm for p in plan.points)]
-    names = briefing_sql.kecamatan_at(session=session, x_utm=xs, y_utm=ys)
-    top = [replace(r, kecamatan=names[i]) for i, r in enumerate(top)]
+    places = briefing_sql.places_at(session=session, x_utm=xs, y_utm=ys)
+    top = [replace(r, place=places[i]) for i, r in enumerate(top)]
+    kinds = briefing_sql.incidents_by_kind_month(session=session, filters=filters)
     return Briefing(
         params=params,
         sheet=sheet,
         basemap=basemap,
         incidents=incidents,
         sightings=sightings,
-        kinds=briefing_sql.incidents_by_kind_month(session=session, filters=filters),
+        kinds=kinds,
         cover=cover,
         hotspots=hot_layer,
         top=top,
         patrol=patrol,
-        stop_kecamatan=names[len(top) :],
+        stop_places=places[len(top) :],
         alerts=briefing_sql.open_alerts_by_rule(session=session, kecamatan=codes),
+        partial_months=partial_months(
+            kinds.months, start=filters.start, end=filters.end or sheet.data_as_of
+        ),
     )
+
+
+def partial_months(
+    months: Sequence[str], *, start: dt.datetime | None, end: dt.datetime | None
+) -> dict[str, tuple[int, int]]:
+    """The calendar months (WIB) that the period covers only in part, with the first and last
+    day it covers: a month cut by the period's start or end, or the month the data reaches into
+    (``end`` is then the data's newest write). A trend must not read such a month as a whole one.
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for month in months:
+        year, number = (int(p) for p in month.split("-"))
+        first = dt.datetime(year, number, 1, tzinfo=WIB)
+        after = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=WIB)
+        if (start is not None and start >= after) or (end is not None and end <= first):
+            continue  # outside the period altogether
+        cut_start = start is not None and start > first
+        cut_end = end is not None and end < after
+        if not (cut_start or cut_end):
+            continue
+        begin = start.astimezone(WIB) if cut_start and start is not None else first
+        # ``end`` is exclusive: a period ending at midnight covers the day before it.
+        finish = (end if cut_end and end is not None else after) - dt.timedelta(microseconds=1)
+        out[month] = (begin.day, finish.astimezone(WIB).day)
+    return out

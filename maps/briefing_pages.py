@@ -7,6 +7,7 @@ stops); open alerts by rule and kecamatan. Counts of persons below 3 are printed
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -16,6 +17,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from geo.access import suppress_count
+from geo.briefing import Place
 from geo.mapdata import KecamatanStat
 from geo.patrol import PatrolPlan
 from maps.briefing_content import Briefing
@@ -26,7 +28,7 @@ from maps.printed_table import count_text, decimal_text, draw_table, persons_tex
 from maps.sheet import MAP_RECT, furnish, new_page
 from maps.snapshot import draw_map
 from maps.static_basemap import map_axes
-from maps.static_layers import KIND_COLOURS, Layer, PolygonLayer
+from maps.static_layers import KIND_COLOURS, Layer, PolygonLayer, number_text
 from maps.utm_geometry import geojson_to_utm
 
 PAGES: Final = ("cover", "kecamatan", "kinds", "hotspots", "patrol", "alerts")
@@ -73,6 +75,19 @@ def _title(key: str, lang: Lang) -> str:
     return f"{t(key, lang)} — {t('kabupaten', lang)}"
 
 
+def place_text(place: Place | None, lang: Lang) -> str:
+    """A cell's or a stop's place in words: its desa and kecamatan, "near" the nearest desa
+    when it lies outside every desa on land, or the sea."""
+    if place is None or place.desa is None:
+        return t("brief_unknown_place", lang)
+    if place.at_sea:
+        return t("brief_at_sea", lang)
+    name = f"{place.desa}, {place.kecamatan}" if place.kecamatan else place.desa
+    if place.distance_m:
+        return t("brief_near", lang, place=name)
+    return name
+
+
 # --- pages --------------------------------------------------------------------------------------
 
 
@@ -100,12 +115,12 @@ def cover_page(briefing: Briefing, pages: int) -> Figure:
     cells = briefing.hotspots.result.cells
     n_hot = int((cells["gi_bin"] > 0).sum()) if len(cells) else 0
     rows = [
-        [t("col_incidents", lang), count_text(incidents)],
-        [t("sightings", lang), persons_text(sightings)],
-        [t("foreigners", lang), persons_text(foreigners)],
-        [t("brief_open_alerts", lang), count_text(open_alerts)],
-        [t("brief_hot_cells", lang), count_text(n_hot)],
-        [t("snap_patrol_stops", lang), count_text(len(briefing.patrol.plan.points))],
+        [t("col_incidents", lang), count_text(incidents, lang)],
+        [t("sightings", lang), persons_text(sightings, lang)],
+        [t("foreigners", lang), persons_text(foreigners, lang)],
+        [t("brief_open_alerts", lang), count_text(open_alerts, lang)],
+        [t("brief_hot_cells", lang), count_text(n_hot, lang)],
+        [t("snap_patrol_stops", lang), count_text(len(briefing.patrol.plan.points), lang)],
     ]
     ax.set_title(t("brief_key_figures", lang), loc="left", fontsize=10, fontweight="bold")
     draw_table(ax, ["", t("count", lang)], rows, widths=[0.75, 0.25], fontsize=8.5)
@@ -149,6 +164,7 @@ def kecamatan_page(briefing: Briefing, page: int, pages: int) -> Figure:
         t("snap_legend_kecamatan", lang),
         zero_shown=True,
         names=[s.code for s in stats],
+        lang=lang,
     )
     _map(fig, briefing, choropleth, rect=(0.025, 0.095, 0.50, 0.785))
     sightings = {s.code: s.count for s in briefing.sightings}
@@ -156,19 +172,19 @@ def kecamatan_page(briefing: Briefing, page: int, pages: int) -> Figure:
     rows = [
         [
             s.name,
-            count_text(s.count),
-            persons_text(sightings.get(s.code, 0)),
-            persons_text(s.foreigners),
-            decimal_text(s.per_km2, 3),
+            count_text(s.count, lang),
+            persons_text(sightings.get(s.code, 0), lang),
+            persons_text(s.foreigners, lang),
+            decimal_text(s.per_km2, lang, 3),
         ]
         for s in ordered
     ]
     rows.append(
         [
             t("total", lang),
-            count_text(sum(s.count for s in stats)),
-            persons_text(sum(sightings.values())),
-            persons_text(sum(s.foreigners for s in stats)),
+            count_text(sum(s.count for s in stats), lang),
+            persons_text(sum(sightings.values()), lang),
+            persons_text(sum(s.foreigners for s in stats), lang),
             "",
         ]
     )
@@ -201,11 +217,15 @@ def kinds_page(briefing: Briefing, page: int, pages: int) -> Figure:
     grand = sum(totals.values())
     ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
     rows = [
-        [t(kind, lang), count_text(n), f"{decimal_text(100 * n / grand, 1)} %" if grand else "–"]
+        [
+            t(kind, lang),
+            count_text(n, lang),
+            f"{decimal_text(100 * n / grand, lang, 1)} %" if grand else "–",
+        ]
         for kind, n in ordered
     ]
     if rows:
-        rows.append([t("total", lang), count_text(grand), "100 %"])
+        rows.append([t("total", lang), count_text(grand, lang), "100 %"])
     table_ax = fig.add_axes((0.025, 0.40, 0.33, 0.47))
     draw_table(
         table_ax,
@@ -215,7 +235,7 @@ def kinds_page(briefing: Briefing, page: int, pages: int) -> Figure:
         fontsize=8,
         bold_last=True,
     )
-    chart = fig.add_axes((0.42, 0.16, 0.55, 0.68))
+    chart = fig.add_axes((0.42, 0.22, 0.55, 0.62))
     months = briefing.kinds.months
     chart.set_title(t("brief_trend", lang), loc="left", fontsize=10, fontweight="bold")
     if not months:
@@ -223,25 +243,52 @@ def kinds_page(briefing: Briefing, page: int, pages: int) -> Figure:
         chart.text(0.5, 0.5, t("no_data", lang), ha="center", va="center", fontsize=18)
         return fig
     x = np.arange(len(months))
+    # A month the period covers only in part is drawn open and dotted, its tick starred and
+    # explained under the chart: 8 incidents in 6 days are not a collapse from 45 in a month.
+    partial = np.array([m in briefing.partial_months for m in months])
     total = np.zeros(len(months))
+    series: list[tuple[str, Any, str, float, str]] = []
     for i, (kind, _) in enumerate(ordered):
         values = np.asarray(briefing.kinds.counts[kind], dtype=float)
         total += values
         if i < 6:
+            series.append((t(kind, lang), values, KIND_COLOURS[i], 1.3, "-"))
+    series.append((t("total", lang), total, "black", 1.8, "--"))
+    for label, values, colour, width, style in series:
+        whole = np.where(partial, np.nan, values)
+        chart.plot(x, whole, marker="o", ms=3, lw=width, ls=style, color=colour, label=label)
+        for j in np.flatnonzero(partial).tolist():
+            near = [k for k in (j - 1, j + 1) if 0 <= k < len(months)]
+            for k in near:
+                chart.plot([x[k], x[j]], [values[k], values[j]], lw=width, ls=":", color=colour)
             chart.plot(
-                x, values, marker="o", ms=3, lw=1.3, color=KIND_COLOURS[i], label=t(kind, lang)
+                [x[j]], [values[j]], marker="o", ms=3.5, mfc="white", mec=colour, ls="", lw=0
             )
-    chart.plot(x, total, color="black", lw=1.8, ls="--", label=t("total", lang))
+    ticks = [f"{m}*" if m in briefing.partial_months else m for m in months]
     step = max(1, len(months) // 12)
-    chart.set_xticks(x[::step], [months[i] for i in range(0, len(months), step)])
+    chart.set_xticks(x[::step], [ticks[i] for i in range(0, len(months), step)])
     chart.tick_params(axis="x", labelrotation=45, labelsize=7)
     chart.tick_params(axis="y", labelsize=7)
     chart.set_ylabel(f"{t('col_incidents', lang)} / {t('month', lang).lower()}", fontsize=8)
     chart.set_xlabel(f"{t('month', lang)} (WIB)", fontsize=8)
-    chart.set_ylim(bottom=0)
+    chart.set_ylim(bottom=0, top=max(1.0, float(np.nanmax(total))) * 1.3)
     chart.grid(alpha=0.3, lw=0.5)
     chart.spines[["top", "right"]].set_visible(False)
     chart.yaxis.set_major_locator(MaxNLocator(integer=True))
+    chart.yaxis.set_major_formatter(lambda v, _: number_text(v, lang))
+    if briefing.partial_months:
+        days = [
+            t("brief_partial_days", lang, month=m, first=first, last=last)
+            for m, (first, last) in sorted(briefing.partial_months.items())
+        ]
+        fig.text(
+            0.42,
+            0.085,
+            t("brief_partial_note", lang, months="; ".join(days)),
+            fontsize=7,
+            color="#333333",
+            va="bottom",
+        )
     chart.legend(fontsize=7, loc="upper right", framealpha=0.9)
     return fig
 
@@ -258,9 +305,11 @@ def hotspots_page(briefing: Briefing, page: int, pages: int) -> Figure:
             str(r.rank),
             f"{r.lon:.4f}",
             f"{r.lat:.4f}",
-            r.kecamatan or t("brief_outside", lang),
-            count_text(r.count) if exact else str(suppress_count(r.count, briefing.sheet.role)),
-            decimal_text(r.gi_z) if exact else "",
+            place_text(r.place, lang),
+            count_text(r.count, lang)
+            if exact
+            else str(suppress_count(r.count, briefing.sheet.role)),
+            decimal_text(r.gi_z, lang) if exact else "",
             confidence_text(r.gi_bin, lang),
             trend_text(r.trend, lang),
         ]
@@ -273,14 +322,14 @@ def hotspots_page(briefing: Briefing, page: int, pages: int) -> Figure:
             t("col_rank", lang),
             t("col_lon", lang),
             t("col_lat", lang),
-            t("col_kecamatan", lang),
+            t("col_place", lang),
             t("count", lang),
             "Gi* z",
             t("col_confidence", lang),
             t("col_trend", lang),
         ],
         rows or [[t("brief_none", lang), "", "", "", "", "", "", ""]],
-        widths=[0.05, 0.095, 0.085, 0.17, 0.08, 0.075, 0.2, 0.245],
+        widths=[0.05, 0.095, 0.085, 0.235, 0.07, 0.07, 0.17, 0.225],
         fontsize=6.3,
         numeric=(0, 1, 2, 4, 5),
     )
@@ -297,8 +346,8 @@ def patrol_page(briefing: Briefing, page: int, pages: int) -> Figure:
             str(p.order),
             f"{p.lon:.4f}",
             f"{p.lat:.4f}",
-            briefing.stop_kecamatan[i] or t("brief_outside", lang),
-            decimal_text(p.covered_weight, 0),
+            place_text(briefing.stop_places[i], lang),
+            decimal_text(p.covered_weight, lang, 0),
             str(len(p.cells_covered)),
         ]
         for i, p in enumerate(plan.points)
@@ -310,19 +359,27 @@ def patrol_page(briefing: Briefing, page: int, pages: int) -> Figure:
             t("col_stop", lang),
             t("col_lon", lang),
             t("col_lat", lang),
-            t("col_kecamatan", lang),
+            t("col_place", lang),
             t("col_covered", lang),
             t("col_cells", lang),
         ],
         rows or [[t("brief_none", lang), "", "", "", "", ""]],
-        widths=[0.10, 0.15, 0.14, 0.27, 0.20, 0.10],
+        widths=[0.09, 0.14, 0.13, 0.34, 0.18, 0.12],
         fontsize=7.5,
         numeric=(0, 1, 2, 4, 5),
     )
     summary = [
-        t("snap_patrol_covered", lang, share=f"{plan.covered_share:.0%}"),
-        t("snap_patrol_route", lang, km=decimal_text(plan.length_km, 1)),
-        t("snap_patrol_radius", lang, r=f"{plan.radius_m / 1000:g}"),
+        t(
+            "snap_patrol_covered",
+            lang,
+            share=f"{decimal_text(100 * plan.covered_share, lang, 0)} %",
+        ),
+        t("snap_patrol_route", lang, km=decimal_text(plan.length_km, lang, 1)),
+        t(
+            "snap_patrol_radius",
+            lang,
+            r=f"{plan.radius_m / 1000:g}".replace(".", "," if lang == "id" else "."),
+        ),
         f"{t('snap_patrol_start', lang)}: {plan.start[0]:.4f}, {plan.start[1]:.4f}",
     ]
     fig.text(0.55, 0.27, "\n".join(summary), va="top", fontsize=8, linespacing=1.5)
@@ -338,7 +395,7 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
     persons = {a.rule_kind for a in briefing.alerts if a.about_persons}
 
     def count(rule: str, n: int) -> str:
-        return persons_text(n) if rule in persons else count_text(n)
+        return persons_text(n, lang) if rule in persons else count_text(n, lang)
 
     rows = [
         [
@@ -357,7 +414,7 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
         fontsize=7.5,
         numeric=(2,),
     )
-    chart = fig.add_axes((0.62, 0.25, 0.35, 0.60))
+    chart = fig.add_axes((0.70, 0.25, 0.27, 0.60))
     chart.set_title(t("brief_open_alerts", lang), loc="left", fontsize=10, fontweight="bold")
     if not per_rule:
         chart.set_axis_off()
@@ -365,23 +422,30 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
         return fig
     ordered = sorted(per_rule.items(), key=lambda kv: (kv[1], kv[0]))
     y = np.arange(len(ordered))
-    chart.barh(y, [n for _, n in ordered], color="#d6604d", height=0.6)
-    chart.set_yticks(y, [t(f"rule_{rule}", lang) for rule, _ in ordered], fontsize=7)
-    for yi, (rule, n) in zip(y, ordered, strict=True):
-        chart.text(
-            max(n, 3) if rule in persons else n,
-            float(yi),
-            f" {count(rule, n)}",
+    # Bars of person alerts below 3 would reveal the hidden count: drawn at 3, hatched, "<3".
+    lengths = [max(n, 3) if rule in persons and 0 < n < 3 else n for rule, n in ordered]
+    bars = chart.barh(y, lengths, color="#d6604d", height=0.6)
+    for patch, (rule, n) in zip(bars.patches, ordered, strict=True):
+        if rule in persons and 0 < n < 3 and isinstance(patch, Rectangle):
+            patch.set_hatch("///")
+    chart.set_yticks(
+        y, [textwrap.fill(t(f"rule_{rule}", lang), 20) for rule, _ in ordered], fontsize=7
+    )
+    # The count sits a few points past the bar's end, and the axis leaves room for it.
+    for yi, length, (rule, n) in zip(y, lengths, ordered, strict=True):
+        chart.annotate(
+            count(rule, n),
+            (length, float(yi)),
+            xytext=(3, 0),
+            textcoords="offset points",
             va="center",
+            ha="left",
             fontsize=7,
         )
-    # Bars of person alerts below 3 would reveal the hidden count: draw them at 3, labelled <3.
-    for patch, (rule, n) in zip(chart.patches, ordered, strict=True):
-        if rule in persons and 0 < n < 3 and isinstance(patch, Rectangle):
-            patch.set_width(3)
-            patch.set_hatch("///")
+    chart.set_xlim(0, max(lengths) * 1.25 + 0.5)
     chart.tick_params(axis="x", labelsize=7)
     chart.xaxis.set_major_locator(MaxNLocator(integer=True))
+    chart.xaxis.set_major_formatter(lambda v, _: number_text(v, lang))
     chart.spines[["top", "right"]].set_visible(False)
     return fig
 

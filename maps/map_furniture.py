@@ -77,7 +77,7 @@ def scale_bar(ax: Axes, lang: Lang) -> list[Any]:
         fontsize=6.5,
         zorder=42,
     )
-    ax.text(
+    projection = ax.text(
         left,
         bottom - 0.006 * height,
         t("snap_projection_short", lang),
@@ -87,6 +87,11 @@ def scale_bar(ax: Axes, lang: Lang) -> list[Any]:
         color="#444444",
         zorder=42,
     )
+    # The card holds every word on it: as wide as the longest line, whatever the language.
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    right_px = projection.get_window_extent(renderer=renderer).x1
+    right = float(ax.transData.inverted().transform((right_px, 0.0))[0])
+    backing.set_width(max(backing.get_width(), right + 0.02 * width - backing.get_x()))
     return artists
 
 

@@ -94,6 +94,7 @@ HEAT_CELL_M: Final = 1000.0
 HEX_CELL_M: Final = 2000.0
 HOTSPOT_CELL_M: Final = 1000.0
 KDE_BANDWIDTH_M: Final = 1500.0
+STOP_MARKER_PT: Final = 11.0  # a patrol stop's numbered disc, with a margin
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -248,6 +249,7 @@ def collect_layer(
             t("snap_legend_kecamatan", lang),
             zero_shown=True,
             names=[s.code for s in stats],
+            lang=lang,
         )
     if params.layer == "incidents":
         total = briefing_sql.point_count(session=session, filters=filters)
@@ -256,7 +258,10 @@ def collect_layer(
                 mapdata.heat_cells(session=session, filters=filters, cell_m=DENSE_CELL_M)
             )
             note = t(
-                "snap_dense_note", lang, n=shown(total, persons=False), size=km(DENSE_CELL_M, lang)
+                "snap_dense_note",
+                lang,
+                n=shown(total, persons=False, lang=lang),
+                size=km(DENSE_CELL_M, lang),
             )
             title = t("snap_legend_dense", lang, size=km(DENSE_CELL_M, lang))
             return GridLayer(DENSE_CELL_M, gx, gy, n, False, title, "PuRd", (note,))
@@ -346,8 +351,12 @@ def draw_map(
     legend = layer.draw(ax, lang)
     draw_base_over(ax, basemap)
     labeller = Labeller(ax)
-    for artist in (*scale_bar(ax, lang), *north_arrow(ax, lang)):
+    # Place names keep off the layer's own words (a patrol stop's number) and the furniture.
+    for artist in (*ax.texts, *scale_bar(ax, lang), *north_arrow(ax, lang)):
         labeller.reserve(artist)
+    if isinstance(layer, PatrolLayer):
+        for stop in layer.plan.points:
+            labeller.reserve_point(stop.x_utm, stop.y_utm, STOP_MARKER_PT)
     label_fn: Callable[[NamedGeometry], str | None] | None = None
     if isinstance(layer, PolygonLayer) and layer.names:
         label_fn = layer.kecamatan_label

@@ -51,11 +51,27 @@ FloatArray = npt.NDArray[np.float64]
 # --- counts as shown ----------------------------------------------------------------------------
 
 
-def shown(count: int, *, persons: bool) -> str:
+_SWAP_SEPARATORS: Final = str.maketrans({",": ".", ".": ","})
+
+
+def number_text(value: float, lang: Lang = "id", digits: int = 0) -> str:
+    """A number as the page's language writes it: 4.914 and 1,5 in Bahasa Indonesia, 4,914 and
+    1.5 in English."""
+    text = f"{value:,.{digits}f}"
+    return text.translate(_SWAP_SEPARATORS) if lang == "id" else text
+
+
+def in_lang(text: str, lang: Lang) -> str:
+    """A label whose numbers are written the Indonesian way (the shared class labels of
+    ``maps.common``), with the separators of ``lang``."""
+    return text.translate(_SWAP_SEPARATORS) if lang == "en" else text
+
+
+def shown(count: int, *, persons: bool, lang: Lang = "id") -> str:
     """A count as an export prints it: persons below 3 become "<3" (docs/privacy.md)."""
     if persons and 0 < count < MIN_PERSONS:
         return f"<{MIN_PERSONS}"
-    return f"{count:,}".replace(",", ".")
+    return number_text(count, lang)
 
 
 def km(metres: float, lang: Lang = "id") -> str:
@@ -145,7 +161,7 @@ class GridLayer:
             image[self.gy[~suppressed] - y0, self.gx[~suppressed] - x0] = palette[idx]
             entries += [
                 (Patch(facecolor=c, edgecolor="#777777", lw=0.3), lab)
-                for c, lab in zip(classes.colours, classes.labels, strict=True)
+                for c, lab in zip(classes.colours, in_lang_labels(classes, lang), strict=True)
             ]
         if suppressed.any():
             image[self.gy[suppressed] - y0, self.gx[suppressed] - x0] = _rgba(SUPPRESSED_COLOUR)
@@ -167,7 +183,7 @@ class GridLayer:
             interpolation="nearest",
             zorder=10,
         )
-        total = f"{t('total', lang)}: {shown(self.total, persons=self.persons)}"
+        total = f"{t('total', lang)}: {shown(self.total, persons=self.persons, lang=lang)}"
         return Legend(self.title, entries, [total, *self.notes])
 
 
@@ -221,7 +237,7 @@ class KdeLayer:
                     entries.append(
                         (
                             Patch(facecolor=colour, edgecolor="#777777", lw=0.3),
-                            f"{_dec(lower)}–{_dec(upper)}",
+                            f"{_dec(lower, lang)}–{_dec(upper, lang)}",
                         )
                     )
                     lower = upper
@@ -234,16 +250,16 @@ class KdeLayer:
             interpolation="bilinear",
             zorder=10,
         )
-        notes = [f"{t('total', lang)}: {shown(self.total, persons=self.persons)}"]
+        notes = [f"{t('total', lang)}: {shown(self.total, persons=self.persons, lang=lang)}"]
         return Legend(self.title, entries, notes)
 
 
-def _dec(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}".replace(",", ".")
-    if value >= 10:
-        return f"{value:.1f}".replace(".", ",")
-    return f"{value:.2f}".replace(".", ",")
+def _dec(value: float, lang: Lang) -> str:
+    return number_text(value, lang, 0 if value >= 100 else 1 if value >= 10 else 2)
+
+
+def in_lang_labels(classes: Classes, lang: Lang) -> list[str]:
+    return [in_lang(label, lang) for label in classes.labels]
 
 
 @dataclass(frozen=True)
@@ -256,6 +272,7 @@ class PolygonLayer:
     title: str
     zero_shown: bool = False  # the choropleth keeps kecamatan with 0 in the legend
     names: list[str] = field(default_factory=list)
+    lang: Lang = "id"  # of the kecamatan labels' counts
 
     @property
     def total(self) -> int:
@@ -275,7 +292,7 @@ class PolygonLayer:
                     colours[i] = classes.colour(float(v))
             entries += [
                 (Patch(facecolor=c, edgecolor="#777777", lw=0.3), lab)
-                for c, lab in zip(classes.colours, classes.labels, strict=True)
+                for c, lab in zip(classes.colours, in_lang_labels(classes, lang), strict=True)
             ]
         for hidden in np.flatnonzero(suppressed).tolist():
             colours[hidden] = SUPPRESSED_COLOUR
@@ -298,7 +315,7 @@ class PolygonLayer:
             linewidths=0.2,
             alpha=0.9,
         )
-        total = f"{t('total', lang)}: {shown(self.total, persons=self.persons)}"
+        total = f"{t('total', lang)}: {shown(self.total, persons=self.persons, lang=lang)}"
         return Legend(self.title, entries, [total])
 
     def kecamatan_label(self, kec: NamedGeometry) -> str:
@@ -307,7 +324,7 @@ class PolygonLayer:
             i = self.names.index(kec.code)
         except ValueError:
             return kec.name
-        return f"{kec.name}\n{shown(self.counts[i], persons=self.persons)}"
+        return f"{kec.name}\n{shown(self.counts[i], persons=self.persons, lang=self.lang)}"
 
 
 @dataclass(frozen=True)
@@ -343,11 +360,13 @@ class PointLayer:
             entries.append(
                 (
                     Line2D([], [], marker="o", ls="", color=colour, mec="white", ms=4),
-                    f"{t(kind, lang)} ({shown(int(mask.sum()), persons=False)})",
+                    f"{t(kind, lang)} ({shown(int(mask.sum()), persons=False, lang=lang)})",
                 )
             )
         return Legend(
-            self.title, entries, [f"{t('total', lang)}: {shown(self.total, persons=False)}"]
+            self.title,
+            entries,
+            [f"{t('total', lang)}: {shown(self.total, persons=False, lang=lang)}"],
         )
 
 
@@ -384,7 +403,7 @@ class HotspotLayer:
                     linewidths=0.15,
                     alpha=0.92,
                 )
-            points = shown(int(counts[mask].sum()), persons=self.persons)
+            points = shown(int(counts[mask].sum()), persons=self.persons, lang=lang)
             entries.append(
                 (
                     Patch(facecolor=BIN_COLOURS[gi_bin], edgecolor="#777777", lw=0.3),
@@ -394,7 +413,7 @@ class HotspotLayer:
             )
         notes = [
             hotspot_label("method", lang),
-            f"{t('total', lang)}: {shown(self.total, persons=self.persons)}",
+            f"{t('total', lang)}: {shown(self.total, persons=self.persons, lang=lang)}",
         ]
         return Legend(self.title, entries, notes)
 
@@ -449,7 +468,7 @@ class PatrolLayer:
                 color="white",
                 zorder=27,
             )
-        share = f"{plan.covered_share:.0%}".replace(".", ",")
+        share = f"{number_text(100 * plan.covered_share, lang)} %"
         entries: list[tuple[Any, str]] = [
             (
                 Line2D([], [], marker="o", ls="", color=PATROL_COLOUR, mec="white", ms=8),
@@ -461,11 +480,15 @@ class PatrolLayer:
             ),
             (
                 Line2D([], [], color=PATROL_COLOUR, lw=1.6),
-                t("snap_patrol_route", lang, km=f"{plan.length_km:.1f}".replace(".", ",")),
+                t("snap_patrol_route", lang, km=number_text(plan.length_km, lang, 1)),
             ),
             (
                 Line2D([], [], color=PATROL_COLOUR, lw=0.8, ls="--"),
-                t("snap_patrol_radius", lang, r=f"{plan.radius_m / 1000:g}".replace(".", ",")),
+                t(
+                    "snap_patrol_radius",
+                    lang,
+                    r=f"{plan.radius_m / 1000:g}".replace(".", "," if lang == "id" else "."),
+                ),
             ),
             (
                 Patch(facecolor=BIN_COLOURS[2], alpha=0.55, edgecolor="none"),

@@ -70,11 +70,11 @@ def test_pack_pages_and_what_they_say(
     assert "Tren bulanan kejadian" in kinds and "2025-01" in kinds and "2025-04" in kinds
     assert "Titik panas teratas" in hotspots and "Gi* z" in hotspots
     top = briefing.top[0]
-    assert top.kecamatan == "Sajingan Besar"
+    assert top.place is not None and top.place.kecamatan == "Sajingan Besar"
     assert abs(top.lon - data.busy_point[0]) < 0.03 and abs(top.lat - data.busy_point[1]) < 0.03
     assert f"{top.lon:.4f}" in hotspots and f"{top.lat:.4f}" in hotspots
     assert "Rencana patroli saat ini" in patrol and "Urutan" in patrol
-    assert briefing.patrol.plan.points and briefing.stop_kecamatan[0] == "Sajingan Besar"
+    assert briefing.patrol.plan.points and briefing.stop_places[0].kecamatan == "Sajingan Besar"
     flat = alerts.replace("\n", " ")
     assert "Kejadian dekat tempat kerja Sajingan Besar 4" in flat  # resolved one left out
     # Two open alerts about one named person: "<3", in the table and on the bar.
