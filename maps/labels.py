@@ -207,6 +207,12 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     "rule_far_from_sponsor": {"id": "Jauh dari sponsor", "en": "Far from the sponsor"},
     "rule_incident_cluster": {"id": "Klaster kejadian", "en": "Incident cluster"},
     "rule_permit_expiring": {"id": "Izin segera habis", "en": "Permit expiring"},
+    # why an alert was resolved (geo.alerts.triage.RESOLVE_REASONS)
+    "reason_action_taken": {"id": "Sudah ditindak", "en": "Action taken"},
+    "reason_explained": {"id": "Wajar / ada penjelasan", "en": "Explained (routine, lawful)"},
+    "reason_false_alarm": {"id": "Peringatan keliru", "en": "False alarm"},
+    "reason_duplicate": {"id": "Duplikat", "en": "Duplicate"},
+    "reason_other": {"id": "Lainnya", "en": "Other"},
 }
 
 

@@ -16,6 +16,7 @@ from geo.errors import NotFoundError
 from geo.settings import Settings
 from maps.assets import AssetMode, render_html
 from maps.common import MapParams
+from maps.focus import FocusBridge
 from maps.heatmap import build_heatmap
 from maps.hexbins import build_hexbins
 from maps.hotspots import build_hotspots
@@ -64,4 +65,5 @@ def render_view(
     m = build_view(
         view, session=session, principal_role=principal_role, params=params, settings=settings
     )
+    m.add_child(FocusBridge())  # the dashboard's alert queue flies the map (maps/focus.py)
     return render_html(m, mode=mode, nonce=nonce)

@@ -18,6 +18,7 @@ from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.middleware import new_nonce, nonce_policy
 from geo import access
+from geo.alerts import triage
 from geo.errors import NotFoundError
 from geo.mapdata import KINDS, LAYERS, kecamatan_list
 from geo.models import RULE_KINDS
@@ -91,8 +92,10 @@ def dashboard_meta(
     principal: Annotated[Principal, Depends(require(access.READ))],
 ) -> dict[str, Any]:
     paths = _paths(request)
-    # The alert panel lists persons' alerts: only for roles with personal data.
+    # Alerts name persons: their list, stream and triage record need personal data; the
+    # queue is for every role (without personal data: counts, rule, severity and area only).
     alerts = access.allowed(principal.role, access.PERSONAL_DATA)
+    can_act = access.allowed(principal.role, access.ACK_ALERTS)
     return {
         "user": principal.name,
         "role": principal.role,
@@ -106,7 +109,15 @@ def dashboard_meta(
         },
         "kecamatan": kecamatan_list(session=session),
         "rules": {k: {"id": t(f"rule_{k}", "id"), "en": t(f"rule_{k}", "en")} for k in RULE_KINDS},
+        "reasons": {
+            k: {"id": t(f"reason_{k}", "id"), "en": t(f"reason_{k}", "en")}
+            for k in triage.RESOLVE_REASONS
+        },
+        "assignees": triage.assignable_users(session=session) if can_act else [],
         "alerts": {
+            "queue": "/api/v1/alerts/queue" in paths,
+            "detail": alerts and "/api/v1/alerts/{alert_id}" in paths,
+            "actions": can_act and "/api/v1/alerts/actions" in paths,
             "list": alerts and "/api/v1/alerts" in paths,
             "stream": alerts and "/api/v1/alerts/stream" in paths,
             "ack": alerts

@@ -108,6 +108,10 @@ WHERE {where}
 GROUP BY GROUPING SETS ((a.rule_kind), (a.severity), (a.status), ())
 """
 ASSIGNEES_SQL: Final = text("SELECT name FROM app_user WHERE name = ANY(:names)")
+ASSIGNABLE_SQL: Final = text(
+    "SELECT name FROM app_user WHERE revoked_at IS NULL AND role = ANY(:roles) "
+    "ORDER BY name LIMIT 500"
+)
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,12 @@ def _check_assignees(session: Session, names: Sequence[str]) -> None:
                 field="assignee",
                 value=name,
             )
+
+
+def assignable_users(*, session: Session) -> list[str]:
+    """Names of the active users alerts may be assigned to (those who may act on them)."""
+    roles = [r for r in access.ROLE_PERMISSIONS if access.allowed(r, access.ACK_ALERTS)]
+    return list(session.execute(ASSIGNABLE_SQL, {"roles": roles}).scalars())
 
 
 def _queue_feature(row: Any, personal: bool) -> dict[str, Any]:

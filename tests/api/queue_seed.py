@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -29,7 +29,7 @@ INSERT_ALERT = text(
 
 
 def add_alert(
-    session: Session,
+    session: Session | Connection,
     key: str,
     *,
     rule: str = "incident_near_workplace",
@@ -40,7 +40,10 @@ def add_alert(
     occurrences: int = 1,
     kecamatan: str = "Sajingan Besar",
     foreigner: int | None = None,
+    point: tuple[float, float] = (109.65, 1.45),
+    incident: int = 1,
 ) -> int:
+    """One episode; ``session`` is a Session or a Connection."""
     return int(
         session.execute(
             INSERT_ALERT,
@@ -49,10 +52,10 @@ def add_alert(
                 "severity": severity,
                 "status": status,
                 "key": f"test-{key}",
-                "incident": None if foreigner else 1,
+                "incident": None if foreigner else incident,
                 "foreigner": foreigner,
-                "lon": 109.65,
-                "lat": 1.45,
+                "lon": point[0],
+                "lat": point[1],
                 "first": first or last,
                 "last": last,
                 "occurrences": occurrences,
