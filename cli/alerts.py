@@ -19,8 +19,9 @@ from cli.common import (
     open_database,
     print_records,
 )
-from geo.alerts import run_batch, triage
+from geo.alerts import triage
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
+from geo.alerts.evaluation import run_batch_detailed
 from geo.times import parse_time
 from geo.users import Principal, command_line_principal, find_principal
 
@@ -39,18 +40,24 @@ def run(
         None, "--since", help="Only records at or after this time (ISO 8601, WIB by default)."
     ),
 ) -> None:
-    """Evaluate every enabled rule set-based over the data; prints new alerts per rule."""
+    """Evaluate every enabled rule set-based over the data; prints episodes per rule.
+
+    Repeated triggers of a rule for one subject update its open episode; episodes quiet for
+    longer than the rule's window are closed as lapsed (docs/alerts.md)."""
     start = parse_time(since, field="--since")
     db = open_database(load_settings())
     t0 = dt.datetime.now(dt.UTC)
     with db.session() as session:
-        counts = run_batch(session=session, since=start)
+        result = run_batch_detailed(session=session, since=start)
     elapsed = (dt.datetime.now(dt.UTC) - t0).total_seconds()
-    table = Table("rule", "new alerts")
-    for rule, n in counts.items():
-        table.add_row(rule, str(n))
+    table = Table("rule", "opened", "updated", "closed")
+    for rule, n in result.opened.items():
+        table.add_row(rule, str(n), str(result.updated[rule]), str(result.closed[rule]))
     console.print(table)
-    console.print(f"{sum(counts.values())} new alerts in {elapsed:.2f} s")
+    console.print(
+        f"{sum(result.opened.values())} new episodes, {result.lapsed} lapsed (quiet) "
+        f"in {elapsed:.2f} s"
+    )
 
 
 def _minute(iso: str | None) -> str:

@@ -157,7 +157,7 @@ SELECT a.rule_kind,
        bool_or({PERSON_ALERT_SQL}) AS about_persons,
        count(*) AS n
   FROM alert a
- WHERE a.status <> 'resolved'
+ WHERE a.status IN ('new', 'acknowledged')
    AND (:no_kecamatan OR a.kecamatan_code = ANY(:kecamatan))
  GROUP BY 1, 2
  ORDER BY 1, 2

@@ -481,6 +481,9 @@ class Alert(Base):
             unique=True,
             postgresql_where=text("status IN ('new', 'acknowledged')"),
         ),
+        Index(  # migration 0019
+            "ix_alert_episode_latest", "episode_key", text("last_seen_at DESC"), text("id DESC")
+        ),
         Index(
             "ix_alert_open_queue",
             "severity",

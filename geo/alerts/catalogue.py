@@ -41,7 +41,7 @@ BATCH_RULES: Final = (
 RULES_SQL: Final = text("SELECT id, kind, parameters, severity, enabled FROM alert_rule")
 
 
-# Defaults (also seeded by migration 0005) and bounds, for validation.
+# Parameter bounds, for validation.
 
 
 @dataclass(frozen=True)
@@ -102,38 +102,68 @@ def _check_list(name: str, value: Any, spec: Param) -> list[Any]:
     return out
 
 
+QUIET_DAYS: Final = Param(float, 0.01, 3650)
+
 PARAMETERS: Final[dict[str, dict[str, Param]]] = {
-    "incident_near_workplace": {"radius_m": Param(float, 1, 50_000)},
+    "incident_near_workplace": {"radius_m": Param(float, 1, 50_000), "quiet_days": QUIET_DAYS},
     "sighting_near_border": {
         "distance_m": Param(float, 1, 100_000),
-        "cooldown_h": Param(float, 0, 24 * 365),
-        "hysteresis_m": Param(float, 0, 50_000),
+        "routine_m": Param(float, 0, 50_000),
+        "crossing_post_m": Param(float, 0, 50_000),
+        "quiet_days": QUIET_DAYS,
     },
     "sighting_in_zone": {
         "zone_kinds": Param(
             list, choices=("watch", "restricted", "patrol_sector", "border_band", "plb_area")
-        )
+        ),
+        "quiet_days": QUIET_DAYS,
     },
-    "expired_permit_sighting": {},
-    "plb_outside_area": {},
-    "far_from_sponsor": {"distance_m": Param(float, 1, 1_000_000)},
+    "expired_permit_sighting": {"quiet_days": QUIET_DAYS},
+    "plb_outside_area": {"quiet_days": QUIET_DAYS},
+    "far_from_sponsor": {
+        "distance_m": Param(float, 1, 1_000_000),
+        "home_m": Param(float, 0, 1_000_000),
+        "usual_radius_m": Param(float, 0, 100_000),
+        "usual_days": Param(float, 0, 365),
+        "usual_min": Param(int, 1, 1000),
+        "quiet_days": QUIET_DAYS,
+    },
     "incident_cluster": {
         "min_incidents": Param(int, 2, 1000),
         "radius_m": Param(float, 1, 100_000),
         "window_days": Param(float, 0.01, 3650),
+        "quiet_days": QUIET_DAYS,
     },
-    "permit_expiring": {"windows_days": Param(list, 0, 3650)},
+    "permit_expiring": {"windows_days": Param(list, 0, 3650), "quiet_days": QUIET_DAYS},
 }
 
+# Defaults (the rows seeded by migration 0005 hold the older ones; these fill what they lack).
 DEFAULTS: Final[dict[str, dict[str, Any]]] = {
-    "incident_near_workplace": {"radius_m": 500.0},
-    "sighting_near_border": {"distance_m": 2000.0, "cooldown_h": 24.0, "hysteresis_m": 250.0},
-    "sighting_in_zone": {"zone_kinds": ["watch", "restricted"]},
-    "expired_permit_sighting": {},
-    "plb_outside_area": {},
-    "far_from_sponsor": {"distance_m": 25_000.0},
-    "incident_cluster": {"min_incidents": 3, "radius_m": 1000.0, "window_days": 14.0},
-    "permit_expiring": {"windows_days": [30, 7]},
+    "incident_near_workplace": {"radius_m": 500.0, "quiet_days": 30.0},
+    "sighting_near_border": {
+        "distance_m": 2000.0,
+        "routine_m": 1000.0,
+        "crossing_post_m": 1000.0,
+        "quiet_days": 7.0,
+    },
+    "sighting_in_zone": {"zone_kinds": ["watch", "restricted"], "quiet_days": 7.0},
+    "expired_permit_sighting": {"quiet_days": 90.0},
+    "plb_outside_area": {"quiet_days": 7.0},
+    "far_from_sponsor": {
+        "distance_m": 25_000.0,
+        "home_m": 5000.0,
+        "usual_radius_m": 2000.0,
+        "usual_days": 30.0,
+        "usual_min": 3,
+        "quiet_days": 7.0,
+    },
+    "incident_cluster": {
+        "min_incidents": 3,
+        "radius_m": 1000.0,
+        "window_days": 14.0,
+        "quiet_days": 14.0,
+    },
+    "permit_expiring": {"windows_days": [30, 7], "quiet_days": 31.0},
 }
 
 
@@ -169,6 +199,8 @@ class Rule:
 def load_rules(session: Session) -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
     for row in session.execute(RULES_SQL):
-        params = {**DEFAULTS.get(row.kind, {}), **(row.parameters or {})}
+        known = PARAMETERS.get(row.kind, {})  # a retired parameter left in a row is ignored
+        stored = {k: v for k, v in (row.parameters or {}).items() if k in known}
+        params = {**DEFAULTS.get(row.kind, {}), **stored}
         rules[row.kind] = Rule(row.id, row.kind, params, row.severity, row.enabled)
     return rules

@@ -1,8 +1,10 @@
 """The rule SQL (``geo.alerts.sql``) assembled into statements for each evaluation mode.
 
-Mode ``ids`` (on write) restricts each statement to the written ids; mode ``since`` (batch) to
-records since a time, and reads the per-sighting facts table. On write, the enabled rules of a
-layer are combined into one prepared statement (``combined``).
+Mode ``ids`` (on write) restricts each rule's triggers to the written ids; mode ``since``
+(batch) to records since a time, and the per-sighting rules read the facts table of one pass
+over the sightings. Every rule's triggers are merged into episodes by the same CTEs
+(``geo.alerts.sql.episode_ctes``). On write, the enabled rules of a layer are combined into one
+prepared statement (``combined``).
 """
 
 from __future__ import annotations
@@ -11,39 +13,33 @@ import datetime as dt
 import functools
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import TextClause, text
 
 from geo.alerts.catalogue import Rule
 from geo.alerts.prepared import BIND, Prepared, prepared
-from geo.alerts.sql import ALERT_COLUMNS, PER_DAY_KEY
-from geo.alerts.sql.foreigners import PERMIT_EXPIRING_SQL
+from geo.alerts.sql import EPISODE_RESULT, episode_ctes, episode_statement
+from geo.alerts.sql.foreigners import PERMIT_EXPIRING_TRIGGERS
 from geo.alerts.sql.incidents import (
-    INCIDENT_CLUSTER_SQL,
-    INCIDENT_NEAR_WORKPLACE_SQL,
+    INCIDENT_CLUSTER_TRIGGERS,
+    INCIDENT_NEAR_WORKPLACE_TRIGGERS,
     INW_DRIVER_BY_INCIDENT,
     INW_DRIVER_BY_WORKPLACE,
 )
 from geo.alerts.sql.sightings import (
-    BORDER_TARGET_BY_SCOPE,
-    EXPIRED_PERMIT_SIGHTING_SQL,
-    FAR_FROM_SPONSOR_SQL,
-    PLB_OUTSIDE_AREA_SQL,
-    SIGHTING_IN_ZONE_SQL,
-    SIGHTING_NEAR_BORDER_SQL,
-    ZONE_ENTRY_BY_PREVIOUS,
-    ZONE_ENTRY_IN_BATCH,
+    EXPIRED_PERMIT_SIGHTING_TRIGGERS,
+    FAR_FROM_SPONSOR_TRIGGERS,
+    PLB_OUTSIDE_AREA_TRIGGERS,
+    SIGHTING_IN_ZONE_TRIGGERS,
+    SIGHTING_NEAR_BORDER_TRIGGERS,
 )
 from geo.alerts.sql.sightings_batch import (
-    BATCH_FACT_COLUMNS,
     BATCH_FACTS,
-    BATCH_FACTS_SQL,
-    BATCH_PER_DAY,
-    BORDER_TARGET_IN_BATCH,
-    EXPIRED_PERMIT_SIGHTING_BATCH_SQL,
-    FAR_FROM_SPONSOR_BATCH_SQL,
-    PLB_OUTSIDE_AREA_BATCH_SQL,
+    BATCH_FACTS_CREATE,
+    BATCH_SOURCE,
+    facts_select,
 )
 
 # What restricts each statement: on write, the written ids; in batch, records since a time.
@@ -64,117 +60,123 @@ SCOPES: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def _sql(template: str, **parts: str) -> TextClause:
-    return text(template.format(columns=ALERT_COLUMNS, **parts))
+@dataclass(frozen=True)
+class RuleSQL:
+    """One rule's trigger query (placeholders filled) and which way its distance is worse."""
+
+    kind: str
+    triggers: str
+    worst: str = "least"
 
 
-def _statements(mode: str) -> dict[str, list[TextClause]]:
+def _source(mode: str, rule: str) -> str:
+    """Where a per-sighting rule reads its sightings with their facts."""
+    if mode == "since":
+        return BATCH_SOURCE
+    return "(" + facts_select(SCOPES["ids"]["sighting"], (rule,)) + ") s"
+
+
+def _rules(mode: str) -> dict[str, RuleSQL]:
     sc = SCOPES[mode]
-    inw_by_incident = _sql(
-        INCIDENT_NEAR_WORKPLACE_SQL,
-        driver=INW_DRIVER_BY_INCIDENT.format(scope=sc["incident"]),
+    inw_by_incident = INCIDENT_NEAR_WORKPLACE_TRIGGERS.format(
+        driver=INW_DRIVER_BY_INCIDENT.format(scope=sc["incident"])
     )
-    inw_by_workplace = _sql(
-        INCIDENT_NEAR_WORKPLACE_SQL,
+    inw_by_workplace = INCIDENT_NEAR_WORKPLACE_TRIGGERS.format(
         driver=INW_DRIVER_BY_WORKPLACE.format(
             scope=sc["incident"] if mode == "since" else "true", wscope=sc["workplace"]
-        ),
+        )
     )
 
-    def day(rule: str) -> str:
-        return PER_DAY_KEY.format(rule=rule)
-
-    def per_day(rule: str) -> str:
-        return BATCH_PER_DAY.format(fact=BATCH_FACT_COLUMNS[rule])
-
-    if mode == "since":  # the four per-sighting rules read the batch facts table
-        border_target = BORDER_TARGET_IN_BATCH
-        expired = _sql(
-            EXPIRED_PERMIT_SIGHTING_BATCH_SQL,
-            per_day=per_day("expired_permit_sighting"),
-            day_key=day("expired_permit_sighting"),
-        )
-        plb = _sql(
-            PLB_OUTSIDE_AREA_BATCH_SQL,
-            per_day=per_day("plb_outside_area"),
-            day_key=day("plb_outside_area"),
-        )
-        far = _sql(
-            FAR_FROM_SPONSOR_BATCH_SQL,
-            per_day=per_day("far_from_sponsor"),
-            day_key=day("far_from_sponsor"),
-        )
-    else:
-        border_target = BORDER_TARGET_BY_SCOPE.format(scope=sc["sighting"])
-        expired = _sql(
-            EXPIRED_PERMIT_SIGHTING_SQL,
-            scope=sc["sighting"],
-            day_key=day("expired_permit_sighting"),
-        )
-        plb = _sql(PLB_OUTSIDE_AREA_SQL, scope=sc["sighting"], day_key=day("plb_outside_area"))
-        far = _sql(FAR_FROM_SPONSOR_SQL, scope=sc["sighting"], day_key=day("far_from_sponsor"))
+    def src(rule: str, template: str) -> str:
+        return template.format(source=_source(mode, rule))
 
     return {
-        "incident_near_workplace": [inw_by_workplace if mode == "since" else inw_by_incident],
-        "incident_near_workplace@workplaces": [inw_by_workplace],
-        "sighting_near_border": [_sql(SIGHTING_NEAR_BORDER_SQL, target=border_target)],
-        "sighting_in_zone": [
-            _sql(
-                SIGHTING_IN_ZONE_SQL,
-                scope=sc["sighting"],
-                entry=ZONE_ENTRY_IN_BATCH if mode == "since" else ZONE_ENTRY_BY_PREVIOUS,
-            )
-        ],
-        "expired_permit_sighting": [expired],
-        "plb_outside_area": [plb],
-        "far_from_sponsor": [far],
-        "incident_cluster": [_sql(INCIDENT_CLUSTER_SQL, scope=sc["incident"])],
-        "permit_expiring": [_sql(PERMIT_EXPIRING_SQL, scope=sc["foreigner"])],
+        "incident_near_workplace": RuleSQL(
+            "incident_near_workplace", inw_by_workplace if mode == "since" else inw_by_incident
+        ),
+        "incident_near_workplace@workplaces": RuleSQL("incident_near_workplace", inw_by_workplace),
+        "sighting_near_border": RuleSQL(
+            "sighting_near_border", src("sighting_near_border", SIGHTING_NEAR_BORDER_TRIGGERS)
+        ),
+        "sighting_in_zone": RuleSQL(
+            "sighting_in_zone", SIGHTING_IN_ZONE_TRIGGERS.format(scope=sc["sighting"])
+        ),
+        "expired_permit_sighting": RuleSQL(
+            "expired_permit_sighting",
+            src("expired_permit_sighting", EXPIRED_PERMIT_SIGHTING_TRIGGERS),
+        ),
+        "plb_outside_area": RuleSQL(
+            "plb_outside_area", src("plb_outside_area", PLB_OUTSIDE_AREA_TRIGGERS), "greatest"
+        ),
+        "far_from_sponsor": RuleSQL(
+            "far_from_sponsor", src("far_from_sponsor", FAR_FROM_SPONSOR_TRIGGERS), "greatest"
+        ),
+        "incident_cluster": RuleSQL(
+            "incident_cluster", INCIDENT_CLUSTER_TRIGGERS.format(scope=sc["incident"]), "greatest"
+        ),
+        "permit_expiring": RuleSQL(
+            "permit_expiring", PERMIT_EXPIRING_TRIGGERS.format(scope=sc["foreigner"])
+        ),
     }
+
+
+RULE_SQL: Final = {mode: _rules(mode) for mode in SCOPES}
+# Each rule as a statement of its own (batch), returning (id, change) rows.
+STATEMENTS: Final[dict[str, dict[str, TextClause]]] = {
+    mode: {
+        name: text(episode_statement(rule=r.kind, triggers=r.triggers, worst=r.worst))
+        for name, r in rules.items()
+    }
+    for mode, rules in RULE_SQL.items()
+}
 
 
 def batch_facts(
     rules: dict[str, Rule], names: tuple[str, ...]
 ) -> tuple[TextClause, dict[str, Any]] | None:
     """The facts-table statement for the enabled per-sighting rules among ``names``, or None."""
-    wanted = [n for n in BATCH_FACTS if n in names and n in rules and rules[n].enabled]
+    wanted = tuple(n for n in BATCH_FACTS if n in names and n in rules and rules[n].enabled)
     if not wanted:
         return None
-    facts = {
-        BATCH_FACT_COLUMNS[n]: (BATCH_FACTS[n] if n in wanted else "false") for n in BATCH_FACTS
-    }
     params: dict[str, Any] = {}
     if "sighting_near_border" in wanted:
         params["near_distance_m"] = float(rules["sighting_near_border"].parameters["distance_m"])
     if "far_from_sponsor" in wanted:
         params["far_distance_m"] = float(rules["far_from_sponsor"].parameters["distance_m"])
-    stmt = text(BATCH_FACTS_SQL.format(scope=SCOPES["since"]["sighting"], **facts))
+    facts = facts_select(SCOPES["since"]["sighting"], wanted)
+    stmt = text(BATCH_FACTS_CREATE + facts)
     return stmt, params
-
-
-STATEMENTS: Final = {mode: _statements(mode) for mode in SCOPES}
 
 
 def bind_values(rule: Rule, today: dt.date) -> dict[str, Any]:
     """The rule's parameters as the bind values of its statements."""
     p = rule.parameters
-    values: dict[str, Any] = {"rule_id": rule.id, "severity": rule.severity, "today": today}
+    values: dict[str, Any] = {
+        "rule_id": rule.id,
+        "severity": rule.severity,
+        "today": today,
+        "quiet": dt.timedelta(days=float(p["quiet_days"])),
+    }
     if rule.kind == "incident_near_workplace":
         values["radius_m"] = float(p["radius_m"])
     elif rule.kind == "sighting_near_border":
-        cooldown_s = max(float(p["cooldown_h"]) * 3600.0, 1.0)
         values.update(
             distance_m=float(p["distance_m"]),
-            hysteresis_m=float(p["hysteresis_m"]),
-            rearm_m=float(p["distance_m"]) + float(p["hysteresis_m"]),
-            cooldown_h=float(p["cooldown_h"]),
-            cooldown_s=cooldown_s,
-            cooldown=dt.timedelta(seconds=float(p["cooldown_h"]) * 3600.0),
+            near_distance_m=float(p["distance_m"]),
+            routine_m=float(p["routine_m"]),
+            crossing_post_m=float(p["crossing_post_m"]),
         )
     elif rule.kind == "sighting_in_zone":
         values["zone_kinds"] = list(p["zone_kinds"])
     elif rule.kind == "far_from_sponsor":
-        values["distance_m"] = float(p["distance_m"])
+        values.update(
+            distance_m=float(p["distance_m"]),
+            far_distance_m=float(p["distance_m"]),
+            home_m=float(p["home_m"]),
+            usual_radius_m=float(p["usual_radius_m"]),
+            usual_min=int(p["usual_min"]),
+            usual_window=dt.timedelta(days=float(p["usual_days"])),
+        )
     elif rule.kind == "incident_cluster":
         values.update(
             min_incidents=int(p["min_incidents"]),
@@ -187,10 +189,10 @@ def bind_values(rule: Rule, today: dt.date) -> dict[str, Any]:
     return values
 
 
-# On write, the enabled rules of a layer run as ONE statement, each rule's INSERT a
-# data-modifying CTE (they share the statement's snapshot, taken after the foreigner locks, and
-# none reads another's alerts): one round trip instead of five. Parameters other than the scope
-# are renamed per rule (``distance_m`` means 2 km for the border and 25 km for the sponsor).
+# On write, the enabled rules of a layer run as ONE statement, each rule's episode CTEs side by
+# side (they share the statement's snapshot, taken after the foreigner locks, and none reads
+# another's alerts): one round trip instead of five. Parameters other than the scope are
+# renamed per rule (``distance_m`` means 2 km for the border and 25 km for the sponsor).
 SHARED_PARAMS: Final = frozenset({"ids", "at_min", "at_max"})
 _COMBINED: dict[tuple[str, ...], Prepared] = {}
 
@@ -206,14 +208,15 @@ def combined(names: tuple[str, ...]) -> Prepared:
         return found
     parts, selects = [], []
     for k, name in enumerate(names):
-        kind = name.split("@", 1)[0]
-        (stmt,) = STATEMENTS["ids"][name]
-        body = BIND.sub(functools.partial(_per_rule, kind), stmt.text)
-        parts.append(f"r{k} AS (\n{body.strip()}\n)")
-        selects.append(f"SELECT {k} AS r, id FROM r{k}")
-    sql = "WITH " + ",\n".join(parts) + "\nSELECT id FROM (" + "\nUNION ALL ".join(selects)
-    sql += ") q ORDER BY r, id"
+        r = RULE_SQL["ids"][name]
+        ctes = episode_ctes(prefix=f"r{k}_", rule=r.kind, triggers=r.triggers, worst=r.worst)
+        parts.append(BIND.sub(functools.partial(_per_rule, r.kind), ctes.strip()))
+        selects.append(
+            f"SELECT {k} AS r, q.id, q.change FROM ({EPISODE_RESULT.format(p=f'r{k}_')}) q"
+        )
+    sql = "WITH " + ",\n".join(parts) + "\nSELECT id, change FROM (\n"
+    sql += "\nUNION ALL\n".join(selects) + "\n) x ORDER BY r, id"
     digest = hashlib.sha256("|".join(names).encode()).hexdigest()[:16]
-    found = prepared(f"timpora_alert_write_{digest}", text(sql))
+    found = prepared(f"timpora_alert_episodes_{digest}", text(sql))
     _COMBINED[names] = found
     return found

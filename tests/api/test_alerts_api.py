@@ -161,7 +161,7 @@ def test_rules_edit_validates_and_applies(
     assert ok.json()["parameters"]["radius_m"] == 100
     # The new radius applies: an incident 250 m away no longer fires.
     iid = add_incident(session, *offset(session, *INLAND, 0, 250))
-    assert evaluate_for(session=session, layer="incidents", ids=[iid]) == []
+    assert evaluate_for(session=session, layer="incidents", ids=[iid]).opened == []
     missing = client.patch("/api/v1/alert-rules/nope", json={}, headers=h(tk["admin"]))
     assert missing.status_code == 404
 
@@ -250,7 +250,7 @@ def test_stream_delivers_a_new_alert_within_one_second_of_commit(
     ready.wait(10)
     with Session(committed) as s:
         sid = add_sighting(s, *near, T0, fid)
-        (alert_id,) = evaluate_for(session=s, layer="sightings", ids=[sid])
+        (alert_id,) = evaluate_for(session=s, layer="sightings", ids=[sid]).opened
         s.commit()
         committed_at = time.monotonic()
     for t in threads:

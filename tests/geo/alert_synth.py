@@ -197,7 +197,9 @@ def alerts(session: Session, rule: str | None = None) -> list[Any]:
                 """
                 SELECT id, rule_kind, dedup_key, incident_id, sighting_id, foreigner_id,
                        workplace_id, zone_id, distance_m, event_at, subjects, details,
-                       kecamatan_name, desa_name
+                       kecamatan_name, desa_name, status, episode_key, first_seen_at,
+                       last_seen_at, occurrences, worst_distance_m, last_sighting_id,
+                       closed_reason
                 FROM alert WHERE CAST(:rule AS text) IS NULL OR rule_kind = :rule
                 ORDER BY id
                 """

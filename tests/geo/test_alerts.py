@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.alerts import evaluate_for, run_batch
 from geo.alerts.catalogue import validate_parameters
+from geo.alerts.evaluation import Evaluation, lapse_quiet
 from geo.alerts.pairs import PAIRS_SQL, workplace_sighting_pairs
 from geo.errors import ValidationError
 from tests.geo.alert_synth import (
@@ -45,23 +46,39 @@ def test_incident_near_workplace_threshold(session: Session, dx: float, fires: b
     iid = add_incident(session, lon, lat)
     created = evaluate_for(session=session, layer="incidents", ids=[iid])
     found = alerts(session, "incident_near_workplace")
-    assert len(created) == len(found) == (1 if fires else 0)
+    assert len(created.opened) == len(found) == (1 if fires else 0)
     if fires:
-        a = found[0]
-        assert (a.incident_id, a.workplace_id) == (iid, wid)
-        assert a.distance_m == pytest.approx(dx, abs=0.01)
-        assert a.kecamatan_name is not None
-        assert a.event_at == T0
+        assert (found[0].incident_id, found[0].workplace_id) == (iid, wid)
+        assert found[0].distance_m == pytest.approx(dx, abs=0.01)
+        assert found[0].worst_distance_m == pytest.approx(dx, abs=0.01)
+        assert found[0].kecamatan_name is not None
 
 
 def test_workplace_registered_next_to_an_incident_alerts_once(session: Session) -> None:
     iid = add_incident(session, *INLAND)
-    assert evaluate_for(session=session, layer="incidents", ids=[iid]) == []
-    lon, lat = offset(session, *INLAND, 300, 0)
-    wid = add_workplace(session, lon, lat)
-    assert len(evaluate_for(session=session, layer="workplaces", ids=[wid])) == 1
-    assert evaluate_for(session=session, layer="incidents", ids=[iid]) == []  # dedup
-    assert len(alerts(session, "incident_near_workplace")) == 1
+    assert evaluate_for(session=session, layer="incidents", ids=[iid]) == Evaluation()
+    wid = add_workplace(session, *offset(session, *INLAND, 100, 0))
+    # Registering the workplace is the other side of the pair: it evaluates the rule too.
+    assert len(evaluate_for(session=session, layer="workplaces", ids=[wid]).opened) == 1
+    # The same incident evaluated again adds nothing to the episode.
+    assert evaluate_for(session=session, layer="incidents", ids=[iid]) == Evaluation()
+    assert [a.occurrences for a in alerts(session, "incident_near_workplace")] == [1]
+
+
+def test_incidents_near_one_workplace_are_one_episode(session: Session) -> None:
+    session.execute(text("UPDATE alert_rule SET enabled = false WHERE kind = 'incident_cluster'"))
+    add_workplace(session, *INLAND)
+    ids = [
+        add_incident(session, *offset(session, *INLAND, 100 + 50 * k, 0), T0 + k * D)
+        for k in range(3)
+    ]
+    changes = [evaluate_for(session=session, layer="incidents", ids=[i]) for i in ids]
+    assert [len(c.opened) for c in changes] == [1, 0, 0]
+    (episode,) = alerts(session, "incident_near_workplace")
+    assert changes[1].updated == changes[2].updated == [episode.id]
+    assert (episode.incident_id, episode.occurrences) == (ids[0], 3)
+    assert episode.last_seen_at == T0 + 2 * D
+    assert episode.worst_distance_m == pytest.approx(100, abs=0.01)  # the closest one
 
 
 @pytest.mark.parametrize(
@@ -87,27 +104,76 @@ def test_sighting_near_border_threshold(session: Session, distance_m: float, fir
         assert (found[0].sighting_id, found[0].foreigner_id) == (sid, fid)
 
 
-def test_alternating_1900_2100_m_raises_one_alert_per_cooldown(session: Session) -> None:
+def test_border_triggers_merge_into_one_episode_that_lapses_when_quiet(session: Session) -> None:
     fid = add_foreigner(session)
     near = point_at_border_distance(session, 1900)
+    nearer = point_at_border_distance(session, 700)
     band = point_at_border_distance(session, 2100)
-    far = point_at_border_distance(session, 2600)
-    # 40 sightings over 20 h alternating inside the threshold and inside the hysteresis band.
+    # 40 sightings over 20 h alternating inside and just outside the threshold: one episode.
+    opened, updated = [], []
     for k in range(40):
-        sid = add_sighting(session, *(near if k % 2 == 0 else band), T0 + k * 0.5 * H, fid)
-        evaluate_for(session=session, layer="sightings", ids=[sid])
-    assert len(alerts(session, "sighting_near_border")) == 1
-    # Leaving beyond D + H and coming back inside the cooldown: still one.
-    for k, p in enumerate([far, near, far, near]):
-        sid = add_sighting(session, *p, T0 + 21 * H + k * H, fid)
-        evaluate_for(session=session, layer="sightings", ids=[sid])
-    assert len(alerts(session, "sighting_near_border")) == 1
-    # Away, then back after a quiet day: a new entry, a second alert.
-    s_far = add_sighting(session, *far, T0 + 30 * H, fid)
-    s_back = add_sighting(session, *near, T0 + 50 * H, fid)
-    evaluate_for(session=session, layer="sightings", ids=[s_far, s_back])
-    found = alerts(session, "sighting_near_border")
-    assert [a.sighting_id for a in found][1:] == [s_back]
+        p = band if k % 2 else (nearer if k == 10 else near)
+        sid = add_sighting(session, *p, T0 + k * 0.5 * H, fid)
+        done = evaluate_for(session=session, layer="sightings", ids=[sid])
+        opened += done.opened
+        updated += done.updated
+    (episode,) = alerts(session, "sighting_near_border")
+    assert opened == [episode.id] and set(updated) == {episode.id} and len(updated) == 19
+    assert (episode.status, episode.occurrences) == ("new", 20)
+    assert episode.first_seen_at == T0 and episode.last_seen_at == T0 + 19 * H
+    assert episode.worst_distance_m == pytest.approx(700, abs=0.01)
+    assert episode.distance_m == pytest.approx(1900, abs=0.01)  # the first trigger's
+    # Within the quiet window (7 days) a trigger still belongs to the episode...
+    sid = add_sighting(session, *near, T0 + 6 * D, fid)
+    assert evaluate_for(session=session, layer="sightings", ids=[sid]).updated == [episode.id]
+    # ...after it, the episode is closed as lapsed and a new one opens.
+    late = add_sighting(session, *near, T0 + 14 * D, fid)
+    done = evaluate_for(session=session, layer="sightings", ids=[late])
+    first, second = alerts(session, "sighting_near_border")
+    assert done.closed == [first.id] and done.opened == [second.id]
+    assert (first.status, first.closed_reason, first.occurrences) == ("lapsed", "quiet", 21)
+    assert (second.status, second.sighting_id, second.occurrences) == ("new", late, 1)
+
+
+def test_a_trigger_after_resolve_opens_a_new_episode(session: Session) -> None:
+    fid = add_foreigner(session)
+    near = point_at_border_distance(session, 1500)
+    s1 = add_sighting(session, *near, T0, fid)
+    (first,) = evaluate_for(session=session, layer="sightings", ids=[s1]).opened
+    session.execute(text("UPDATE alert SET status = 'resolved' WHERE id = :i"), {"i": first})
+    # Evaluating the resolved episode's own sighting again does not reopen it.
+    assert evaluate_for(session=session, layer="sightings", ids=[s1]) == Evaluation()
+    s2 = add_sighting(session, *near, T0 + H, fid)
+    (second,) = evaluate_for(session=session, layer="sightings", ids=[s2]).opened
+    assert second != first
+    assert [(a.status, a.occurrences) for a in alerts(session, "sighting_near_border")] == [
+        ("resolved", 1),
+        ("new", 1),
+    ]
+
+
+def test_quiet_episodes_lapse_in_the_sweep(session: Session) -> None:
+    fid = add_foreigner(session)
+    sid = add_sighting(session, *point_at_border_distance(session, 1500), T0, fid)
+    (episode,) = evaluate_for(session=session, layer="sightings", ids=[sid]).opened
+    assert lapse_quiet(session=session, now=T0 + 6 * D) == []
+    assert lapse_quiet(session=session, now=T0 + 8 * D) == [episode]
+    assert [(a.status, a.closed_reason) for a in alerts(session)] == [("lapsed", "quiet")]
+
+
+def test_home_and_work_in_the_border_band_are_routine(session: Session) -> None:
+    home = point_at_border_distance(session, 1900)
+    work = point_at_border_distance(session, 1300)
+    away = point_at_border_distance(session, 100)  # 1.8 km from home, 1.2 km from work
+    wid = add_workplace(session, *work)
+    fid = add_foreigner(session, sponsor_workplace_id=wid, at=home)
+    ids = [
+        add_sighting(session, *p, T0 + k * H, fid)
+        for k, p in enumerate([home, work, offset(session, *home, 300, 0), home, work])
+    ]
+    assert evaluate_for(session=session, layer="sightings", ids=ids) == Evaluation()
+    sid = add_sighting(session, *away, T0 + D, fid)
+    assert len(evaluate_for(session=session, layer="sightings", ids=[sid]).opened) == 1
 
 
 def test_border_rule_ignores_the_malaysian_side(session: Session) -> None:
@@ -129,10 +195,10 @@ def test_border_rule_ignores_the_malaysian_side(session: Session) -> None:
     sid = add_sighting(session, lon, lat, foreigner_id=fid)
     side = session.execute(text("SELECT border_side FROM sighting WHERE id = :i"), {"i": sid})
     assert side.scalar_one() == "MY"
-    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == []
+    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == Evaluation()
 
 
-def test_sighting_in_zone_is_state_based(session: Session) -> None:
+def test_sighting_in_zone_is_one_episode_per_foreigner_and_zone(session: Session) -> None:
     zid = add_zone(session, *INLAND, 1000, kind="restricted")
     add_zone(
         session, *offset(session, *INLAND, 10_000, 0), 1000, kind="patrol_sector", name="Sektor"
@@ -147,15 +213,17 @@ def test_sighting_in_zone_is_state_based(session: Session) -> None:
         ids.append(sid)
         evaluate_for(session=session, layer="sightings", ids=[sid])
     found = alerts(session, "sighting_in_zone")
-    assert [(a.sighting_id, a.zone_id) for a in found] == [(ids[0], zid), (ids[3], zid)]
+    assert [(a.sighting_id, a.zone_id, a.occurrences, a.last_sighting_id) for a in found] == [
+        (ids[0], zid, 3, ids[3])
+    ]
     # An inactive zone does not alert; a patrol sector is not a watched kind.
     session.execute(text("UPDATE zone SET active = false WHERE id = :z"), {"z": zid})
     g = add_foreigner(session, name="Other Person")
     sid = add_sighting(session, *inside, T0, g)
-    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == []
+    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == Evaluation()
 
 
-def test_expired_permit_uses_the_permit_state_at_the_sighting_time(session: Session) -> None:
+def test_expired_permit_is_one_episode_per_overstay(session: Session) -> None:
     fid = add_foreigner(session, permit_expires_on=dt.date(2025, 3, 1))
     on_last_day = add_sighting(
         session, *INLAND, dt.datetime(2025, 3, 1, 23, 0, tzinfo=T0.tzinfo), fid
@@ -164,22 +232,43 @@ def test_expired_permit_uses_the_permit_state_at_the_sighting_time(session: Sess
         session, *INLAND, dt.datetime(2025, 3, 2, 0, 30, tzinfo=T0.tzinfo), fid
     )
     same_day = add_sighting(session, *INLAND, dt.datetime(2025, 3, 2, 9, 0, tzinfo=T0.tzinfo), fid)
-    evaluate_for(session=session, layer="sightings", ids=[on_last_day, day_after, same_day])
+    month_later = add_sighting(
+        session, *INLAND, dt.datetime(2025, 4, 2, 9, 0, tzinfo=T0.tzinfo), fid
+    )
+    ids = [on_last_day, day_after, same_day, month_later]
+    evaluate_for(session=session, layer="sightings", ids=ids)
     found = alerts(session, "expired_permit_sighting")
-    assert [a.sighting_id for a in found] == [day_after]  # one per foreigner and WIB day
+    assert [(a.sighting_id, a.occurrences, a.last_sighting_id) for a in found] == [
+        (day_after, 3, month_later)
+    ]
     assert found[0].details["days_overdue"] == 1
+    # A renewed permit that runs out again is another overstay.
+    session.execute(
+        text("UPDATE foreigner SET permit_expires_on = '2025-05-01' WHERE id = :f"), {"f": fid}
+    )
+    again = add_sighting(session, *INLAND, dt.datetime(2025, 5, 3, 9, 0, tzinfo=T0.tzinfo), fid)
+    assert len(evaluate_for(session=session, layer="sightings", ids=[again]).opened) == 1
 
 
-def test_plb_holder_outside_the_plb_area(session: Session) -> None:
+def test_plb_holder_outside_the_area_is_one_episode_per_trip(session: Session) -> None:
     plb = add_foreigner(session, permit_type="PLB")
     kitas = add_foreigner(session, name="Kitas Holder", permit_type="KITAS")
     aruk_s = add_sighting(session, *ARUK, T0, plb)  # Sajingan Besar: inside the PLB area
-    inland_s = add_sighting(session, *INLAND, T0 + H, plb)
+    trip = [add_sighting(session, *INLAND, T0 + k * H, plb) for k in (1, 2, 3)]
     other = add_sighting(session, *INLAND, T0 + H, kitas)
-    evaluate_for(session=session, layer="sightings", ids=[aruk_s, inland_s, other])
-    found = alerts(session, "plb_outside_area")
-    assert [a.sighting_id for a in found] == [inland_s]
-    assert found[0].distance_m > 0
+    evaluate_for(session=session, layer="sightings", ids=[aruk_s, *trip, other])
+    (first,) = alerts(session, "plb_outside_area")
+    assert (first.sighting_id, first.occurrences, first.last_sighting_id) == (trip[0], 3, trip[2])
+    assert first.distance_m > 0
+    # Back inside the area, then out again the next day: the first trip is over, a second one.
+    back = add_sighting(session, *ARUK, T0 + 5 * H, plb)
+    evaluate_for(session=session, layer="sightings", ids=[back])
+    out = add_sighting(session, *INLAND, T0 + D, plb)
+    done = evaluate_for(session=session, layer="sightings", ids=[out])
+    first, second = alerts(session, "plb_outside_area")
+    assert done.closed == [first.id] and done.opened == [second.id]
+    assert (first.status, first.closed_reason) == ("lapsed", "returned")
+    assert (second.status, second.sighting_id) == ("new", out)
 
 
 @pytest.mark.parametrize(
@@ -199,7 +288,24 @@ def test_far_from_sponsor(session: Session, distance_m: float, fires: bool) -> N
         assert found[0].distance_m == pytest.approx(distance_m, abs=0.01)
 
 
-def test_incident_cluster_fires_once_when_the_third_incident_arrives(session: Session) -> None:
+def test_far_from_sponsor_spares_home_and_the_usual_area(session: Session) -> None:
+    wid = add_workplace(session, *INLAND)
+    far = offset(session, *INLAND, 0, 40_000)
+    # Lives 40 km from the sponsor: seen at home is routine.
+    commuter = add_foreigner(session, sponsor_workplace_id=wid, at=far)
+    s = add_sighting(session, *offset(session, *far, 1000, 0), T0, commuter)
+    assert evaluate_for(session=session, layer="sightings", ids=[s]) == Evaluation()
+    # Seen day after day at the same far place: the first three sightings are the deviation,
+    # then it is where the person is usually seen.
+    mover = add_foreigner(session, name="Mover", sponsor_workplace_id=wid)
+    for k in range(6):
+        s = add_sighting(session, *offset(session, *far, 100 * k, 0), T0 + k * D, mover)
+        evaluate_for(session=session, layer="sightings", ids=[s])
+    (episode,) = alerts(session, "far_from_sponsor")
+    assert (episode.foreigner_id, episode.occurrences) == (mover, 3)
+
+
+def test_incident_cluster_is_one_episode_per_desa(session: Session) -> None:
     spots = [(0, 0), (600, 0), (300, 500)]  # all within 1 km of the last one
     ids = []
     for k, (dx, dy) in enumerate(spots):
@@ -208,11 +314,11 @@ def test_incident_cluster_fires_once_when_the_third_incident_arrives(session: Se
     found = alerts(session, "incident_cluster")
     assert [a.incident_id for a in found] == [ids[2]]
     assert sorted(found[0].subjects["incident_ids"]) == sorted(ids)
-    # A fourth incident in the same cluster does not raise another alert...
-    i4 = add_incident(session, *offset(session, *INLAND, 100, 100), T0 + 4 * D)
-    evaluate_for(session=session, layer="incidents", ids=[i4])
-    assert len(alerts(session, "incident_cluster")) == 1
-    # ...nor do three incidents spread over more than 14 days or more than 1 km.
+    # A fourth incident in the same cluster is another occurrence of the episode...
+    i4 = add_incident(session, *offset(session, *INLAND, 300, 450), T0 + 4 * D)
+    assert evaluate_for(session=session, layer="incidents", ids=[i4]).opened == []
+    assert [a.occurrences for a in alerts(session, "incident_cluster")] == [2]
+    # ...and three incidents spread over more than 14 days or more than 1 km are none.
     far = offset(session, *INLAND, 20_000, 0)
     for k in range(3):
         i = add_incident(session, *far, T0 + k * 8 * D)
@@ -226,23 +332,24 @@ def test_permit_expiring_windows(session: Session) -> None:
     f30 = add_foreigner(session, name="B", permit_expires_on=today + dt.timedelta(days=30))
     f5 = add_foreigner(session, name="C", permit_expires_on=today + dt.timedelta(days=5))
     gone = add_foreigner(session, name="D", permit_expires_on=today - dt.timedelta(days=1))
-    counts = run_batch(session=session, today=today, rules=("permit_expiring",))
-    assert counts == {"permit_expiring": 2}
+
+    def run(day: dt.date) -> dict[str, int]:
+        now = dt.datetime.combine(day, dt.time(8), tzinfo=T0.tzinfo)
+        return run_batch(session=session, today=day, rules=("permit_expiring",), now=now)
+
+    assert run(today) == {"permit_expiring": 2}
     keys = {a.foreigner_id: a.details["window_days"] for a in alerts(session, "permit_expiring")}
     assert keys == {f30: 30, f5: 7}
     assert f40 not in keys and gone not in keys
-    # Daily runs do not repeat; the 7-day notice follows the 30-day one.
-    assert run_batch(
-        session=session, today=today + dt.timedelta(days=1), rules=("permit_expiring",)
-    ) == {"permit_expiring": 0}
-    # Day 23: B has 7 days left (7-day notice), A 17 (its 30-day notice).
-    assert run_batch(
-        session=session, today=today + dt.timedelta(days=23), rules=("permit_expiring",)
-    ) == {"permit_expiring": 2}
-    windows = sorted(
-        (a.foreigner_id, a.details["window_days"]) for a in alerts(session, "permit_expiring")
+    # Daily runs do not repeat.
+    assert run(today + dt.timedelta(days=1)) == {"permit_expiring": 0}
+    # Day 23: B has 7 days left (its 7-day notice: the same episode), A 17 (its 30-day notice).
+    assert run(today + dt.timedelta(days=23)) == {"permit_expiring": 1}
+    episodes = sorted(
+        (a.foreigner_id, a.details["window_days"], a.occurrences)
+        for a in alerts(session, "permit_expiring")
     )
-    assert windows == sorted([(f30, 30), (f5, 7), (f30, 7), (f40, 30)])
+    assert episodes == sorted([(f30, 30, 2), (f5, 7, 1), (f40, 30, 1)])
 
 
 def test_disabled_rule_does_not_fire_and_parameters_apply(session: Session) -> None:
@@ -346,7 +453,7 @@ def test_zone_pieces_follow_the_zone_on_insert_update_and_delete(session: Sessio
 def test_plb_rule_follows_an_edited_plb_area(session: Session) -> None:
     plb = add_foreigner(session, permit_type="PLB")
     sid = add_sighting(session, *INLAND, T0, plb)
-    assert len(evaluate_for(session=session, layer="sightings", ids=[sid])) == 1
+    assert len(evaluate_for(session=session, layer="sightings", ids=[sid]).opened) == 1
     session.execute(text("DELETE FROM alert"))
     # The office widens the PLB area to take in the inland point: no alert any more.
     session.execute(
@@ -357,30 +464,28 @@ def test_plb_rule_follows_an_edited_plb_area(session: Session) -> None:
         ),
         {"lon": INLAND[0], "lat": INLAND[1]},
     )
-    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == []
+    assert evaluate_for(session=session, layer="sightings", ids=[sid]) == Evaluation()
     assert run_batch(session=session, rules=("plb_outside_area",)) == {"plb_outside_area": 0}
 
 
-@pytest.mark.parametrize(
-    ("sequence", "since_index", "entries"),
-    [
-        # The first hit in scope follows an out-of-scope sighting inside the zone: no entry.
-        pytest.param(["in", "in", "in"], 1, [], id="previous-before-since-inside"),
-        pytest.param(["out", "in", "in"], 1, [1], id="previous-before-since-outside"),
-        # Hits in scope with an outside sighting between them: a second entry.
-        pytest.param(["in", "out", "in", "in"], 0, [0, 2], id="out-between-hits"),
-    ],
-)
-def test_zone_entry_in_batch_with_since(
-    session: Session, sequence: list[str], since_index: int, entries: list[int]
-) -> None:
+def test_batch_reruns_and_batches_after_on_write_add_nothing(session: Session) -> None:
     zid = add_zone(session, *INLAND, 1000, kind="restricted")
     fid = add_foreigner(session)
     where = {"in": offset(session, *INLAND, 500, 0), "out": offset(session, *INLAND, 1500, 0)}
-    ids = [add_sighting(session, *where[p], T0 + k * H, fid) for k, p in enumerate(sequence)]
-    run_batch(session=session, since=T0 + since_index * H, rules=("sighting_in_zone",))
-    found = alerts(session, "sighting_in_zone")
-    assert [(a.sighting_id, a.zone_id) for a in found] == [(ids[k], zid) for k in entries]
+    ids = [
+        add_sighting(session, *where[p], T0 + k * H, fid)
+        for k, p in enumerate(["in", "out", "in", "in"])
+    ]
+    evaluate_for(session=session, layer="sightings", ids=ids[:2])
+    before = [tuple(a) for a in alerts(session, "sighting_in_zone")]
+    assert [(a[4], a[7]) for a in before] == [(ids[0], zid)]
+    # A batch since the second sighting adds the later hits to the open episode, once.
+    kw: dict[str, Any] = {"rules": ("sighting_in_zone",), "lapse": False}
+    assert run_batch(session=session, since=T0 + H, **kw) == {"sighting_in_zone": 0}
+    (episode,) = alerts(session, "sighting_in_zone")
+    assert (episode.occurrences, episode.last_sighting_id) == (3, ids[3])
+    assert run_batch(session=session, **kw) == {"sighting_in_zone": 0}
+    assert [tuple(a) for a in alerts(session, "sighting_in_zone")] == [tuple(episode)]
 
 
 def test_on_write_and_batch_leave_the_callers_settings_alone(session: Session) -> None:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from geo.alerts import evaluate_for, run_batch
+from geo.alerts import evaluate_for, lapse_quiet
 from geo.alerts.delivery import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -23,6 +23,7 @@ from geo.alerts.delivery import (
     deliver_pending,
     verify,
 )
+from geo.alerts.evaluation import run_batch_detailed
 from geo.alerts.service import create_webhook
 from tests.geo.alert_synth import (
     T0,
@@ -148,24 +149,32 @@ def _generate(session: Session, seed: int, evaluate: bool, today: dt.date) -> No
 
 SNAPSHOT_SQL = text(
     """
-    SELECT rule_kind, dedup_key, incident_id, sighting_id, foreigner_id, workplace_id, zone_id,
-           round(distance_m::numeric, 3), event_at, subjects
+    SELECT rule_kind, dedup_key, episode_key, status, closed_reason, incident_id, sighting_id,
+           foreigner_id, workplace_id, zone_id, round(distance_m::numeric, 3), event_at,
+           subjects, first_seen_at, last_seen_at, occurrences,
+           round(worst_distance_m::numeric, 3), last_sighting_id
     FROM alert ORDER BY dedup_key
     """
 )
 
 
-def test_batch_gives_the_same_alerts_as_on_write(session: Session) -> None:
+def test_batch_gives_the_same_episodes_as_on_write(session: Session) -> None:
     today = dt.date(2025, 3, 1)
+    now = dt.datetime(2025, 3, 22, tzinfo=dt.UTC)  # after the last record: some are quiet
     _generate(session, seed=7, evaluate=True, today=today)
+    lapsed = lapse_quiet(session=session, now=now)
     on_write = [tuple(r) for r in session.execute(SNAPSHOT_SQL)]
     rules_hit = {r[0] for r in on_write}
     # The data set exercises (almost) the whole catalogue, or the comparison proves little.
     assert len(rules_hit) >= 6, rules_hit
+    # ...and episodes: merged triggers, episodes closed by a later one and by the sweep.
+    assert max(r[15] for r in on_write) > 3
+    assert {r[4] for r in on_write} >= {"quiet", None}
+    assert lapsed
     session.execute(text("DELETE FROM alert"))
-    counts = run_batch(session=session, today=today)
+    result = run_batch_detailed(session=session, today=today, now=now)
     batch = [tuple(r) for r in session.execute(SNAPSHOT_SQL)]
-    assert sum(counts.values()) == len(batch)
+    assert sum(result.opened.values()) + sum(result.closed.values()) == len(batch)
     assert batch == on_write
 
 
@@ -209,7 +218,7 @@ def test_webhook_failing_twice_gets_the_alert_once_signed(
             create_webhook(session=s, principal=None, url=url, secret=secret, allow_private=True)
             add_workplace(s, *INLAND)
             iid = add_incident(s, *offset(s, *INLAND, 100, 0))
-            (alert_id,) = evaluate_for(session=s, layer="incidents", ids=[iid])
+            (alert_id,) = evaluate_for(session=s, layer="incidents", ids=[iid]).opened
             s.commit()
         # The outbox row was written with the alert, in its transaction.
         options = DeliveryOptions(backoff_base_s=0.05, timeout_s=2, allow_private=True)
@@ -244,3 +253,31 @@ def test_webhook_failing_twice_gets_the_alert_once_signed(
     finally:
         with committed.begin() as c:
             c.execute(text("DELETE FROM webhook"))
+
+
+def test_only_a_newly_opened_episode_is_queued_for_delivery(session: Session) -> None:
+    create_webhook(
+        session=session,
+        principal=None,
+        url="http://127.0.0.1:9/timpora",  # never called: the test reads the outbox
+        secret="s3cret-for-the-outbox-test",
+        allow_private=True,
+    )
+    fid = add_foreigner(session)
+    near = point_at_border_distance(session, 1500)
+    queued = text("SELECT alert_id FROM alert_outbox ORDER BY id")
+    s1 = add_sighting(session, *near, T0, fid)
+    (opened,) = evaluate_for(session=session, layer="sightings", ids=[s1]).opened
+    assert list(session.execute(queued).scalars()) == [opened]
+    for k in range(1, 4):  # more of the same episode: updated, not delivered again
+        sid = add_sighting(session, *near, T0 + dt.timedelta(hours=k), fid)
+        assert evaluate_for(session=session, layer="sightings", ids=[sid]).updated == [opened]
+    assert list(session.execute(queued).scalars()) == [opened]
+    # A past episode a batch finds already over is inserted as lapsed, not delivered.
+    g = add_foreigner(session, name="Another Person")
+    for days in (0, 30):
+        add_sighting(session, *near, T0 - dt.timedelta(days=60 - days), g)
+    result = run_batch_detailed(session=session, rules=("sighting_near_border",), lapse=False)
+    assert result.opened == {"sighting_near_border": 1}
+    assert result.closed == {"sighting_near_border": 1}
+    assert len(list(session.execute(queued).scalars())) == 2

@@ -259,7 +259,8 @@ def test_down_channel_retries_with_backoff_and_never_holds_evaluation(committed:
         t0 = time.monotonic()
         with Session(committed) as s:
             iid = add_incident(s, *offset(s, *INLAND, 50 + k, 0), T0 + dt.timedelta(hours=k))
-            assert evaluate_for(session=s, layer="incidents", ids=[iid])
+            done = evaluate_for(session=s, layer="incidents", ids=[iid])
+            assert done.opened or done.updated  # the first opens the episode, the rest repeat it
             s.commit()
         return time.monotonic() - t0
 
