@@ -255,12 +255,15 @@ def test_down_channel_retries_with_backoff_and_never_holds_evaluation(committed:
         s.commit()
 
     def new_alert(k: int) -> float:
-        """Write an incident near the workplace, evaluate it and commit; the seconds it took."""
+        """Write an incident near a workplace of its own (a new episode each), evaluate it and
+        commit; the seconds it took."""
         t0 = time.monotonic()
         with Session(committed) as s:
-            iid = add_incident(s, *offset(s, *INLAND, 50 + k, 0), T0 + dt.timedelta(hours=k))
-            done = evaluate_for(session=s, layer="incidents", ids=[iid])
-            assert done.opened or done.updated  # the first opens the episode, the rest repeat it
+            site = offset(s, *INLAND, 3000 * k, 0)
+            if k:
+                add_workplace(s, *site)
+            iid = add_incident(s, *offset(s, *site, 50, 0), T0 + dt.timedelta(hours=k))
+            assert evaluate_for(session=s, layer="incidents", ids=[iid]).opened
             s.commit()
         return time.monotonic() - t0
 
