@@ -368,3 +368,36 @@ def test_targets_are_masked(target: str, masked: str, hidden: str) -> None:
     assert channels.scrub(
         f"error near {target}", channels.secrets_of(target, NotifySettings())
     ) == ("error near ***")
+
+
+UPSERT_SQL = text(
+    """
+    INSERT INTO alert (rule_id, rule_kind, severity, status, dedup_key, episode_key, event_at)
+    SELECT id, kind, 5, :status, :dedup, :key, now() FROM alert_rule WHERE kind = 'incident_cluster'
+    ON CONFLICT (episode_key) WHERE status IN ('new', 'acknowledged') DO UPDATE
+    SET occurrences = alert.occurrences + 1, last_seen_at = EXCLUDED.last_seen_at
+    RETURNING id, xmax = 0 AS inserted
+    """
+)
+
+
+def test_only_newly_opened_episodes_are_queued(session: Session) -> None:
+    """Episodes are written with one upsert: a trigger that continues an open episode updates
+    it (no message), one that opens an episode inserts it (a message), and an episode written
+    already closed (lapsed) is history, not news."""
+    sid = subscribe(
+        session,
+        NotifySettings(),
+        target="k@office.example",
+        owner="Pos",
+        owner_kind="office",
+        role="viewer",
+        min_severity=5,
+    )
+    queued = text("SELECT alert_id FROM notify_outbox WHERE subscription_id = :s ORDER BY id")
+    first = session.execute(UPSERT_SQL, {"status": "new", "dedup": "u:1", "key": "u"}).one()
+    again = session.execute(UPSERT_SQL, {"status": "new", "dedup": "u:2", "key": "u"}).one()
+    assert first.inserted and not again.inserted and again.id == first.id
+    old = session.execute(UPSERT_SQL, {"status": "lapsed", "dedup": "v:1", "key": "v"}).one()
+    assert old.inserted
+    assert session.execute(queued, {"s": sid}).scalars().all() == [first.id]
