@@ -17,6 +17,7 @@ from cli.common import (
     open_database,
     print_records,
 )
+from geo.audit import record
 from geo.notify import queue_link, subscriptions
 from geo.notify.outbox import deliver_pending, enqueue_digests, send_test
 from geo.users import operator_principal
@@ -171,6 +172,18 @@ def digest(
             print()
             print(d.message.body)
     if dry_run:
+        named = sum(d.message.persons_named for d in done if d.message is not None)
+        if named:  # names went to this terminal (docs/privacy.md)
+            with db.session() as session:
+                record(
+                    session=session,
+                    principal=operator_principal(),
+                    action="read",
+                    resource="notifications/digest",
+                    record_count=named,
+                    client="cli",
+                    details={"dry_run": True},
+                )
         return
     queued = sum(1 for d in done if d.message is not None)
     delivered = failed = 0

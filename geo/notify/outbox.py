@@ -33,7 +33,7 @@ from geo.alerts.triage import ORDER_BY as QUEUE_ORDER
 from geo.audit import record
 from geo.notify import channels, messages
 from geo.notify.messages import AlertFacts, Message, Tally, TopItem
-from geo.roles import PERSONAL_ROLE, clear_role, session_role, use_role
+from geo.roles import AGGREGATE_ROLE, PERSONAL_ROLE, session_role, use_role
 from geo.settings import NotifySettings
 from geo.times import WIB
 from geo.users import Principal
@@ -470,14 +470,15 @@ def send_test(session: Session, *, subscription_id: int, settings: NotifySetting
     or viewer's database role may add its own channel but never read one back (docs/privacy.md).
     """
     previous = session_role(session)
-    use_role(session, PERSONAL_ROLE)
+    # Only a request switched to the aggregate role needs to switch; the service's own sessions
+    # and the owner's (the command line) read the table as they are.
+    if previous == AGGREGATE_ROLE:
+        use_role(session, PERSONAL_ROLE)
     try:
         found = subscribers(session, [subscription_id]).get(subscription_id)
     finally:
-        if previous is not None:
+        if previous == AGGREGATE_ROLE:
             use_role(session, previous)
-        else:
-            clear_role(session)
     if found is None:
         return "no such subscription"
     message = messages.test_message(

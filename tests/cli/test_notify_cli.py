@@ -93,6 +93,15 @@ def test_notify_commands(env: None, mailbox: Mailbox, committed: Engine) -> None
             c.execute(text("SELECT count(*) FROM notify_outbox WHERE kind = 'digest'")).scalar_one()
             == 0
         )
+        # The names printed here are audited like any read of personal data.
+        audited = (
+            c.execute(
+                text("SELECT record_count FROM audit_log WHERE resource = 'notifications/digest'")
+            )
+            .scalars()
+            .all()
+        )
+    assert audited == [1]
 
     sent = runner.invoke(app, ["notify", "digest"])
     assert sent.exit_code == 0, sent.output
