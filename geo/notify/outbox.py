@@ -1,10 +1,10 @@
 """The notification outbox: messages waiting for their channel, sent by the service's worker.
 
-Rows come from two places. A trigger on ``alert`` (migration 0018) queues one row per newly
-opened episode × subscription that wants it, in the alert's own transaction: evaluating alerts
-only ever writes rows and never waits for a channel. The digest (:func:`enqueue_digests`, daily
-at ``TIMPORA_NOTIFY_DIGEST_HOUR`` WIB, or ``timpora notify digest``) renders one row per
-subscription.
+Rows come from two places. A trigger on ``alert`` (migrations 0018, 0020) queues one row per
+newly opened episode of a recent event (under 48 hours) × subscription that wants it, in the
+alert's own transaction: evaluating alerts only ever writes rows and never waits for a channel.
+The digest (:func:`enqueue_digests`, daily at ``TIMPORA_NOTIFY_DIGEST_HOUR`` WIB, or
+``timpora notify digest``) renders one row per subscription.
 
 :func:`deliver_pending` claims due rows with ``FOR UPDATE SKIP LOCKED`` and a lease (it moves
 ``next_attempt_at`` past the send), commits, sends through Apprise **outside any transaction**,
