@@ -98,14 +98,17 @@ ALERT_FACTS_SQL: Final = text(
     WHERE a.id = ANY(:ids)
     """
 )
+# New: opened since ``since``. A batch over history also writes past episodes that were over
+# already (lapsed, last seen long before): history, not news.
+NEW: Final = "a.created_at > :since AND (a.status <> 'lapsed' OR a.last_seen_at > :since)"
 TALLY_SQL: Final = text(
     f"""
     SELECT a.rule_kind, a.severity,
            count(*) FILTER (WHERE a.status IN {OPEN}) AS open,
-           count(*) FILTER (WHERE a.created_at > :since) AS new,
+           count(*) FILTER (WHERE {NEW}) AS new,
            bool_or(a.foreigner_id IS NOT NULL OR a.sighting_id IS NOT NULL) AS about_persons
     FROM alert a
-    WHERE (a.status IN {OPEN} OR a.created_at > :since)
+    WHERE (a.status IN {OPEN} OR ({NEW}))
       AND (CAST(:codes AS text[]) IS NULL OR a.kecamatan_code = ANY(CAST(:codes AS text[])))
     GROUP BY a.rule_kind, a.severity
     ORDER BY a.severity DESC, a.rule_kind

@@ -224,6 +224,11 @@ def test_digest_content_by_role(session: Session) -> None:
     for k in range(4):  # four about incidents: not personal
         open_episode(session, "incident_cluster", 4, key=f"c:{k}", distance_m=None)
     session.execute(text("UPDATE alert SET status = 'resolved' WHERE dedup_key = 'c:3'"))
+    # A past episode a batch wrote as over already: neither open nor new.
+    open_episode(
+        session, "incident_cluster", 4, key="c:old", distance_m=None, at=NOW - dt.timedelta(days=40)
+    )
+    session.execute(text("UPDATE alert SET status = 'lapsed' WHERE dedup_key = 'c:old'"))
     done = {d.subscription_id: d.message for d in enqueue_digests(session, link=LINK, dry_run=True)}
     c, v, o = done[coord], done[view], done[office]
     assert c is not None and v is not None and o is not None
