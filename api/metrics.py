@@ -43,6 +43,11 @@ class DomainCollector(Collector):
         open_alerts = GaugeMetricFamily(
             "timpora_alerts_open", "Alerts not yet resolved, by status", labels=["status"]
         )
+        notifications = GaugeMetricFamily(
+            "timpora_notifications_undelivered",
+            "Notification messages pending (retrying) or failed, by status",
+            labels=["status"],
+        )
         up = GaugeMetricFamily("timpora_database_up", "1 when the database answered the scrape")
         try:
             with self.database.engine.connect() as conn:
@@ -57,7 +62,9 @@ class DomainCollector(Collector):
             imported.add_metric([layer], float(n))
         for status, n in counts.open_alerts_by_status.items():
             open_alerts.add_metric([status], float(n))
-        yield from (alerts, imported, open_alerts, up)
+        for status, n in counts.notifications_by_status.items():
+            notifications.add_metric([status], float(n))
+        yield from (alerts, imported, open_alerts, notifications, up)
 
 
 class MetricsMiddleware:

@@ -1,5 +1,6 @@
 """The domain counters ``/metrics`` publishes, read from the database at scrape time (so they
-survive restarts and count every worker): alerts raised, alerts still open, rows imported."""
+survive restarts and count every worker): alerts raised, alerts still open, rows imported,
+notifications waiting or failed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ DOMAIN_COUNTS_SQL = text(
     WHERE action = 'import' GROUP BY resource
     UNION ALL
     SELECT 'open_alert', status, count(*) FROM alert WHERE status <> 'resolved' GROUP BY status
+    UNION ALL
+    SELECT 'notify', status, count(*) FROM notify_outbox WHERE status <> 'delivered'
+    GROUP BY status
     """
 )
 
@@ -24,6 +28,8 @@ class DomainCounts:
     alerts_by_rule: dict[str, int] = field(default_factory=dict)
     open_alerts_by_status: dict[str, int] = field(default_factory=dict)
     imported_rows_by_layer: dict[str, int] = field(default_factory=dict)
+    # Notifications waiting (pending) or given up on (failed): a channel that is down shows here.
+    notifications_by_status: dict[str, int] = field(default_factory=dict)
 
 
 def domain_counts(*, connection: Connection) -> DomainCounts:
@@ -33,6 +39,7 @@ def domain_counts(*, connection: Connection) -> DomainCounts:
         "alert": counts.alerts_by_rule,
         "open_alert": counts.open_alerts_by_status,
         "import": counts.imported_rows_by_layer,
+        "notify": counts.notifications_by_status,
     }
     for what, label, n in connection.execute(DOMAIN_COUNTS_SQL):
         target[what][label] = int(n)

@@ -40,6 +40,7 @@ def test_metrics_exposes_latency_and_domain_counters(client: TestClient, session
     )
     assert "timpora_database_up 1.0" in text_
     assert "# TYPE timpora_alerts_raised_total counter" in text_
+    assert "# TYPE timpora_notifications_undelivered gauge" in text_
 
 
 def test_metrics_needs_an_admin_token(client: TestClient, session: Session) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo.alerts import evaluate_for
+from geo.metrics import domain_counts
 from geo.notify import channels
 from geo.notify.outbox import (
     NotifyOptions,
@@ -248,6 +249,8 @@ def test_digest_content_by_role(session: Session) -> None:
     assert v.title.endswith("≥ 3 open episodes, ≥ 4 new")
     assert LINK in v.body and LINK in c.body
     # Nothing written on a dry run.
+    # The immediate messages of the six new episodes wait for the three channels (/metrics).
+    assert domain_counts(connection=session.connection()).notifications_by_status == {"pending": 18}
     digests = text("SELECT count(*) FROM notify_outbox WHERE kind = 'digest'")
     assert session.execute(digests).scalar_one() == 0
 
