@@ -19,7 +19,7 @@ from cli.common import (
     open_database,
     print_records,
 )
-from geo.alerts import triage
+from geo.alerts import queue, triage
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
 from geo.alerts.evaluation import run_batch_detailed
 from geo.times import parse_time
@@ -105,7 +105,7 @@ def list_(
 ) -> None:
     """The triage queue: open episodes by priority (severity, day last seen, repeats), with
     totals by rule, severity and status (docs/alerts.md); times in WIB."""
-    query = triage.parse_queue_filters(
+    query = queue.parse_queue_filters(
         rule=rule,
         severity=severity,
         status=status,
@@ -117,7 +117,7 @@ def list_(
     )
     db = open_database(load_settings())
     with db.session() as session:
-        page = triage.queue(session=session, principal=_principal(session, author), query=query)
+        page = queue.read_queue(session=session, principal=_principal(session, author), query=query)
     print_records([f["properties"] for f in page.features], QUEUE_COLUMNS, fmt)
     if fmt is OutputFormat.table:
         console.print(f"{len(page.features)} of {page.total} in the queue")

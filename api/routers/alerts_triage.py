@@ -1,8 +1,8 @@
 """The triage queue and what people do with alerts: assign, note, acknowledge, resolve, reopen.
 
-Handlers call ``geo.alerts.triage``; the SQL and the rules (priority order, which status each
-action starts from, all-or-nothing selections) live there. Included before ``alerts.py`` so
-``/alerts/queue`` and ``/alerts/actions`` are not read as an alert id.
+Handlers call ``geo.alerts.queue`` and ``geo.alerts.triage``; the SQL and the rules (priority
+order, which status each action starts from, all-or-nothing selections) live there. Included
+before ``alerts.py`` so ``/alerts/queue`` and ``/alerts/actions`` are not read as an alert id.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from api.deps import SessionDep
 from api.responses import GeoJSON
 from api.routing import Reader, client_address
 from geo import access
-from geo.alerts import service, triage
+from geo.alerts import queue, service, triage
 from geo.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -45,7 +45,7 @@ class SelectionIn(BaseModel):
     )
 
 
-def queue_links(request: Request, page: triage.QueuePage, query: triage.QueueQuery) -> list[Any]:
+def queue_links(request: Request, page: queue.QueuePage, query: queue.QueueQuery) -> list[Any]:
     """``self`` and, while more remain, ``next``: same filters, keyset ``after`` the last id."""
     base = str(request.url.replace(query=""))
     params = query.query_params()
@@ -96,14 +96,14 @@ def alert_queue(
     assignee: Annotated[
         list[str] | None, Query(description="user name(s); `none` for unassigned")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=triage.QUEUE_MAX_LIMIT)] = triage.QUEUE_DEFAULT_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=queue.QUEUE_MAX_LIMIT)] = queue.QUEUE_DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     after: Annotated[
         int | None,
         Query(ge=1, le=2**63 - 1, description="keyset: alerts after this one in queue order"),
     ] = None,
 ) -> GeoJSON:
-    query = triage.parse_queue_filters(
+    query = queue.parse_queue_filters(
         rule=rule,
         severity=severity,
         status=status,
@@ -115,7 +115,7 @@ def alert_queue(
         offset=offset,
         after=after,
     )
-    page = triage.queue(session=session, principal=principal, query=query)
+    page = queue.read_queue(session=session, principal=principal, query=query)
     return GeoJSON(
         {
             "type": "FeatureCollection",

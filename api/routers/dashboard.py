@@ -18,7 +18,7 @@ from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.middleware import new_nonce, nonce_policy
 from geo import access
-from geo.alerts import triage
+from geo.alerts import queue, triage
 from geo.errors import NotFoundError
 from geo.mapdata import KINDS, LAYERS, kecamatan_list
 from geo.models import RULE_KINDS
@@ -113,7 +113,7 @@ def dashboard_meta(
             k: {"id": t(f"reason_{k}", "id"), "en": t(f"reason_{k}", "en")}
             for k in triage.RESOLVE_REASONS
         },
-        "assignees": triage.assignable_users(session=session) if can_act else [],
+        "assignees": queue.assignable_users(session=session) if can_act else [],
         "alerts": {
             "queue": "/api/v1/alerts/queue" in paths,
             "detail": alerts and "/api/v1/alerts/{alert_id}" in paths,

@@ -11,8 +11,8 @@ evaluates the rules over all records (or those since a time), as ``timpora alert
 and closes the episodes quiet for longer than their rule's window (``lapse_quiet``).
 The modules: ``catalogue`` (rules, parameters, defaults),
 ``sql`` (the rule SQL by family), ``statements`` (assembly per mode), ``evaluation``
-(the two paths), ``service`` (lifecycle and listing), ``triage`` (the queue in priority order
-and the actions on it), ``delivery`` and ``stream``.
+(the two paths), ``service`` (lifecycle and listing), ``queue`` (the triage queue in priority order)
+and ``triage`` (the actions on it), ``delivery`` and ``stream``.
 """
 
 from __future__ import annotations

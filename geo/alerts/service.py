@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo import access
-from geo.alerts import triage
+from geo.alerts import queue, triage
 from geo.alerts.catalogue import PARAMETERS, validate_parameters
 from geo.alerts.targets import check_target
 from geo.audit import record
@@ -211,14 +211,14 @@ def features_by_ids_engine(engine: Engine, ids: list[int]) -> list[dict[str, Any
 
 def get_alert(*, session: Session, principal: Principal, alert_id: int) -> dict[str, Any]:
     """One alert; for roles with personal data with its triage record: the notes (oldest
-    first) and where its subjects are (``geo.alerts.triage.triage_record``)."""
+    first) and where its subjects are (``geo.alerts.queue.triage_record``)."""
     found = features_by_ids(session=session, ids=[alert_id])
     if not found:
         raise NotFoundError(f"no alert with id {alert_id}")
     _audit_names(session, principal, found)
     feature = for_role(found[0], principal.role)
     if access.sees_personal_data(principal.role):
-        extra = triage.triage_record(session=session, alert_id=alert_id)
+        extra = queue.triage_record(session=session, alert_id=alert_id)
         feature = {**feature, "properties": {**feature["properties"], **extra}}
     return feature
 

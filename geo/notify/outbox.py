@@ -29,7 +29,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from geo import access
-from geo.alerts.triage import ORDER_BY as QUEUE_ORDER
+from geo.alerts.queue import ORDER_BY as QUEUE_ORDER
 from geo.audit import record
 from geo.notify import channels, messages
 from geo.notify.messages import AlertFacts, Message, Tally, TopItem
