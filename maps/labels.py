@@ -213,6 +213,9 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     "reason_false_alarm": {"id": "Peringatan keliru", "en": "False alarm"},
     "reason_duplicate": {"id": "Duplikat", "en": "Duplicate"},
     "reason_other": {"id": "Lainnya", "en": "Other"},
+    # why the evaluation closed an episode as lapsed (docs/alerts.md, "Episodes")
+    "reason_quiet": {"id": "Sepi (tidak terulang)", "en": "Quiet (no repeat)"},
+    "reason_returned": {"id": "Kembali ke area PLB", "en": "Back in the PLB area"},
 }
 
 

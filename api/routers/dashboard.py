@@ -36,6 +36,7 @@ APP_FILES = {
 }
 MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 CACHE = "public, max-age=86400"
+LAPSE_REASONS = ("quiet", "returned")
 SCRIPT_TAG = '<script src="/static/app/dashboard.js"></script>'
 
 
@@ -109,10 +110,12 @@ def dashboard_meta(
         },
         "kecamatan": kecamatan_list(session=session),
         "rules": {k: {"id": t(f"rule_{k}", "id"), "en": t(f"rule_{k}", "en")} for k in RULE_KINDS},
+        # Why an alert was closed: the reasons a person gives, then the evaluation's own.
         "reasons": {
             k: {"id": t(f"reason_{k}", "id"), "en": t(f"reason_{k}", "en")}
-            for k in triage.RESOLVE_REASONS
+            for k in (*triage.RESOLVE_REASONS, *LAPSE_REASONS)
         },
+        "resolve_reasons": list(triage.RESOLVE_REASONS),
         "assignees": queue.assignable_users(session=session) if can_act else [],
         "alerts": {
             "queue": "/api/v1/alerts/queue" in paths,

@@ -198,7 +198,7 @@
     $("q-assignee-label").hidden = !m.personal_data;
     refill($("a-user"), m.assignees.map(function (u) { return [u, u]; }), true);
     $("a-user").options[0].textContent = tr("assignto");
-    refill($("a-reason"), Object.keys(m.reasons).map(function (k) {
+    refill($("a-reason"), m.resolve_reasons.map(function (k) {
       return [k, labelOf(m.reasons, k)];
     }), true);
     $("a-reason").options[0].textContent = tr("reasonpick");
