@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 # The filtered point set of the map views, reused rather than rewritten.
+from geo.alerts.sql import EPISODE_FIRST_SEEN_IN_PERIOD, EPISODE_IN_PERIOD
 from geo.mapdata import MapFilters, point_where
 from geo.models import METRIC_SRID
 from geo.registry.caps import MAX_SLICES
@@ -149,15 +150,16 @@ def _month_range(first: str, last: str) -> list[str]:
     return out
 
 
-# --- open alerts by rule and kecamatan ----------------------------------------------------------
+# --- alert episodes of the period by rule and kecamatan ------------------------------------------
 
-OPEN_ALERTS_SQL: Final = f"""
+EPISODES_SQL: Final = f"""
 SELECT a.rule_kind,
        coalesce(a.kecamatan_name, '') AS kecamatan,
        bool_or({PERSON_ALERT_SQL}) AS about_persons,
-       count(*) AS n
+       count(*) AS n,
+       count(*) FILTER (WHERE {EPISODE_FIRST_SEEN_IN_PERIOD}) AS opened
   FROM alert a
- WHERE a.status IN ('new', 'acknowledged')
+ WHERE {EPISODE_IN_PERIOD}
    AND (:no_kecamatan OR a.kecamatan_code = ANY(:kecamatan))
  GROUP BY 1, 2
  ORDER BY 1, 2
@@ -168,14 +170,29 @@ SELECT a.rule_kind,
 class AlertTally:
     rule_kind: str
     kecamatan: str  # '' when the alert lies outside every kecamatan
-    count: int
+    count: int  # episodes open at some time in the period
     about_persons: bool
+    opened: int = 0  # of them, first seen in the period
 
 
-def open_alerts_by_rule(*, session: Session, kecamatan: Sequence[str] = ()) -> list[AlertTally]:
-    """Open (new or acknowledged) alerts counted per rule and kecamatan; no subjects named."""
+def alert_episodes_by_rule(
+    *,
+    session: Session,
+    kecamatan: Sequence[str] = (),
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[AlertTally]:
+    """Alert episodes open at some time in [start, end) (without a period: open now), and how
+    many of them were first seen in it, per rule and kecamatan; no subjects named
+    (docs/alerts.md)."""
     rows = session.execute(
-        text(OPEN_ALERTS_SQL), {"no_kecamatan": not kecamatan, "kecamatan": list(kecamatan)}
+        text(EPISODES_SQL),
+        {
+            "no_kecamatan": not kecamatan,
+            "kecamatan": list(kecamatan),
+            "start": start,
+            "end": end,
+        },
     ).all()
     return [
         AlertTally(
@@ -183,6 +200,7 @@ def open_alerts_by_rule(*, session: Session, kecamatan: Sequence[str] = ()) -> l
             kecamatan=r.kecamatan,
             count=int(r.n),
             about_persons=bool(r.about_persons),
+            opened=int(r.opened),
         )
         for r in rows
     ]

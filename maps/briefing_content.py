@@ -194,7 +194,9 @@ def collect(
         top=top,
         patrol=patrol,
         stop_places=places[len(top) :],
-        alerts=briefing_sql.open_alerts_by_rule(session=session, kecamatan=codes),
+        alerts=briefing_sql.alert_episodes_by_rule(
+            session=session, kecamatan=codes, start=filters.start, end=filters.end
+        ),
         partial_months=partial_months(
             kinds.months, start=filters.start, end=filters.end or sheet.data_as_of
         ),

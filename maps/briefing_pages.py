@@ -402,17 +402,18 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
             t(f"rule_{a.rule_kind}", lang),
             a.kecamatan or t("brief_outside", lang),
             count(a.rule_kind, a.count),
+            count(a.rule_kind, a.opened),
         ]
         for a in sorted(briefing.alerts, key=lambda a: (a.rule_kind, -a.count, a.kecamatan))
     ]
     ax = fig.add_axes((0.025, 0.095, 0.50, 0.785))
     draw_table(
         ax,
-        [t("rule", lang), t("col_kecamatan", lang), t("count", lang)],
-        rows or [[t("brief_none", lang), "", ""]],
-        widths=[0.5, 0.35, 0.15],
+        [t("rule", lang), t("col_kecamatan", lang), t("count", lang), t("col_new_episodes", lang)],
+        rows or [[t("brief_none", lang), "", "", ""]],
+        widths=[0.44, 0.30, 0.13, 0.13],
         fontsize=7.5,
-        numeric=(2,),
+        numeric=(2, 3),
     )
     chart = fig.add_axes((0.70, 0.25, 0.27, 0.60))
     chart.set_title(t("brief_open_alerts", lang), loc="left", fontsize=10, fontweight="bold")

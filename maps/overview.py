@@ -155,6 +155,8 @@ def add_alerts(m: folium.Map, *, session: Session, params: MapParams, principal_
         session=session,
         personal=sees_personal_data(principal_role),
         kecamatan=params.filters.kecamatan,
+        start=params.filters.start,
+        end=params.filters.end,
     )
     if not alerts:
         return 0

@@ -10,6 +10,7 @@ from typing import Final
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.alerts.sql import EPISODE_IN_PERIOD
 from geo.registry.where import kecamatan_codes
 
 WORKPLACES_SQL: Final = """
@@ -52,14 +53,14 @@ def workplaces(*, session: Session, kecamatan: Sequence[str] = ()) -> list[Workp
     ]
 
 
-ALERTS_SQL: Final = """
+ALERTS_SQL: Final = f"""
 SELECT a.id, a.rule_kind, a.severity, a.status, a.kecamatan_name, a.desa_name, a.distance_m,
        a.event_at, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat
   FROM alert a
- WHERE a.geom IS NOT NULL AND a.status <> 'resolved'
+ WHERE a.geom IS NOT NULL AND {EPISODE_IN_PERIOD}
    AND (:personal OR (a.foreigner_id IS NULL AND a.sighting_id IS NULL))
    AND (:no_kecamatan OR a.kecamatan_code = ANY(:kecamatan))
- ORDER BY a.created_at DESC, a.id DESC
+ ORDER BY a.last_seen_at DESC, a.id DESC
  LIMIT :limit
 """
 
@@ -83,10 +84,13 @@ def latest_alerts(
     session: Session,
     personal: bool,
     kecamatan: Sequence[str] = (),
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
     limit: int = 50,
 ) -> list[AlertPoint]:
-    """Open alerts, newest first. Without ``personal``, alerts about a person are left out:
-    one marker is the position of one identifiable foreigner, not an aggregate."""
+    """Alert episodes open at some time in [start, end) (without a period: open now), the
+    latest seen first. Without ``personal``, alerts about a person are left out: one marker is
+    the position of one identifiable foreigner, not an aggregate."""
     codes = kecamatan_codes(session=session, values=kecamatan)
     rows = session.execute(
         text(ALERTS_SQL),
@@ -94,6 +98,8 @@ def latest_alerts(
             "personal": personal,
             "no_kecamatan": not codes,
             "kecamatan": codes,
+            "start": start,
+            "end": end,
             "limit": int(limit),
         },
     ).all()

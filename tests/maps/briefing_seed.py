@@ -1,5 +1,5 @@
 """Extra synthetic data for the export tests: a foreigner with a distinctive fake name, sightings
-linked to them, and open alerts (some about that person). Never real people."""
+linked to them, and alert episodes (some about that person). Never real people."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ SECRETS = (
 
 
 def add_export_data(conn: Any, seed: Seed) -> dict[str, int]:
-    """A named foreigner with 3 sightings in Galing (a third kecamatan), and open alerts."""
+    """A named foreigner with 3 sightings in Galing (a third kecamatan), and alert episodes."""
     _, qlon, qlat = _anchor(conn, "Galing")
     fid = conn.execute(
         text(
@@ -60,10 +60,12 @@ def add_export_data(conn: Any, seed: Seed) -> dict[str, int]:
         )
     rules = dict(conn.execute(text("SELECT kind, id FROM alert_rule")).all())
     alert_sql = text(
-        "INSERT INTO alert (rule_id, rule_kind, severity, status, dedup_key, foreigner_id, "
-        "incident_id, subjects, details, geom, kecamatan_code, kecamatan_name, event_at) "
-        "VALUES (:rule_id, :kind, 3, :status, :key, :fid, NULL, CAST(:subjects AS jsonb), "
-        "CAST(:details AS jsonb), ST_GeomFromEWKT(:geom), :code, :kname, :at)"
+        "INSERT INTO alert (rule_id, rule_kind, severity, status, dedup_key, episode_key, "
+        "foreigner_id, incident_id, subjects, details, geom, kecamatan_code, kecamatan_name, "
+        "event_at, first_seen_at, last_seen_at, occurrences, resolved_at) "
+        "VALUES (:rule_id, :kind, 3, :status, :key, :episode, :fid, NULL, "
+        "CAST(:subjects AS jsonb), CAST(:details AS jsonb), ST_GeomFromEWKT(:geom), :code, "
+        ":kname, :first, :first, :last, :times, :resolved_at)"
     )
     names = dict(
         conn.execute(
@@ -71,35 +73,45 @@ def add_export_data(conn: Any, seed: Seed) -> dict[str, int]:
             {"codes": [seed.busy_code, seed.quiet_code]},
         ).all()
     )
+    feb = dt.datetime(2025, 2, 10, 3, tzinfo=dt.UTC)
+    dec = dt.datetime(2024, 12, 5, 3, tzinfo=dt.UTC)
+    # Episodes (first seen, last seen, occurrences); the pack counts those of its period.
     plan = [
-        # 2 open alerts about the named person: a person count below 3
-        ("sighting_near_border", "new", fid, seed.quiet_code, 2),
-        # 4 open alerts about incidents near a workplace, 1 resolved (left out)
-        ("incident_near_workplace", "new", None, seed.busy_code, 3),
-        ("incident_near_workplace", "acknowledged", None, seed.busy_code, 1),
-        ("incident_near_workplace", "resolved", None, seed.busy_code, 1),
+        # 2 open episodes about the named person (two rules): a person count below 3
+        ("sighting_near_border", "new", fid, seed.quiet_code, feb, feb, 6),
+        ("far_from_sponsor", "new", fid, seed.quiet_code, feb, feb, 2),
+        # 4 open episodes of incidents near workplaces, one first seen in December and still
+        # open in February; 1 resolved in December and 1 lapsed in December (left out of a
+        # February period, and of "open now")
+        ("incident_near_workplace", "new", None, seed.busy_code, feb, feb, 3),
+        ("incident_near_workplace", "new", None, seed.busy_code, feb, feb, 1),
+        ("incident_near_workplace", "acknowledged", None, seed.busy_code, feb, feb, 1),
+        ("incident_near_workplace", "new", None, seed.busy_code, dec, feb, 9),
+        ("incident_near_workplace", "resolved", None, seed.busy_code, dec, dec, 1),
+        ("incident_near_workplace", "lapsed", None, seed.busy_code, dec, dec, 2),
     ]
-    n = 0
-    for kind, status, foreigner, code, count in plan:
+    for n, (kind, status, foreigner, code, first, last, times) in enumerate(plan, start=1):
         lon, lat = seed.quiet_point if code == seed.quiet_code else seed.busy_point
-        for _ in range(count):
-            n += 1
-            conn.execute(
-                alert_sql,
-                {
-                    "rule_id": rules[kind],
-                    "kind": kind,
-                    "status": status,
-                    "key": f"export-test-{n}",
-                    "fid": foreigner,
-                    "subjects": orjson.dumps({"names": [EXPORT_FAKE_NAME]}).decode(),
-                    "details": orjson.dumps({"passport": EXPORT_FAKE_PASSPORT}).decode(),
-                    "geom": f"SRID=4326;POINT({lon} {lat})",
-                    "code": code,
-                    "kname": names[code],
-                    "at": dt.datetime(2025, 2, 10, 3, tzinfo=dt.UTC),
-                },
-            )
+        conn.execute(
+            alert_sql,
+            {
+                "rule_id": rules[kind],
+                "kind": kind,
+                "status": status,
+                "key": f"export-test-{n}",
+                "episode": f"{kind}:export-test-{n}",
+                "fid": foreigner,
+                "subjects": orjson.dumps({"names": [EXPORT_FAKE_NAME]}).decode(),
+                "details": orjson.dumps({"passport": EXPORT_FAKE_PASSPORT}).decode(),
+                "geom": f"SRID=4326;POINT({lon} {lat})",
+                "code": code,
+                "kname": names[code],
+                "first": first,
+                "last": last,
+                "times": times,
+                "resolved_at": dec if status == "resolved" else None,
+            },
+        )
     return {"foreigner_id": int(fid), "open_person_alerts": 2, "open_incident_alerts": 4}
 
 

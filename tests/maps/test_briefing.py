@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from matplotlib.text import Text
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
+from geo import mapdata
 from geo.settings import Settings
 from geo.users import Principal
 from maps import briefing as brief
@@ -76,9 +78,27 @@ def test_pack_pages_and_what_they_say(
     assert "Rencana patroli saat ini" in patrol and "Urutan" in patrol
     assert briefing.patrol.plan.points and briefing.stop_places[0].kecamatan == "Sajingan Besar"
     flat = alerts.replace("\n", " ")
-    assert "Kejadian dekat tempat kerja Sajingan Besar 4" in flat  # resolved one left out
-    # Two open alerts about one named person: "<3", in the table and on the bar.
-    assert "WNA dekat batas negara Paloh <3" in flat and flat.count("<3") >= 2
+    # No period: the episodes open now (the resolved and the lapsed one left out), all "new".
+    assert "Episode peringatan dalam periode" in flat
+    assert "Kejadian dekat tempat kerja Sajingan Besar 4 4" in flat
+    # One open episode about one named person per rule: "<3", in the table and on the bar.
+    assert "WNA dekat batas negara Paloh <3 <3" in flat and flat.count("<3") >= 3
+
+
+def test_alert_page_counts_the_episodes_of_the_period(
+    session: Session, settings: Settings, data: Seed
+) -> None:
+    def tallies(**period: str) -> dict[str, tuple[int, int]]:
+        b = _collect(session, settings, **period)
+        return {a.rule_kind: (a.count, a.opened) for a in b.alerts}
+
+    # February: the 4 open, of which 3 first seen in it (one open since December).
+    feb = tallies(start="2025-02-01", end="2025-03-01")
+    assert feb["incident_near_workplace"] == (4, 3)
+    # December: the one first seen then, the one resolved then and the lapsed one.
+    assert tallies(start="2024-12-01", end="2025-01-01")["incident_near_workplace"] == (3, 3)
+    # Before any episode: none.
+    assert tallies(start="2024-01-01", end="2024-02-01") == {}
 
 
 def test_viewer_pack_has_no_personal_data(session: Session, settings: Settings, data: Seed) -> None:
@@ -111,3 +131,21 @@ def test_english_pack(session: Session, settings: Settings, data: Seed) -> None:
     assert "Page 6 of 6" in pages[5]
     assert "Kind: Illegal work" in pages[0]
     assert "Illegal work 20" in pages[2] and "Smuggling" not in pages[2]
+
+
+def test_overview_markers_are_the_episodes_of_the_period(session: Session, data: Seed) -> None:
+    def markers(personal: bool = False, **period: dt.datetime) -> list[str]:
+        found = mapdata.latest_alerts(session=session, personal=personal, **period)
+        return [a.status for a in found]
+
+    utc = dt.UTC
+    feb = markers(
+        start=dt.datetime(2025, 2, 1, tzinfo=utc), end=dt.datetime(2025, 3, 1, tzinfo=utc)
+    )
+    assert sorted(feb) == ["acknowledged", "new", "new", "new"]
+    dec = markers(
+        start=dt.datetime(2024, 12, 1, tzinfo=utc), end=dt.datetime(2025, 1, 1, tzinfo=utc)
+    )
+    assert sorted(dec) == ["lapsed", "new", "resolved"]
+    # Without a period: open now; people's episodes only for roles that see them.
+    assert len(markers()) == 4 and len(markers(personal=True)) == 6

@@ -167,6 +167,22 @@ SELECT c.id, CASE WHEN c.status = 'lapsed' THEN 'closed' ELSE 'updated' END FROM
 
 WORST: Final = {"least": "min", "greatest": "max"}
 
+# The episodes of alias ``a`` that a period [:start, :end) shows (either bound may be NULL):
+# those open at some time in it: first seen before its end, and open now or closed (resolved,
+# or last seen for a lapsed one) at or after its start. Without a period: the open ones.
+EPISODE_IN_PERIOD: Final = """CASE
+    WHEN CAST(:start AS timestamptz) IS NULL AND CAST(:end AS timestamptz) IS NULL
+    THEN a.status IN ('new', 'acknowledged')
+    ELSE a.first_seen_at < coalesce(CAST(:end AS timestamptz), 'infinity')
+         AND (a.status IN ('new', 'acknowledged')
+              OR coalesce(a.resolved_at, a.last_seen_at)
+                 >= coalesce(CAST(:start AS timestamptz), '-infinity'))
+END"""
+# ...and those of them first seen in the period (all of them without a period).
+EPISODE_FIRST_SEEN_IN_PERIOD: Final = """(
+    a.first_seen_at >= coalesce(CAST(:start AS timestamptz), '-infinity')
+    AND a.first_seen_at < coalesce(CAST(:end AS timestamptz), 'infinity'))"""
+
 
 def episode_ctes(*, prefix: str, rule: str, triggers: str, worst: str = "least") -> str:
     """The CTEs that merge ``triggers`` of ``rule`` into episodes (see the module docstring)."""
