@@ -328,7 +328,7 @@ def enqueue_digests(
         message = render_digest(session, sub, now=now, link=link) if sub.role else None
         out.append(DigestPreview(sid, sub.owner_kind, sub.owner, sub.role, message))
         if message is not None and not dry_run:
-            session.execute(
+            queued = session.execute(
                 QUEUE_SQL,
                 {
                     "subscription_id": sid,
@@ -336,7 +336,17 @@ def enqueue_digests(
                     "title": message.title,
                     "body": message.body,
                 },
-            )
+            ).scalar_one()
+            if message.persons_named:  # names will leave the service (docs/privacy.md)
+                record(
+                    session=session,
+                    principal=sub.principal,
+                    action="notify",
+                    resource=f"notifications/subscriptions/{sid}",
+                    record_count=message.persons_named,
+                    client="notify",
+                    details={"outbox_ids": [queued], "digest": True},
+                )
     if not dry_run:
         session.execute(DIGEST_DONE_SQL, {"ids": ids, "now": now})
     return out

@@ -196,6 +196,14 @@ def test_new_episode_is_mailed_once_per_role_and_the_digest_follows(
     assert by_to["ketua@office.example"]["Subject"].endswith("2 episode terbuka, 2 baru")
     assert PERSON in text_of(by_to["ketua@office.example"])
     assert PERSON not in text_of(by_to["tamu@office.example"])
+    with committed.connect() as c:
+        audited = c.execute(
+            text(
+                "SELECT user_name, record_count FROM audit_log "
+                "WHERE action = 'notify' AND details ? 'digest'"
+            )
+        ).all()
+    assert [tuple(a) for a in audited] == [("ketua", 2)]  # its top items name the subject twice
     # The office covers another kecamatan: nothing open there.
     assert by_to["paloh@office.example"]["Subject"].endswith("0 episode terbuka, 0 baru")
     # Done for the day: a second scheduled round in the same slot queues nothing.
