@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import tree_cpu_s  # noqa: E402
+from bench.common import tree_cpu_s, wait_until_healthy  # noqa: E402
 
 CLIENTS = 8
 SEED = 7
@@ -493,8 +493,6 @@ def serve(port: int, workers: int) -> None:
 
 
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
     port = free_port()
     env = {**os.environ, URL_ENV: url}
     server = subprocess.Popen(
@@ -503,17 +501,8 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.terminate()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.3)
+    wait_until_healthy(server, base)
+    return server, base
 
 
 def main() -> None:

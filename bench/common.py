@@ -237,6 +237,26 @@ def median_of(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
     return statistics.median(times), result
 
 
+def wait_until_healthy(
+    server: subprocess.Popen[bytes], base: str, *, timeout_s: float = 90.0
+) -> None:
+    """Return once ``base``/healthz answers 200; stop ``server`` and raise if it exits first or
+    ``timeout_s`` passes (a benchmark must not measure a server that is still starting)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.terminate()
+            raise RuntimeError("the server did not start")
+        time.sleep(0.3)
+
+
 def external_url() -> URL | None:
     """``TIMPORA_BENCH_DATABASE_URL`` if set; load goes to 127.0.0.1 only, so nothing else."""
     from sqlalchemy.engine import make_url

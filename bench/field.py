@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Row, database_url, machine, report  # noqa: E402
+from bench.common import Row, database_url, machine, report, wait_until_healthy  # noqa: E402
 
 URL_ENV = "TIMPORA_BENCH_FIELD_URL"
 DEVICES = 50
@@ -120,17 +120,8 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
         env={**os.environ, URL_ENV: url},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.terminate()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.3)
+    wait_until_healthy(server, base)
+    return server, base
 
 
 def request_for(device: int, n: int, start: dt.datetime) -> dict[str, Any]:
@@ -221,6 +212,21 @@ async def run(
         return time.perf_counter() - t0, latencies, failures
 
 
+async def healthz_rate(base: str, *, clients: int, per_client: int) -> float:
+    """Requests/s of ``GET /healthz`` (one database round trip, no write) from ``clients``
+    connections back to back: the same-run baseline of what this machine serves right now."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def loop() -> None:
+            for _ in range(per_client):
+                await client.get("/healthz")
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(clients)))
+        return clients * per_client / (time.perf_counter() - t0)
+
+
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -256,8 +262,14 @@ def main() -> None:
             nominal = [x for v in lat.values() for x in v]
             nominal_fail = len(fail)
 
-            rates, sustained_p99, sustained_fail = [], [], 0
+            rates, sustained_p99, sustained_fail, healthz = [], [], 0, []
             for _ in range(args.repeat):
+                # The baseline next to each run, so both see the same machine load.
+                healthz.append(
+                    asyncio.run(
+                        healthz_rate(base, clients=DEVICES, per_client=sustained_per_device)
+                    )
+                )
                 seconds, lat, fail = asyncio.run(
                     run(
                         base,
@@ -320,6 +332,14 @@ def main() -> None:
             sustained / NOMINAL_RATE >= TARGET_FACTOR,
             "pos/s",
             f"runs {', '.join(f'{r:,.0f}' for r in rates)}; baseline = 50 teams every 5 s",
+        ),
+        Row(
+            "positions/s sustained vs GET /healthz/s, same clients, same run (median)",
+            sustained,
+            statistics.median(healthz),
+            sustained / statistics.median(healthz),
+            unit="req/s",
+            note=f"healthz runs {', '.join(f'{r:,.0f}' for r in healthz)}",
         ),
         Row("p99 acceptance, sustained load", statistics.median(sustained_p99), unit="ms"),
         Row(
