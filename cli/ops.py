@@ -10,7 +10,7 @@ from cli.common import console, handle_errors, load_settings, open_database
 from geo.backup import backup as backup_database
 from geo.backup import restore as restore_database
 from geo.db import owner_url
-from geo.retention import purge_sightings
+from geo.retention import purge_field, purge_sightings
 from geo.times import format_wib
 
 
@@ -19,13 +19,30 @@ def purge(
     older_than: int = typer.Option(..., "--older-than", help="Days of sightings to keep."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
 ) -> None:
-    """Delete sightings older than DAYS (retention). Nothing else is ever deleted. Audited."""
-    db = open_database(load_settings())
+    """Delete sightings older than DAYS, and track positions and field photos older than their
+    retention settings (TIMPORA_FIELD_TRACK_RETENTION_DAYS, TIMPORA_FIELD_PHOTO_RETENTION_DAYS).
+    Nothing else is ever deleted. Audited."""
+    settings = load_settings()
+    db = open_database(settings)
     with db.session() as session:
         report = purge_sightings(session=session, older_than_days=older_than, dry_run=dry_run)
+        field = purge_field(
+            session=session,
+            track_retention_days=settings.field.field_track_retention_days,
+            photo_retention_days=settings.field.field_photo_retention_days,
+            dry_run=dry_run,
+        )
     verb = "would delete" if dry_run else "deleted"
     console.print(
         f"{verb} {report.sightings} sighting(s) observed before {format_wib(report.cutoff)} WIB"
+    )
+    console.print(
+        f"{verb} {field.positions} track position(s) recorded before "
+        f"{format_wib(field.positions_cutoff)} WIB"
+    )
+    console.print(
+        f"{verb} {field.photos} field photo(s) received before "
+        f"{format_wib(field.photos_cutoff)} WIB or whose record is gone"
     )
 
 

@@ -1,4 +1,6 @@
-"""Retention (docs/privacy.md): old sightings are the only history that is ever deleted.
+"""Retention (docs/privacy.md): old sightings are the only history that is ever deleted, with
+the field's personal traces: the patrol teams' track positions and the field form's photos, each
+after its own retention setting (docs/operations.md).
 
 A purge also removes what would keep a purged sighting's position or a deleted record's personal
 data alive elsewhere: the position of alerts about purged sightings (the alert stays, without a
@@ -50,6 +52,17 @@ PURGE_ORPHAN_RESPONSES_SQL = text(
     """
 )
 PERSONAL_POST_PATHS = ("/api/v1/sightings", "/api/v1/foreigners")
+
+COUNT_OLD_POSITIONS_SQL = text("SELECT count(*) FROM track_position WHERE recorded_at < :cutoff")
+DELETE_OLD_POSITIONS_SQL = text("DELETE FROM track_position WHERE recorded_at < :cutoff")
+# A photo goes after its retention, or with the record it was sent with (a purged sighting).
+OLD_PHOTOS_WHERE = """
+    created_at < :cutoff
+    OR (layer = 'sightings' AND NOT EXISTS (SELECT 1 FROM sighting s WHERE s.id = record_id))
+    OR (layer = 'incidents' AND NOT EXISTS (SELECT 1 FROM incident i WHERE i.id = record_id))
+"""
+COUNT_OLD_PHOTOS_SQL = text(f"SELECT count(*) FROM field_photo WHERE {OLD_PHOTOS_WHERE}")
+DELETE_OLD_PHOTOS_SQL = text(f"DELETE FROM field_photo WHERE {OLD_PHOTOS_WHERE}")
 
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 36_500
@@ -122,6 +135,72 @@ def purge_sightings(
         partitions_dropped=tuple(dropped),
         alert_positions_removed=positions,
         idempotent_responses_removed=responses,
+    )
+
+
+@dataclass(frozen=True)
+class FieldPurgeReport:
+    positions_cutoff: dt.datetime
+    photos_cutoff: dt.datetime
+    positions: int
+    photos: int
+    dry_run: bool
+
+
+def purge_field(
+    *,
+    session: Session,
+    track_retention_days: int,
+    photo_retention_days: int,
+    dry_run: bool = False,
+    principal: Principal | None = None,
+    now: dt.datetime | None = None,
+) -> FieldPurgeReport:
+    """Delete track positions and field photos older than their retention (and photos whose
+    record is gone); audited, dry run counts only. Run after :func:`purge_sightings`, so the
+    photos of purged sightings go with them."""
+    for name, days in (
+        ("track_retention_days", track_retention_days),
+        ("photo_retention_days", photo_retention_days),
+    ):
+        if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+            raise ValidationError(
+                f"{name} must be between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS}; got {days}",
+                field=name,
+                value=days,
+            )
+    moment = now or dt.datetime.now(dt.UTC)
+    positions_cutoff = moment - dt.timedelta(days=track_retention_days)
+    photos_cutoff = moment - dt.timedelta(days=photo_retention_days)
+    if dry_run:
+        positions = int(
+            session.execute(COUNT_OLD_POSITIONS_SQL, {"cutoff": positions_cutoff}).scalar_one()
+        )
+        photos = int(session.execute(COUNT_OLD_PHOTOS_SQL, {"cutoff": photos_cutoff}).scalar_one())
+    else:
+        positions = _rowcount(
+            session.execute(DELETE_OLD_POSITIONS_SQL, {"cutoff": positions_cutoff})
+        )
+        photos = _rowcount(session.execute(DELETE_OLD_PHOTOS_SQL, {"cutoff": photos_cutoff}))
+    record(
+        session=session,
+        principal=principal,
+        action="purge_dry_run" if dry_run else "purge",
+        resource="field",
+        record_count=positions + photos,
+        details={
+            "track_positions": positions,
+            "track_cutoff": positions_cutoff.isoformat(),
+            "photos": photos,
+            "photo_cutoff": photos_cutoff.isoformat(),
+        },
+    )
+    return FieldPurgeReport(
+        positions_cutoff=positions_cutoff,
+        photos_cutoff=photos_cutoff,
+        positions=positions,
+        photos=photos,
+        dry_run=dry_run,
     )
 
 

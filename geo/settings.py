@@ -195,6 +195,18 @@ class FieldSettings(BaseSettings):
     field_photo_max_bytes: int = Field(
         default=3 * 1024 * 1024, ge=10_000, le=20 * 1024 * 1024, description="Per report photo."
     )
+    field_track_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="timpora purge removes track positions recorded longer ago than this.",
+    )
+    field_photo_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="timpora purge removes field-form photos received longer ago than this.",
+    )
 
 
 class NotifySettings(BaseSettings):
