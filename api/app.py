@@ -18,7 +18,7 @@ from api.middleware import add_middleware
 from api.openapi import install_openapi
 from api.responses import JSON
 from api.routers import alerts as alerts_router
-from api.routers import alerts_triage, dashboard, health
+from api.routers import alerts_triage, dashboard, health, patrol_live
 from api.routers import audit as audit_router
 from api.routers import briefing as briefing_router
 from api.routers import field as field_router
@@ -71,7 +71,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         await run_in_threadpool(_maintain_partitions, app.state.database)
         alerts_router.start_alert_services(app)
         notifications_router.start_notify_worker(app)
+        patrol_live.start_position_services(app)
         yield
+        patrol_live.stop_position_services(app)
         notifications_router.stop_notify_worker(app)
         alerts_router.stop_alert_services(app)
         await run_in_threadpool(app.state.imports.close)
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(ogc_router.router)
     app.include_router(tiles_router.router)
     app.include_router(field_router.router)
+    app.include_router(patrol_live.router)
     add_docs(app)
     add_middleware(app, settings)
     app.include_router(briefing_router.router)  # before /maps/{view}: fixed paths win

@@ -144,7 +144,7 @@ def require(
 ) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the request through only if the caller's role has ``permission``.
 
-    ``query_token`` also accepts ``?access_token=`` (the alert stream only).
+    ``query_token`` also accepts ``?access_token=`` (the event streams only).
     """
     if permission not in access.PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")

@@ -68,7 +68,8 @@ SECURITY_HEADERS: Final = (
     (b"cross-origin-opener-policy", b"same-origin"),
 )
 REQUEST_ID_HEADER: Final = b"x-request-id"
-STREAM_PATH: Final = "/api/v1/alerts/stream"  # the one route that takes ?access_token=
+STREAM_PATH: Final = "/api/v1/alerts/stream"  # the event streams take ?access_token=
+STREAM_PATHS: Final = frozenset({STREAM_PATH, "/api/v1/patrols/positions/stream"})
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], headers: list[Any]) -> None:
@@ -275,11 +276,11 @@ class RateLimitMiddleware:
 
 
 def _presented_token(scope: Scope) -> bytes | None:
-    """The bearer token of the header, or of ``?access_token=`` on the alert stream."""
+    """The bearer token of the header, or of ``?access_token=`` on an event stream."""
     auth = dict(scope.get("headers", [])).get(b"authorization", b"")
     if auth[:7].lower() == b"bearer ":
         return auth[7:].strip() or None
-    if scope.get("path") == STREAM_PATH:
+    if scope.get("path") in STREAM_PATHS:
         for part in scope.get("query_string", b"").split(b"&"):
             if part.startswith(b"access_token="):
                 return unquote_to_bytes(part[13:]) or None

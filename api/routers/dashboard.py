@@ -32,7 +32,9 @@ router = APIRouter(tags=["dashboard"])
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 APP_FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
+    "patrols.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
+    "patrols.css": "text/css; charset=utf-8",
 }
 MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 CACHE = "public, max-age=86400"
@@ -50,7 +52,7 @@ def dashboard(settings: SettingsDep) -> HTMLResponse:
     page = (STATIC_DIR / "dashboard.html").read_text(encoding="utf-8")
     if SCRIPT_TAG not in page:
         raise RuntimeError("dashboard.html lost its script tag")
-    page = page.replace(SCRIPT_TAG, SCRIPT_TAG.replace("<script ", f'<script nonce="{nonce}" '))
+    page = page.replace("<script src=", f'<script nonce="{nonce}" src=')
     return HTMLResponse(
         page,
         headers={
@@ -97,6 +99,7 @@ def dashboard_meta(
     # queue is for every role (without personal data: counts, rule, severity and area only).
     alerts = access.allowed(principal.role, access.PERSONAL_DATA)
     can_act = access.allowed(principal.role, access.ACK_ALERTS)
+    patrols = access.allowed(principal.role, access.PLAN_PATROLS)
     return {
         "user": principal.name,
         "role": principal.role,
@@ -117,6 +120,12 @@ def dashboard_meta(
         },
         "resolve_reasons": list(triage.RESOLVE_REASONS),
         "assignees": queue.assignable_users(session=session) if can_act else [],
+        # The patrol panel shows officers' movements: only for roles that manage patrols.
+        "patrols": {
+            "positions": patrols and "/api/v1/patrols/positions" in paths,
+            "stream": patrols and "/api/v1/patrols/positions/stream" in paths,
+            "replay": patrols and "/api/v1/patrols/replay" in paths,
+        },
         "alerts": {
             "queue": "/api/v1/alerts/queue" in paths,
             "detail": alerts and "/api/v1/alerts/{alert_id}" in paths,

@@ -484,6 +484,8 @@
       $("who-name").textContent = meta.user; $("who-role").textContent = meta.role;
       fillSelects();
       applyLanguage();
+      // The patrol panel (patrols.js) decides from meta.patrols whether it shows at all.
+      document.dispatchEvent(new CustomEvent("timpora:signedin", { detail: meta }));
       return Promise.all([loadMap(), loadAlerts()]);
     });
   }
@@ -491,6 +493,7 @@
   function signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
     if (state.source) { state.source.close(); state.source = null; }
+    document.dispatchEvent(new CustomEvent("timpora:signedout"));
     $("map").srcdoc = ""; $("app").hidden = true; $("who").hidden = true; $("signin").hidden = false;
   }
 

@@ -47,7 +47,12 @@ class Subscription:
 
 
 class AlertHub:
-    """LISTEN in a thread, fan out to asyncio subscribers; ``on_alerts`` hooks (e.g. webhooks)."""
+    """LISTEN in a thread, fan out to asyncio subscribers; ``on_alerts`` hooks (e.g. webhooks).
+
+    A hub of another live feed sets ``channel`` and overrides ``_dispatch`` (the teams' last
+    positions: ``geo.field.live``)."""
+
+    channel: str = CHANNEL
 
     def __init__(self, engine: Engine, on_alerts: Callable[[list[int]], None] | None = None):
         self.engine = engine
@@ -56,7 +61,9 @@ class AlertHub:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.listening = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="alert-listen", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"listen-{self.channel}", daemon=True
+        )
 
     # -- subscribers --------------------------------------------------------------------------
 
@@ -107,7 +114,7 @@ class AlertHub:
         )
         conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
         with conn.cursor() as cur:
-            cur.execute(f"LISTEN {CHANNEL}")
+            cur.execute(f"LISTEN {self.channel}")
         return conn
 
     def _run(self) -> None:

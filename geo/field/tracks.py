@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
+from geo.field import live
 from geo.field.osmand import Position
 from geo.locate import FALLBACK_AOI_BBOX
 from geo.registry.filters import parse_window
@@ -187,6 +188,16 @@ def record_positions(
             refusals[(positions[i].identifier, OUT_OF_AREA)] += 1
         result.stored = int(written)
         result.duplicates = len(batch["idx"]) - len(outside) - result.stored
+        if result.stored:
+            refused_idx = set(outside)
+            live.announce(
+                session=session,
+                team_ids=[
+                    team
+                    for team, idx in zip(batch["team_ids"], batch["idx"], strict=True)
+                    if idx not in refused_idx
+                ],
+            )
     if seen:
         session.execute(
             SEEN_SQL, {"ids": sorted(seen), "at": received_at or dt.datetime.now(dt.UTC)}
@@ -341,18 +352,7 @@ LAST_POSITIONS_SQL = text(
 def last_positions(*, session: Session, since: dt.datetime) -> dict[str, Any]:
     """Each team's latest position since ``since`` (the dashboard's live layer)."""
     features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-            "properties": {
-                "team": row.team,
-                "device": row.device,
-                "recorded_at": row.recorded_at.isoformat(),
-                "accuracy_m": row.accuracy_m,
-                "battery_pct": row.battery_pct,
-            },
-        }
-        for row in session.execute(LAST_POSITIONS_SQL, {"since": since})
+        live.position_feature(row) for row in session.execute(LAST_POSITIONS_SQL, {"since": since})
     ]
     return {"type": "FeatureCollection", "features": features}
 
