@@ -1,5 +1,11 @@
 """The ``patrol`` view: a patrol plan over the hot cells it was made from, with the reference
 basemap; and :func:`patrol_map`, the same on a plain map for notebooks.
+
+With ``day=YYYY-MM-DD`` (roles that manage patrols only: tracks are officers' movements) the
+view compares the plan with where the teams went that day (WIB): the plan as it stood that
+morning (patrols logged before the day), its stops and the day's logged patrols marked visited
+where a team's track passed within the stop's radius, missed where none did, the day's tracks
+drawn, and the stops listed.
 """
 
 from __future__ import annotations
@@ -7,6 +13,8 @@ from __future__ import annotations
 import folium
 from sqlalchemy.orm import Session
 
+from geo import access
+from geo.field import patrolled, tracks
 from geo.hotspots.analysis import HotspotResult
 from geo.patrol import (
     DEFAULT_AVOID_RECENT_DAYS,
@@ -14,12 +22,15 @@ from geo.patrol import (
     DEFAULT_RADIUS_M,
     PatrolPlan,
     default_start,
+    list_patrols,
     plan_on_hotspots,
 )
 from geo.registry.caps import AVOID_RECENT_DAYS, PATROL_K
 from geo.settings import Settings
+from geo.times import WIB
 from maps.basemap import add_background
 from maps.common import MapParams, finish_view, layer_control, new_map
+from maps.field_labels import ft
 from maps.hotspot_labels import label
 from maps.hotspot_layers import (
     bounds_of,
@@ -32,6 +43,7 @@ from maps.hotspot_layers import (
     plain_map,
     view_hotspot_result,
 )
+from maps.patrol_tracks import tracks_layer, visits_box, visits_layer
 
 
 def patrol_map(
@@ -61,6 +73,10 @@ def build_patrol(
             params.number("start_lon", start[0]),
             params.number("start_lat", start[1]),
         )
+    day = params.extra.get("day")
+    if day is not None:
+        access.check(principal_role, access.PLAN_PATROLS)
+        day_start, day_end = patrolled.day_window(day)
     plan = plan_on_hotspots(
         session=session,
         result=result,
@@ -70,6 +86,8 @@ def build_patrol(
         avoid_recent_days=AVOID_RECENT_DAYS.integer(
             params.number("avoid_recent_days", DEFAULT_AVOID_RECENT_DAYS)
         ),
+        # Compared with a day: the plan as it stood at that day's start.
+        now=day_start if day is not None else None,
     )
     m = new_map(session=session, settings=settings, lang=lang)
     layers = add_background(m, session=session, lang=lang)
@@ -82,6 +100,16 @@ def build_patrol(
     ).add_to(m)
     patrol_layer(plan, lang=lang).add_to(m)
     patrol_summary(plan, lang=lang).add_to(m)
+    if day is not None:
+        add_day_comparison(
+            m,
+            session=session,
+            plan=plan,
+            start=day_start,
+            end=day_end,
+            settings=settings,
+            lang=lang,
+        )
     return finish_view(
         m,
         layers=layers,
@@ -89,3 +117,49 @@ def build_patrol(
         title=label("patrol", lang),
         legend_box=hotspot_legend(result, lang=lang, trends=False),
     )
+
+
+def day_stops(
+    *, session: Session, plan: PatrolPlan, start: dt.datetime, end: dt.datetime, lang: str
+) -> list[patrolled.Stop]:
+    """The plan's stops, then the patrols logged in ``[start, end)``, each with its radius."""
+    stops = [
+        patrolled.Stop(p.lon, p.lat, plan.radius_m, ft("stop_plan", lang, n=p.order))
+        for p in plan.points
+    ]
+    for entry, lon, lat in list_patrols(
+        session=session, start=start, end=end - dt.timedelta(microseconds=1), limit=100
+    ):
+        stops.append(patrolled.Stop(lon, lat, entry.radius_m, ft("stop_log", lang, n=entry.id)))
+    return stops
+
+
+def add_day_comparison(
+    m: folium.Map,
+    *,
+    session: Session,
+    plan: PatrolPlan,
+    start: dt.datetime,
+    end: dt.datetime,
+    settings: Settings,
+    lang: str,
+) -> list[patrolled.StopVisit]:
+    """The day's tracks, the stops visited or missed, and their list, on ``m``."""
+    gap_s = settings.field.field_track_gap_s
+    max_accuracy_m = settings.field.field_max_accuracy_m
+    day_tracks = tracks.team_tracks(
+        session=session, start=start, end=end, gap_s=gap_s, max_accuracy_m=max_accuracy_m
+    )
+    visits = patrolled.stop_visits(
+        session=session,
+        stops=day_stops(session=session, plan=plan, start=start, end=end, lang=lang),
+        start=start,
+        end=end,
+        gap_s=gap_s,
+        max_accuracy_m=max_accuracy_m,
+    )
+    visits_layer(visits, lang=lang).add_to(m)
+    tracks_layer(day_tracks, lang=lang).add_to(m)
+    day_text = start.astimezone(WIB).date().isoformat()
+    visits_box(visits, day=day_text, lang=lang).add_to(m)
+    return visits

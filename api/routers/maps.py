@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep, SettingsDep
 from api.middleware import new_nonce, nonce_policy
-from api.routing import Reader
+from api.routing import Reader, client_address
+from geo import audit
 from geo.deadline import time_limit
 from geo.errors import ValidationError
 from maps.assets import NONCE_PATTERN
@@ -108,6 +109,17 @@ def get_map(
             extra={k: v for k, v in request.query_params.items() if k not in KNOWN_PARAMS},
             mode=assets,
             nonce=nonce,
+        )
+    if view == "patrol" and "day" in request.query_params:
+        # The day's tracks and visited stops are officers' movements: audited like
+        # /api/v1/patrols/tracks (the view let only roles that manage patrols this far).
+        audit.record(
+            session=session,
+            principal=principal,
+            action="read",
+            resource="maps/patrol?day",
+            record_count=1,
+            client=client_address(request),
         )
     return HTMLResponse(
         page,

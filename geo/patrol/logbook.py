@@ -20,14 +20,17 @@ from geo.patrol.plan import DEFAULT_RADIUS_M, MAX_RADIUS_M
 from geo.users import Principal
 
 
-def recent_patrols_utm(*, session: Session, since: dt.datetime) -> tuple[FloatArray, FloatArray]:
-    """Patrol log points (EPSG:32649) and radii since ``since``."""
+def recent_patrols_utm(
+    *, session: Session, since: dt.datetime, until: dt.datetime | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Patrol log points (EPSG:32649) and radii since ``since`` (and before ``until``)."""
     rows = session.execute(
         text(
             "SELECT ST_X(geom_utm), ST_Y(geom_utm), radius_m FROM patrol_log "
-            "WHERE patrolled_at >= :since ORDER BY id"
+            "WHERE patrolled_at >= :since AND (CAST(:until AS timestamptz) IS NULL "
+            "OR patrolled_at < :until) ORDER BY id"
         ),
-        {"since": since},
+        {"since": since, "until": until},
     ).all()
     if not rows:
         return np.zeros((0, 2)), np.zeros(0)

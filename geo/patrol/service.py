@@ -73,7 +73,7 @@ def plan_on_hotspots(
     if avoid_recent_days:
         moment = as_utc(now, "now") or dt.datetime.now(dt.UTC)
         since = moment - dt.timedelta(days=avoid_recent_days)
-        visits_xy, visits_r = recent_patrols_utm(session=session, since=since)
+        visits_xy, visits_r = recent_patrols_utm(session=session, since=since, until=moment)
         # Where teams actually went (their phones' tracks) counts as patrolled too.
         walked = track_points_utm(
             session=session,
