@@ -84,8 +84,15 @@ def briefing_command(
     kecamatan: list[str] = typer.Option([], help="Kemendagri code (repeatable)."),
     lang: str | None = typer.Option(None, help="id (default) or en."),
     author: str | None = typer.Option(None, help=AUTHOR_HELP),
+    patrol_coverage: bool = typer.Option(
+        False,
+        "--patrol-coverage",
+        help="Add the teams' patrol coverage page (an author whose role manages patrols; "
+        "a period of at most 31 days).",
+    ),
 ) -> None:
-    """Write the briefing pack: six A4 landscape pages of aggregates (PDF)."""
+    """Write the briefing pack: six A4 landscape pages of aggregates (PDF), and with
+    --patrol-coverage a page of the patrol teams' tracks against the hot cells."""
     from geo.users import command_line_principal
     from maps.products import briefing_file
 
@@ -105,6 +112,7 @@ def briefing_command(
                 kind=kind,
                 kecamatan=kecamatan,
                 lang=lang,
+                patrol_coverage=patrol_coverage,
             )
     finally:
         db.dispose()

@@ -1,9 +1,10 @@
 """The briefing pack: a multi-page A4 landscape PDF for the head of office and the Forkopimda.
 
 ``collect`` (``maps.briefing_content``) reads the aggregates, ``draw_pages``
-(``maps.briefing_pages``) draws the six pages, ``render`` gives the PDF bytes. **Aggregates only**,
-whatever the caller's role: counts of persons (sightings, registered foreigners, alerts about a
-person) below 3 are printed as "<3".
+(``maps.briefing_pages``) draws the six pages (seven with the patrol coverage), ``render`` gives
+the PDF bytes. **Aggregates only**, whatever the caller's role: counts of persons (sightings,
+registered foreigners, alerts about a person) below 3 are printed as "<3". The patrol-coverage
+page, for roles that manage patrols only, shows the teams' tracks.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from geo.settings import Settings
 from geo.times import WIB
 from geo.users import Principal
 from maps.briefing_content import Briefing, BriefingParams, collect, parse_briefing_params
-from maps.briefing_pages import PAGES, draw_pages
+from maps.briefing_pages import PAGES, draw_pages, page_names
 from maps.sheet import pages_pdf
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "collect",
     "draw_pages",
     "file_name",
+    "page_names",
     "parse_briefing_params",
     "render",
     "render_briefing",

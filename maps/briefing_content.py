@@ -23,6 +23,7 @@ from geo.patrol import to_lonlat
 from geo.settings import Settings
 from geo.times import WIB
 from geo.users import Principal
+from maps.briefing_coverage import PatrolCoverage, collect_coverage
 from maps.hotspot_layers import hotspot_result
 from maps.labels import Lang, check_lang, t
 from maps.sheet import Sheet
@@ -43,6 +44,7 @@ TOP_HOTSPOTS: Final = 12
 class BriefingParams:
     filters: MapFilters
     lang: Lang = "id"
+    patrol_coverage: bool = False  # the patrol-coverage page (roles that manage patrols)
 
 
 def parse_briefing_params(
@@ -53,10 +55,13 @@ def parse_briefing_params(
     kecamatan: str | Sequence[str] | None = None,
     lang: str | None = None,
     default_lang: str = "id",
+    patrol_coverage: bool = False,
 ) -> BriefingParams:
     """The map views' filters (incident kinds) and the language; errors name the value."""
     filters = parse_filters(layer="incidents", start=start, end=end, kind=kind, kecamatan=kecamatan)
-    return BriefingParams(filters=filters, lang=check_lang(lang, default_lang))
+    return BriefingParams(
+        filters=filters, lang=check_lang(lang, default_lang), patrol_coverage=patrol_coverage
+    )
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class Briefing:
     stop_places: list[Place]
     alerts: list[AlertTally]
     partial_months: dict[str, tuple[int, int]]  # YYYY-MM -> first and last day covered (WIB)
+    coverage: PatrolCoverage | None = None  # with ``patrol_coverage``
 
 
 def _in_filter(stats: list[KecamatanStat], codes: Sequence[str]) -> list[KecamatanStat]:
@@ -176,6 +182,17 @@ def collect(
     patrol = PatrolLayer(
         plan, cells_utm(result, hot_mask), hot_layer.total, t("snap_layer_patrol", lang)
     )
+    coverage = None
+    if params.patrol_coverage:
+        coverage = collect_coverage(
+            session=session,
+            settings=settings,
+            principal=principal,
+            start=filters.start,
+            end=filters.end,
+            result=result,
+            radius_m=plan.radius_m,
+        )
     # One lookup for the hot spots and the stops: the desa each lies in or near, or the sea.
     xs = [*(r.x_utm for r in top), *(p.x_utm for p in plan.points)]
     ys = [*(r.y_utm for r in top), *(p.y_utm for p in plan.points)]
@@ -200,6 +217,7 @@ def collect(
         partial_months=partial_months(
             kinds.months, start=filters.start, end=filters.end or sheet.data_as_of
         ),
+        coverage=coverage,
     )
 
 

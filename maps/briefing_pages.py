@@ -2,7 +2,8 @@
 
 Cover map with key figures; counts per kecamatan (table and choropleth); incidents by kind with a
 monthly trend; top hot spots with coordinates and kecamatan; the current patrol plan (map and
-stops); open alerts by rule and kecamatan. Counts of persons below 3 are printed as "<3".
+stops); optionally the teams' patrol coverage (``maps.briefing_coverage``); open alerts by rule
+and kecamatan. Counts of persons below 3 are printed as "<3".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from geo.briefing import Place
 from geo.mapdata import KecamatanStat
 from geo.patrol import PatrolPlan
 from maps.briefing_content import Briefing
+from maps.briefing_coverage import coverage_page
 from maps.hotspot_labels import confidence_text, trend_text
 from maps.hotspot_layers import exact_statistics
 from maps.labels import Lang, t
@@ -451,13 +453,37 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
     return fig
 
 
+def page_names(briefing: Briefing) -> tuple[str, ...]:
+    """The pack's pages: the six, and the patrol coverage after the plan when asked for."""
+    if briefing.coverage is None:
+        return PAGES
+    return (*PAGES[:5], "coverage", *PAGES[5:])
+
+
 def draw_pages(briefing: Briefing) -> list[Figure]:
-    pages = len(PAGES)
-    return [
+    names = page_names(briefing)
+    pages = len(names)
+    figures = [
         cover_page(briefing, pages),
         kecamatan_page(briefing, 2, pages),
         kinds_page(briefing, 3, pages),
         hotspots_page(briefing, 4, pages),
         patrol_page(briefing, 5, pages),
-        alerts_page(briefing, 6, pages),
     ]
+    coverage = briefing.coverage
+    if coverage is not None:
+        lang = briefing.params.lang
+        figures.append(
+            coverage_page(
+                coverage=coverage,
+                patrol=briefing.patrol,
+                basemap=briefing.basemap,
+                kecamatan=briefing.params.filters.kecamatan,
+                lang=lang,
+                new_page=lambda title, subtitle: _page(
+                    briefing, f"{title} — {t('kabupaten', lang)}", 6, pages, subtitle
+                ),
+            )
+        )
+    figures.append(alerts_page(briefing, pages, pages))
+    return figures

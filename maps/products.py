@@ -106,8 +106,10 @@ def briefing_file(
     kind: Sequence[str] | None = None,
     kecamatan: Sequence[str] | None = None,
     lang: str | None = None,
+    patrol_coverage: bool = False,
 ) -> MapFile:
-    """The briefing pack (PDF, one page per part of ``briefing.PAGES``); audited as ``export``."""
+    """The briefing pack (PDF, one page per part of ``briefing.page_names``); audited as
+    ``export``. ``patrol_coverage`` adds the teams' coverage page (roles that manage patrols)."""
     params = briefing.parse_briefing_params(
         start=start,
         end=end,
@@ -115,6 +117,7 @@ def briefing_file(
         kecamatan=kecamatan or None,
         lang=lang,
         default_lang=settings.service.default_lang,
+        patrol_coverage=patrol_coverage,
     )
     content, pack = briefing.render_briefing(
         session=session, params=params, settings=settings, principal=principal
@@ -125,7 +128,7 @@ def briefing_file(
         file_name=briefing.file_name(params),
         resource="maps/briefing.pdf",
         record_count=sum(s.count for s in pack.incidents),
-        details={"lang": params.lang, "pages": len(briefing.PAGES)},
+        details={"lang": params.lang, "pages": len(briefing.page_names(pack))},
     )
     return _audited(session=session, principal=principal, client=client, made=made)
 

@@ -80,7 +80,7 @@ def get_snapshot(
     "/maps/briefing.pdf",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
-    summary="The briefing pack: six A4 landscape pages of aggregates (PDF)",
+    summary="The briefing pack: six A4 landscape pages of aggregates, optionally patrol coverage",
 )
 def get_briefing_pdf(
     request: Request,
@@ -92,6 +92,13 @@ def get_briefing_pdf(
     kind: Annotated[list[str] | None, Query(description="incident kind(s)")] = None,
     kecamatan: Kecamatan = None,
     lang: Lang = None,
+    patrol_coverage: Annotated[
+        bool,
+        Query(
+            description="add the teams' patrol coverage page (roles that manage patrols; "
+            "a period of at most 31 days)"
+        ),
+    ] = False,
 ) -> Response:
     made = briefing_file(
         session=session,
@@ -103,5 +110,6 @@ def get_briefing_pdf(
         kind=kind,
         kecamatan=kecamatan,
         lang=lang,
+        patrol_coverage=patrol_coverage,
     )
     return _download(made)
