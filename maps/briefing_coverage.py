@@ -28,6 +28,7 @@ from geo.times import WIB
 from geo.users import Principal
 from maps.field_labels import ft
 from maps.labels import Lang
+from maps.patrol_tracks import track_lines
 from maps.printed_table import decimal_text, draw_table
 from maps.snapshot import draw_map
 from maps.static_basemap import map_axes
@@ -140,9 +141,7 @@ def draw_tracks(ax: Any, coverage: PatrolCoverage) -> list[tuple[Any, str]]:
     entries: list[tuple[Any, str]] = []
     for i, feature in enumerate(coverage.tracks["features"]):
         colour = TEAM_COLOURS[i % len(TEAM_COLOURS)]
-        geometry = feature["geometry"]
-        lines = geometry["coordinates"] if geometry["type"] == "MultiLineString" else []
-        for line in lines:
+        for line in track_lines(feature["geometry"]):
             xy = np.asarray(line, dtype=float)
             if len(xy) < 2:
                 continue

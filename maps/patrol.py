@@ -10,6 +10,9 @@ drawn, and the stops listed.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import folium
 from sqlalchemy.orm import Session
 
@@ -43,7 +46,7 @@ from maps.hotspot_layers import (
     plain_map,
     view_hotspot_result,
 )
-from maps.patrol_tracks import tracks_layer, visits_box, visits_layer
+from maps.patrol_tracks import track_lines, tracks_layer, visits_box, visits_layer
 
 
 def patrol_map(
@@ -127,9 +130,10 @@ def day_stops(
         patrolled.Stop(p.lon, p.lat, plan.radius_m, ft("stop_plan", lang, n=p.order))
         for p in plan.points
     ]
-    for entry, lon, lat in list_patrols(
+    logged = list_patrols(
         session=session, start=start, end=end - dt.timedelta(microseconds=1), limit=100
-    ):
+    )
+    for entry, lon, lat in sorted(logged, key=lambda row: row[0].id):
         stops.append(patrolled.Stop(lon, lat, entry.radius_m, ft("stop_log", lang, n=entry.id)))
     return stops
 
@@ -162,4 +166,26 @@ def add_day_comparison(
     tracks_layer(day_tracks, lang=lang).add_to(m)
     day_text = start.astimezone(WIB).date().isoformat()
     visits_box(visits, day=day_text, lang=lang).add_to(m)
+    bounds = comparison_bounds(visits, day_tracks)
+    if bounds is not None:
+        m.fit_bounds(bounds, padding=(30, 30))
     return visits
+
+
+def comparison_bounds(
+    visits: list[patrolled.StopVisit], day_tracks: dict[str, Any]
+) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around the stops (with their radii) and the tracks."""
+    lons: list[float] = []
+    lats: list[float] = []
+    for v in visits:
+        pad = v.stop.radius_m / 111_000  # degrees, enough at Sambas' latitude
+        lons += [v.stop.lon - pad, v.stop.lon + pad]
+        lats += [v.stop.lat - pad, v.stop.lat + pad]
+    for feature in day_tracks["features"]:
+        for line in track_lines(feature["geometry"]):
+            lons += [c[0] for c in line]
+            lats += [c[1] for c in line]
+    if not lons:
+        return None
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]

@@ -29,6 +29,19 @@ VISITED_COLOUR: Final = "#1a9850"
 MISSED_COLOUR: Final = "#d73027"
 
 
+def track_lines(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    """The lines of a team's track geometry: a part heard from once is a point, so a track is
+    a MultiLineString, or a collection of lines and points (the points are left out here)."""
+    kind = geometry["type"]
+    if kind == "LineString":
+        return [geometry["coordinates"]]
+    if kind == "MultiLineString":
+        return list(geometry["coordinates"])
+    if kind == "GeometryCollection":
+        return [line for g in geometry["geometries"] for line in track_lines(g)]
+    return []
+
+
 def team_colour(index: int) -> str:
     return TEAM_COLOURS[index % len(TEAM_COLOURS)]
 
@@ -39,9 +52,7 @@ def tracks_layer(tracks: dict[str, Any], *, lang: str = "id") -> folium.FeatureG
     for i, feature in enumerate(tracks["features"]):
         props = feature["properties"]
         tip = ft("track_tip", lang, team=props["team"], km=f"{props['length_m'] / 1000:.1f}")
-        geometry = feature["geometry"]
-        lines = geometry["coordinates"] if geometry["type"] == "MultiLineString" else []
-        for line in lines:
+        for line in track_lines(feature["geometry"]):
             if len(line) < 2:
                 continue
             folium.PolyLine(  # type: ignore[no-untyped-call]
@@ -64,7 +75,7 @@ def _visit_text(visit: StopVisit, lang: str) -> str:
     elif visit.closest_m is None:
         parts.append(ft("no_track", lang))
     else:
-        parts.append(ft("closest", lang, m=f"{visit.closest_m:,.0f}"))
+        parts.append(ft("closest", lang, m=f"{visit.closest_m:.0f}"))
     return " · ".join(parts)
 
 

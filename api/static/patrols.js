@@ -7,6 +7,8 @@
   "use strict";
 
   var TOKEN_KEY = "timpora.token";
+  // The map frame keeps the dashboard's policy: a map is requested with this page's nonce.
+  var NONCE = (document.currentScript && document.currentScript.nonce) || "";
   var WIB_S = 7 * 3600;
   var COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
                  "#1f78b4", "#b2182b", "#4d4d4d"];
@@ -17,7 +19,8 @@
       live: "Posisi langsung tersambung.", offline: "Aliran posisi terputus; mencoba lagi…",
       noday: "Tidak ada jejak pada hari ini.", loading: "Memuat jejak…", failed: "Gagal memuat",
       truncated: "Jejak dipangkas (terlalu banyak posisi).", last: "posisi terakhir",
-      replay: "putar ulang", km: "km"
+      replay: "putar ulang", km: "km", compare: "Bandingkan dengan rencana",
+      comparing: "Memuat rencana vs jejak…"
     },
     en: {
       toggle: "Patrols", title: "Patrols: last positions and replay", day: "Day",
@@ -91,8 +94,18 @@
                                           fillOpacity: 0.6 }, interactive: false })
           .addTo(st.map).bringToBack();
         var b = ctx.bbox;
-        st.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+        if (!st.fitted) { st.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]); }
       }).catch(function () { /* the outline is a backdrop only */ });
+  }
+
+  // Zoom to the teams once there is something to show (the regency's outline until then).
+  function fitData() {
+    var b = L.latLngBounds([]);
+    Object.keys(st.markers).forEach(function (k) { b.extend(st.markers[k].getLatLng()); });
+    st.tracks.forEach(function (track) {
+      track.parts.forEach(function (part) { b.extend(L.latLngBounds(part.latlngs)); });
+    });
+    if (b.isValid()) { st.map.fitBounds(b.pad(0.15), { maxZoom: 14 }); st.fitted = true; }
   }
 
   // --- live positions -------------------------------------------------------------------------
@@ -132,6 +145,7 @@
     return api("/api/v1/patrols/positions?minutes=1440").then(function (fc) {
       (fc.features || []).forEach(showPosition);
       $("patrols").setAttribute("data-live", "ready");
+      fitData();
     });
   }
 
@@ -141,8 +155,11 @@
     stop();
     st.lines.clearLayers(); st.heads.clearLayers(); st.tracks = [];
     $("patrol-state").textContent = tr("loading");
+    $("patrols").setAttribute("data-replay", "loading");
     var day = $("patrol-day").value || todayWib();
+    var ticket = st.dayTicket = (st.dayTicket || 0) + 1;  // only the latest answer is drawn
     return api("/api/v1/patrols/replay?day=" + encodeURIComponent(day)).then(function (fc) {
+      if (!st || ticket !== st.dayTicket) { return; }
       var teamSelect = $("patrol-team");
       while (teamSelect.options.length > 1) { teamSelect.remove(1); }
       var first = null, last = null;
@@ -180,6 +197,7 @@
         ? (fc.truncated ? tr("truncated") : (st.source ? tr("live") : ""))
         : tr("noday");
       seek(Number(slider.value));
+      fitData();
     }).catch(function (err) { $("patrol-state").textContent = tr("failed") + ": " + err.message; });
   }
 
@@ -233,6 +251,28 @@
       seek(t);
       if (t >= hi) { stop(); }
     }, 100);
+  }
+
+  // The patrol view for the chosen day in the dashboard's map frame: the plan's stops visited
+  // or missed by that day's tracks (maps/patrol.py), fetched with the token in a header.
+  function compare() {
+    var p = new URLSearchParams();
+    p.set("day", $("patrol-day").value || todayWib());
+    p.set("lang", lang());
+    $("map-status").textContent = tr("comparing");
+    var headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) };
+    if (NONCE) { headers["X-Script-Nonce"] = NONCE; }
+    return fetch("/maps/patrol?" + p.toString(), { headers: headers })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(String(r.status)); }
+        return r.text();
+      })
+      .then(function (html) {
+        $("map").srcdoc = html;
+        $("map").setAttribute("data-view", "patrol-day");
+        $("map-status").textContent = "";
+      })
+      .catch(function (err) { $("map-status").textContent = tr("failed") + ": " + err.message; });
   }
 
   // --- the team list --------------------------------------------------------------------------
@@ -314,6 +354,7 @@
       if (st) { stop(); seek(Number($("patrol-time").value)); }
     });
     $("patrol-play").addEventListener("click", function () { if (st) { play(); } });
+    $("patrol-compare").addEventListener("click", function () { if (st) { compare(); } });
     $("f-lang").addEventListener("change", function () { if (st) { labels(); } });
   })();
 })();
