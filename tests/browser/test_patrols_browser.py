@@ -102,7 +102,7 @@ def test_patrol_panel_live_position_replay_and_visited_stops(
                 live_server + "/osmand",
                 params={
                     "id": "s1",
-                    "lat": str(ARUK[1] + 0.03),
+                    "lat": str(ARUK[1] - 0.03),
                     "lon": str(ARUK[0] - 0.02),
                     "timestamp": str(int(now.timestamp())),
                     "accuracy": "6",
