@@ -2,7 +2,8 @@
 
 The shell and the vendored Leaflet files carry no data and need no token; everything the page
 shows comes from authenticated same-origin requests (``/dashboard/meta``, ``/maps/{view}``,
-``/api/v1/alerts``).
+``/api/v1/alerts``, and for roles that manage patrols ``/api/v1/patrols/...``: the patrol panel
+of ``static/patrols.js``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SCRIPT_TAG = '<script src="/static/app/dashboard.js"></script>'
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(settings: SettingsDep) -> HTMLResponse:
-    """The shell. Its script runs by a per-response nonce and no other script does. The map
+    """The shell. Its scripts run by a per-response nonce and no other script does. The map
     frame is filled with ``srcdoc`` (so the token never goes into a URL), sandboxed without
     ``allow-same-origin`` (its scripts cannot reach this page or its storage), and keeps this
     policy: the dashboard sends the nonce with each map request for the map's own scripts."""
