@@ -71,9 +71,6 @@ class PositionHub(AlertHub):
 
     channel = CHANNEL
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-
     def _dispatch(self, ids: list[int]) -> None:
         if not self.subscribers:
             return
