@@ -11,7 +11,8 @@ aggregates for every role), and the period is at most the track window (31 days)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -164,7 +165,9 @@ def coverage_page(
     ``new_page(title, subtitle)`` makes the furnished sheet (the pack's header and footer)."""
     fig: Figure = new_page(ft("coverage", lang), period_text(coverage))
     ax = map_axes(fig, (0.025, 0.095, 0.50, 0.785))
-    draw_map(ax, basemap=basemap, layer=patrol, lang=lang, kecamatan=kecamatan)
+    # Tracks are data even where the plan has no hot cells: no "no data" stamp over them.
+    shown = replace(patrol, total=max(patrol.total, len(coverage.tracks["features"])))
+    draw_map(ax, basemap=basemap, layer=shown, lang=lang, kecamatan=kecamatan)
     entries = draw_tracks(ax, coverage)
     if entries:
         ax.legend(
@@ -198,5 +201,5 @@ def coverage_page(
         r=f"{coverage.radius_m / 1000:g}",
         gap=f"{coverage.gap_s / 60:g}",
     )
-    fig.text(0.55, 0.36, note, va="top", fontsize=7.5, wrap=True)
+    fig.text(0.55, 0.36, textwrap.fill(note, 90), va="top", fontsize=7.5, linespacing=1.4)
     return fig

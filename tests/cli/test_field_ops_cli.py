@@ -58,9 +58,9 @@ def test_purge_prints_what_it_removed_of_the_field(env: Engine) -> None:
         assert conn.execute(text("SELECT count(*) FROM track_position")).scalar_one() == 10
 
 
-def test_briefing_with_patrol_coverage(env: Engine, tmp_path: Path) -> None:
+def test_briefing_with_patrol_coverage(env: Engine, artifacts_dir: Path) -> None:
     runner = CliRunner()
-    pdf = tmp_path / "pack.pdf"
+    pdf = artifacts_dir / "briefing_patrol_coverage.pdf"  # kept to look at
     args = ["briefing", "--out", str(pdf), "--lang", "en", "--patrol-coverage"]
     result = runner.invoke(app, [*args, "--author", "Perencana"])
     assert result.exit_code == 0, result.output
