@@ -30,7 +30,7 @@ from geo.users import Principal
 from maps.field_labels import ft
 from maps.labels import Lang
 from maps.patrol_tracks import track_lines
-from maps.printed_table import decimal_text, draw_table
+from maps.printed_table import count_text, decimal_text, draw_table
 from maps.snapshot import draw_map
 from maps.static_basemap import map_axes
 from maps.static_layers import PatrolLayer
@@ -117,9 +117,9 @@ def coverage_rows(coverage: PatrolCoverage, lang: Lang) -> list[list[str]]:
     rows = [
         [
             team.team,
-            decimal_text(team.km, 1),
-            decimal_text(team.hours, 1),
-            str(team.positions),
+            decimal_text(team.km, lang, 1),
+            decimal_text(team.hours, lang, 1),
+            count_text(team.positions, lang),
             share(len(team.cells)),
         ]
         for team in coverage.teams
@@ -128,9 +128,9 @@ def coverage_rows(coverage: PatrolCoverage, lang: Lang) -> list[list[str]]:
         rows.append(
             [
                 ft("all_teams", lang),
-                decimal_text(sum(t.km for t in coverage.teams), 1),
-                decimal_text(sum(t.hours for t in coverage.teams), 1),
-                str(sum(t.positions for t in coverage.teams)),
+                decimal_text(sum(t.km for t in coverage.teams), lang, 1),
+                decimal_text(sum(t.hours for t in coverage.teams), lang, 1),
+                count_text(sum(t.positions for t in coverage.teams), lang),
                 share(coverage.covered_by_any),
             ]
         )
@@ -194,6 +194,7 @@ def coverage_page(
         widths=[0.26, 0.16, 0.17, 0.14, 0.27],
         fontsize=7.5,
         numeric=(1, 2, 3),
+        bold_last=bool(coverage.teams),
     )
     note = ft(
         "coverage_note",

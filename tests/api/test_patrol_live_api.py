@@ -278,8 +278,8 @@ def test_briefing_coverage_page_for_planners_only(
     assert len(reader.pages) == 7
     coverage = reader.pages[5].extract_text()
     assert "Patrol coverage" in coverage and "Tim Jalan" in coverage
-    assert "1,1" in coverage  # km walked (the pack prints decimal commas)
-    assert "0,2" in coverage  # 10 minutes tracked, in hours
+    assert "1.1" in coverage  # km walked
+    assert "0.2" in coverage  # 10 minutes tracked, in hours
     denied = client.get("/maps/briefing.pdf", params=params, headers=auth(tokens["viewer"]))
     assert denied.status_code == 403
     # Without the option: the six pages, for every role.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -72,10 +73,11 @@ def test_coverage_figures_from_a_hand_built_track(session: Session, settings: Se
     assert b.km == 0.0 and b.hours == pytest.approx(1.0) and b.cells == {2}
     rows = coverage_rows(coverage, "en")
     assert rows == [
-        ["Tim A", "2,2", "0,3", "21", "1 / 3 (33%)"],
-        ["Tim B", "0,0", "1,0", "13", "1 / 3 (33%)"],
-        ["All teams", "2,2", "1,3", "34", "2 / 3 (67%)"],
+        ["Tim A", "2.2", "0.3", "21", "1 / 3 (33%)"],
+        ["Tim B", "0.0", "1.0", "13", "1 / 3 (33%)"],
+        ["All teams", "2.2", "1.3", "34", "2 / 3 (67%)"],
     ]
+    assert coverage_rows(coverage, "id")[0] == ["Tim A", "2,2", "0,3", "21", "1 / 3 (33%)"]
     assert len(coverage.tracks["features"]) == 2
     with pytest.raises(PermissionDeniedError):
         collect_coverage(
@@ -97,3 +99,39 @@ def test_coverage_figures_from_a_hand_built_track(session: Session, settings: Se
             result=result,
             radius_m=500.0,
         )
+
+
+def test_coverage_page_layout_with_a_long_team_name(
+    session: Session, settings: Settings, artifacts_dir: Path
+) -> None:
+    from maps import briefing as brief
+    from tests.maps.pdf_layout import layout_faults, text_runs
+
+    team = "Tim Patroli Gabungan Imigrasi Polres Kodim Sajingan Besar Wilayah Utara"
+    devices.register_device(
+        session=session, name="HP Panjang", team=team, kind="traccar", identifier="hp-long"
+    )
+    tracks.record_positions(
+        session=session,
+        positions=[
+            Position("hp-long", START + dt.timedelta(minutes=i), ARUK[0] + 0.001 * i, ARUK[1], 5.0)
+            for i in range(30)
+        ],
+        margin_m=10_000.0,
+    )
+    for lang in ("id", "en"):
+        pack = brief.collect(
+            session=session,
+            params=brief.parse_briefing_params(
+                start=START, end=START + dt.timedelta(days=1), lang=lang, patrol_coverage=True
+            ),
+            settings=settings,
+            principal=Principal(name="Perencana", role="planner"),
+        )
+        pdf = brief.render(pack)
+        (artifacts_dir / f"briefing-coverage-{lang}.pdf").write_bytes(pdf)
+        # The other pages of an empty period have their own checks (test_briefing_layout.py).
+        assert [f for f in layout_faults(pdf) if f.page == 6] == []
+        pages = ["".join(runs).replace(" ", "") for runs in text_runs(pdf)]
+        assert len(pages) == 7
+        assert team.replace(" ", "") in pages[5]
