@@ -163,7 +163,8 @@ def run_batch(
     """Evaluate every enabled rule over all records (or those since ``since``).
 
     Returns the number of episodes opened per rule; the episodes quiet for longer than their
-    rule's window as of ``now`` are closed afterwards (``lapse``). Runs in the caller's
+    rule's window as of ``now`` (default: the end of ``today`` when given, else now) are closed
+    afterwards (``lapse``). Runs in the caller's
     transaction. ``run_batch_detailed`` also says what was updated and closed.
     """
     return run_batch_detailed(
@@ -192,6 +193,8 @@ def run_batch_detailed(
     )
     extra = {"since": since or dt.datetime(1900, 1, 1, tzinfo=dt.UTC)}
     day = today or today_wib(now)
+    if now is None and today is not None:  # evaluating as of a day: quiet as of its end
+        now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), WIB)
     caller = session.execute(BATCH_SETTINGS_SQL).one()
     try:
         all_rules = load_rules(session)

@@ -65,6 +65,24 @@ def test_workplace_registered_next_to_an_incident_alerts_once(session: Session) 
     assert [a.occurrences for a in alerts(session, "incident_near_workplace")] == [1]
 
 
+def test_an_incident_near_several_workplaces_alerts_only_its_own(session: Session) -> None:
+    session.execute(text("UPDATE alert_rule SET enabled = false WHERE kind = 'incident_cluster'"))
+    shop = add_workplace(session, *INLAND, name="Toko Contoh")
+    hotel = add_workplace(session, *offset(session, *INLAND, 300, 0), name="Hotel Contoh")
+    between = offset(session, *INLAND, 150, 0)
+    # Reported at no workplace, between two: the nearness says nothing about either.
+    anonymous = add_incident(session, *between)
+    assert evaluate_for(session=session, layer="incidents", ids=[anonymous]) == Evaluation()
+    # Reported at the hotel: the hotel's episode, not the shop's.
+    at_hotel = add_incident(session, *between, T0 + H)
+    session.execute(
+        text("UPDATE incident SET workplace_id = :w WHERE id = :i"), {"w": hotel, "i": at_hotel}
+    )
+    assert len(evaluate_for(session=session, layer="incidents", ids=[at_hotel]).opened) == 1
+    assert [a.workplace_id for a in alerts(session, "incident_near_workplace")] == [hotel]
+    assert shop != hotel
+
+
 def test_incidents_near_one_workplace_are_one_episode(session: Session) -> None:
     session.execute(text("UPDATE alert_rule SET enabled = false WHERE kind = 'incident_cluster'"))
     add_workplace(session, *INLAND)

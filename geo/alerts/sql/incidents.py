@@ -1,7 +1,9 @@
 """Trigger queries of the incident rules: ``incident_near_workplace`` and ``incident_cluster``.
 
-- ``incident_near_workplace``: an incident within R of a registered workplace; one episode per
-  workplace (incidents near it keep the episode open).
+- ``incident_near_workplace``: an incident within R of a registered workplace that is the
+  incident's own (reported at it), or, for an incident reported at no workplace, the only
+  workplace within R (among several, as in a town's shops, the nearness says nothing about any
+  one of them, and a hot spot there is the cluster rule's); one episode per workplace.
 - ``incident_cluster``: incident A completes a cluster when at least N incidents (A included)
   lie within R of A in the T days up to A; one episode per desa of A (completions in the same
   desa keep it open).
@@ -23,6 +25,11 @@ SELECT 'incident_near_workplace:workplace=' || w.id AS episode_key,
                           'incident_severity', i.severity, 'workplace_name', w.name) AS details,
        i.occurred_at AS event_at
 FROM {driver}
+  AND (i.workplace_id = w.id
+       OR (i.workplace_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM workplace o
+                           WHERE o.id <> w.id
+                             AND ST_DWithin(o.geom_utm, i.geom_utm, :radius_m))))
 """
 
 # Driven from the small table: each workplace probes the incident GiST index.
