@@ -20,6 +20,7 @@ from api.responses import JSON
 from api.routers import alerts as alerts_router
 from api.routers import alerts_triage, dashboard, health, patrol_live
 from api.routers import audit as audit_router
+from api.routers import basemap as basemap_router
 from api.routers import briefing as briefing_router
 from api.routers import field as field_router
 from api.routers import hotspots as hotspots_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_router.router)
     app.include_router(ogc_router.router)
     app.include_router(tiles_router.router)
+    app.include_router(basemap_router.router)
     app.include_router(field_router.router)
     app.include_router(patrol_live.router)
     add_docs(app)

@@ -166,6 +166,17 @@ class ServiceSettings(BaseSettings):
         default=None, description="An office tile server; unset keeps maps fully offline."
     )
     tile_attribution: str = ""
+    basemap_file: Path | None = Field(
+        default=None,
+        description="An office basemap archive (PMTiles v3 or MBTiles; roads, rivers, villages) "
+        "that the service serves itself and every map view draws under the data "
+        "(docs/maps.md). Unset: the views draw only the reference geography.",
+    )
+    basemap_attribution: str = Field(
+        default="",
+        description="Credit line of the basemap archive; empty takes the archive's own "
+        "attribution, else '© OpenStreetMap contributors'.",
+    )
     default_lang: Literal["id", "en"] = "id"
     classification_marking: str = "TERBATAS"
     webhook_allow_private: bool = Field(

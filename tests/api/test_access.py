@@ -41,6 +41,11 @@ PUBLIC = {
     ("GET", "/field/"),
     ("GET", "/field/{filename}"),
     ("GET", "/field/api/context"),
+    # The office's basemap archive and its tiles: public map data (OpenStreetMap), asked for by
+    # <img> elements and the sandboxed map frame, which carry no token (docs/maps.md).
+    ("GET", "/basemap/metadata"),
+    ("GET", "/basemap/archive"),
+    ("GET", "/basemap/tiles/{z}/{x}/{y}"),
 }
 # Signed in with a field device's token, not a user's: no role reaches them.
 DEVICE_ROUTES = {("GET", "/field/api/whoami"), ("POST", "/field/api/reports")}
