@@ -35,6 +35,8 @@ NONCE_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _LEAFLET_DIR = Path(xs_leaflet.BASE_DIR)
 _CLUSTER_DIR = Path(xs_markercluster.BASE_DIR)
 _FOLIUM_TEMPLATES = Path(folium.__file__).resolve().parent / "templates"
+# Assets no Python package carries, vendored from npm with their provenance (maps/vendor/README.md).
+_VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ ASSETS: Final[dict[str, Asset]] = {
             "js",
             f"folium {folium_version} (bundled Leaflet.heat)",
         ),
+        Asset(
+            "leaflet-vectorgrid.js",
+            _VENDOR_DIR / "leaflet-vectorgrid.js",
+            "js",
+            "npm leaflet.vectorgrid 1.3.0 (bundled build; maps/vendor/README.md)",
+        ),
     )
 }
 
@@ -95,6 +103,7 @@ FOLIUM_ASSETS: Final[dict[str, str | None]] = {
     "markerclustercss": "MarkerCluster.css",
     "markerclusterdefaultcss": "MarkerCluster.Default.css",
     "leaflet-heat.js": "leaflet-heat.js",
+    "leaflet-vectorgrid": "leaflet-vectorgrid.js",
     "jquery": None,
     "bootstrap": None,
     "awesome_markers": None,

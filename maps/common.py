@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import folium
@@ -18,16 +19,28 @@ from folium.template import Template
 from sqlalchemy.orm import Session
 
 from geo import access
-from geo.errors import ValidationError
-from geo.mapdata import MapFilters, parse_filters, regency_bounds
+from geo.errors import ConfigurationError, ValidationError
+from geo.mapdata import (
+    MapFilters,
+    kecamatan_extent,
+    parse_filters,
+    reference_layers,
+    regency_bounds,
+)
 from geo.registry.filters import parse_cell_m
 from geo.settings import Settings
+from geo.tilearchive import open_archive
 from geo.times import WIB
-from maps.basemap import add_foreground
+from maps.basemap import PANES, add_foreground
 from maps.escaping import html_text
+from maps.ground import GroundLayer
 from maps.labels import Lang, check_lang, t
+from maps.place_labels import PlaceLabels, place_labels
+
+log = logging.getLogger(__name__)
 
 SUPPRESSED_COLOUR: Final = "#bdbdbd"
+ZERO_COLOUR: Final = "#ffffff"
 MEASURES: Final = ("count", "per_km2", "per_foreigner")
 MAX_CLASSES: Final = 5
 EXACT_JENKS_MAX: Final = 200
@@ -45,6 +58,8 @@ class MapParams:
     period: str = "month"
     measure: str = "count"
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Names of the filtered kecamatan, for titles (``with_place_names``); codes until then.
+    kecamatan_names: tuple[str, ...] = ()
 
     def flag(self, name: str) -> bool:
         """A view-specific on/off option from ``extra`` ("1", "true" or "yes" turn it on)."""
@@ -99,6 +114,20 @@ def parse_params(
         measure=measure_name,
         extra=dict(extra or {}),
     )
+
+
+def with_place_names(params: MapParams, *, session: Session) -> MapParams:
+    """``params`` with the names of its kecamatan filter, which titles show instead of codes."""
+    if not params.filters.kecamatan:
+        return params
+    names, _bounds = kecamatan_extent(session=session, codes=params.filters.kecamatan)
+    return replace(params, kecamatan_names=tuple(names))
+
+
+def place_title(title: str, params: MapParams) -> str:
+    """A view's title naming the kecamatan it is filtered to: "Heatmap: Incidents — Paloh"."""
+    places = params.kecamatan_names or tuple(params.filters.kecamatan)
+    return f"{title} — {', '.join(places)}" if places else title
 
 
 # --- privacy ----------------------------------------------------------------------------------
@@ -257,12 +286,17 @@ def legend(
     lang: str,
     suppressed: bool = False,
     notes: Sequence[str] = (),
+    zero: bool = False,
 ) -> Box:
+    """The data legend: a row per class, and the "0" and "<3" classes when the map draws them
+    (``zero``: areas with nothing, drawn white)."""
     rows: list[tuple[str, str]] = []
     if classes is not None:
         rows = list(zip(classes.colours, classes.labels, strict=True))
     if suppressed:
         rows.insert(0, (SUPPRESSED_COLOUR, "<3"))
+    if zero:
+        rows.insert(0, (ZERO_COLOUR, t("zero_class", lang)))
     all_notes = list(notes)
     if classes is None:
         all_notes.insert(0, t("no_data", lang))
@@ -274,7 +308,7 @@ def legend(
 def caption(*, title: str, params: MapParams, generated_by: str | None = None) -> Box:
     """Title, filters and time of generation in WIB, with the sources."""
     lang = params.lang
-    lines = [f"<h4>{html_text(title)}</h4>"]
+    lines = [f"<h4>{html_text(place_title(title, params))}</h4>"]
     described = params.filters.describe()
     lines.append(
         f"<div>{html_text(t(params.filters.layer, lang))}</div>"
@@ -289,9 +323,8 @@ def caption(*, title: str, params: MapParams, generated_by: str | None = None) -
         period.append(f"{t('end', lang)} {described['end']}")
     lines.append(f"<div>{html_text(' · '.join(period) or t('all_time', lang))} WIB</div>")
     if "kecamatan" in described:
-        lines.append(
-            f"<div>{html_text(t('kecamatan', lang))}: {html_text(described['kecamatan'])}</div>"
-        )
+        places = ", ".join(params.kecamatan_names) or described["kecamatan"]
+        lines.append(f"<div>{html_text(t('kecamatan', lang))}: {html_text(places)}</div>")
     now = dt.datetime.now(WIB).strftime("%Y-%m-%d %H:%M")
     who = f" · {html_text(generated_by)}" if generated_by else ""
     lines.append(f'<div class="note">{html_text(t("generated", lang))} {now} WIB{who}</div>')
@@ -306,9 +339,20 @@ def add_map_css(m: folium.Map) -> None:
     root.header.add_child(folium.Element(MAP_CSS), name="timpora_css")
 
 
-def new_map(*, session: Session, settings: Settings, lang: str) -> folium.Map:
-    """An empty map framed on the regency: no tiles unless the operator configured a server."""
+def new_map(
+    *, session: Session, settings: Settings, lang: str, params: MapParams | None = None
+) -> folium.Map:
+    """An empty map framed on the regency, or on the kecamatan ``params`` filters to, with what
+    every view shares under and over its data: the panes, the office's ground layers
+    (``maps.ground``), the place names (``maps.place_labels``) and the map key
+    (``maps.map_key``). No web tiles unless the operator configured a server."""
+    # Imported here: these modules build on this one's boxes and parameters.
+    from maps.map_key import KEY_CSS, MapKey
+
     bounds = regency_bounds(session=session)
+    if params is not None and params.filters.kecamatan:
+        _names, chosen = kecamatan_extent(session=session, codes=params.filters.kecamatan)
+        bounds = chosen or bounds
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = folium.Map(
         location=centre,
@@ -329,11 +373,37 @@ def new_map(*, session: Session, settings: Settings, lang: str) -> folium.Map:
             control=True,
         ).add_to(m)
     add_map_css(m)
+    for pane, z_index in PANES:
+        folium.map.CustomPane(pane, z_index=z_index, pointer_events=False).add_to(m)
+    ground = ground_layer(settings)
+    if ground is not None:
+        ground.add_to(m)
+    PlaceLabels(
+        place_labels(session=session, layers=reference_layers(session=session), lang=lang)
+    ).add_to(m)
+    MapKey(lang).add_to(m)
     m.fit_bounds(bounds)
     root = m.get_root()
     assert isinstance(root, Figure)
+    root.header.add_child(folium.Element(KEY_CSS), name="timpora_key_css")
+    # No favicon request (a 404 in every map opened on its own).
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="timpora_icon")
     root.html.add_child(folium.Element(f'<meta name="timpora-lang" content="{html_text(lang)}">'))
     return m
+
+
+def ground_layer(settings: Settings) -> GroundLayer | None:
+    """The office's basemap archive as a layer, or None without one. A file that cannot be
+    read is logged and left out: the maps stay usable, and ``/basemap`` reports the error."""
+    path = settings.service.basemap_file
+    if path is None:
+        return None
+    try:
+        archive = open_archive(path)
+    except ConfigurationError as exc:
+        log.warning("basemap left out of the maps: %s", exc)
+        return None
+    return GroundLayer(archive.info, attribution=settings.service.basemap_attribution)
 
 
 def layer_control(m: folium.Map) -> None:

@@ -140,7 +140,7 @@ def build_heatmap(
     ]
     suppressed = len(cells) < len(heat_cells.cells)
 
-    m = new_map(session=session, settings=settings, lang=lang)
+    m = new_map(session=session, settings=settings, lang=lang, params=params)
     add_basemap(m, session=session, lang=lang)
     classes = classify([c[2] for c in cells], integer=True)
     heat = None

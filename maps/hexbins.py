@@ -52,7 +52,7 @@ def build_hexbins(
                 },
             }
         )
-    m = new_map(session=session, settings=settings, lang=lang)
+    m = new_map(session=session, settings=settings, lang=lang, params=params)
     layers = add_background(m, session=session, lang=lang)
     if features:
         folium.GeoJson(

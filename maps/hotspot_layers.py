@@ -31,6 +31,7 @@ from maps.hotspot_labels import (
     label,
     trend_text,
 )
+from maps.labels import t
 
 DEFAULT_CELL_M: Final = 1000.0
 
@@ -160,6 +161,10 @@ def trend_layer(result: HotspotResult, *, lang: str = "id") -> folium.FeatureGro
     return group
 
 
+# (position 0–1 of the density's peak, colour)
+KDE_RAMP: Final = ((0.0, "#fdae61"), (0.5, "#e3401f"), (1.0, "#67001f"))
+
+
 def kde_layer(
     grid: KdeGrid, *, lang: str = "id", opacity: float = 0.65, pixels: int = 600
 ) -> folium.raster_layers.ImageOverlay:
@@ -179,17 +184,38 @@ def kde_layer(
     peak = float(values.max()) if values.size else 0.0
     scaled = values / peak if peak > 0 else values
     rgba = np.zeros((rows, cols, 4), dtype=np.float64)
-    # Yellow → red ramp, transparent where the density is below 2 % of the peak.
-    rgba[..., 0] = 1.0
-    rgba[..., 1] = 1.0 - 0.85 * scaled
-    rgba[..., 2] = 0.2 * (1.0 - scaled)
-    rgba[..., 3] = np.where(scaled > 0.02, 0.25 + 0.75 * scaled, 0.0)
+    # Orange → red → purple, strong enough to read on the beige land; transparent where the
+    # density is below 2 % of the peak. The legend (kde_legend) shows the same ramp.
+    positions = [stop for stop, _colour in KDE_RAMP]
+    for channel in range(3):
+        levels = [
+            int(colour[1 + 2 * channel : 3 + 2 * channel], 16) / 255 for _s, colour in KDE_RAMP
+        ]
+        rgba[..., channel] = np.interp(scaled, positions, levels)
+    rgba[..., 3] = np.where(scaled > 0.02, 0.45 + 0.5 * scaled, 0.0)
     return folium.raster_layers.ImageOverlay(
         image=(rgba * 255).astype(np.uint8),
         bounds=[[south, west], [north, east]],
         opacity=opacity,
         name=label("kde", lang),
         interactive=False,
+    )
+
+
+def kde_legend(*, lang: str = "id") -> Box:
+    """The KDE's colour ramp, from the faintest density drawn to the peak."""
+    stops = ", ".join(f"{colour} {stop * 100:.0f}%" for stop, colour in KDE_RAMP)
+    ramp = (
+        '<div class="tpm-ramp" style="height:12px;width:180px;border:1px solid #777;'
+        f'background:linear-gradient(to right, {html_text(stops)})"></div>'
+        '<div style="display:flex;justify-content:space-between;width:182px">'
+        f"<span>{html_text(t('kde_low', lang))}</span>"
+        f"<span>{html_text(t('kde_high', lang))}</span></div>"
+    )
+    return Box(
+        f"<h4>{html_text(t('kde_legend', lang))}</h4>{ramp}",
+        position="bottomright",
+        css_class="tpm-legend tpm-kde-legend",
     )
 
 
@@ -318,6 +344,7 @@ def add_hotspot_layers(
 ) -> None:
     if kde is not None:
         kde_layer(kde, lang=lang).add_to(m)
+        kde_legend(lang=lang).add_to(m)
     hotspot_layer(result, lang=lang, count_text=count_text, exact=exact).add_to(m)
     trend_layer(result, lang=lang).add_to(m)
     if clusters is not None:

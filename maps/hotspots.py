@@ -75,7 +75,7 @@ def build_hotspots(
                 min_samples=MIN_SAMPLES.integer(params.number("min_samples", 5)),
             )
         )
-    m = new_map(session=session, settings=settings, lang=lang)
+    m = new_map(session=session, settings=settings, lang=lang, params=params)
     layers = add_background(m, session=session, lang=lang)
     add_hotspot_layers(
         m,

@@ -217,6 +217,25 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     # why the evaluation closed an episode as lapsed (docs/alerts.md, "Episodes")
     "reason_quiet": {"id": "Sepi (tidak terulang)", "en": "Quiet (no repeat)"},
     "reason_returned": {"id": "Kembali ke area PLB", "en": "Back in the PLB area"},
+    # the map key of every view (maps/map_key.py) and the ground layers (maps/ground.py)
+    "key_title": {"id": "Keterangan peta", "en": "Map key"},
+    "key_land_id": {"id": "Daratan Indonesia", "en": "Land, Indonesia"},
+    "key_land_my": {"id": "Malaysia (Sarawak)", "en": "Malaysia (Sarawak)"},
+    "key_sea": {"id": "Laut", "en": "Sea"},
+    "key_outside": {"id": "Di luar cakupan data rujukan", "en": "Outside the reference data"},
+    "key_kecamatan": {"id": "Batas kecamatan", "en": "Kecamatan boundary"},
+    "key_town": {"id": "Kota", "en": "Town"},
+    "key_alerts": {"id": "Peringatan (warna: tingkat 1–5)", "en": "Alerts (colour: severity 1–5)"},
+    "ground_raster": {"id": "Peta dasar kantor", "en": "Office basemap"},
+    "ground_road_major": {"id": "Jalan utama", "en": "Main road"},
+    "ground_road": {"id": "Jalan lain, jalan setapak", "en": "Other road, path"},
+    "ground_river": {"id": "Sungai", "en": "River"},
+    "ground_village": {"id": "Permukiman (desa, dusun)", "en": "Settlement (village, hamlet)"},
+    "zero_class": {"id": "0 (tidak ada)", "en": "0 (none)"},
+    "partial_period": {"id": "sebagian, sampai {day}", "en": "partial, to {day}"},
+    "kde_legend": {"id": "Kepadatan kernel (relatif)", "en": "Kernel density (relative)"},
+    "kde_low": {"id": "rendah", "en": "low"},
+    "kde_high": {"id": "puncak", "en": "peak"},
 }
 
 

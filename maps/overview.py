@@ -16,6 +16,7 @@ from geo.times import WIB
 from maps.basemap import add_background, add_foreground, add_zones
 from maps.common import (
     SUPPRESSED_COLOUR,
+    ZERO_COLOUR,
     MapParams,
     caption,
     classify,
@@ -70,7 +71,7 @@ def choropleth_features(
         if hidden:
             fill = SUPPRESSED_COLOUR
         elif value is None or value <= 0 or classes is None:
-            fill = "#ffffff"
+            fill = ZERO_COLOUR
         else:
             fill = classes.colour(value)
         features.append(
@@ -96,7 +97,8 @@ def choropleth_features(
 
 def add_choropleth(
     m: folium.Map, *, session: Session, params: MapParams, principal_role: str
-) -> tuple[Any, bool]:
+) -> tuple[Any, bool, bool]:
+    """The choropleth; (classes, whether a value is suppressed, whether a kecamatan is 0)."""
     lang = params.lang
     stats = mapdata.kecamatan_stats(session=session, filters=params.filters)
     features, classes, suppressed = choropleth_features(
@@ -125,7 +127,8 @@ def add_choropleth(
                 ],
             ),
         ).add_to(m)
-    return classes, suppressed
+    zero = any(f["properties"]["fill"] == ZERO_COLOUR for f in features)
+    return classes, suppressed, zero
 
 
 def add_workplaces(m: folium.Map, *, session: Session, params: MapParams) -> int:
@@ -189,9 +192,9 @@ def build_overview(
 ) -> folium.Map:
     """The border zone at a glance."""
     lang = params.lang
-    m = new_map(session=session, settings=settings, lang=lang)
+    m = new_map(session=session, settings=settings, lang=lang, params=params)
     layers = add_background(m, session=session, lang=lang, kecamatan=False)
-    classes, suppressed = add_choropleth(
+    classes, suppressed, zero = add_choropleth(
         m, session=session, params=params, principal_role=principal_role
     )
     add_zones(m, session=session, lang=lang)
@@ -209,6 +212,7 @@ def build_overview(
         title=f"{t(params.filters.layer, lang)} — {measure_label}",
         lang=lang,
         suppressed=suppressed,
+        zero=zero,
     ).add_to(m)
     layer_control(m)
     return m

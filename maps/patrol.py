@@ -92,7 +92,7 @@ def build_patrol(
         # Compared with a day: the plan as it stood at that day's start.
         now=day_start if day is not None else None,
     )
-    m = new_map(session=session, settings=settings, lang=lang)
+    m = new_map(session=session, settings=settings, lang=lang, params=params)
     layers = add_background(m, session=session, lang=lang)
     hotspot_layer(
         result,

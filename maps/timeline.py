@@ -5,6 +5,7 @@ Classes are fixed over all periods so colours compare across the slider.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import folium
@@ -13,10 +14,13 @@ from folium.template import Template
 from sqlalchemy.orm import Session
 
 from geo import mapdata
+from geo.mapdata import MapFilters
 from geo.settings import Settings
+from geo.times import WIB
 from maps.basemap import add_background
 from maps.common import (
     SUPPRESSED_COLOUR,
+    ZERO_COLOUR,
     MapParams,
     classify,
     finish_view,
@@ -50,7 +54,7 @@ class TimeSlider(MacroElement):
                 range.type = 'range';
                 range.min = '0';
                 range.max = String(data.periods.length - 1);
-                range.value = String(data.periods.length - 1);
+                range.value = String(data.opening);
                 range.style.width = '260px';
                 div.appendChild(document.createTextNode(' '));
                 var play = L.DomUtil.create('button', '', div);
@@ -66,6 +70,7 @@ class TimeSlider(MacroElement):
             function show(i) {
                 label.textContent =
                     data.labels[i] + ' — ' + data.total_label + ': ' + data.totals[i];
+                box.setAttribute('data-partial', data.partial[i] ? '1' : '0');
                 layer.eachLayer(function (l) {
                     var code = l.feature.properties.code;
                     var v = data.values[code] || [];
@@ -88,7 +93,7 @@ class TimeSlider(MacroElement):
                     show(+slider.value);
                 }, 900);
             });
-            if (data.periods.length) { show(data.periods.length - 1); }
+            if (data.periods.length) { show(data.opening); }
             window.timporaTimeline = {show: show, periods: data.periods};
         })();
         {% endmacro %}
@@ -104,6 +109,36 @@ class TimeSlider(MacroElement):
 
 def _period_label(start: str, period: str) -> str:
     return start if period == "week" else start[:7]
+
+
+def partial_until(
+    periods: list[str], *, period: str, filters: MapFilters, now: dt.datetime
+) -> list[dt.date | None]:
+    """For each period, the last day it covers when that is short of its end (the current
+    week or month, or one cut by the filter's window), else None."""
+    cutoff = now.astimezone(WIB)
+    if filters.end is not None:
+        cutoff = min(cutoff, filters.end.astimezone(WIB))
+    start_at = filters.start.astimezone(WIB).date() if filters.start is not None else None
+    marks: list[dt.date | None] = []
+    for text in periods:
+        first = dt.date.fromisoformat(text)
+        if period == "week":
+            after = first + dt.timedelta(days=7)
+        else:
+            after = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        end_at = dt.datetime.combine(after, dt.time(), tzinfo=WIB)
+        cut_late = cutoff < end_at
+        cut_early = start_at is not None and start_at > first
+        if cut_late:
+            # The last day with any time in the window (an end at midnight covers the day before).
+            last = (cutoff - dt.timedelta(microseconds=1)).date()
+            marks.append(max(first, last))
+        elif cut_early:
+            marks.append(after - dt.timedelta(days=1))
+        else:
+            marks.append(None)
+    return marks
 
 
 def build_timeline(
@@ -134,14 +169,14 @@ def build_timeline(
             if hidden:
                 cols.append(SUPPRESSED_COLOUR)
             elif n == 0 or classes is None:
-                cols.append("#ffffff")
+                cols.append(ZERO_COLOUR)
             else:
                 cols.append(classes.colour(n))
         values[s.code] = vals
         colours[s.code] = cols
     totals = [str(shown_count(n, role=principal_role, persons=persons)) for n in series.totals()]
 
-    m = new_map(session=session, settings=settings, lang=lang)
+    m = new_map(session=session, settings=settings, lang=lang, params=params)
     layers = add_background(m, session=session, lang=lang, kecamatan=False)
     features = [
         {
@@ -164,12 +199,24 @@ def build_timeline(
             tooltip=FieldsTooltip(["name"], labels=False),
         )
         layer.add_to(m)
+        marks = partial_until(
+            series.periods, period=params.period, filters=filters, now=dt.datetime.now(WIB)
+        )
+        labels = [
+            _period_label(p, params.period)
+            + ("" if mark is None else f" ({t('partial_period', lang, day=mark.isoformat())})")
+            for p, mark in zip(series.periods, marks, strict=True)
+        ]
+        complete = [i for i, mark in enumerate(marks) if mark is None]
         TimeSlider(
             layer,
             {
+                # Opens on the last complete period: a partial one looks like a collapse.
+                "opening": complete[-1] if complete else len(series.periods) - 1,
+                "partial": [mark is not None for mark in marks],
                 "title": t("week" if params.period == "week" else "month", lang),
                 "periods": series.periods,
-                "labels": [_period_label(p, params.period) for p in series.periods],
+                "labels": labels,
                 "values": values,
                 "colours": colours,
                 "totals": totals,
@@ -188,6 +235,7 @@ def build_timeline(
             title=f"{t('count', lang)} / {t(params.period, lang).lower()}",
             lang=lang,
             suppressed=suppressed,
+            zero=any(c == ZERO_COLOUR for cols in colours.values() for c in cols),
             notes=[f"{t('period', lang)}: {len(series.periods)}"],
         ),
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from geo.errors import NotFoundError
 from geo.settings import Settings
 from maps.assets import AssetMode, render_html
-from maps.common import MapParams
+from maps.common import MapParams, with_place_names
 from maps.focus import FocusBridge
 from maps.heatmap import build_heatmap
 from maps.hexbins import build_hexbins
@@ -47,6 +47,7 @@ def build_view(
     builder = VIEWS.get(view)
     if builder is None:
         raise NotFoundError(f"no map view {view!r}; views: {', '.join(sorted(VIEWS))}")
+    params = with_place_names(params, session=session)
     return builder(session=session, principal_role=principal_role, params=params, settings=settings)
 
 

@@ -157,3 +157,71 @@ def kecamatan_list(*, session: Session) -> list[dict[str, str]]:
     return [
         {"code": r.code, "name": r.name} for r in session.execute(text(KECAMATAN_LIST_SQL)).all()
     ]
+
+
+# Where a map writes an area's name: the centre of its largest inscribed circle (inside the
+# polygon and far from its edges, unlike a centroid), measured in EPSG:32649.
+AREA_LABELS_SQL: Final = """
+SELECT a.level, a.code, a.name,
+       ST_X(p) AS lon, ST_Y(p) AS lat, ST_Area(a.geom_utm) / 1e6 AS area_km2
+  FROM admin_area a
+ CROSS JOIN LATERAL ST_Transform(
+        (ST_MaximumInscribedCircle(ST_SimplifyPreserveTopology(a.geom_utm, 50))).center,
+        4326) AS p
+ WHERE a.geom_utm IS NOT NULL
+   AND ((a.level = 'kecamatan'
+         AND a.parent_code IN (SELECT code FROM admin_area WHERE level = 'kabupaten'))
+     OR (a.level = 'desa'
+         AND a.parent_code IN (SELECT k.code FROM admin_area k
+                                WHERE k.level = 'kecamatan'
+                                  AND k.parent_code IN (SELECT code FROM admin_area
+                                                         WHERE level = 'kabupaten'))))
+ ORDER BY a.level, a.code
+"""
+
+_LABEL_CACHE: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+
+
+def area_label_points(*, session: Session) -> list[dict[str, Any]]:
+    """Label points of the regency's kecamatan and desa: ``level``, ``code``, ``name``,
+    ``lon``, ``lat``, ``area_km2``; cached per process like :func:`reference_layers`."""
+    row = session.execute(text(FINGERPRINT_SQL)).one()
+    key = (str(session.connection().engine.url), *tuple(row))
+    cached = _LABEL_CACHE.get(key)
+    if cached is None:
+        cached = [
+            {
+                "level": r.level,
+                "code": r.code,
+                "name": r.name,
+                "lon": float(r.lon),
+                "lat": float(r.lat),
+                "area_km2": float(r.area_km2),
+            }
+            for r in session.execute(text(AREA_LABELS_SQL)).all()
+        ]
+        _LABEL_CACHE.clear()
+        _LABEL_CACHE[key] = cached
+    return cached
+
+
+KECAMATAN_EXTENT_SQL: Final = """
+SELECT array_agg(a.name ORDER BY a.name) AS names,
+       ST_XMin(ST_Extent(a.geom)) AS xmin, ST_YMin(ST_Extent(a.geom)) AS ymin,
+       ST_XMax(ST_Extent(a.geom)) AS xmax, ST_YMax(ST_Extent(a.geom)) AS ymax
+  FROM admin_area a
+ WHERE a.level = 'kecamatan' AND a.code = ANY(:codes)
+"""
+
+
+def kecamatan_extent(
+    *, session: Session, codes: Sequence[str]
+) -> tuple[list[str], list[list[float]] | None]:
+    """Names of the kecamatan ``codes`` (alphabetical) and their joint bounds as
+    [[south, west], [north, east]]; unknown codes add nothing (None when none is known)."""
+    if not codes:
+        return [], None
+    row = session.execute(text(KECAMATAN_EXTENT_SQL), {"codes": list(codes)}).one()
+    if row.xmin is None:
+        return [], None
+    return [str(n) for n in row.names], [latlon(row.xmin, row.ymin), latlon(row.xmax, row.ymax)]
