@@ -7,7 +7,8 @@ the JSON file the CLI writes (docs/demo-data.md). Never real people: names come 
 fixed seed and carry the marker "(Sintetis)".
 """
 
-from geo.demo.generate import SIZES, DemoData, Geography, generate, load_geography
+from geo.demo.generate import SIZES, DemoData, generate, load_geography
+from geo.demo.sampling import Geography
 from geo.demo.seed import DemoReport, default_ground_truth_path, seed
 from geo.demo.truth import HOTSPOTS, ground_truth
 

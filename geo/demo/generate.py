@@ -4,19 +4,42 @@ geography; ``load_geography`` reads that from the reference layers in the databa
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import shapely
 from faker import Faker
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.demo.planted import (
+    COMMUTER_DAYS,
+    RESIDENT_DAILY,
+    SHOPPER_TRIPS,
+    Plan,
+    part_counts,
+    place_hotspot_workplaces,
+    plan_roles,
+    plant_incident_clusters,
+    plant_sightings,
+    truth_sections,
+)
+from geo.demo.sampling import (
+    M_PER_DEG,
+    Geography,
+    around,
+    choice,
+    in_polygon,
+    iso,
+    metres_to,
+    near_border,
+    times,
+)
 from geo.demo.truth import (
     HOTSPOTS,
+    WINDOW_DAYS,
     emerging_weekly_counts,
     planted_counts,
     week_slices,
@@ -33,9 +56,11 @@ SIZES: Final = {
         "sightings": 1_000_000,
     },
 }
-M_PER_DEG: Final = 111_320.0
 TOWNS: Final = {"Sambas": (109.3100, 1.3612), "Pemangkat": (108.9750, 1.1700)}
 PLBN_ARUK: Final = (109.6773, 1.6110)
+# The PLB area when no plb_area zone is loaded (the default of TIMPORA_AREA_PLB_KECAMATAN).
+PLB_KECAMATAN: Final = ("Paloh", "Sajingan Besar")
+LODGING_M: Final = 20_000.0  # people lodge at hotels within this of home or the sponsor's site
 
 # sector → (share, kecamatan where it sits, "town" = near a town centre)
 SECTOR_PLAN: Final = (
@@ -121,19 +146,12 @@ KIND_LABELS: Final = {
 
 
 @dataclass
-class Geography:
-    kecamatan: dict[str, BaseGeometry]  # name → polygon (EPSG:4326)
-    kabupaten: BaseGeometry
-    border_parts: np.ndarray  # LineStrings of the border near the regency
-    border_lengths: np.ndarray
-
-
-@dataclass
 class DemoData:
     workplaces: pd.DataFrame
     foreigners: pd.DataFrame
     incidents: pd.DataFrame
     sightings: pd.DataFrame
+    truth: dict[str, Any] = field(default_factory=dict)  # violations, expected, ordinary
 
     def tables(self) -> list[tuple[str, pd.DataFrame]]:
         return [
@@ -174,105 +192,82 @@ def load_geography(session: Session) -> Geography:
         raise ConfigurationError("demo data needs the border line; run: timpora boundaries load")
     lengths = shapely.length(parts)
     kabupaten = shapely.union_all(kab)
-    shapely.prepare(kabupaten)
-    for geom in kec.values():
-        shapely.prepare(geom)
-    return Geography(kecamatan=kec, kabupaten=kabupaten, border_parts=parts, border_lengths=lengths)
-
-
-def _choice(rng: np.random.Generator, options: tuple[tuple[str, float], ...], n: int) -> np.ndarray:
-    names = np.array([o[0] for o in options], dtype=object)
-    p = np.array([o[1] for o in options], dtype=float)
-    return names[rng.choice(len(names), size=n, p=p / p.sum())]
-
-
-def _in_polygon(rng: np.random.Generator, polygon: BaseGeometry, n: int) -> np.ndarray:
-    minx, miny, maxx, maxy = polygon.bounds
-    out = np.empty((0, 2))
-    while len(out) < n:
-        x = rng.uniform(minx, maxx, 4 * n + 16)
-        y = rng.uniform(miny, maxy, 4 * n + 16)
-        ok = shapely.contains_xy(polygon, x, y)
-        out = np.vstack([out, np.column_stack([x[ok], y[ok]])])
-    return out[:n]
-
-
-def _around(
-    rng: np.random.Generator,
-    xy: np.ndarray,
-    sd_m: float,
-    inside: BaseGeometry,
-    max_m: float | None = None,
-) -> np.ndarray:
-    """Gaussian scatter around points (metres), kept inside ``inside`` (else the base point)."""
-    offset = rng.normal(0.0, sd_m, size=xy.shape)
-    if max_m is not None:
-        r = np.hypot(offset[:, 0], offset[:, 1])
-        scale = np.where(r > max_m, max_m / np.maximum(r, 1e-9) * rng.uniform(0, 1, len(r)), 1.0)
-        offset *= scale[:, None]
-    moved = xy + offset / M_PER_DEG
-    ok = shapely.contains_xy(inside, moved[:, 0], moved[:, 1])
-    return np.where(ok[:, None], moved, xy)
-
-
-def _near_border(
-    rng: np.random.Generator,
-    geo: Geography,
-    n: int,
-    min_m: float,
-    max_m: float,
-    indonesian_side: bool,
-) -> np.ndarray:
-    """Points min..max metres from the border, on the chosen side (rejection sampling)."""
-    out = np.empty((0, 2))
-    p = geo.border_lengths / geo.border_lengths.sum()
-    while len(out) < n:
-        k = 3 * (n - len(out)) + 16
-        part = rng.choice(len(geo.border_parts), size=k, p=p)
-        at = rng.uniform(0, 1, k) * geo.border_lengths[part]
-        base = shapely.line_interpolate_point(geo.border_parts[part], at)
-        bx, by = shapely.get_x(base), shapely.get_y(base)
-        angle = rng.uniform(0, 2 * np.pi, k)
-        dist = rng.uniform(min_m, max_m, k) / M_PER_DEG
-        x, y = bx + dist * np.cos(angle), by + dist * np.sin(angle)
-        inside = shapely.contains_xy(geo.kabupaten, x, y)
-        keep = inside if indonesian_side else ~inside
-        # Across the border: only beside the regency (the line also runs past Bengkayang).
-        if not indonesian_side:
-            keep &= shapely.dwithin(geo.kabupaten, shapely.points(x, y), 0.05)
-        out = np.vstack([out, np.column_stack([x[keep], y[keep]])])
-    return out[:n]
-
-
-def _times(
-    rng: np.random.Generator, start: dt.datetime, days: np.ndarray, hours: np.ndarray
-) -> np.ndarray:
-    """UTC datetime64[s] for day offsets from ``start`` and WIB hours (floats)."""
-    base = np.datetime64(start.replace(tzinfo=None), "s")
-    seconds = (
-        days.astype(np.int64) * 86400
-        + (hours * 3600).astype(np.int64)
-        + rng.integers(0, 60, len(days))
+    plb_wkb = session.execute(
+        text("SELECT ST_AsBinary(ST_Union(geom)) FROM zone WHERE kind = 'plb_area' AND active")
+    ).scalar()
+    plb_area = (
+        shapely.from_wkb(bytes(plb_wkb))
+        if plb_wkb is not None
+        else shapely.union_all([kec[k] for k in PLB_KECAMATAN if k in kec])
     )
-    return base + seconds.astype("timedelta64[s]")
-
-
-def _iso(stamps: np.ndarray) -> np.ndarray:
-    return np.char.add(np.datetime_as_string(stamps, unit="s").astype(str), "+00:00")
+    posts = session.execute(
+        text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM reference_feature "
+            "WHERE kind = 'crossing_post' ORDER BY name"
+        )
+    ).all()
+    crossing_posts = np.array([[float(x), float(y)] for x, y in posts] or [list(PLBN_ARUK)])
+    my_wkb = session.execute(
+        text(
+            "SELECT ST_AsBinary(ST_Union(ST_Intersection(r.geom, ST_Expand(k.geom, 0.1)))) "
+            "FROM reference_feature r, admin_area k "
+            "WHERE r.kind = 'land' AND r.country = 'MYS' AND k.level = 'kabupaten'"
+        )
+    ).scalar()
+    malaysia = shapely.from_wkb(bytes(my_wkb)) if my_wkb is not None else None
+    for geom in (kabupaten, plb_area, *kec.values()):
+        shapely.prepare(geom)
+    if malaysia is not None:
+        shapely.prepare(malaysia)
+    return Geography(
+        kecamatan=kec,
+        kabupaten=kabupaten,
+        border_parts=parts,
+        border_lengths=lengths,
+        plb_area=plb_area,
+        crossing_posts=crossing_posts,
+        malaysia=malaysia,
+    )
 
 
 def generate(*, geo: Geography, seed: int, size: str, end: dt.date) -> DemoData:
-    """All four tables as raw import frames (same column names as the import files)."""
+    """All four tables as raw import frames (same column names as the import files), and the
+    planted violations' answer key (``DemoData.truth``)."""
     if size not in SIZES:
         raise ConfigurationError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
     counts = SIZES[size]
     rng = np.random.default_rng(seed)
     start, stop = window(end)
     workplaces = _workplaces(rng, geo, counts["workplaces"], seed)
+    at_hotspots = place_hotspot_workplaces(workplaces)
     foreigners = _foreigners(rng, geo, workplaces, counts["foreigners"], seed, end)
     incidents = _incidents(rng, geo, workplaces, counts["incidents"], start, stop)
-    sightings = _sightings(rng, geo, workplaces, foreigners, counts["sightings"], start)
-    return DemoData(workplaces, foreigners, incidents, sightings)
+    # The planted parts draw from generators of their own: the hotspots' incidents above are
+    # what they were before anything was planted.
+    plan = plan_roles(
+        np.random.default_rng([seed, 1]), geo, workplaces, foreigners, start, at_hotspots
+    )
+    plant_incident_clusters(
+        np.random.default_rng([seed, 2]),
+        geo,
+        workplaces,
+        incidents,
+        part_counts(counts["foreigners"])["incident_cluster"],
+        start,
+        plan,
+    )
+    sightings, tags = _sightings(rng, geo, workplaces, foreigners, counts["sightings"], start, plan)
+    truth = truth_sections(
+        workplaces=workplaces,
+        foreigners=foreigners,
+        incidents=incidents,
+        sightings=sightings,
+        plan=plan,
+        tags=tags,
+        geo=geo,
+        end=end,
+    )
+    return DemoData(workplaces, foreigners, incidents, sightings, truth)
 
 
 def _workplaces(rng: np.random.Generator, geo: Geography, n: int, seed: int) -> pd.DataFrame:
@@ -292,9 +287,9 @@ def _workplaces(rng: np.random.Generator, geo: Geography, n: int, seed: int) -> 
                 continue
             if place.startswith("town:"):
                 town = np.tile(TOWNS[place[5:]], (len(sel), 1))
-                xy[sel] = _around(rng, town, 900.0, geo.kabupaten, 3000.0)
+                xy[sel] = around(rng, town, 900.0, geo.kabupaten, 3000.0)
             else:
-                xy[sel] = _in_polygon(rng, geo.kecamatan[place], len(sel))
+                xy[sel] = in_polygon(rng, geo.kecamatan[place], len(sel))
     sectors = [SECTOR_PLAN[i][0] for i in sector_idx]
     names = [f"{SECTOR_WORDS[s]} {fake.last_name()} Contoh {i + 1}" for i, s in enumerate(sectors)]
     quota = np.where(
@@ -330,7 +325,7 @@ def _foreigners(
     nat_idx = rng.choice(len(NATIONALITIES), size=n, p=shares / shares.sum())
     nationality = np.array([NATIONALITIES[i][0] for i in nat_idx], dtype=object)
     is_mys = nationality == "MYS"
-    permit = np.where(is_mys, _choice(rng, PERMITS_MYS, n), _choice(rng, PERMITS_OTHER, n))
+    permit = np.where(is_mys, choice(rng, PERMITS_MYS, n), choice(rng, PERMITS_OTHER, n))
     is_plb = permit == "PLB"
     # Sponsors: workers (KITAS/KITAP/OTHER) get a workplace; visitors mostly none.
     n_wp = len(workplaces)
@@ -342,13 +337,13 @@ def _foreigners(
     wp_xy = workplaces[["lon", "lat"]].to_numpy(dtype=float)
     home = np.zeros((n, 2))
     sponsored = sponsor >= 0
-    home[sponsored] = _around(rng, wp_xy[sponsor[sponsored]], 1200.0, geo.kabupaten, 5000.0)
+    home[sponsored] = around(rng, wp_xy[sponsor[sponsored]], 1200.0, geo.kabupaten, 5000.0)
     # PLB holders and other Malaysians without a sponsor live near the border.
     border_home = ~sponsored & (is_plb | is_mys)
-    home[border_home] = _near_border(rng, geo, int(border_home.sum()), 500.0, 12_000.0, True)
+    home[border_home] = near_border(rng, geo, int(border_home.sum()), 500.0, 12_000.0, True)
     rest = ~sponsored & ~border_home
     towns = np.array(list(TOWNS.values()))
-    home[rest] = _around(
+    home[rest] = around(
         rng, towns[rng.integers(0, len(towns), int(rest.sum()))], 1500.0, geo.kabupaten, 5000.0
     )
     # Expiry: mostly valid, some expired (overstay); PLB passes are short.
@@ -406,7 +401,7 @@ def _incidents(
     wp_refs: list[np.ndarray] = []
     for spot, count in zip(HOTSPOTS, planted, strict=True):
         centre = np.tile([spot.lon, spot.lat], (count, 1))
-        xy_parts.append(_around(rng, centre, spot.scatter_m, geo.kabupaten, spot.radius_m))
+        xy_parts.append(around(rng, centre, spot.scatter_m, geo.kabupaten, spot.radius_m))
         kinds.append(rng.choice(np.array(spot.kinds, dtype=object), size=count))
         if spot.pattern == "emerging":
             slices = week_slices(start, stop)
@@ -421,7 +416,7 @@ def _incidents(
             days.append(rng.uniform(0, total_days, count))
         wp_refs.append(np.full(count, None, dtype=object))
     # Background: near workplaces, near the border, in towns; rising through the year.
-    place = _choice(rng, (("workplace", 0.4), ("border", 0.3), ("town", 0.3)), n_background)
+    place = choice(rng, (("workplace", 0.4), ("border", 0.3), ("town", 0.3)), n_background)
     bxy = np.zeros((n_background, 2))
     bkind = np.empty(n_background, dtype=object)
     bref = np.full(n_background, None, dtype=object)
@@ -430,16 +425,16 @@ def _incidents(
         sel = np.flatnonzero(place == name)
         if not len(sel):
             continue
-        bkind[sel] = _choice(rng, BACKGROUND_KINDS[name], len(sel))
+        bkind[sel] = choice(rng, BACKGROUND_KINDS[name], len(sel))
         if name == "workplace":
             w = rng.integers(0, len(workplaces), len(sel))
-            bxy[sel] = _around(rng, wp_xy[w], 400.0, geo.kabupaten, 1500.0)
+            bxy[sel] = around(rng, wp_xy[w], 400.0, geo.kabupaten, 1500.0)
             bref[sel] = workplaces["external_ref"].to_numpy()[w]
         elif name == "border":
-            bxy[sel] = _near_border(rng, geo, len(sel), 200.0, 8000.0, True)
+            bxy[sel] = near_border(rng, geo, len(sel), 200.0, 8000.0, True)
         else:
             towns = np.array(list(TOWNS.values()))
-            bxy[sel] = _around(
+            bxy[sel] = around(
                 rng, towns[rng.integers(0, len(towns), len(sel))], 2500.0, geo.kabupaten, 8000.0
             )
     trend = np.where(
@@ -457,12 +452,12 @@ def _incidents(
     # Spread over the day; hotspot rows first, then background (refs DEMO-I-…).
     whole_days = np.floor(day)
     hours = (day - whole_days) * 24.0
-    when = _times(rng, start, whole_days, hours)
+    when = times(rng, start, whole_days, hours)
     age = (np.datetime64(stop.replace(tzinfo=None), "s") - when).astype(np.int64) / 86400
     status = np.where(
         age > 90,
-        _choice(rng, (("closed", 0.8), ("investigating", 0.2)), len(xy)),
-        _choice(rng, (("open", 0.5), ("investigating", 0.4), ("closed", 0.1)), len(xy)),
+        choice(rng, (("closed", 0.8), ("investigating", 0.2)), len(xy)),
+        choice(rng, (("open", 0.5), ("investigating", 0.4), ("closed", 0.1)), len(xy)),
     )
     severity = np.clip(rng.poisson(1.6, len(xy)) + 1, 1, 5)
     severity = np.where(
@@ -474,13 +469,41 @@ def _incidents(
             "kind": kind,
             "severity": severity,
             "status": status,
-            "occurred_at": _iso(when),
+            "occurred_at": iso(when),
             "description": [f"Kejadian sintetis: {KIND_LABELS[k]}" for k in kind],
             "workplace_ref": np.concatenate(wp_refs),
             "lon": xy[:, 0].round(6),
             "lat": xy[:, 1].round(6),
         }
     )
+
+
+def markets(geo: Geography) -> np.ndarray:
+    """Where PLB holders shop: the crossing posts' border markets and the PLB kecamatan's
+    centres, all inside the PLB area."""
+    points = [tuple(p) for p in geo.crossing_posts]
+    points += [
+        (geo.kecamatan[k].point_on_surface().x, geo.kecamatan[k].point_on_surface().y)
+        for k in PLB_KECAMATAN
+        if k in geo.kecamatan
+    ]
+    xy = np.array(points, dtype=float)
+    inside: np.ndarray = xy[shapely.contains_xy(geo.plb_area, xy[:, 0], xy[:, 1])]
+    return inside
+
+
+def _hotels_near(
+    rng: np.random.Generator, home: np.ndarray, hotels_xy: np.ndarray, who: np.ndarray
+) -> np.ndarray:
+    """For each sighting of ``who``, a hotel within ``LODGING_M`` of the person's anchor (home,
+    or the sponsor's site) or -1."""
+    d = np.hypot(home[:, None, 0] - hotels_xy[None, :, 0], home[:, None, 1] - hotels_xy[None, :, 1])
+    near = d * M_PER_DEG <= LODGING_M
+    count = near.sum(axis=1)
+    order = np.argsort(~near, axis=1, kind="stable")  # the near hotels first, in index order
+    k = np.floor(rng.uniform(0, 1, len(who)) * np.maximum(count[who], 1)).astype(int)
+    picked = order[who, k]
+    return np.where(count[who] > 0, picked, -1)
 
 
 def _sightings(
@@ -490,92 +513,199 @@ def _sightings(
     foreigners: pd.DataFrame,
     n: int,
     start: dt.datetime,
-) -> pd.DataFrame:
+    plan: Plan,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Everybody's routine plus the planted rows: the table and each row's truth tag."""
+    planted_rng = np.random.default_rng(rng.integers(0, 2**63))
+    plant_sightings(planted_rng, geo, workplaces, foreigners, plan, TOWNS)
+    routine = _routine_rows(planted_rng, geo, workplaces, foreigners, plan)
+    extra = plan.rows + routine
+    n_bg = n - len(extra)
     nf = len(foreigners)
-    who = rng.integers(0, nf, n)
-    anonymous = rng.uniform(0, 1, n) < 0.08
-    border_person = foreigners["permit_type"].to_numpy()[who] == "PLB"
+    who = rng.integers(0, nf, n_bg)
+    anonymous = rng.uniform(0, 1, n_bg) < 0.08
+    permit = foreigners["permit_type"].to_numpy()
     sponsor_refs = foreigners["sponsor_ref"].to_numpy()
     wp_index = pd.Series(np.arange(len(workplaces)), index=workplaces["external_ref"])
-    sponsor_idx = np.array([wp_index.get(r, -1) if r is not None else -1 for r in sponsor_refs])[
-        who
-    ]
-    u = rng.uniform(0, 1, n)
-    # residence / workplace / lodging / border; PLB holders are seen at the border far more.
-    p_border = np.where(border_person, 0.35, 0.05)
-    p_lodging = 0.15
-    p_work = np.where(sponsor_idx >= 0, 0.30, 0.0)
+    sponsor_of = np.array([wp_index.get(r, -1) if r is not None else -1 for r in sponsor_refs])
+    sponsor_idx = sponsor_of[who]
+    is_plb = permit[who] == "PLB"
+    u = rng.uniform(0, 1, n_bg)
+    # PLB holders: home, the markets of the PLB area, the crossing post. Workers: home, the
+    # sponsor's site, now and then a hotel near home. Others: home and hotels near home.
     kind = np.where(
-        u < p_border,
-        "border",
+        is_plb,
+        np.where(u < 0.55, "home", np.where(u < 0.80, "market", "checkpoint")),
         np.where(
-            u < p_border + p_lodging,
-            "lodging",
-            np.where(u < p_border + p_lodging + p_work, "work", "home"),
+            sponsor_idx >= 0,
+            np.where(u < 0.45, "home", np.where(u < 0.85, "work", "lodging")),
+            np.where(u < 0.70, "home", "lodging"),
         ),
     )
-    kind = np.where(anonymous, np.where(u < 0.5, "border", "lodging"), kind)
-    xy = np.zeros((n, 2))
-    home_xy = foreigners[["lon", "lat"]].to_numpy(dtype=float)[who]
+    kind = np.where(anonymous, np.where(u < 0.4, "checkpoint", "town"), kind)
+    home = foreigners[["lon", "lat"]].to_numpy(dtype=float)
     wp_xy = workplaces[["lon", "lat"]].to_numpy(dtype=float)
-    hours = np.zeros(n)
-    source = np.empty(n, dtype=object)
-    reported = np.empty(n, dtype=object)
+    hotels = np.flatnonzero(workplaces["sector"].to_numpy() == "hospitality")
+    if not len(hotels):
+        hotels = np.arange(len(workplaces))
+    hotel = np.full(n_bg, -1)
+    sel = kind == "lodging"
+    # Workers lodge near their sponsor's site, others near home.
+    anchor = home.copy()
+    sponsored = sponsor_of >= 0
+    anchor[sponsored] = wp_xy[sponsor_of[sponsored]]
+    hotel[sel] = _hotels_near(rng, anchor, wp_xy[hotels], who[sel])
+    kind = np.where(sel & (hotel < 0), "home", kind)
+    xy = np.zeros((n_bg, 2))
+    hours = np.zeros(n_bg)
+    source = np.empty(n_bg, dtype=object)
+    reported = np.empty(n_bg, dtype=object)
+    # PLB holders' routine stays inside the PLB area, everybody else's inside the regency.
+    inside = np.where(is_plb, 1, 0)
+    for area, geom in ((0, geo.kabupaten), (1, geo.plb_area)):
+        sel = (kind == "home") & (inside == area) & ~anonymous
+        xy[sel] = around(rng, home[who[sel]], 250.0, geom, 1500.0)
     sel = kind == "home"
-    xy[sel] = _around(rng, home_xy[sel], 250.0, geo.kabupaten, 1500.0)
     hours[sel] = np.where(
         rng.uniform(0, 1, sel.sum()) < 0.5,
         rng.uniform(6, 8, sel.sum()),
         rng.uniform(18, 22, sel.sum()),
     )
-    source[sel] = _choice(rng, (("patrol", 0.7), ("public_report", 0.3)), int(sel.sum()))
+    source[sel] = choice(rng, (("patrol", 0.7), ("public_report", 0.3)), int(sel.sum()))
     sel = kind == "work"
-    xy[sel] = _around(rng, wp_xy[sponsor_idx[sel]], 200.0, geo.kabupaten, 1000.0)
+    xy[sel] = around(rng, wp_xy[sponsor_idx[sel]], 200.0, geo.kabupaten, 1000.0)
     hours[sel] = rng.uniform(7, 17, sel.sum())
-    source[sel] = _choice(rng, (("patrol", 0.8), ("checkpoint", 0.2)), int(sel.sum()))
+    source[sel] = choice(rng, (("patrol", 0.8), ("checkpoint", 0.2)), int(sel.sum()))
     sel = kind == "lodging"
-    hotels = np.flatnonzero(workplaces["sector"].to_numpy() == "hospitality")
-    if not len(hotels):
-        hotels = np.arange(len(workplaces))
-    h = hotels[rng.integers(0, len(hotels), sel.sum())]
-    xy[sel] = _around(rng, wp_xy[h], 30.0, geo.kabupaten, 100.0)
+    h = hotels[hotel[sel]]
+    xy[sel] = around(rng, wp_xy[h], 30.0, geo.kabupaten, 100.0)
     hours[sel] = rng.uniform(19, 23.9, sel.sum())
     source[sel] = "lodging"
     reported[sel] = workplaces["name"].to_numpy()[h]
-    sel = np.flatnonzero(kind == "border")
-    across = rng.uniform(0, 1, len(sel)) < 0.03
-    if len(sel):
-        xy[sel[~across]] = _near_border(rng, geo, int((~across).sum()), 100.0, 3000.0, True)
-        xy[sel[across]] = _near_border(rng, geo, int(across.sum()), 300.0, 2000.0, False)
-        # Some are checkpoint reports at PLBN Aruk itself.
-        at_post = rng.uniform(0, 1, len(sel)) < 0.25
-        xy[sel[at_post & ~across]] = _around(
-            rng, np.tile(PLBN_ARUK, (int((at_post & ~across).sum()), 1)), 80.0, geo.kabupaten, 300.0
-        )
-        hours[sel] = rng.uniform(5, 18, len(sel))
-        source[sel] = np.where(at_post, "checkpoint", "patrol")
+    market = markets(geo)
+    sel = np.flatnonzero(kind == "market")
+    nearest = np.argmin(
+        np.hypot(
+            home[who[sel], None, 0] - market[None, :, 0],
+            home[who[sel], None, 1] - market[None, :, 1],
+        ),
+        axis=1,
+    )
+    xy[sel] = around(rng, market[nearest], 200.0, geo.plb_area, 600.0)
+    hours[sel] = rng.uniform(8, 16, len(sel))
+    source[sel] = choice(rng, (("patrol", 0.6), ("public_report", 0.4)), len(sel))
+    sel = np.flatnonzero(kind == "checkpoint")
+    post = rng.integers(0, len(geo.crossing_posts), len(sel))
+    xy[sel] = around(rng, geo.crossing_posts[post], 80.0, geo.plb_area, 300.0)
+    hours[sel] = rng.uniform(6, 18, len(sel))
+    source[sel] = "checkpoint"
+    sel = kind == "town"
+    towns = np.array(list(TOWNS.values()))
+    xy[sel] = around(
+        rng, towns[rng.integers(0, len(towns), int(sel.sum()))], 1500.0, geo.kabupaten, 5000.0
+    )
+    hours[sel] = rng.uniform(8, 20, sel.sum())
+    source[sel] = "public_report"
     patrol = (source == "patrol") | (source == "checkpoint")
     reported[patrol] = np.char.add(
         "Tim Patroli Contoh ", rng.integers(1, 7, int(patrol.sum())).astype(str)
     )
-    day = rng.integers(0, 365, n)
-    when = _times(rng, start, day, hours)
+    day = rng.integers(0, WINDOW_DAYS, n_bg)
+    # Someone whose permit ran out and who is not a planted overstayer left on the last valid
+    # day: none of their sightings is later than that.
+    expiry_day = plan.expiry_day[who]
+    late = ~anonymous & (day > expiry_day) & ~np.isin(who, plan.roles["overstay"])
+    day[late] = np.floor(rng.uniform(0, 1, int(late.sum())) * (expiry_day[late] + 1)).astype(int)
+    # The planted and routine rows, appended.
+    ex = pd.DataFrame(extra)
+    who_all = np.concatenate([who, ex["who"].to_numpy(dtype=int)])
+    anon_all = np.concatenate([anonymous, np.zeros(len(ex), dtype=bool)])
+    day_all = np.concatenate([day, ex["day"].to_numpy(dtype=int)])
+    hours_all = np.concatenate([hours, ex["hour"].to_numpy(dtype=float)])
+    xy_all = np.vstack([xy, ex[["lon", "lat"]].to_numpy(dtype=float)])
+    source_all = np.concatenate([source, ex["source"].to_numpy(dtype=object)])
+    ex_reported = ex["reported_by"].to_numpy(dtype=object)
+    ex_patrol = (ex["source"] == "patrol").to_numpy() | (ex["source"] == "checkpoint").to_numpy()
+    ex_reported[ex_patrol] = np.char.add(
+        "Tim Patroli Contoh ", rng.integers(1, 7, int(ex_patrol.sum())).astype(str)
+    )
+    reported_all = np.concatenate([reported, ex_reported])
+    kind_all = np.concatenate([kind, np.full(len(ex), "planted", dtype=object)])
+    tag_all = np.concatenate([np.full(n_bg, "", dtype=object), ex["tag"].to_numpy(dtype=object)])
+    # Notes as a patrol would write them: at the post, or (planted rows) near the border.
+    note = np.full(len(kind_all), None, dtype=object)
+    planted = np.flatnonzero(kind_all == "planted")
+    near = metres_to(xy_all[planted], geo.border) < 1_000
+    note[planted[near]] = "dekat perbatasan (sintetis)"
+    note[kind_all == "checkpoint"] = "pos lintas batas (sintetis)"
+    when = times(rng, start, day_all, hours_all)
     order = np.argsort(when, kind="stable")
-    refs = foreigners["external_ref"].to_numpy(dtype=object)[who]
-    refs[anonymous] = None
+    refs = foreigners["external_ref"].to_numpy(dtype=object)[who_all]
+    refs[anon_all] = None
     frame = pd.DataFrame(
         {
-            "external_ref": [f"DEMO-S-{i + 1:07d}" for i in range(n)],
-            "observed_at": _iso(when[order]),
+            "external_ref": [f"DEMO-S-{i + 1:07d}" for i in range(len(order))],
+            "observed_at": iso(when[order]),
             "foreigner_ref": refs[order],
-            "source": source[order],
-            "reported_by": reported[order],
-            "note": pd.Series(kind[order]).map({"border": "dekat perbatasan (sintetis)"}),
-            "lon": xy[order, 0].round(6),
-            "lat": xy[order, 1].round(6),
+            "source": source_all[order],
+            "reported_by": reported_all[order],
+            "note": note[order],
+            "lon": xy_all[order, 0].round(6),
+            "lat": xy_all[order, 1].round(6),
         }
     )
-    return frame
+    return frame, tag_all[order]
+
+
+def _routine_rows(
+    rng: np.random.Generator,
+    geo: Geography,
+    workplaces: pd.DataFrame,
+    foreigners: pd.DataFrame,
+    plan: Plan,
+) -> list[dict[str, Any]]:
+    """Extra routine of the planted controls: border residents seen at home almost daily, PLB
+    holders shopping at the PLB area's markets, workers commuting home <-> sponsor."""
+    home = foreigners[["lon", "lat"]].to_numpy(dtype=float)
+    wp_xy = workplaces[["lon", "lat"]].to_numpy(dtype=float)
+    wp_index = {r: i for i, r in enumerate(workplaces["external_ref"])}
+    rows: list[dict[str, Any]] = []
+
+    def add(f: int, days: np.ndarray, hours: np.ndarray, xy: np.ndarray, source: str) -> None:
+        for d, h, p in zip(days, hours, xy, strict=True):
+            rows.append(
+                {
+                    "who": int(f),
+                    "day": int(d),
+                    "hour": float(h),
+                    "lon": float(p[0]),
+                    "lat": float(p[1]),
+                    "source": source,
+                    "tag": "",
+                    "reported_by": None,
+                }
+            )
+
+    for f in plan.roles["border_resident"]:
+        days = np.sort(rng.choice(WINDOW_DAYS, RESIDENT_DAILY, replace=False))
+        hours = np.where(rng.uniform(0, 1, RESIDENT_DAILY) < 0.5, 6.5, 19.0)
+        hours = hours + rng.uniform(0, 1.5, RESIDENT_DAILY)
+        xy = around(rng, np.tile(home[f], (RESIDENT_DAILY, 1)), 80.0, geo.plb_area, 300.0)
+        add(f, days, hours, xy, "patrol")
+    market = markets(geo)
+    for f in plan.roles["plb_shopper"]:
+        m = market[np.argmin(np.hypot(*(market - home[f]).T))]
+        days = rng.integers(0, WINDOW_DAYS, SHOPPER_TRIPS)
+        xy = around(rng, np.tile(m, (SHOPPER_TRIPS, 1)), 200.0, geo.plb_area, 600.0)
+        add(f, days, rng.uniform(8, 16, SHOPPER_TRIPS), xy, "public_report")
+    for f in plan.roles["commuter"]:
+        w = wp_index[foreigners["sponsor_ref"].iat[f]]
+        days = rng.choice(WINDOW_DAYS, COMMUTER_DAYS, replace=False)
+        at_home = around(rng, np.tile(home[f], (COMMUTER_DAYS, 1)), 100.0, geo.kabupaten, 400.0)
+        at_work = around(rng, np.tile(wp_xy[w], (COMMUTER_DAYS, 1)), 150.0, geo.kabupaten, 600.0)
+        add(f, days, rng.uniform(5.5, 6.5, COMMUTER_DAYS), at_home, "patrol")
+        add(f, days, rng.uniform(8, 16, COMMUTER_DAYS), at_work, "checkpoint")
+    return rows
 
 
 def frame_digest(frame: pd.DataFrame) -> str:

@@ -93,7 +93,7 @@ def seed(
         )
         report.layers[layer] = {**loaded.as_dict(), "digest": digests[layer]["digest"]}
     report.ground_truth = ground_truth(
-        seed=seed, size=size, end=end, n_incidents=SIZES[size]["incidents"]
+        seed=seed, size=size, end=end, n_incidents=SIZES[size]["incidents"], planted=data.truth
     )
     if ground_truth_path is not None:
         ground_truth_path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import Any, Final, Literal
 
 Pattern = Literal["persistent", "emerging"]
 
-GROUND_TRUTH_VERSION: Final = 2
+GROUND_TRUTH_VERSION: Final = 3
 WINDOW_DAYS: Final = 365
 # Share of all incidents planted in each persistent hotspot and in the emerging one (which needs
 # at least one incident in each of the ~53 weekly slices: 25 % of the small set's 400 is 100).
@@ -131,8 +131,16 @@ def emerging_weekly_counts(total: int, n_weeks: int) -> list[int]:
     return [c + e for c, e in zip(counts, extra, strict=True)]
 
 
-def ground_truth(*, seed: int, size: str, end: dt.date, n_incidents: int) -> dict[str, Any]:
-    """The answer key as a JSON-ready dict (format: docs/demo-data.md)."""
+def ground_truth(
+    *,
+    seed: int,
+    size: str,
+    end: dt.date,
+    n_incidents: int,
+    planted: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The answer key as a JSON-ready dict (format: docs/demo-data.md). ``planted`` is the
+    generator's ``DemoData.truth`` (violations, expected rule hits, ordinary life)."""
     start, stop = window(end)
     slices = week_slices(start, stop)
     spots = []
@@ -163,4 +171,5 @@ def ground_truth(*, seed: int, size: str, end: dt.date, n_incidents: int) -> dic
         "layer": "incidents",
         "external_ref_prefix": "DEMO-I-",
         "hotspots": spots,
+        **(planted or {}),
     }
