@@ -57,6 +57,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("importer", ("--quick",), repeat=False),
     Bench("scaling", ("--quick", "--repeat", "1")),
     Bench("api", ("--quick", "--repeat", "1")),
+    Bench("alert_quality", ("--quick",), repeat=False),
 )
 NAMES = tuple(b.name for b in BENCHES)
 

@@ -79,6 +79,11 @@ EXPECTED: dict[str, set[str]] = {
         "sighting tiles z8-14, viewer p95 vs admin",
         "sighting tiles z8-14, viewer throughput vs admin",
     },
+    "alert_quality": {
+        "alert recall, small, batch",
+        "alert precision, small, batch",
+        "episodes per week, small, batch",
+    },
 }
 
 
