@@ -44,7 +44,7 @@ from bench.common import tree_cpu_s, wait_until_healthy  # noqa: E402
 CLIENTS = 8
 SEED = 7
 END = dt.date(2025, 7, 1)
-DATA_VERSION = "1"  # bump when the build changes: reused databases are rebuilt
+DATA_VERSION = "2"  # bump when the build changes: reused databases are rebuilt
 URL_ENV = "TIMPORA_BENCH_API_URL"
 PAGE_SIDE_DEG = 0.05  # ~5.5 km boxes; only boxes holding >= 1,000 sightings are used
 

@@ -55,6 +55,8 @@ COMMUTE_M: Final = (8_000.0, 18_000.0)  # a commuter's home from the sponsor's s
 RESIDENT_DAILY: Final = 40  # extra home sightings of each border resident
 SHOPPER_TRIPS: Final = 24  # extra market sightings of each PLB shopper
 COMMUTER_DAYS: Final = 20  # extra home + work sighting pairs of each commuter
+VIOLATING_WORKPLACES_PER_60: Final = 10  # planted violating workplaces per 60 workplaces
+EXPIRED_PER_WORKPLACE: Final = 2  # overstaying workers at each expired-permit workplace
 # Which hotspots get a workplace at their centre (the place their incidents are about).
 HOTSPOT_SECTORS: Final = {
     "Pelabuhan perikanan Pemangkat": "fishing",
@@ -152,7 +154,36 @@ def plan_roles(
 
     is_plb = permit == "PLB"
     roles: dict[str, np.ndarray] = {}
-    roles["overstay"] = pick(np.isin(permit, ["KITAS", "VISA_KUNJUNGAN", "VOA"]), want["overstay"])
+    # Violating workplaces: some employ overstayers, some hidden workers (sponsored elsewhere),
+    # some more workers than their quota (set below, once everybody's status is known).
+    n_wp = len(workplaces)
+    kitas = (permit == "KITAS") & (sponsor >= 0)
+    kitas_per_wp = np.bincount(sponsor[kitas], minlength=n_wp)
+    wp_border_m = metres_to(wp_xy, border)
+    k_wp = max(3, round(VIOLATING_WORKPLACES_PER_60 * n_wp / 60))
+    k_expired = max(1, min(k_wp // 3, want["overstay"] // EXPIRED_PER_WORKPLACE))
+    k_hidden = max(1, k_wp // 3)
+    taken = np.zeros(n_wp, dtype=bool)
+
+    def pick_workplaces(eligible: np.ndarray, k: int) -> np.ndarray:
+        pool = np.flatnonzero(eligible & ~taken)
+        chosen = np.sort(rng.choice(pool, size=min(k, len(pool)), replace=False))
+        taken[chosen] = True
+        return chosen
+
+    expired_wps = pick_workplaces(kitas_per_wp >= EXPIRED_PER_WORKPLACE + 1, k_expired)
+    hidden_wps = pick_workplaces(wp_border_m > 3_000, k_hidden)
+    over_quota_k = k_wp - len(expired_wps) - len(hidden_wps)
+    workers = [
+        pick(kitas & (sponsor == w), EXPIRED_PER_WORKPLACE)  # overstayers at these sites
+        for w in expired_wps
+    ]
+    rest = want["overstay"] - sum(len(x) for x in workers)
+    roles["overstay"] = np.sort(
+        np.concatenate(
+            [*workers, pick(np.isin(permit, ["VISA_KUNJUNGAN", "VOA"]) & (sponsor < 0), rest)]
+        ).astype(int)
+    )
     roles["plb_far_outside"] = pick(is_plb, want["plb_far_outside"])
     roles["border_resident"] = pick(is_plb, want["border_resident"])
     roles["plb_shopper"] = pick(is_plb, want["plb_shopper"])
@@ -162,10 +193,10 @@ def plan_roles(
         & (home_border_m > 10_000),
         want["unofficial_crossing"],
     )
-    kitas = (permit == "KITAS") & (sponsor >= 0)
-    # The other workplace: far from the sponsor and from home, away from the border band.
-    wp_border_m = metres_to(wp_xy, border)
+    # The other workplace: far from the sponsor and from home, away from the border band; one
+    # of the planted hidden-worker sites where one is that far.
     elsewhere: dict[int, int] = {}
+    hidden = np.isin(np.arange(n_wp), hidden_wps)
     candidates = np.flatnonzero(kitas & free)
     for f in rng.permutation(candidates):
         if len(elsewhere) >= want["work_elsewhere"]:
@@ -176,7 +207,8 @@ def plan_roles(
             (d_sponsor > WORK_ELSEWHERE_MIN_M) & (d_home > 30_000) & (wp_border_m > 3_000)
         )
         if len(ok):
-            elsewhere[int(f)] = int(rng.choice(ok))
+            preferred = ok[hidden[ok]]
+            elsewhere[int(f)] = int(rng.choice(preferred if len(preferred) else ok))
             free[f] = False
     roles["work_elsewhere"] = np.array(sorted(elsewhere), dtype=int)
     roles["commuter"] = pick(kitas, want["commuter"])
@@ -197,6 +229,19 @@ def plan_roles(
         expires.iloc[rows] = pd.to_datetime(end_date) + pd.to_timedelta(days, unit="D")
     foreigners["permit_expires_on"] = expires.dt.strftime("%Y-%m-%d")
     foreigners.loc[np.concatenate(list(roles.values())), "status"] = "active"
+    # Whoever's permit ran out and is not a planted overstayer has left the country.
+    left = (expires < pd.Timestamp(end_date)).to_numpy(copy=True)
+    left[roles["overstay"]] = False
+    foreigners.loc[left, "status"] = "departed"
+    # Quotas: every workplace holds its active sponsored workers, except the planted ones over
+    # their quota, which hold one to three fewer.
+    active = (foreigners["status"] == "active").to_numpy() & (sponsor >= 0)
+    employed = np.bincount(sponsor[active], minlength=n_wp)
+    quota = np.maximum(workplaces["foreign_worker_quota"].to_numpy(dtype=int), employed)
+    over_quota = pick_workplaces(employed >= 3, over_quota_k)
+    quota[over_quota] = employed[over_quota] - rng.integers(1, 4, len(over_quota))
+    quota[over_quota] = np.maximum(quota[over_quota], 1)
+    workplaces["foreign_worker_quota"] = quota
 
     # Homes: every PLB holder inside the PLB area near the border; border residents within the
     # border band, away from the crossing posts; commuters 8-18 km from the sponsor's site.
@@ -506,7 +551,60 @@ def truth_sections(
         "violations": violations,
         "expected": _expected(workplaces, foreigners, incidents, plan, end),
         "ordinary": _ordinary(foreigners, plan, refs, geo),
+        "workplaces": _violating_workplaces(workplaces, foreigners, plan, end, stamps),
     }
+
+
+def _violating_workplaces(
+    workplaces: pd.DataFrame,
+    foreigners: pd.DataFrame,
+    plan: Plan,
+    end: dt.date,
+    stamps: pd.Series,
+) -> list[dict[str, Any]]:
+    """Every workplace that breaks a rule of its own, from the data: more active sponsored
+    workers than its quota, workers sponsored elsewhere seen working there, active workers whose
+    permit has expired. Only the planted ones do; the rest keep within their quota."""
+    refs = foreigners["external_ref"].to_numpy()
+    active = (foreigners["status"] == "active").to_numpy()
+    sponsor = foreigners["sponsor_ref"].to_numpy()
+    expired = (pd.to_datetime(foreigners["permit_expires_on"]) < pd.Timestamp(end)).to_numpy()
+    hidden: dict[str, list[str]] = {}
+    for f, w in sorted(plan.elsewhere.items()):
+        hidden.setdefault(str(workplaces["external_ref"].iat[w]), []).append(str(refs[f]))
+    out: list[dict[str, Any]] = []
+    for w_ref, quota in zip(
+        workplaces["external_ref"], workplaces["foreign_worker_quota"], strict=True
+    ):
+        mine = active & (sponsor == w_ref)
+        late = refs[mine & expired].tolist()
+        found: list[str] = []
+        if mine.sum() > quota:
+            found.append("over_quota")
+        if w_ref in hidden:
+            found.append("hidden_workers")
+        if late:
+            found.append("expired_permits")
+        if not found:
+            continue
+        out.append(
+            {
+                "id": f"WP-{len(out) + 1:04d}",
+                "kind": "violating_workplace",
+                "violations": found,
+                "subject": {
+                    "workplaces": [w_ref],
+                    "foreigners": sorted({*late, *hidden.get(w_ref, [])}),
+                },
+                "active_sponsored": int(mine.sum()),
+                "foreign_worker_quota": int(quota),
+                "hidden_workers": hidden.get(w_ref, []),
+                "expired_workers": late,
+                "start": stamps.min().isoformat(),
+                "end": stamps.max().isoformat(),
+            }
+        )
+    return out
 
 
 def _expected(

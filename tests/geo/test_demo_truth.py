@@ -222,3 +222,51 @@ def test_ordinary_life_is_where_the_key_says(session: Session, truth: dict[str, 
 def _people(entry: dict[str, Any]) -> list[str]:
     refs: list[str] = entry["subject"].get("foreigners", [])
     return refs
+
+
+def test_violating_workplaces_are_the_planted_ones(session: Session, truth: dict[str, Any]) -> None:
+    """Over quota, hidden workers, expired permits: in the data as the key says, and nowhere else."""
+    facts = {
+        r.ref: r
+        for r in session.execute(
+            text(
+                """
+                SELECT w.external_ref AS ref, w.foreign_worker_quota AS quota,
+                       count(f.id) FILTER (WHERE f.status = 'active') AS active,
+                       array_remove(array_agg(f.external_ref ORDER BY f.external_ref)
+                           FILTER (WHERE f.status = 'active'
+                                   AND f.permit_expires_on < CAST(:end AS date)), NULL)
+                           AS expired
+                FROM workplace w LEFT JOIN foreigner f ON f.sponsor_workplace_id = w.id
+                GROUP BY w.id
+                """
+            ),
+            {"end": END},
+        ).all()
+    }
+    listed = {w["subject"]["workplaces"][0]: w for w in truth["workplaces"]}
+    assert len(listed) >= 8
+    hidden = {}
+    for v in entries(truth, "work_elsewhere"):
+        hidden.setdefault(v["workplace"], []).extend(v["subject"]["foreigners"])
+    for ref, fact in facts.items():
+        over = fact.active > fact.quota
+        late = list(fact.expired or [])
+        found = [
+            name
+            for name, yes in (
+                ("over_quota", over),
+                ("hidden_workers", ref in hidden),
+                ("expired_permits", bool(late)),
+            )
+            if yes
+        ]
+        if not found:
+            assert ref not in listed, ref
+            continue
+        item = listed[ref]
+        assert item["violations"] == found, ref
+        assert item["expired_workers"] == late and item["foreign_worker_quota"] == fact.quota
+        assert sorted(item["hidden_workers"]) == sorted(hidden.get(ref, []))
+    kinds = {k for w in truth["workplaces"] for k in w["violations"]}
+    assert kinds == {"over_quota", "hidden_workers", "expired_permits"}
