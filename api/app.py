@@ -28,6 +28,7 @@ from api.routers import io as io_router
 from api.routers import maps as maps_router
 from api.routers import notifications as notifications_router
 from api.routers import ogc as ogc_router
+from api.routers import ogc_tiles as ogc_tiles_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
 from api.routers import tiles as tiles_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)
     app.include_router(ogc_router.router)
+    app.include_router(ogc_tiles_router.router)
     app.include_router(tiles_router.router)
     app.include_router(basemap_router.router)
     app.include_router(field_router.router)

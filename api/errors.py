@@ -22,6 +22,7 @@ log = logging.getLogger("timpora.api")
 
 STATUS_CODES: dict[type[errors.TimporaError], int] = {
     errors.ValidationError: 422,
+    errors.QueryError: 400,
     errors.GeometryError: 422,
     errors.OutOfAreaError: 422,
     errors.ImportRejectedError: 422,

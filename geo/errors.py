@@ -48,6 +48,11 @@ class ValidationError(TimporaError):
         self.value = value
 
 
+class QueryError(ValidationError):
+    """A query parameter of the OGC API that cannot be run as given (a CQL2 filter, sortby,
+    properties, a CRS): a bad request rather than a bad value of a record."""
+
+
 class GeometryError(ValidationError):
     """A geometry is malformed, of the wrong type, invalid or outside the area of interest."""
 

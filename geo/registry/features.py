@@ -19,10 +19,16 @@ from geo.registry.layers import WIB_ZONE, Field, Layer
 GEOJSON_DECIMALS: Final = 7  # ~1 cm at the equator
 
 
-def visible_fields(layer: Layer, role: str) -> list[Field]:
+def visible_fields(
+    layer: Layer, role: str, properties: tuple[str, ...] | None = None
+) -> list[Field]:
     """The layer's fields as ``role`` may see them: personal ones only with PERSONAL_DATA; for
     the others, a personal field with an aggregate form (a suppressed count) is read as that,
-    so the SQL never touches what the role's database role may not read (docs/privacy.md)."""
+    so the SQL never touches what the role's database role may not read (docs/privacy.md).
+    ``properties`` keeps only those (the OGC API's property selection), in the layer's order."""
+    if properties is not None:
+        wanted = set(properties)
+        return [f for f in visible_fields(layer, role) if f.name in wanted]
     if sees_personal_data(role):
         return list(layer.fields)
     hidden = set(PERSONAL_FIELDS.get(layer.record, ()))
@@ -70,7 +76,9 @@ def property_sql(spec: Field) -> str:
     return f"coalesce({value}, 'null')"
 
 
-def feature_sql(layer: Layer, fields: list[Field], *, alias: str = "t") -> str:
+def feature_sql(
+    layer: Layer, fields: list[Field], *, alias: str = "t", geometry: str | None = None
+) -> str:
     """A SQL expression giving one GeoJSON Feature as text.
 
     The Feature is concatenated text: ``ST_AsGeoJSON`` output goes in as it is (a cast to
@@ -78,12 +86,15 @@ def feature_sql(layer: Layer, fields: list[Field], *, alias: str = "t") -> str:
     property's JSON text: ``json_build_object`` looks up every argument's type and output
     function on every row, ~10 % of a page more than casting integer and boolean columns to
     text and escaping strings with ``to_json``. Keys are field names from code (nothing to
-    escape). A feature without geometry gets ``"geometry": null``.
+    escape). A feature without geometry gets ``"geometry": null``. ``geometry`` replaces the
+    default ``ST_AsGeoJSON`` of the stored (lon, lat) point by another output CRS
+    (``geo.ogc.crs``).
     """
+    geometry = geometry or f"ST_AsGeoJSON({alias}.geom, {GEOJSON_DECIMALS})"
     props = " || ', ' || ".join(f"""'"{f.name}": ' || {property_sql(f)}""" for f in fields)
     return (
         f"""('{{"type": "Feature", "id": ' || {alias}.id || ', "geometry": ' """
-        f"|| coalesce(ST_AsGeoJSON({alias}.geom, {GEOJSON_DECIMALS}), 'null') "
+        f"|| coalesce({geometry}, 'null') "
         f"""|| ', "properties": {{' || {props or "''"} || '}}}}')"""
     )
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from geo.errors import ValidationError
 from geo.registry.caps import CELL_M
+from geo.registry.cql import Expression, SortKey
 from geo.registry.layers import LAYERS, Layer
 from geo.times import parse_time
 
@@ -55,6 +56,10 @@ class ListFilters:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
     after: int | None = None  # keyset paging: only rows whose primary key is greater
+    # A compiled CQL2 filter (geo.registry.cql) and the page's order (primary key when empty):
+    # the OGC API's ``filter`` and ``sortby``.
+    expression: Expression | None = None
+    sort: tuple[SortKey, ...] = ()
 
     def query_params(self) -> dict[str, str]:
         """The filters as query-string values (for ``next`` links), without limit/offset/after."""
@@ -249,7 +254,11 @@ def parse_filters(
             if after is None or after == ""
             else parse_int(after, field="after", default=0, low=0, high=MAX_ID)
         ),
-        **values,
+        kind=values["kind"],
+        status=values["status"],
+        nationality=values["nationality"],
+        permit_type=values["permit_type"],
+        kecamatan=values["kecamatan"],
     )
 
 

@@ -1,7 +1,8 @@
 """How a page of a registry layer is collected: the page statements and the cost model.
 
 A page is one statement: rows in primary-key order, each turned into a Feature and joined into
-one text in PostgreSQL. It either walks the primary key (:data:`PAGE_SQL`) or collects the box's
+one text in PostgreSQL. It either walks the primary key, or the ``sortby`` order then the primary
+key (:data:`PAGE_SQL`) or collects the box's
 rows by the spatial index (:data:`PAGE_BY_BOX_SQL`); :func:`collect_by_box` chooses from the
 count grid.
 """
@@ -38,10 +39,10 @@ FROM ({rows}) p
 PAGE_SQL: Final = PAGE_OF_ROWS.replace(
     "{rows}",
     """
-    SELECT t.id, row_number() OVER (ORDER BY t.id) - :offset AS n, {feature} AS feature
+    SELECT t.id, row_number() OVER (ORDER BY {order}) - :offset AS n, {feature} AS feature
     FROM {table} t {joins}
     WHERE {where}
-    ORDER BY t.id
+    ORDER BY {order}
     LIMIT :fetch OFFSET :offset
 """,
 )
@@ -92,8 +93,8 @@ def collect_by_box(*, session: Session, layer: Layer, filters: ListFilters, wher
     """Whether a page is cheaper collected from the box by the spatial index (see
     PAGE_BY_BOX_SQL) than by walking the primary key; only point layers with a count grid."""
     # A filter on the joined table is left to the key walk: the box collection joins after its
-    # LIMIT, for the page's rows only.
-    if filters.bbox is None or layer.table not in GRID_TABLES or where.joins:
+    # LIMIT, for the page's rows only. So is a page in another order than the primary key's.
+    if filters.bbox is None or layer.table not in GRID_TABLES or where.joins or filters.sort:
         return False
     minx, miny, maxx, maxy = filters.bbox
     # Web Mercator is undefined at the poles: clamp the box to where the grid has cells.

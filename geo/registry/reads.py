@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.access import strip_personal
 from geo.errors import NotFoundError
+from geo.registry.cql import order_sql
 from geo.registry.features import (
     FeaturePage,
     carries_personal_data,
@@ -56,21 +57,26 @@ def list_features(
     principal: Principal | None = None,
     client: str | None = None,
     count: bool = False,
+    properties: tuple[str, ...] | None = None,
+    geometry: str | None = None,
 ) -> FeaturePage:
-    """A page of ``layer`` ordered by primary key; audited when it carries personal data.
+    """A page of ``layer`` ordered by primary key (or ``filters.sort``, then the key); audited
+    when it carries personal data.
 
     ``filters.after`` (keyset) starts after that primary key, so deep pages cost what the first
-    one does; ``offset`` still applies after it.
+    one does; ``offset`` still applies after it. ``properties`` keeps only those properties;
+    ``geometry`` is the SQL of another output CRS (:func:`geo.registry.features.feature_sql`).
     """
     where = where_clause(layer, filters, session=session)
-    fields = visible_fields(layer, role)
+    fields = visible_fields(layer, role, properties)
     by_box = collect_by_box(session=session, layer=layer, filters=filters, where=where)
     sql = (PAGE_BY_BOX_SQL if by_box else PAGE_SQL).format(
-        feature=feature_sql(layer, fields),
+        feature=feature_sql(layer, fields, geometry=geometry),
         table=layer.table,
         joins=layer.joins,
         where=where.sql,
         row_columns=row_columns(layer, role),
+        order=order_sql(filters.sort),
     )
     params = {
         **where.params,
@@ -126,11 +132,14 @@ def get_feature(
     principal: Principal | None = None,
     client: str | None = None,
     audit_read: bool = True,
+    properties: tuple[str, ...] | None = None,
+    geometry: str | None = None,
 ) -> dict[str, Any]:
     """One feature as a GeoJSON dict; NotFoundError if absent."""
     record_id = check_id(record_id, layer)
-    fields = visible_fields(layer, role)
-    sql = f"SELECT {feature_sql(layer, fields)} FROM {layer.table} t {layer.joins} WHERE t.id = :id"
+    fields = visible_fields(layer, role, properties)
+    select = feature_sql(layer, fields, geometry=geometry)
+    sql = f"SELECT {select} FROM {layer.table} t {layer.joins} WHERE t.id = :id"
     raw = session.execute(text(sql), {"id": record_id}).scalar()
     if raw is None:
         raise NotFoundError(f"no {layer.record} with id {record_id}")

@@ -171,4 +171,11 @@ def where_clause(
             condition = f"({condition} OR {qualified} IS NULL)"
         params[f"f_{name}"] = list(values)
         parts.append(condition)
+    if filters.expression is not None:
+        # A compiled CQL2 filter (geo.registry.cql): written for alias ``t``, values bound.
+        if alias != "t":
+            raise ValueError("CQL2 filters are compiled for alias 't'")  # a code error
+        parts.append(f"({filters.expression.sql})")
+        params.update(filters.expression.params)
+        joined = joined or filters.expression.joined
     return Where(" AND ".join(parts) or "TRUE", params, target.joins if joined else "")
