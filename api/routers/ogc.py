@@ -160,7 +160,11 @@ def _rename_collection_param(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-@router.get("/api", summary="The OGC API's definition (OpenAPI), for OGC clients", responses=ERRORS)
+@router.get(
+    "/api",
+    summary="The OGC API's definition (OpenAPI), for OGC clients",
+    responses={200: {"content": {OPENAPI_TYPE: {}}}, **ERRORS},
+)
 def openapi(request: Request, principal: Reader) -> JSON:
     return JSON(_ogc_openapi(request, principal.role), media_type=OPENAPI_TYPE)
 
