@@ -357,6 +357,8 @@ def parse_items_query(
     box, exact = bbox_filter(bbox, bbox_crs, metric_sql=geometry.metric_sql if geometry else None)
     if exact is not None:
         expression = exact.and_(expression)
+    if box is None and expression is not None and expression.bbox is not None:
+        box = expression.bbox  # implied by the filter: the spatial index selects the rows
     filters = ListFilters(
         bbox=box,
         start=start,

@@ -96,6 +96,11 @@ class Expression:
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
     joined: bool = False
+    # A (lon, lat) box every matching feature's geometry intersects, when the filter implies
+    # one (a top-level S_INTERSECTS or S_WITHIN with a literal): given to the list filters as
+    # their ``bbox``, it lets the spatial index and the page's cost model
+    # (geo.registry.pages) work as for a ``bbox`` parameter. It never changes the result.
+    bbox: tuple[float, float, float, float] | None = None
 
     def and_(self, other: Expression | None) -> Expression:
         if other is None:
@@ -106,6 +111,7 @@ class Expression:
             f"({self.sql}) AND ({other.sql})",
             {**self.params, **other.params},
             self.joined or other.joined,
+            self.bbox or other.bbox,
         )
 
 
@@ -687,7 +693,49 @@ def compile_filter(
     """
     compiler = _Compiler(queryables, filter_srid, flip_axes)
     sql = compiler.condition(tree, 0)
-    return Expression(sql, compiler.params, compiler.joined)
+    bound = _spatial_bound(tree, queryables, filter_srid, flip_axes)
+    return Expression(sql, compiler.params, compiler.joined, bound)
+
+
+def _conjuncts(tree: Any) -> list[Any]:
+    if isinstance(tree, dict) and str(tree.get("op", "")).lower() == "and":
+        return [c for arg in tree.get("args", []) for c in _conjuncts(arg)]
+    return [tree]
+
+
+def _spatial_bound(
+    tree: Any, queryables: Mapping[str, Queryable], filter_srid: int, flip: bool
+) -> tuple[float, float, float, float] | None:
+    """The (lon, lat) envelope of the literal of a top-level ``S_INTERSECTS``/``S_WITHIN`` on
+    the primary geometry: a feature that matches the filter intersects it."""
+    geometry = queryables.get("geometry")
+    if geometry is None:
+        return None
+    for node in _conjuncts(tree):
+        op = str(node.get("op", "")).lower() if isinstance(node, dict) else ""
+        args = node.get("args") if isinstance(node, dict) else None
+        if op not in ("s_intersects", "s_within") or not isinstance(args, list) or len(args) != 2:
+            continue
+        if args[0] != {"property": "geometry"}:
+            continue
+        literal = args[1]
+        if isinstance(literal, dict) and "bbox" in literal:
+            box = literal["bbox"]
+            x0, y0, x1, y1 = (box[0], box[1], box[3], box[4]) if len(box) == 6 else box
+        else:
+            x0, y0, x1, y1 = shape(literal).bounds
+        if flip:
+            x0, y0, x1, y1 = y0, x0, y1, x1
+        if filter_srid != SRID:
+            from pyproj import Transformer
+
+            to_lonlat = Transformer.from_crs(filter_srid, SRID, always_xy=True)
+            x0, y0, x1, y1 = to_lonlat.transform_bounds(x0, y0, x1, y1, densify_pts=21)
+        x0, x1 = max(float(x0), -180.0), min(float(x1), 180.0)
+        y0, y1 = max(float(y0), -90.0), min(float(y1), 90.0)
+        if x0 <= x1 and y0 <= y1:
+            return x0, y0, x1, y1
+    return None
 
 
 def _is_property(node: Any) -> bool:
