@@ -55,7 +55,7 @@ def share_boxes(url: str, total: int, n: int, rng: random.Random) -> list[str]:
             conn.execute(
                 text(
                     "SELECT ST_X(geom), ST_Y(geom) FROM sighting "
-                    "TABLESAMPLE SYSTEM (1) REPEATABLE (3)"
+                    "TABLESAMPLE BERNOULLI (1) REPEATABLE (3)"
                 )
             ).all()
         )
