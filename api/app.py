@@ -32,6 +32,7 @@ from api.routers import ogc_tiles as ogc_tiles_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
 from api.routers import tiles as tiles_router
+from api.routers import users as users_router
 from geo.db import Database
 from geo.errors import TimporaError
 from geo.field.tracks import ensure_track_partitions
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)
+    app.include_router(users_router.router)
     app.include_router(ogc_router.router)
     app.include_router(ogc_tiles_router.router)
     app.include_router(tiles_router.router)

@@ -7,7 +7,8 @@ A token that was valid is remembered for ``TOKEN_CACHE_S`` seconds per process (
 never in clear), so a burst of requests (a map fetching tiles, a client paging) costs one user
 lookup, not one each. ``timpora users revoke`` runs in another process and cannot reach this
 cache: a revoked token (or a changed role) keeps its old standing for at most ``TOKEN_CACHE_S``
-seconds, then is refused.
+seconds, then is refused. A revoke or rotation through ``/api/v1/users`` forgets the user's
+tokens in the process that served it at once (other worker processes: the same bound).
 Unknown and revoked tokens are never cached. The alert stream, which outlives any cache, checks
 its token again while it runs (``api/routers/alerts.py``).
 
@@ -76,6 +77,12 @@ class TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def forget_user(self, name: str) -> None:
+        """Drop every remembered token of user ``name`` (revoked or rotated here)."""
+        with self._lock:
+            for key in [k for k, (_, p) in self._entries.items() if p.name == name]:
+                del self._entries[key]
 
 
 _CACHE_LOCK = threading.Lock()

@@ -52,10 +52,16 @@ def create_user(*, session: Session, name: str, role: str) -> tuple[AppUser, str
     return user, token
 
 
-def rotate_token(*, session: Session, name: str) -> str:
+def get_user(*, session: Session, name: str) -> AppUser:
+    """The user ``name``, revoked or not."""
     user = session.scalar(select(AppUser).where(AppUser.name == name))
     if user is None:
         raise NotFoundError(f"no user named {name!r}")
+    return user
+
+
+def rotate_token(*, session: Session, name: str) -> str:
+    user = get_user(session=session, name=name)
     token = new_token()
     user.token_hash = hash_token(token)
     user.revoked_at = None

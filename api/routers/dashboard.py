@@ -21,8 +21,10 @@ from api.middleware import new_nonce, nonce_policy
 from geo import access
 from geo.alerts import queue, triage
 from geo.errors import NotFoundError
+from geo.io.layers import LAYERS as IO_LAYERS
 from geo.mapdata import KINDS, LAYERS, kecamatan_list
 from geo.models import RULE_KINDS
+from geo.registry import get_layer
 from geo.users import Principal
 from maps.assets import ASSETS, asset_text
 from maps.labels import t
@@ -34,6 +36,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 APP_FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "patrols.js": "text/javascript; charset=utf-8",
+    "dashboard-jobs.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "patrols.css": "text/css; charset=utf-8",
 }
@@ -127,6 +130,7 @@ def dashboard_meta(
             "stream": patrols and "/api/v1/patrols/positions/stream" in paths,
             "replay": patrols and "/api/v1/patrols/replay" in paths,
         },
+        "jobs": jobs_meta(principal.role, paths),
         "alerts": {
             "queue": "/api/v1/alerts/queue" in paths,
             "detail": alerts and "/api/v1/alerts/{alert_id}" in paths,
@@ -136,4 +140,23 @@ def dashboard_meta(
             "ack": alerts
             and any(p.startswith("/api/v1/alerts/{") and p.endswith("/ack") for p in paths),
         },
+    }
+
+
+def jobs_meta(role: str, paths: set[str]) -> dict[str, Any]:
+    """What the daily-jobs panel offers the role: the layers it may export one record at a time
+    (persons only with personal data), the layers it may import (writers), the printed products
+    (every role) and the users (administrators)."""
+    writer = access.allowed(role, access.WRITE)
+    return {
+        "export": [
+            layer
+            for layer in IO_LAYERS
+            if access.allowed(role, access.read_permission(get_layer(layer).record))
+            and f"/api/v1/{layer}/export" in paths
+        ],
+        "import": [layer for layer in IO_LAYERS if writer and f"/api/v1/{layer}/import" in paths],
+        "snapshot": "/maps/snapshot.{fmt}" in paths,
+        "briefing": "/maps/briefing.pdf" in paths,
+        "users": access.allowed(role, access.MANAGE_USERS) and "/api/v1/users" in paths,
     }

@@ -1,0 +1,376 @@
+// Timpora Map dashboard, daily jobs: download what is on screen (data, map snapshot, briefing
+// pack), import a file with its per-row report, and (administrators) add, rotate and revoke
+// users. Plain JS, same-origin requests with the
+// token of the sign-in (sessionStorage); every text goes in through textContent.
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "timpora.token";
+  var I18N = {
+    id: {
+      export_title: "Unduh tampilan ini", format: "Format data", export_data: "Data lapisan",
+      snapshot_png: "Peta PNG", snapshot_pdf: "Peta PDF", briefing: "Paket briefing (PDF)",
+      import_title: "Impor berkas", import_layer: "Lapisan",
+      import_file: "Berkas (CSV, XLSX, GeoJSON, GeoPackage, Shapefile .zip)",
+      dry_run: "Periksa saja (tidak menyimpan)", import_go: "Impor",
+      row: "Baris", field: "Kolom", value: "Nilai", problem: "Masalah",
+      preparing: "Menyiapkan unduhan…", saved: "Diunduh: ", failed: "Gagal: ",
+      uploading: "Mengunggah…", queued: "Menunggu giliran…", running: "Memproses…",
+      checked: "Berkas valid; tidak ada yang disimpan (periksa saja). Baris: ",
+      imported: "Diimpor: ", rejected: "Berkas ditolak; tidak ada yang disimpan. Masalah per baris:",
+      rows_new: " baris baru", rows_updated: ", diperbarui: ",
+      users_title: "Pengguna", user_name: "Nama", user_role: "Peran", user_add: "Tambah pengguna",
+      created: "Dibuat (WIB)", revoked: "Dicabut (WIB)", actions: "Tindakan",
+      rotate: "Token baru", revoke: "Cabut", active: "aktif",
+      token_once: "Token baru — salin sekarang, hanya ditampilkan sekali:",
+      confirm_rotate: "Buat token baru untuk {name}? Token lamanya berhenti berlaku.",
+      confirm_revoke: "Cabut akses {name}? Permintaan dengan tokennya ditolak mulai sekarang.",
+      user_added: "Pengguna ditambahkan: ", user_rotated: "Token baru untuk: ",
+      user_revoked: "Akses dicabut: ",
+      layers: { workplaces: "Tempat kerja", foreigners: "WNA", incidents: "Kejadian",
+                sightings: "Laporan keberadaan" }
+    },
+    en: {
+      export_title: "Download this view", format: "Data format", export_data: "Layer data",
+      snapshot_png: "Map PNG", snapshot_pdf: "Map PDF", briefing: "Briefing pack (PDF)",
+      import_title: "Import a file", import_layer: "Layer",
+      import_file: "File (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile)",
+      dry_run: "Check only (save nothing)", import_go: "Import",
+      row: "Row", field: "Column", value: "Value", problem: "Problem",
+      preparing: "Preparing the download…", saved: "Downloaded: ", failed: "Failed: ",
+      uploading: "Uploading…", queued: "Waiting for its turn…", running: "Processing…",
+      checked: "The file is valid; nothing was saved (check only). Rows: ",
+      imported: "Imported: ", rejected: "File rejected; nothing was saved. Problems per row:",
+      rows_new: " new rows", rows_updated: ", updated: ",
+      users_title: "Users", user_name: "Name", user_role: "Role", user_add: "Add user",
+      created: "Created (WIB)", revoked: "Revoked (WIB)", actions: "Actions",
+      rotate: "New token", revoke: "Revoke", active: "active",
+      token_once: "New token — copy it now, it is shown this once:",
+      confirm_rotate: "Issue a new token for {name}? Their old token stops working.",
+      confirm_revoke: "Revoke {name}'s access? Requests with their token are refused from now on.",
+      user_added: "User added: ", user_rotated: "New token for: ", user_revoked: "Access revoked: ",
+      layers: { workplaces: "Workplaces", foreigners: "Foreigners", incidents: "Incidents",
+                sightings: "Sightings" }
+    }
+  };
+  // The dashboard's views as the printed snapshot's layers.
+  var SNAPSHOT_LAYER = { overview: "choropleth", heatmap: "heat", hexbins: "hexbins",
+                         timeline: "heat", hotspots: "hotspots", patrol: "patrol" };
+  var POLL_MS = 400;
+
+  var $ = function (id) { return document.getElementById(id); };
+  var jobs = null;  // the meta's "jobs": what this role may do
+
+  function lang() { return $("f-lang").value === "en" ? "en" : "id"; }
+  function tr(key) { return I18N[lang()][key] || I18N.id[key] || key; }
+
+  function api(path, options) {
+    options = options || {};
+    var token = sessionStorage.getItem(TOKEN_KEY);
+    options.headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
+    return fetch(path, options);
+  }
+
+  function applyLanguage() {
+    document.querySelectorAll("[data-jobs-i18n]").forEach(function (el) {
+      el.textContent = tr(el.getAttribute("data-jobs-i18n"));
+    });
+    if (jobs) { fillLayers(); }
+  }
+
+  function fillLayers() {
+    var select = $("i-layer"), current = select.value;
+    select.textContent = "";
+    jobs["import"].forEach(function (layer) {
+      var o = document.createElement("option");
+      o.value = layer; o.textContent = tr("layers")[layer] || layer;
+      select.appendChild(o);
+    });
+    if (current) { select.value = current; }
+  }
+
+  // The dashboard's current filters, as the export, snapshot and briefing routes take them.
+  function filters(withKind) {
+    var p = new URLSearchParams();
+    if ($("f-start").value) { p.set("start", $("f-start").value); }
+    if ($("f-end").value) { p.set("end", $("f-end").value); }
+    if ($("f-kecamatan").value) { p.set("kecamatan", $("f-kecamatan").value); }
+    if (withKind && $("f-kind").value) { p.set("kind", $("f-kind").value); }
+    return p;
+  }
+
+  function problemText(body, status) {
+    return (body && (body.detail || body.title)) || String(status);
+  }
+
+  function fileName(response, fallback) {
+    var header = response.headers.get("Content-Disposition") || "";
+    var match = /filename="?([^";]+)"?/.exec(header);
+    return match ? match[1] : fallback;
+  }
+
+  function download(path, fallback, button) {
+    var status = $("x-status");
+    status.textContent = tr("preparing");
+    button.disabled = true;
+    return api(path).then(function (r) {
+      if (!r.ok) {
+        return r.json().catch(function () { return null; })
+          .then(function (body) { throw new Error(problemText(body, r.status)); });
+      }
+      var name = fileName(r, fallback);
+      return r.blob().then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = document.createElement("a");
+        a.href = url; a.download = name; a.hidden = true;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+        status.textContent = tr("saved") + name;
+        status.setAttribute("data-file", name);
+      });
+    }).catch(function (err) {
+      status.textContent = tr("failed") + err.message;
+    }).then(function () { button.disabled = false; });
+  }
+
+  function exportData() {
+    var layer = $("f-layer").value;
+    var p = filters(true);
+    p.set("format", $("x-format").value);
+    download("/api/v1/" + encodeURIComponent(layer) + "/export?" + p.toString(),
+             layer + "." + $("x-format").value, $("x-data"));
+  }
+
+  function snapshot(fmt, button) {
+    var p = filters(true);
+    p.set("layer", SNAPSHOT_LAYER[$("f-view").value] || "heat");
+    p.set("source", $("f-layer").value);
+    p.set("lang", lang());
+    download("/maps/snapshot." + fmt + "?" + p.toString(), "snapshot." + fmt, button);
+  }
+
+  function briefing() {
+    // The pack is about incidents: a kind filter of sightings (a source) does not apply.
+    var p = filters($("f-layer").value === "incidents");
+    p.set("lang", lang());
+    download("/maps/briefing.pdf?" + p.toString(), "briefing.pdf", $("x-brief"));
+  }
+
+  // --- import ---------------------------------------------------------------------------------
+
+  function showProblems(problems) {
+    var table = $("i-report"), body = table.querySelector("tbody");
+    body.textContent = "";
+    problems.forEach(function (p) {
+      var tr_ = document.createElement("tr");
+      [p.row, p.field, p.value == null ? "" : p.value, p.reason].forEach(function (v) {
+        var td = document.createElement("td");
+        td.textContent = String(v);
+        tr_.appendChild(td);
+      });
+      body.appendChild(tr_);
+    });
+    table.hidden = problems.length === 0;
+  }
+
+  function finished(job) {
+    var status = $("i-status");
+    $("import-form").querySelector("button[type=submit]").disabled = false;
+    status.setAttribute("data-job", job.status);
+    if (job.status === "succeeded") {
+      var r = job.report || {};
+      var n = (r.inserted || 0) + (r.updated || 0);
+      status.textContent = job.dry_run
+        ? tr("checked") + n
+        : tr("imported") + (r.inserted || 0) + tr("rows_new") + tr("rows_updated") + (r.updated || 0);
+      showProblems([]);
+      return;
+    }
+    var error = job.error || {};
+    var problems = (error.errors && error.errors.problems) || [];
+    status.textContent = problems.length ? tr("rejected") : tr("failed") + problemText(error, "");
+    showProblems(problems);
+  }
+
+  function poll(url) {
+    return api(url).then(function (r) {
+      return r.json().then(function (job) {
+        if (!r.ok) { throw new Error(problemText(job, r.status)); }
+        if (job.status === "succeeded" || job.status === "failed") { return finished(job); }
+        $("i-status").textContent = tr(job.status === "queued" ? "queued" : "running");
+        return new Promise(function (resolve) { setTimeout(resolve, POLL_MS); })
+          .then(function () { return poll(url); });
+      });
+    });
+  }
+
+  function startImport(ev) {
+    ev.preventDefault();
+    var file = $("i-file").files[0];
+    if (!file) { return; }
+    var button = $("import-form").querySelector("button[type=submit]");
+    button.disabled = true;
+    showProblems([]);
+    $("i-status").removeAttribute("data-job");
+    $("i-status").textContent = tr("uploading");
+    var form = new FormData();
+    form.append("file", file, file.name);
+    var layer = $("i-layer").value;
+    var query = $("i-dry").checked ? "?dry_run=true" : "";
+    api("/api/v1/" + encodeURIComponent(layer) + "/import" + query, { method: "POST", body: form })
+      .then(function (r) {
+        return r.json().then(function (job) {
+          if (r.status !== 202) {
+            finished({ status: "failed", error: Object.assign({ status: r.status }, job) });
+            return null;
+          }
+          return poll(job.links.self);
+        });
+      })
+      .catch(function (err) {
+        button.disabled = false;
+        $("i-status").textContent = tr("failed") + err.message;
+      });
+  }
+
+  // --- users (administrators) ------------------------------------------------------------------
+
+  var me = null;
+
+  // "2026-10-18T15:59:28.123+07:00" → "2026-10-18 15:59" (the API sends WIB times).
+  function wib(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : ""; }
+
+  function cell(row, text) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function showToken(token) {
+    $("u-token").textContent = token || "";
+    $("u-token-box").hidden = !token;
+  }
+
+  function userAction(name, action) {
+    var key = action === "rotate" ? "confirm_rotate" : "confirm_revoke";
+    if (!window.confirm(tr(key).replace("{name}", name))) { return; }
+    showToken(null);
+    api("/api/v1/users/" + encodeURIComponent(name) + "/" + action, { method: "POST" })
+      .then(function (r) {
+        return r.json().then(function (body) {
+          if (!r.ok) { throw new Error(problemText(body, r.status)); }
+          $("u-status").textContent = tr(action === "rotate" ? "user_rotated" : "user_revoked") + name;
+          if (body.token) { showToken(body.token); }
+          return loadUsers();
+        });
+      })
+      .catch(function (err) { $("u-status").textContent = tr("failed") + err.message; });
+  }
+
+  function button(label, onClick) {
+    var b = document.createElement("button");
+    b.type = "button"; b.textContent = label;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function loadUsers() {
+    return api("/api/v1/users").then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(problemText(body, r.status)); }
+        var roles = $("u-role"), current = roles.value;
+        roles.textContent = "";
+        body.roles.forEach(function (role) {
+          var o = document.createElement("option");
+          o.value = role; o.textContent = role;
+          roles.appendChild(o);
+        });
+        roles.value = current || "viewer";
+        var tbody = $("u-list").querySelector("tbody");
+        tbody.textContent = "";
+        body.users.forEach(function (u) {
+          var row = document.createElement("tr");
+          row.setAttribute("data-user", u.name);
+          row.className = u.active ? "active" : "revoked";
+          cell(row, u.name);
+          cell(row, u.role);
+          cell(row, wib(u.created_at));
+          cell(row, u.active ? tr("active") : wib(u.revoked_at));
+          var actions = cell(row, "");
+          actions.appendChild(button(tr("rotate"), function () { userAction(u.name, "rotate"); }));
+          if (u.active && u.name !== me) {
+            actions.appendChild(button(tr("revoke"), function () { userAction(u.name, "revoke"); }));
+          }
+          tbody.appendChild(row);
+        });
+        $("u-list").setAttribute("data-count", String(body.users.length));
+      });
+    }).catch(function (err) { $("u-status").textContent = tr("failed") + err.message; });
+  }
+
+  function addUser(ev) {
+    ev.preventDefault();
+    showToken(null);
+    var name = $("u-name").value.trim();
+    api("/api/v1/users", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: name, role: $("u-role").value })
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(problemText(body, r.status)); }
+        $("u-status").textContent = tr("user_added") + body.name + " (" + body.role + ")";
+        showToken(body.token);
+        $("u-name").value = "";
+        return loadUsers();
+      });
+    }).catch(function (err) { $("u-status").textContent = tr("failed") + err.message; });
+  }
+
+  // --- wiring ---------------------------------------------------------------------------------
+
+  function load() {
+    return api("/dashboard/meta").then(function (r) {
+      if (!r.ok) { throw new Error(String(r.status)); }
+      return r.json();
+    }).then(function (meta) {
+      jobs = meta.jobs || { "export": [], "import": [], snapshot: false, briefing: false };
+      var canExport = jobs["export"].indexOf($("f-layer").value) >= 0;
+      $("x-data").hidden = !canExport; $("x-format").parentNode.hidden = !canExport;
+      $("x-png").hidden = $("x-pdf").hidden = !jobs.snapshot;
+      $("x-brief").hidden = !jobs.briefing;
+      $("jobs-import").hidden = jobs["import"].length === 0;
+      $("jobs-users").hidden = !jobs.users;
+      me = meta.user;
+      fillLayers();
+      applyLanguage();
+      $("jobs").hidden = false;
+      if (jobs.users) { return loadUsers(); }
+      return null;
+    }).catch(function () { $("jobs").hidden = true; });
+  }
+
+  // The panel follows the dashboard's sign-in: shown with the app, emptied on sign-out.
+  new MutationObserver(function () {
+    if ($("app").hidden) {
+      $("jobs").hidden = true; jobs = null; showToken(null);
+    } else if (!jobs) { load(); }
+  }).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
+  if (!$("app").hidden) { load(); }
+
+  $("x-data").addEventListener("click", exportData);
+  $("x-png").addEventListener("click", function () { snapshot("png", $("x-png")); });
+  $("x-pdf").addEventListener("click", function () { snapshot("pdf", $("x-pdf")); });
+  $("x-brief").addEventListener("click", briefing);
+  $("import-form").addEventListener("submit", startImport);
+  $("u-add").addEventListener("submit", addUser);
+  $("f-lang").addEventListener("change", applyLanguage);
+  $("f-layer").addEventListener("change", function () {
+    if (!jobs) { return; }
+    var canExport = jobs["export"].indexOf($("f-layer").value) >= 0;
+    $("x-data").hidden = !canExport; $("x-format").parentNode.hidden = !canExport;
+  });
+})();
