@@ -134,6 +134,8 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/api/v1/field/photos/{photo_id}"): PERSONAL,
     ("GET", "/api/v1/imports/{job_id}"): WRITE,
     ("GET", "/api/v1/patrols/positions"): PLAN,
+    ("GET", "/api/v1/patrols/positions/stream"): PLAN,
+    ("GET", "/api/v1/patrols/replay"): PLAN,
     ("GET", "/api/v1/patrols/tracks"): PLAN,
 }
 
