@@ -76,7 +76,7 @@ class GroundLayer(MacroElement):
                 return L.tileLayer(info.url, options).addTo(map);
             }
             var families = info.families;
-            var hidden = {stroke: false, fill: false, radius: 0, weight: 0};
+            var invisible = {stroke: false, fill: false, radius: 0, weight: 0};
             function kindOf(p) {
                 return String(p['class'] || p.kind || p.highway || p.waterway || p.place ||
                     p.type || '');
@@ -91,7 +91,7 @@ class GroundLayer(MacroElement):
                         return {color: {{ this.road_minor|tojson }}, weight: 0.8,
                                 dashArray: '3 3', opacity: 0.9};
                     }
-                    if (/rail/.test(k)) { return hidden; }
+                    if (/rail/.test(k)) { return invisible; }
                     return {color: {{ this.road_minor|tojson }}, weight: 1.1, opacity: 0.9};
                 },
                 rivers: function (p) {
@@ -111,7 +111,7 @@ class GroundLayer(MacroElement):
                         return {radius: 2.5, fill: true, fillColor: {{ this.village|tojson }},
                                 fillOpacity: 1, stroke: true, color: '#ffffff', weight: 0.8};
                     }
-                    return hidden;
+                    return invisible;
                 }
             };
             // Unknown layers (buildings, land use, labels, boundaries) stay undrawn: the
@@ -119,7 +119,7 @@ class GroundLayer(MacroElement):
             var byLayer = new Proxy({}, {
                 get: function (_t, name) {
                     var family = families[name];
-                    return family ? styles[family] : hidden;
+                    return family ? styles[family] : invisible;
                 }
             });
             options.rendererFactory = L.canvas.tile;

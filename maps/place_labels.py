@@ -144,8 +144,8 @@ class PlaceLabels(MacroElement):
             boxes.forEach(function (b) { b.w = b.el.offsetWidth; b.h = b.el.offsetHeight; });
             var placed = 0;  // placements so far, for readers that wait for a settled map
             function place() {
-                var zoom = map.getZoom(), taken = [], view = map.getPixelBounds();
-                var origin = map.getPixelOrigin();
+                var zoom = map.getZoom(), used = [], view = map.getPixelBounds();
+                var topLeft = map.getPixelOrigin();
                 labels.forEach(function (label, i) {
                     var b = boxes[i];
                     var show = zoom >= label.z;
@@ -156,16 +156,16 @@ class PlaceLabels(MacroElement):
                         y = p.y - b.h / 2;
                         var box = [x - 3, y - 1, x + b.w + 3, y + b.h + 1];
                         // Off screen: not placed, so it takes no room from a visible name.
-                        var sx = x + origin.x, sy = y + origin.y;
+                        var sx = x + topLeft.x, sy = y + topLeft.y;
                         if (sx + b.w < view.min.x || sx > view.max.x ||
                             sy + b.h < view.min.y || sy > view.max.y) {
                             show = false;
                         } else {
-                            show = !taken.some(function (t) {
+                            show = !used.some(function (t) {
                                 return box[0] < t[2] && box[2] > t[0] &&
                                        box[1] < t[3] && box[3] > t[1];
                             });
-                            if (show) { taken.push(box); }
+                            if (show) { used.push(box); }
                         }
                     }
                     if (show) {

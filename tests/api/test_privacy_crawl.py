@@ -228,6 +228,9 @@ def get_urls(app: FastAPI, canary: Canary) -> list[str]:
             for view in VIEWS:
                 urls.append(f"/maps/{view}")
                 urls.append(f"/maps/{view}?layer=sightings&start=2025-01-01&end=2025-12-31")
+        elif path == "/basemap/tiles/{z}/{x}/{y}":
+            # the office's basemap archive around the canary (map data, never the database)
+            urls.append("/basemap/tiles/12/3292/2031")
         elif path == "/maps/snapshot.{fmt}":
             urls += ["/maps/snapshot.pdf", "/maps/snapshot.pdf?layer=sightings"]
         elif path.endswith("/export"):
