@@ -616,6 +616,15 @@ def _sightings(
     expiry_day = plan.expiry_day[who]
     late = ~anonymous & (day > expiry_day) & ~np.isin(who, plan.roles["overstay"])
     day[late] = np.floor(rng.uniform(0, 1, int(late.sum())) * (expiry_day[late] + 1)).astype(int)
+    # Nobody is in two places on one day: a person's routine stays off the days of their
+    # planted violation (a PLB holder on a trip to town is not also seen at home).
+    busy = np.array([int(r["who"]) * WINDOW_DAYS + int(r["day"]) for r in plan.rows], dtype=int)
+    for _ in range(20):
+        clash = np.isin(who * WINDOW_DAYS + day, busy) & ~anonymous
+        if not clash.any():
+            break
+        day[clash] = (day[clash] + rng.integers(1, WINDOW_DAYS, int(clash.sum()))) % WINDOW_DAYS
+        day[clash] = np.minimum(day[clash], np.maximum(expiry_day[clash], 0))
     # The planted and routine rows, appended.
     ex = pd.DataFrame(extra)
     who_all = np.concatenate([who, ex["who"].to_numpy(dtype=int)])
