@@ -33,7 +33,15 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.common import Row, bench_settings, external_url, machine, median_of, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    Row,
+    bench_settings,
+    external_url,
+    machine,
+    median_of,
+    report,
+    upgrade_reused,
+)
 from geo.alerts import evaluate_for, run_batch  # noqa: E402
 from geo.alerts.pairs import (  # noqa: E402
     PAIRS_SQL,
@@ -43,7 +51,6 @@ from geo.alerts.pairs import (  # noqa: E402
 )
 from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
 from geo.locate import relocate  # noqa: E402
-from geo.migrate import upgrade  # noqa: E402
 from geo.partitions import ensure_range  # noqa: E402
 
 T = TypeVar("T")
@@ -339,7 +346,7 @@ def main() -> None:
     url, cluster = open_database(args)
     try:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
-        upgrade(engine)
+        upgrade_reused(engine)
         how = seed(engine, args, foreigners)
         print(
             f"data: {args.sightings:,} sightings (12 monthly partitions), {args.workplaces:,} "

@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import tree_cpu_s, wait_until_healthy  # noqa: E402
+from bench.common import tree_cpu_s, upgrade_reused, wait_until_healthy  # noqa: E402
 
 CLIENTS = 8
 SEED = 7
@@ -204,12 +204,11 @@ def build(url: str, size: str) -> str:
 
     from geo.boundaries import load_reference_data
     from geo.demo import seed
-    from geo.migrate import upgrade
     from geo.partitions import ensure_range
     from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings
 
     engine = create_engine(url)
-    upgrade(engine)  # a reused database gets new migrations (e.g. the count grids)
+    upgrade_reused(engine)  # a reused database gets new migrations (e.g. the count grids)
     key = f"{DATA_VERSION}:{size}:{SEED}:{END}"
     with Session(engine) as session:
         session.execute(text("CREATE TABLE IF NOT EXISTS bench_meta (key text)"))

@@ -304,3 +304,30 @@ def database_url(preferred_port: int) -> Iterator[str]:
         yield cluster.url()
     finally:
         cluster.destroy()
+
+
+def upgrade_reused(engine: Engine) -> None:
+    """Migrate a database a benchmark keeps between runs; rebuild it empty when it no longer
+    migrates (a run of another revision of the code left a migration this one does not know, or
+    an object a renumbered migration makes again). Its data set is then seeded anew."""
+    from sqlalchemy import create_engine, text
+
+    from geo.migrate import upgrade
+
+    try:
+        upgrade(engine)
+        return
+    except Exception as exc:
+        print(
+            f"reused database {engine.url.database} does not migrate "
+            f"({type(exc).__name__}): rebuilding it",
+            file=sys.stderr,
+        )
+    engine.dispose()
+    name = engine.url.database
+    admin = create_engine(engine.url.set(database="postgres"))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # name from code
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    upgrade(engine)

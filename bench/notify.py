@@ -30,9 +30,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.alerts import open_database, seed  # noqa: E402
-from bench.common import Row, machine, report  # noqa: E402
+from bench.common import Row, machine, report, upgrade_reused  # noqa: E402
 from geo.alerts import evaluate_for, run_batch  # noqa: E402
-from geo.migrate import upgrade  # noqa: E402
 from geo.notify.outbox import enqueue_digests  # noqa: E402
 from geo.partitions import ensure_range  # noqa: E402
 
@@ -104,7 +103,7 @@ def main() -> None:
     url, cluster = open_database(args)
     try:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
-        upgrade(engine)
+        upgrade_reused(engine)
         seed(engine, args, foreigners)
         machine_text = machine(engine)
         with engine.begin() as conn:
