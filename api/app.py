@@ -31,6 +31,7 @@ from api.routers import ogc as ogc_router
 from api.routers import ogc_tiles as ogc_tiles_router
 from api.routers import proximity as proximity_router
 from api.routers import resources as resources_router
+from api.routers import risk as risk_router
 from api.routers import tiles as tiles_router
 from api.routers import users as users_router
 from geo.db import Database
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(notifications_router.router)
     app.include_router(hotspots_router.router)
     app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}
+    app.include_router(risk_router.router)  # before resources: /workplaces/risk vs /{id}
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)
