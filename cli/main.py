@@ -17,6 +17,7 @@ from cli.common import (
 from cli.hotspots import hotspots_command, patrol_app
 from cli.io import demo_app, export_command, import_command
 from cli.maps import map_command
+from cli.risk import risk_command
 from cli.setup import setup
 from geo.logs import configure_logging
 
@@ -40,6 +41,7 @@ app.command("import")(import_command)
 app.command("export")(export_command)
 app.add_typer(demo_app, name="demo")
 app.command("hotspots")(hotspots_command)
+app.command("risk")(risk_command)
 app.add_typer(patrol_app, name="patrol")
 app.command("purge")(ops.purge)
 app.command("backup")(ops.backup)

@@ -99,6 +99,11 @@ def add_alert(session: Session, key: str, lon: float, lat: float, status: str) -
 
 @pytest.fixture
 def sites(session: Session) -> dict[str, Any]:
+    return build_sites(session)
+
+
+def build_sites(session: Session) -> dict[str, Any]:
+    """Six workplaces far apart, each showing one factor (``plain`` none)."""
     ids = {
         "quota": add_workplace(session, "quota", quota=2),
         "expired": add_workplace(session, "expired", quota=10),
