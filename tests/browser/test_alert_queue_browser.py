@@ -63,6 +63,7 @@ def test_alert_queue_panel(committed: Engine, live_server: str, artifacts_dir: P
     with Session(committed) as session:
         _user, token = create_user(session=session, name="Koordinator Peta", role="coordinator")
         create_user(session=session, name="Analis Peta", role="analyst")
+        _viewer, viewer_token = create_user(session=session, name="Pemirsa Peta", role="viewer")
         session.commit()
     order = [ids["top"], ids["repeats"], ids["once"], ids["low"]]
 
@@ -138,11 +139,28 @@ def test_alert_queue_panel(committed: Engine, live_server: str, artifacts_dir: P
             expect(frame.locator("path.timpora-focus-subject")).to_have_count(1)  # its incident
             page.wait_for_timeout(1200)
             page.screenshot(path=str(artifacts_dir / "alert_queue_en.png"))
+
+            # A viewer sees the queue as counts, rule, severity and area: nothing to click or
+            # select, no assignee.
+            viewer, viewer_watched = open_page(browser, http_errors=True)
+            viewer.goto(live_server + "/")
+            viewer.fill("#token", viewer_token)
+            viewer.click("#signin-form button[type=submit]")
+            expect(viewer.locator("#alerts")).to_have_attribute("data-state", "ready")
+            expect(viewer.locator("#alert-list li")).to_have_count(3)
+            expect(viewer.locator("#alert-count")).to_have_text("3")
+            expect(viewer.locator("#alert-list input.pick")).to_have_count(0)
+            expect(viewer.locator("#q-assignee-label")).to_be_hidden()
+            expect(viewer.locator("#alert-list")).not_to_contain_text("Analis Peta")
+            viewer.locator("#alert-list li").first.click()
+            expect(viewer.locator("#alert-actions")).to_be_hidden()
+            expect(viewer.locator("#alert-detail")).to_be_hidden()
+            viewer.screenshot(path=str(artifacts_dir / "alert_queue_viewer.png"))
         finally:
             browser.close()
 
-    assert watched.foreign(live_server) == []
-    assert watched.errors == []
+    assert watched.foreign(live_server) == [] and viewer_watched.foreign(live_server) == []
+    assert watched.errors == [] and viewer_watched.errors == []
     with committed.connect() as conn:
         status, reason = conn.execute(
             text("SELECT status, closed_reason FROM alert WHERE id = :i"), {"i": ids["top"]}
