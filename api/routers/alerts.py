@@ -192,7 +192,9 @@ class StreamWatch:
             )
 
 
-@router.get("/alerts/{alert_id}", response_class=GeoJSON, summary="One alert as a Feature")
+# ``:int``: only digits are an alert id, so GET /alerts/actions is the 405 of the selection route
+# (POST only), not a 422 about an id.
+@router.get("/alerts/{alert_id:int}", response_class=GeoJSON, summary="One alert as a Feature")
 def get_alert(alert_id: int, session: SessionDep, principal: Reader) -> GeoJSON:
     return GeoJSON(service.get_alert(session=session, principal=principal, alert_id=alert_id))
 

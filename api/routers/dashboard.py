@@ -133,7 +133,7 @@ def dashboard_meta(
         "jobs": jobs_meta(principal.role, paths),
         "alerts": {
             "queue": "/api/v1/alerts/queue" in paths,
-            "detail": alerts and "/api/v1/alerts/{alert_id}" in paths,
+            "detail": alerts and "/api/v1/alerts/{alert_id:int}" in paths,
             "actions": can_act and "/api/v1/alerts/actions" in paths,
             "list": alerts and "/api/v1/alerts" in paths,
             "stream": alerts and "/api/v1/alerts/stream" in paths,

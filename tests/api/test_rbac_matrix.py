@@ -40,7 +40,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/metrics"): AUDIT,
     ("GET", "/api/v1/alerts"): PERSONAL,
     ("GET", "/api/v1/alerts/stream"): PERSONAL,
-    ("GET", "/api/v1/alerts/{alert_id}"): PERSONAL,
+    ("GET", "/api/v1/alerts/{alert_id:int}"): PERSONAL,
     ("POST", "/api/v1/alerts/{alert_id}/ack"): ACK,
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): ACK,
     ("GET", "/api/v1/alerts/queue"): READ,
