@@ -42,7 +42,7 @@ FACTORS: Final[tuple[Factor, ...]] = (
         "sighted_elsewhere",
         3.0,
         True,
-        "foreigners sponsored by another workplace sighted within the radius",
+        "foreigners sponsored far away sighted within the radius on 2+ days",
     ),
     Factor("open_alerts", 1.0, False, "open alert episodes about or within the radius"),
     Factor("incidents", 0.1, False, "incidents at the workplace or within the radius"),
@@ -64,6 +64,10 @@ MAX_WINDOW_DAYS: Final = 730
 MAX_EXPIRING_DAYS: Final = 180
 MAX_WEIGHT: Final = 100.0
 BORDER_SCALE_M: Final = 20_000.0
+# "Sighted elsewhere" counts a foreigner seen at a workplace on this many distinct days (WIB) ...
+SIGHTED_MIN_DAYS: Final = 2
+# ... whose own sponsor's site is farther than this (not the shop next door).
+SPONSOR_AWAY_M: Final = 5_000.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ RANKING_SQL = text(
       FROM timpora_workplace_risk(
                CAST(:as_of AS date), CAST(:radius_m AS double precision),
                CAST(:window_days AS integer), CAST(:expiring_days AS integer),
-               CAST(:border_scale_m AS double precision)) r
+               CAST(:border_scale_m AS double precision), CAST(:min_days AS integer),
+               CAST(:sponsor_away_m AS double precision)) r
       JOIN workplace w ON w.id = r.workplace_id
     """
 )
@@ -136,7 +141,7 @@ REASONS_SQL = text(
      WHERE f.status = 'active' AND f.sponsor_workplace_id = ANY (CAST(:ids AS integer[]))
        AND f.permit_expires_on <= CAST(:as_of AS date) + CAST(:expiring_days AS integer)
     UNION ALL
-    SELECT DISTINCT w.id, 'sighted_elsewhere', f.id, f.full_name, f.permit_expires_on,
+    SELECT w.id, 'sighted_elsewhere', f.id, f.full_name, f.permit_expires_on,
            f.sponsor_workplace_id
       FROM workplace w
       JOIN sighting s
@@ -145,8 +150,12 @@ REASONS_SQL = text(
        AND s.observed_at < CAST(:as_of AS date) + 1
        AND s.source <> 'lodging'
       JOIN foreigner f ON f.id = s.foreigner_id
-     WHERE w.id = ANY (CAST(:ids AS integer[]))
-       AND f.sponsor_workplace_id IS NOT NULL AND f.sponsor_workplace_id <> w.id
+      JOIN workplace sw ON sw.id = f.sponsor_workplace_id
+     WHERE w.id = ANY (CAST(:ids AS integer[])) AND sw.id <> w.id
+       AND NOT ST_DWithin(sw.geom_utm, w.geom_utm, CAST(:sponsor_away_m AS double precision))
+     GROUP BY w.id, f.id
+    HAVING count(DISTINCT (s.observed_at AT TIME ZONE 'Asia/Jakarta')::date)
+           >= CAST(:min_days AS integer)
      ORDER BY 1, 2, 3
     """
 )
@@ -236,6 +245,8 @@ def rank(
         "window_days": query.window_days,
         "expiring_days": query.expiring_days,
         "border_scale_m": BORDER_SCALE_M,
+        "min_days": SIGHTED_MIN_DAYS,
+        "sponsor_away_m": SPONSOR_AWAY_M,
     }
     scored = []
     for row in session.execute(RANKING_SQL, params):

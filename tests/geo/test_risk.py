@@ -22,6 +22,7 @@ SITES = {
     "hidden": (109.20, 1.20),
     "alerts": (109.25, 1.20),
     "sponsor": (109.30, 1.20),
+    "neighbour": (109.20, 1.218),  # 2 km from "hidden"
     "plain": (109.35, 1.20),
 }
 ADMIN = Principal(name="risk-admin", role="admin")
@@ -58,7 +59,12 @@ def add_worker(
 
 
 def add_sighting(
-    session: Session, foreigner: int, lon: float, lat: float, source: str = "patrol"
+    session: Session,
+    foreigner: int,
+    lon: float,
+    lat: float,
+    source: str = "patrol",
+    day: int = 20,
 ) -> None:
     session.execute(
         text(
@@ -66,7 +72,7 @@ def add_sighting(
             " (:t, :f, :src, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
         ),
         {
-            "t": dt.datetime(2025, 5, 20, 3, tzinfo=dt.UTC),
+            "t": dt.datetime(2025, 5, day, 3, tzinfo=dt.UTC),
             "f": foreigner,
             "src": source,
             "lon": lon,
@@ -123,11 +129,20 @@ def build_sites(session: Session) -> dict[str, Any]:
     own_person = add_worker(session, ids["hidden"], later, "Own Worker")
     lodger = add_worker(session, ids["sponsor"], later, "Hotel Guest")
     lon, lat = SITES["hidden"]
-    add_sighting(session, hidden_person, lon + 0.001, lat)  # ~111 m away: within 300 m
+    for day in (20, 21):  # ~111 m away (within 300 m), on two days
+        add_sighting(session, hidden_person, lon + 0.001, lat, day=day)
+    once = add_worker(session, ids["sponsor"], later, "Once Seen")
+    add_sighting(session, once, lon, lat)  # one day only: not a factor
+    # A worker of a site 2 km away (next door, not working elsewhere): not a factor.
+    neighbour = add_workplace(session, "neighbour", quota=10)
+    near = add_worker(session, neighbour, later, "Neighbour Worker")
+    for day in (20, 21):
+        add_sighting(session, near, lon, lat, day=day)
     add_sighting(session, own_person, lon, lat)  # its own sponsor: not a factor
     add_sighting(session, lodger, lon, lat, source="lodging")  # a hotel guest: not a factor
     far = add_worker(session, ids["sponsor"], later, "Far Worker")
-    add_sighting(session, far, lon + 0.01, lat)  # ~1.1 km away: outside 300 m
+    for day in (22, 23):
+        add_sighting(session, far, lon + 0.01, lat, day=day)  # ~1.1 km away: outside 300 m
     lon, lat = SITES["alerts"]
     add_alert(session, "risk-open-1", lon, lat + 0.001, "new")
     add_alert(session, "risk-open-2", lon, lat, "acknowledged")
