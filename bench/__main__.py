@@ -58,6 +58,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench("scaling", ("--quick", "--repeat", "1")),
     Bench("api", ("--quick", "--repeat", "1")),
     Bench("alert_quality", ("--quick",), repeat=False),
+    Bench("risk_quality", ("--quick",), repeat=False),
 )
 NAMES = tuple(b.name for b in BENCHES)
 

@@ -84,6 +84,7 @@ EXPECTED: dict[str, set[str]] = {
         "alert precision, small, batch",
         "episodes per week, small, batch",
     },
+    "risk_quality": {"planted violators in the top 10", "planted violators in the top 20"},
 }
 
 
