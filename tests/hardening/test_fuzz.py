@@ -24,8 +24,9 @@ from geo.users import create_user
 
 EXAMPLES = int(os.environ.get("TIMPORA_FUZZ_EXAMPLES", "8"))
 
-# Streams never end by themselves; they are tested in tests/api/test_alerts_api.py.
-EXCLUDED_PATHS = ["/api/v1/alerts/stream"]
+# Streams never end by themselves; they are tested in tests/api/test_alerts_api.py and
+# tests/api/test_patrol_live_api.py.
+EXCLUDED_PATHS = ["/api/v1/alerts/stream", "/api/v1/patrols/positions/stream"]
 
 # Checked: no 5xx, status codes, content types, response bodies and headers as documented, and
 # 405 with a true Allow header for undeclared methods. Not checked: whether the server is
