@@ -30,11 +30,12 @@ from geo.users import Principal
 
 
 class RecordIdConvertor(Convertor[str]):
-    """A record id segment that is never one of the layer's own sub-paths (import, export), so
-    ``PATCH /workplaces/export`` is a 405 from the export route, not a 422 from this one; any
-    other segment reaches the handler, which answers 422 naming a non-integer id."""
+    """A record id segment that is never one of the layer's own sub-paths (import, export, and
+    the workplaces' risk ranking), so ``PATCH /workplaces/export`` is a 405 from the export
+    route, not a 422 from this one; any other segment reaches the handler, which answers 422
+    naming a non-integer id."""
 
-    regex = r"(?!(?:import|export)$)[^/]+"
+    regex = r"(?!(?:import|export|risk)$)[^/]+"
 
     def convert(self, value: str) -> str:
         return value
