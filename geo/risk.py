@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import audit
-from geo.access import sees_personal_data, suppress_count
+from geo.access import MIN_PERSON_COUNT, sees_personal_data, suppress_count
 from geo.errors import NotFoundError, ValidationError
 from geo.users import Principal
 
@@ -217,11 +217,18 @@ def set_weight(
     return next(w for w in list_weights(session=session) if w["factor"] == factor)
 
 
-def _score(row: Any, weight: dict[str, float]) -> tuple[float, list[dict[str, Any]]]:
+def _score(
+    row: Any, weight: dict[str, float], *, personal: bool = True
+) -> tuple[float, list[dict[str, Any]]]:
+    """The score and its factors. For a role without personal data a count of persons shown
+    as "<3" is scored as 2 whether it is 1 or 2: otherwise its points, or the score less the
+    other factors' points, would give the hidden count back (docs/privacy.md)."""
     factors = []
     total = 0.0
     for name in FACTOR_NAMES:
         value = float(getattr(row, name) or 0)
+        if not personal and name in PERSON_FACTORS and 0 < value < MIN_PERSON_COUNT:
+            value = float(MIN_PERSON_COUNT - 1)
         points = value * weight[name]
         total += points
         factors.append({"factor": name, "value": value, "weight": weight[name], "points": points})
@@ -248,13 +255,13 @@ def rank(
         "min_days": SIGHTED_MIN_DAYS,
         "sponsor_away_m": SPONSOR_AWAY_M,
     }
+    personal = sees_personal_data(principal.role)
     scored = []
     for row in session.execute(RANKING_SQL, params):
-        score, factors = _score(row, weight)
+        score, factors = _score(row, weight, personal=personal)
         scored.append((score, row, factors))
     scored.sort(key=lambda s: (-s[0], s[1].workplace_id))
     top = scored[: query.limit]
-    personal = sees_personal_data(principal.role)
     items = []
     for position, (score, row, factors) in enumerate(top, start=1):
         shown = []

@@ -221,6 +221,13 @@ def test_viewer_gets_counts_only(session: Session, sites: dict[str, Any]) -> Non
     assert values(by_id[ids["hidden"]])["sighted_elsewhere"] == "<3"
     assert values(by_id[ids["alerts"]])["incidents"] == 4  # not a count of persons
     assert "Worker" not in repr(by_id)
+    # Neither a suppressed factor's points nor the score give the hidden count back: "<3" is
+    # scored as 2 for a viewer, whatever the count is.
+    for item in by_id.values():
+        for f in item["factors"]:
+            if f["value"] == "<3":
+                assert f["points"] == 2 * f["weight"]
+        assert item["score"] == round(sum(f["points"] for f in item["factors"]), 3)
 
 
 def test_weights_change_the_order(session: Session, sites: dict[str, Any]) -> None:
