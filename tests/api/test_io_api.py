@@ -237,7 +237,9 @@ def test_healthz_answers_fast_while_a_large_import_runs(
         stages.add(str(job["progress"]["stage"]))
     assert job["status"] == "succeeded", job
     assert job["report"]["inserted"] == SERVING_ROWS
-    assert {"validate", "locate"} <= stages  # progress was seen while it ran
+    # Progress was seen moving while it ran (a quiet machine may pass a short stage between
+    # two polls, so which stages are seen varies).
+    assert len(stages - {"None"}) >= 2, stages
     assert len(latencies) >= 100  # it ran for several seconds
     p99 = float(np.percentile(latencies, 99))
     bound = max(0.1, 3 * idle_p99)
