@@ -226,6 +226,12 @@ class NotifySettings(BaseSettings):
 
     model_config = _COMMON
 
+    notify_sender: bool = Field(
+        default=True,
+        description="Run the background sender (queued messages, the scheduled digest) in this "
+        "process; off for a process that only serves while another one sends (timpora notify "
+        "deliver, or another instance).",
+    )
     notify_digest_hour: int | None = Field(
         default=7,
         ge=0,

@@ -262,11 +262,14 @@ def live_server(settings: Settings, database: Database) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # Its webhook worker shares the test database with the loopback receivers of the delivery
-    # tests (tests/geo/test_alerts_delivery.py): it must allow them as those tests do.
+    # tests (tests/geo/test_alerts_delivery.py): it must allow them as those tests do. It sends
+    # no notifications: the notification tests drive the sender themselves, and a second sender
+    # on the same outbox would claim their rows (tests/geo/test_notify.py).
     served = Settings(
         database=settings.database,
         area=settings.area,
         service=settings.service.model_copy(update={"webhook_allow_private": True}),
+        notify=settings.notify.model_copy(update={"notify_sender": False}),
     )
     config = uvicorn.Config(
         create_app(served, database),

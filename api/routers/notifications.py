@@ -31,6 +31,8 @@ Member = Annotated[Principal, Depends(require(access.READ))]
 
 def start_notify_worker(app: FastAPI) -> None:
     settings = app.state.settings
+    if not settings.notify.notify_sender:
+        return
     worker = NotifyWorker(app.state.database.engine, settings.notify, link=queue_link(settings))
     app.state.notify_worker = worker
     worker.start()
