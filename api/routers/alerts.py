@@ -7,27 +7,24 @@ LISTEN hub (SSE) and the webhook worker from the app's lifespan; ``stop_alert_se
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import StreamingResponse
 
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.responses import JSON, GeoJSON
-from api.routing import client_address
+from api.sse import event_stream
 from geo import access
 from geo.alerts import service, triage
 from geo.alerts.delivery import DeliveryOptions, DeliveryWorker
 from geo.alerts.stream import AlertHub
-from geo.db import Database
 from geo.errors import DatabaseUnavailableError
-from geo.users import Principal, principal_for_hash
+from geo.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -39,10 +36,6 @@ Reader = Annotated[Principal, Depends(require(access.PERSONAL_DATA))]
 StreamReader = Annotated[Principal, Depends(require(access.PERSONAL_DATA, query_token=True))]
 Acker = Annotated[Principal, Depends(require(access.ACK_ALERTS))]
 RuleEditor = Annotated[Principal, Depends(require(access.EDIT_RULES))]
-KEEPALIVE_S = 15.0
-# An open stream re-checks its token this often: revoking a token ends its streams this soon.
-REVALIDATE_S = 5.0
-IDLE: Any = object()  # nothing arrived within REVALIDATE_S
 
 
 def start_alert_services(app: FastAPI) -> None:
@@ -124,72 +117,20 @@ async def stream_alerts(request: Request, session: SessionDep, principal: Stream
         raise DatabaseUnavailableError("the alert stream is not running in this process")
     # The token check is done: give the connection back instead of holding it for the stream.
     await run_in_threadpool(session.close)
-    watch = StreamWatch(
-        database=request.app.state.database,
-        principal=principal,
-        token_hash=request.state.token_hash,
-        client=client_address(request),
-    )
-    sub = hub.subscribe(principal.role)
 
-    async def events() -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        checked = sent = loop.time()
-        try:
-            yield b"retry: 3000\n: connected\n\n"
-            while True:
-                try:
-                    feature = await asyncio.wait_for(sub.queue.get(), REVALIDATE_S)
-                except TimeoutError:
-                    feature = IDLE
-                if loop.time() - checked >= REVALIDATE_S:
-                    if not await run_in_threadpool(watch.token_still_valid):
-                        yield b"event: revoked\ndata: {}\n\n"
-                        return
-                    checked = loop.time()
-                if feature is None:
-                    return
-                if feature is IDLE:
-                    if loop.time() - sent >= KEEPALIVE_S:
-                        sent = loop.time()
-                        yield b": keepalive\n\n"
-                    continue
-                await run_in_threadpool(watch.audit, feature)
-                data = orjson.dumps(service.for_role(feature, principal.role))
-                sent = loop.time()
-                yield b"id: %d\nevent: alert\ndata: %s\n\n" % (feature["id"], data)
-        finally:
-            hub.unsubscribe(sub)
+    def frame(feature: dict[str, Any]) -> bytes:
+        data = orjson.dumps(service.for_role(feature, principal.role))
+        return b"id: %d\nevent: alert\ndata: %s\n\n" % (feature["id"], data)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return event_stream(
+        request, hub=hub, principal=principal, frame=frame, audit=_audit_streamed_alert
     )
 
 
-class StreamWatch:
-    """What an open stream does in the database: re-check its token, audit what it sends."""
-
-    def __init__(
-        self, *, database: Database, principal: Principal, token_hash: str, client: str | None
-    ) -> None:
-        self.database = database
-        self.principal = principal
-        self.token_hash = token_hash
-        self.client = client
-
-    def token_still_valid(self) -> bool:
-        """False once the token is revoked or rotated, or its user's role changed."""
-        with self.database.session() as session:
-            now = principal_for_hash(session=session, token_hash=self.token_hash)
-        return now == self.principal
-
-    def audit(self, feature: dict[str, Any]) -> None:
-        with self.database.session() as session:
-            service.audit_streamed(
-                session=session, principal=self.principal, features=[feature], client=self.client
-            )
+def _audit_streamed_alert(
+    *, session: Session, principal: Principal, item: dict[str, Any], client: str | None
+) -> None:
+    service.audit_streamed(session=session, principal=principal, features=[item], client=client)
 
 
 # ``:int``: only digits are an alert id, so GET /alerts/actions is the 405 of the selection route

@@ -334,10 +334,10 @@ def test_revoking_a_token_ends_its_open_stream(
     monkeypatch: pytest.MonkeyPatch,
     change: str,
 ) -> None:
-    from api.routers import alerts as alerts_router
+    from api import sse
     from geo.users import revoke_user, rotate_token
 
-    monkeypatch.setattr(alerts_router, "REVALIDATE_S", 0.2)
+    monkeypatch.setattr(sse, "REVALIDATE_S", 0.2)
     base, _app = server
     with Session(committed) as s:
         _, token = create_user(session=s, name="stream-revoked", role="coordinator")
