@@ -21,6 +21,7 @@ from geo.alerts.catalogue import BATCH_RULES, LAYER_RULES, LAYERS, Rule, load_ru
 from geo.alerts.prepared import (
     BATCH_SETTINGS_SQL,
     FORCE_GENERIC_SQL,
+    ON_WRITE_SETTINGS,
     RESTORE_BATCH_SETTINGS_SQL,
     RESTORE_PLAN_MODE_SQL,
     execute_prepared,
@@ -97,8 +98,9 @@ def evaluate_for(
     if not ids:
         return result
     params: dict[str, Any] = {"ids": ids}
-    # Generic plans for our prepared statements, the caller's setting back afterwards.
-    caller_mode = session.execute(FORCE_GENERIC_SQL).one()[0]
+    # Generic nested-loop plans for our prepared statements, the caller's settings back after.
+    caller = session.execute(FORCE_GENERIC_SQL).one()
+    caller_settings = dict(zip(ON_WRITE_SETTINGS, caller[: len(ON_WRITE_SETTINGS)], strict=True))
     try:
         if layer == "sightings":
             ((at_min, at_max, _),) = execute_prepared(
@@ -120,7 +122,7 @@ def evaluate_for(
             result.add(alert_id, change)
         return result
     finally:
-        session.execute(RESTORE_PLAN_MODE_SQL, {"mode": caller_mode})
+        session.execute(RESTORE_PLAN_MODE_SQL, caller_settings)
 
 
 def lapse_quiet(

@@ -46,12 +46,29 @@ PARAM_TYPES: Final[dict[str, str]] = {
 }
 BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")
 PREPARED_KEY: Final = "timpora_alert_prepared"
-# The caller's value is read in a materialised CTE, before the set_config in the select list.
+# The caller's values are read in a materialised CTE, before the set_config in the select list.
+# On write every statement joins a handful of written rows to foreigners, workplaces and
+# alerts: nested loops over primary keys are always right there, but a generic plan cannot see
+# how few rows the bound ids are and hashed whole tables (a seq scan of 10,000 workplaces per
+# write). Hash and merge joins are turned off while the statements are planned and run.
+ON_WRITE_VALUES: Final = {
+    "plan_cache_mode": "force_generic_plan",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+}
+ON_WRITE_SETTINGS: Final = tuple(ON_WRITE_VALUES)
 FORCE_GENERIC_SQL: Final = text(
-    "WITH o AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS mode) "
-    "SELECT o.mode, set_config('plan_cache_mode', 'force_generic_plan', true) FROM o"
+    "WITH o AS MATERIALIZED (SELECT "
+    + ", ".join(f"current_setting('{n}') AS {n}" for n in ON_WRITE_SETTINGS)
+    + ") SELECT "
+    + ", ".join(f"o.{n}" for n in ON_WRITE_SETTINGS)
+    + ", "
+    + ", ".join(f"set_config('{n}', '{v}', true)" for n, v in ON_WRITE_VALUES.items())
+    + " FROM o"
 )
-RESTORE_PLAN_MODE_SQL: Final = text("SELECT set_config('plan_cache_mode', :mode, true)")
+RESTORE_PLAN_MODE_SQL: Final = text(
+    "SELECT " + ", ".join(f"set_config('{n}', :{n}, true)" for n in ON_WRITE_SETTINGS)
+)
 # Batch statements sort and hash up to ~1e6 narrow rows (window passes, per-day dedup): give
 # them memory so nothing spills, and no JIT (compiling costs more than it saves here).
 BATCH_SETTINGS_SQL: Final = text(

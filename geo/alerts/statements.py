@@ -73,7 +73,7 @@ def _source(mode: str, rule: str) -> str:
     """Where a per-sighting rule reads its sightings with their facts."""
     if mode == "since":
         return BATCH_SOURCE
-    return "(" + facts_select(SCOPES["ids"]["sighting"], (rule,)) + ") s"
+    return "(" + facts_select(SCOPES["ids"]["sighting"], (rule,), batch=False) + ") s"
 
 
 def _rules(mode: str) -> dict[str, RuleSQL]:
@@ -143,7 +143,7 @@ def batch_facts(
         params["near_distance_m"] = float(rules["sighting_near_border"].parameters["distance_m"])
     if "far_from_sponsor" in wanted:
         params["far_distance_m"] = float(rules["far_from_sponsor"].parameters["distance_m"])
-    facts = facts_select(SCOPES["since"]["sighting"], wanted)
+    facts = facts_select(SCOPES["since"]["sighting"], wanted, batch=True)
     stmt = text(BATCH_FACTS_CREATE + facts)
     return stmt, params
 

@@ -30,7 +30,7 @@ LEFT JOIN (  -- the expiry as an instant once per foreigner, not per sighting
     SELECT f.id, f.permit_type, f.permit_expires_on, f.sponsor_workplace_id, f.geom_utm,
            (f.permit_expires_on + 1)::timestamp AT TIME ZONE 'Asia/Pontianak' AS overdue_from
     FROM foreigner f
-    OFFSET 0
+    {fence}
 ) f ON f.id = s.foreigner_id
 LEFT JOIN workplace w ON w.id = f.sponsor_workplace_id
 WHERE {scope}
@@ -67,9 +67,15 @@ DROP_BATCH_FACTS_SQL: Final = text(f"DROP TABLE IF EXISTS {BATCH_FACTS_TABLE}")
 BATCH_SOURCE: Final = f"{BATCH_FACTS_TABLE} s"
 
 
-def facts_select(scope: str, wanted: tuple[str, ...]) -> str:
-    """``SIGHTING_FACTS`` with the facts of ``wanted`` computed, the others false."""
+def facts_select(scope: str, wanted: tuple[str, ...], *, batch: bool) -> str:
+    """``SIGHTING_FACTS`` with the facts of ``wanted`` computed, the others false.
+
+    In batch the foreigners' subquery is fenced (``OFFSET 0``) so each expiry instant is
+    computed once per foreigner while hashing all of them. On write it is not: flattened, the
+    foreigner of each written sighting is found by its primary key. Fenced, the on-write plan
+    scanned all 20,000 foreigners once per rule (15 ms of a write's 19 ms).
+    """
     facts = {
         BATCH_FACT_COLUMNS[n]: (BATCH_FACTS[n] if n in wanted else "false") for n in BATCH_FACTS
     }
-    return SIGHTING_FACTS.format(scope=scope, **facts)
+    return SIGHTING_FACTS.format(scope=scope, fence="OFFSET 0" if batch else "", **facts)
