@@ -17,6 +17,7 @@ from api.metrics import install_metrics
 from api.middleware import add_middleware
 from api.openapi import install_openapi
 from api.responses import JSON
+from api.routers import agencies as agencies_router
 from api.routers import alerts as alerts_router
 from api.routers import alerts_triage, dashboard, health, patrol_live
 from api.routers import audit as audit_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)
     app.include_router(users_router.router)
+    app.include_router(agencies_router.router)
     app.include_router(ogc_router.router)
     app.include_router(ogc_tiles_router.router)
     app.include_router(tiles_router.router)

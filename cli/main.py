@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import alerts, boundaries, db, field, notify, ops, shards, users
+from cli import agencies, alerts, boundaries, db, field, notify, ops, shards, users
 from cli.briefing import briefing_command, snapshot_command
 from cli.common import (
     console,
@@ -30,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(agencies.app, name="agencies")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(notify.app, name="notify")
 app.add_typer(boundaries.app, name="boundaries")

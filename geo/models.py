@@ -105,6 +105,19 @@ ALERT_NOTE_ACTIONS = (
     "lapse",
 )
 ROLES = ("admin", "analyst", "coordinator", "planner", "viewer")
+AGENCY_KINDS = (
+    "immigration",
+    "police",
+    "military",
+    "prosecutor",
+    "intelligence",
+    "kesbangpol",
+    "manpower",
+    "civil_registry",
+    "public_order",
+    "customs",
+    "other",
+)
 BORDER_SIDES = ("ID", "MY")
 
 
@@ -515,12 +528,36 @@ class AlertNote(Base):
     )
 
 
+class Agency(Timestamps, Base):
+    """A member agency of the Timpora (immigration office, Polres, Kodim, ...).
+
+    ``personal_data``: whether the agency's function needs the foreigners' personal data
+    (docs/privacy.md). Agencies are never deleted; one that leaves the team is deactivated.
+    """
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    short_name: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    personal_data: Mapped[bool] = mapped_column(Boolean, server_default="false", nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true", nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(in_list("kind", AGENCY_KINDS), name="kind"),
+        CheckConstraint("length(btrim(name)) > 0", name="name"),
+        CheckConstraint("short_name ~ '^[A-Z0-9][A-Z0-9_-]*$'", name="short_name"),
+    )
+
+
 class AppUser(Base):
     __tablename__ = "app_user"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), nullable=False, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

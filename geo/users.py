@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo.agencies import agency_for_user
 from geo.errors import ConflictError, NotFoundError, ValidationError
-from geo.models import ROLES, AppUser
+from geo.models import ROLES, Agency, AppUser
 
 TOKEN_PREFIX = "tpm_"  # noqa: S105 - a marker, not a secret
 
@@ -28,14 +29,26 @@ def new_token() -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user's name and role."""
+    """Who is calling: the user's name, role and agency (its id and short name).
+
+    ``agency_id`` is None for what acts without a registered user: the command line's operator
+    and the service's own work (docs/privacy.md, "Member agencies").
+    """
 
     name: str
     role: str
+    agency_id: int | None = None
+    agency: str | None = None
 
 
-def create_user(*, session: Session, name: str, role: str) -> tuple[AppUser, str]:
-    """Create a user and return it with its token (shown once, never stored in clear)."""
+def create_user(
+    *, session: Session, name: str, role: str, agency: str | None = None
+) -> tuple[AppUser, str]:
+    """Create a user and return it with its token (shown once, never stored in clear).
+
+    ``agency`` is the short name of the user's agency; None puts the user in the immigration
+    office, which chairs the team.
+    """
     if role not in ROLES:
         raise ValidationError(
             f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role", value=role
@@ -45,8 +58,9 @@ def create_user(*, session: Session, name: str, role: str) -> tuple[AppUser, str
         raise ValidationError("name must be 1 to 100 characters", field="name", value=name)
     if session.scalar(select(AppUser).where(AppUser.name == name)) is not None:
         raise ConflictError(f"a user named {name!r} already exists")
+    home = agency_for_user(session=session, short_name=agency)
     token = new_token()
-    user = AppUser(name=name, role=role, token_hash=hash_token(token))
+    user = AppUser(name=name, role=role, agency_id=home.id, token_hash=hash_token(token))
     session.add(user)
     session.flush()
     return user, token
@@ -73,6 +87,24 @@ def list_users(*, session: Session) -> list[AppUser]:
     return list(session.scalars(select(AppUser).order_by(AppUser.id)))
 
 
+def user_agencies(*, session: Session) -> dict[int, Agency]:
+    """Every agency by id (to show users' agencies without a query per user)."""
+    return {agency.id: agency for agency in session.scalars(select(Agency))}
+
+
+def move_user(*, session: Session, name: str, agency: str) -> tuple[AppUser, str, str]:
+    """Move user ``name`` to the agency ``agency``; returns it, the old and the new short name.
+
+    What the user may see changes with the next request (docs/privacy.md, "Member agencies").
+    """
+    user = get_user(session=session, name=name)
+    old = session.get(Agency, user.agency_id)
+    new = agency_for_user(session=session, short_name=agency)
+    user.agency_id = new.id
+    session.flush()
+    return user, old.short_name if old else "", new.short_name
+
+
 def revoke_user(*, session: Session, name: str) -> AppUser:
     user = session.scalar(select(AppUser).where(AppUser.name == name))
     if user is None:
@@ -84,12 +116,14 @@ def revoke_user(*, session: Session, name: str) -> AppUser:
 
 def find_principal(*, session: Session, name: str) -> Principal:
     """The registered, unrevoked user ``name`` as a principal (name and role as stored)."""
-    user = session.scalar(
-        select(AppUser).where(AppUser.name == name.strip(), AppUser.revoked_at.is_(None))
-    )
-    if user is None:
+    row = session.execute(
+        select(AppUser, Agency.short_name)
+        .join(Agency, Agency.id == AppUser.agency_id)
+        .where(AppUser.name == name.strip(), AppUser.revoked_at.is_(None))
+    ).first()
+    if row is None:
         raise NotFoundError(f"no active user named {name.strip()!r} (see: timpora users list)")
-    return Principal(name=user.name, role=user.role)
+    return _principal(row[0], row[1])
 
 
 def operator_principal() -> Principal:
@@ -121,9 +155,15 @@ def authenticate(*, session: Session, token: str) -> Principal | None:
 
 def principal_for_hash(*, session: Session, token_hash: str) -> Principal | None:
     """As :func:`authenticate`, from the token's SHA-256 (what a long request keeps to re-check)."""
-    user = session.scalar(
-        select(AppUser).where(AppUser.token_hash == token_hash, AppUser.revoked_at.is_(None))
-    )
-    if user is None:
+    row = session.execute(
+        select(AppUser, Agency.short_name)
+        .join(Agency, Agency.id == AppUser.agency_id)
+        .where(AppUser.token_hash == token_hash, AppUser.revoked_at.is_(None))
+    ).first()
+    if row is None:
         return None
-    return Principal(name=user.name, role=user.role)
+    return _principal(row[0], row[1])
+
+
+def _principal(user: AppUser, agency: str) -> Principal:
+    return Principal(name=user.name, role=user.role, agency_id=user.agency_id, agency=agency)

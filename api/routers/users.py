@@ -1,6 +1,7 @@
-"""Users and their bearer tokens, for administrators (``users:manage``): list, add, rotate,
-revoke. The same ``geo.users`` functions as ``timpora users``; a new token is in the answer of
-the request that made it and nowhere else (stored hashed), and every change leaves an audit row.
+"""Users and their bearer tokens, for administrators (``users:manage``): list, add, move to
+another agency, rotate, revoke. The same ``geo.users`` functions as ``timpora users``; a new
+token is in the answer of the request that made it and nowhere else (stored hashed), and every
+change leaves an audit row.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from api.deps import SessionDep
 from api.responses import JSON
 from api.routing import ERRORS, client_address
 from geo import access, audit
-from geo.models import ROLES, AppUser
+from geo.models import ROLES, Agency, AppUser
 from geo.times import to_wib
 from geo.users import (
     Principal,
     create_user,
     get_user,
     list_users,
+    move_user,
     revoke_user,
     rotate_token,
+    user_agencies,
 )
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -38,16 +41,31 @@ class NewUser(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="unique; shown on exports")
     role: str = Field(description=f"one of {', '.join(ROLES)}")
+    agency: str | None = Field(
+        None,
+        max_length=24,
+        description="the short name of the user's agency (GET /api/v1/agencies); "
+        "default: the immigration office",
+    )
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = Field(min_length=1, max_length=24, description="the agency's short name")
 
 
 def _wib(value: dt.datetime | None) -> str | None:
     return to_wib(value).isoformat() if value else None
 
 
-def _view(user: AppUser) -> dict[str, Any]:
+def _view(user: AppUser, agencies: dict[int, Agency]) -> dict[str, Any]:
+    agency = agencies.get(user.agency_id)
     return {
         "name": user.name,
         "role": user.role,
+        "agency": agency.short_name if agency else None,
+        "agency_name": agency.name if agency else None,
         "created_at": _wib(user.created_at),
         "revoked_at": _wib(user.revoked_at),
         "active": user.revoked_at is None,
@@ -57,7 +75,8 @@ def _view(user: AppUser) -> dict[str, Any]:
 @router.get("", summary="Users, their roles and whether (when) revoked; times in WIB")
 def get_users(session: SessionDep, principal: Admin) -> JSON:
     users = list_users(session=session)
-    return JSON({"users": [_view(u) for u in users], "roles": list(ROLES)})
+    agencies = user_agencies(session=session)
+    return JSON({"users": [_view(u, agencies) for u in users], "roles": list(ROLES)})
 
 
 @router.post(
@@ -67,7 +86,9 @@ def get_users(session: SessionDep, principal: Admin) -> JSON:
     responses=ERRORS,
 )
 def add_user(request: Request, session: SessionDep, principal: Admin, body: NewUser) -> JSON:
-    user, token = create_user(session=session, name=body.name, role=body.role)
+    user, token = create_user(session=session, name=body.name, role=body.role, agency=body.agency)
+    agencies = user_agencies(session=session)
+    view = _view(user, agencies)
     audit.record(
         session=session,
         principal=principal,
@@ -75,9 +96,33 @@ def add_user(request: Request, session: SessionDep, principal: Admin, body: NewU
         resource=f"users/{user.name}",
         record_count=1,
         client=client_address(request),
-        details={"role": user.role},
+        details={"role": user.role, "agency": view["agency"]},
     )
-    return JSON({**_view(user), "token": token}, status_code=201)
+    return JSON({**view, "token": token}, status_code=201)
+
+
+@router.patch(
+    "/{name}",
+    summary="Move a user to another agency (from the next request on; audited)",
+    responses=ERRORS,
+)
+def edit_user(
+    request: Request, session: SessionDep, principal: Admin, name: UserName, body: UserPatch
+) -> JSON:
+    user, old, new = move_user(session=session, name=name, agency=body.agency)
+    # What the user may see follows the agency: no cached principal keeps the old one here.
+    token_cache(request.app).forget_user(name)
+    if old != new:
+        audit.record(
+            session=session,
+            principal=principal,
+            action="update",
+            resource=f"users/{name}",
+            record_count=1,
+            client=client_address(request),
+            details={"agency": [old, new]},
+        )
+    return JSON(_view(user, user_agencies(session=session)))
 
 
 @router.post(
@@ -97,7 +142,7 @@ def rotate_user(request: Request, session: SessionDep, principal: Admin, name: U
         client=client_address(request),
     )
     user = get_user(session=session, name=name)
-    return JSON({**_view(user), "token": token})
+    return JSON({**_view(user, user_agencies(session=session)), "token": token})
 
 
 @router.post(
@@ -116,4 +161,4 @@ def revoke(request: Request, session: SessionDep, principal: Admin, name: UserNa
         record_count=1,
         client=client_address(request),
     )
-    return JSON(_view(user))
+    return JSON(_view(user, user_agencies(session=session)))
