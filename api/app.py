@@ -17,6 +17,7 @@ from api.metrics import install_metrics
 from api.middleware import add_middleware
 from api.openapi import install_openapi
 from api.responses import JSON
+from api.routers import actions as actions_router
 from api.routers import agencies as agencies_router
 from api.routers import alerts as alerts_router
 from api.routers import alerts_triage, dashboard, health, patrol_live
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(hotspots_router.router)
     app.include_router(io_router.router)  # before resources: /{layer}/export vs /{id}
     app.include_router(risk_router.router)  # before resources: /workplaces/risk vs /{id}
+    app.include_router(actions_router.router)  # before agencies: /agencies/contributions
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)

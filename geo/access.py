@@ -18,6 +18,11 @@ EDIT_RULES: Final = "alerts:rules"
 PLAN_PATROLS: Final = "patrols:plan"
 MANAGE_USERS: Final = "users:manage"
 READ_AUDIT: Final = "audit:read"
+# Follow-up actions and coordination meetings (docs/agencies.md): record meetings, create and
+# edit any action; and change the status of, or add a note to, an action (planners: only their
+# own agency's, checked by ``geo.followup.actions``).
+MANAGE_ACTIONS: Final = "actions:manage"
+UPDATE_ACTIONS: Final = "actions:update"
 
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(
@@ -31,11 +36,24 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             PLAN_PATROLS,
             MANAGE_USERS,
             READ_AUDIT,
+            MANAGE_ACTIONS,
+            UPDATE_ACTIONS,
         }
     ),
-    "analyst": frozenset({PERSONAL_DATA, READ, WRITE, ACK_ALERTS, EDIT_RULES, PLAN_PATROLS}),
-    "coordinator": frozenset({PERSONAL_DATA, READ, ACK_ALERTS}),
-    "planner": frozenset({READ, PLAN_PATROLS}),
+    "analyst": frozenset(
+        {
+            PERSONAL_DATA,
+            READ,
+            WRITE,
+            ACK_ALERTS,
+            EDIT_RULES,
+            PLAN_PATROLS,
+            MANAGE_ACTIONS,
+            UPDATE_ACTIONS,
+        }
+    ),
+    "coordinator": frozenset({PERSONAL_DATA, READ, ACK_ALERTS, MANAGE_ACTIONS, UPDATE_ACTIONS}),
+    "planner": frozenset({READ, PLAN_PATROLS, UPDATE_ACTIONS}),
     "viewer": frozenset({READ}),
 }
 
@@ -117,6 +135,17 @@ PERSONAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
         "notes",
         "subject_places",
     ),
+    # Roles without personal data read an action's title, agency, due day and status (with
+    # when and why it closed: codes), nothing written about it.
+    "action": (
+        "created_by",
+        "created_at",
+        "updated_at",
+        "links",
+        "notes",
+        "note_count",
+    ),
+    "meeting": ("notes", "created_by", "created_at"),
 }
 
 # The same policy in the database: columns the aggregate role (planners, viewers) may not read.
@@ -150,6 +179,11 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "notify_outbox": ("title", "body", "last_error"),
     "field_device": ("identifier", "token_hash"),
     "field_photo": ("image",),
+    # Free text of meetings and of actions' notes; what an action is about (links).
+    "coordination_meeting": ("notes", "created_by"),
+    "follow_up_action": ("created_by",),
+    "follow_up_note": ("author", "body"),
+    "follow_up_link": ("action_id", "kind", "target"),
 }
 
 

@@ -27,12 +27,17 @@ ACK, RULES, PLAN, USERS, AUDIT = (
     "users:manage",
     "audit:read",
 )
+# Follow-up actions: manage (meetings, create/edit any action); update (status and notes;
+# planners only their own agency's, checked by the service, see tests/api/test_actions_api.py).
+ACTIONS, UPDATE_ACTIONS = "actions:manage", "actions:update"
 
 ROLE_MAY: Final[dict[str, frozenset[str]]] = {
-    "admin": frozenset({READ, PERSONAL, WRITE, DELETE, ACK, RULES, PLAN, USERS, AUDIT}),
-    "analyst": frozenset({READ, PERSONAL, WRITE, ACK, RULES, PLAN}),
-    "coordinator": frozenset({READ, PERSONAL, ACK}),
-    "planner": frozenset({READ, PLAN}),
+    "admin": frozenset(
+        {READ, PERSONAL, WRITE, DELETE, ACK, RULES, PLAN, USERS, AUDIT, ACTIONS, UPDATE_ACTIONS}
+    ),
+    "analyst": frozenset({READ, PERSONAL, WRITE, ACK, RULES, PLAN, ACTIONS, UPDATE_ACTIONS}),
+    "coordinator": frozenset({READ, PERSONAL, ACK, ACTIONS, UPDATE_ACTIONS}),
+    "planner": frozenset({READ, PLAN, UPDATE_ACTIONS}),
     "viewer": frozenset({READ}),
 }
 
@@ -140,6 +145,16 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/api/v1/patrols/positions/stream"): PLAN,
     ("GET", "/api/v1/patrols/replay"): PLAN,
     ("GET", "/api/v1/patrols/tracks"): PLAN,
+    ("GET", "/api/v1/actions"): READ,
+    ("POST", "/api/v1/actions"): ACTIONS,
+    ("GET", "/api/v1/actions/{action_id}"): READ,
+    ("PATCH", "/api/v1/actions/{action_id}"): ACTIONS,
+    ("POST", "/api/v1/actions/{action_id}/status"): UPDATE_ACTIONS,
+    ("POST", "/api/v1/actions/{action_id}/notes"): UPDATE_ACTIONS,
+    ("GET", "/api/v1/meetings"): READ,
+    ("POST", "/api/v1/meetings"): ACTIONS,
+    ("GET", "/api/v1/meetings/{meeting_id}"): READ,
+    ("GET", "/api/v1/agencies/contributions"): READ,
 }
 
 
