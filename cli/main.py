@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import agencies, alerts, boundaries, db, field, notify, ops, shards, users
+from cli.actions import actions_app, meetings_app
 from cli.briefing import briefing_command, snapshot_command
 from cli.common import (
     console,
@@ -32,6 +33,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(agencies.app, name="agencies")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(actions_app, name="actions")
+app.add_typer(meetings_app, name="meetings")
 app.add_typer(notify.app, name="notify")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(shards.app, name="shards")

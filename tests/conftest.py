@@ -35,6 +35,10 @@ ARTIFACTS = ROOT / "artifacts"
 
 # Tables holding run-time data (not reference geography); emptied by ``committed``.
 RUNTIME_TABLES = (
+    "follow_up_note",
+    "follow_up_link",
+    "follow_up_action",
+    "coordination_meeting",
     "alert",
     "audit_log",
     "incident_foreigner",
