@@ -197,7 +197,11 @@ def patch_action(
     ),
 )
 def change_status(
-    action_id: ActionId, body: ActionStatusIn, request: Request, session: SessionDep, principal: Updater
+    action_id: ActionId,
+    body: ActionStatusIn,
+    request: Request,
+    session: SessionDep,
+    principal: Updater,
 ) -> JSON:
     change = values.parse_status_change(body.status, reason=body.reason, note=body.note)
     return JSON(
@@ -217,7 +221,11 @@ def change_status(
     summary="Add a dated note to an action (planners: their own agency's)",
 )
 def add_note(
-    action_id: ActionId, body: ActionNoteIn, request: Request, session: SessionDep, principal: Updater
+    action_id: ActionId,
+    body: ActionNoteIn,
+    request: Request,
+    session: SessionDep,
+    principal: Updater,
 ) -> JSON:
     updated = actions.add_note(
         session=session,

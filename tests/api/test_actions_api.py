@@ -327,9 +327,8 @@ def test_patch_changes_due_day_and_adds_links_only(client: TestClient, session: 
 @pytest.mark.parametrize("table", ["follow_up_action", "follow_up_note", "coordination_meeting"])
 def test_nothing_is_deleted(session: Session, table: str) -> None:
     session.execute(text("SET LOCAL ROLE timpora_personal"))
-    with pytest.raises(DBAPIError, match="permission denied"):
-        with session.begin_nested():
-            session.execute(text(f"DELETE FROM {table}"))
+    with pytest.raises(DBAPIError, match="permission denied"), session.begin_nested():
+        session.execute(text(f"DELETE FROM {table}"))
     session.execute(text("RESET ROLE"))
 
 
