@@ -32,7 +32,6 @@ from geo.followup.values import (
     parse_action_in,
     parse_text,
     today_wib,
-    user_agency,
 )
 from geo.followup.values import MAX_NOTE_CHARS as MAX_NOTE_CHARS
 from geo.times import WIB
@@ -335,11 +334,11 @@ def _lock(session: Session, action_id: int) -> Any:
     return row
 
 
-def _check_may_update(session: Session, principal: Principal, row: Any) -> int | None:
+def _check_may_update(principal: Principal, row: Any) -> int | None:
     """The principal's agency, once it is clear they may change this action: any action with
     MANAGE_ACTIONS, their own agency's with UPDATE_ACTIONS only (planners)."""
     access.check(principal.role, access.UPDATE_ACTIONS)
-    agency_id = user_agency(session, principal.name)
+    agency_id = principal.agency_id
     if access.allowed(principal.role, access.MANAGE_ACTIONS):
         return agency_id
     if agency_id is None or agency_id != row.agency_id:
@@ -429,7 +428,7 @@ def change_status(
     """Move an action to ``change.status``: closing (done, dropped) sets when and why, leaving
     a closed status clears them; either way a note keeps the change, the reason and the words."""
     row = _lock(session, action_id)
-    agency_id = _check_may_update(session, principal, row)
+    agency_id = _check_may_update(principal, row)
     if row.status == change.status:
         raise ConflictError(f"action {action_id} is {row.status} already; nothing changed")
     closing = change.status in CLOSED_STATUSES
@@ -481,7 +480,7 @@ def add_note(
     """Add a dated note to an action's history."""
     checked = parse_text(body, field="body", max_chars=MAX_NOTE_CHARS, required=True)
     row = _lock(session, action_id)
-    agency_id = _check_may_update(session, principal, row)
+    agency_id = _check_may_update(principal, row)
     session.execute(
         NOTE_SQL,
         {

@@ -20,7 +20,6 @@ from geo.followup.values import (
     ActionQuery,
     MeetingIn,
     parse_period,
-    user_agency,
 )
 from geo.times import WIB
 from geo.users import Principal
@@ -180,7 +179,7 @@ def create_meeting(
                 "title": meeting.title,
                 "place": meeting.place,
                 "notes": meeting.notes,
-                "agency_id": user_agency(session, principal.name),
+                "agency_id": principal.agency_id,
                 "who": principal.name,
             },
         ).scalar_one()

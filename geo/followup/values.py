@@ -51,7 +51,6 @@ AGENCY_SQL: Final = text(
     "SELECT id, short_name, name, active FROM agency "
     "WHERE id = CAST(:id AS integer) OR lower(short_name) = lower(:name)"
 )
-USER_AGENCY_SQL: Final = text("SELECT agency_id FROM app_user WHERE name = :name")
 
 
 def today_wib() -> dt.date:
@@ -159,12 +158,6 @@ def find_agency(session: Session, value: int | str, *, field: str = "agency") ->
             value=raw,
         )
     return Agency(id=row.id, short_name=row.short_name, name=row.name, active=row.active)
-
-
-def user_agency(session: Session, name: str) -> int | None:
-    """The agency of the registered user ``name``; None for the command line's operator."""
-    found = session.execute(USER_AGENCY_SQL, {"name": name}).scalar()
-    return int(found) if found is not None else None
 
 
 @dataclass(frozen=True)

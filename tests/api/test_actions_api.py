@@ -26,15 +26,15 @@ def agencies(session: Session) -> list[tuple[int, str]]:
 
 def users(session: Session, prefix: str, agency_id: int) -> dict[str, str]:
     """A user of every role, all of agency ``agency_id``."""
+    short_name = session.execute(
+        text("SELECT short_name FROM agency WHERE id = :id"), {"id": agency_id}
+    ).scalar_one()
     tokens = {}
     for role in ROLES:
-        _, token = create_user(session=session, name=f"{prefix}-{role}", role=role)
+        _, token = create_user(
+            session=session, name=f"{prefix}-{role}", role=role, agency=short_name
+        )
         tokens[role] = token
-    session.flush()
-    session.execute(
-        text("UPDATE app_user SET agency_id = :a WHERE name LIKE :p"),
-        {"a": agency_id, "p": f"{prefix}-%"},
-    )
     session.flush()
     return tokens
 

@@ -194,9 +194,6 @@ def upgrade() -> None:
         f"ON follow_up_note TO {AGGREGATE}"
     )
     op.execute(f"GRANT USAGE ON SEQUENCE follow_up_note_id_seq TO {AGGREGATE}")
-    op.execute(f"GRANT SELECT ON agency TO {AGGREGATE}")
-    # A planner's own agency, for the rule on whose actions a planner may update.
-    op.execute(f"GRANT SELECT (name, agency_id) ON app_user TO {AGGREGATE}")
     op.execute(
         "REVOKE ALL ON FUNCTION timpora_agency_contributions(timestamptz, timestamptz) FROM PUBLIC"
     )
@@ -207,7 +204,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(f"REVOKE SELECT (name, agency_id) ON app_user FROM {AGGREGATE}")
     op.execute("DROP FUNCTION IF EXISTS timpora_agency_contributions(timestamptz, timestamptz)")
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE IF EXISTS {table}")
