@@ -61,6 +61,11 @@ TARGET_FLOOR_FRACTION = 0.8
 ON_SIGHTING = re.compile(r"INDEX \S+ ON (?:ONLY )?(?:public\.)?sighting ")
 
 
+def reference_data_dir() -> Path:
+    """TIMPORA_REFERENCE_DATA_DIR when set (a worktree elsewhere), else the checkout's sibling."""
+    return Path(os.environ.get("TIMPORA_REFERENCE_DATA_DIR") or ROOT.parent / "shared" / "data")
+
+
 def make_csv(session: Session, n: int, path: Path, seed: int = 1, days: int = 365) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     kab = location_index(session).kabupaten
@@ -221,7 +226,7 @@ def main() -> None:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
         settings = Settings(
             database=DatabaseSettings(database_url=url),
-            area=AreaSettings(reference_data_dir=ROOT.parent / "shared" / "data"),
+            area=AreaSettings(reference_data_dir=reference_data_dir()),
             service=ServiceSettings(environment="test"),
         )
         upgrade(engine)

@@ -45,21 +45,40 @@ def _text_columns(frame: pd.DataFrame) -> list[Any]:
     ]
 
 
-def _map_text(frame: pd.DataFrame, cell: Callable[[Any], Any]) -> pd.DataFrame:
+def _map_text(
+    frame: pd.DataFrame, cell: Callable[[Any], Any], may_change: Callable[[str], bool]
+) -> pd.DataFrame:
+    """A copy with ``cell`` applied to the text columns, except columns of text only where
+    ``may_change`` (given the column's cells joined by NUL) proves no cell changes: a million
+    cells mapped one by one cost ~0.3 s a column, the joined test a few milliseconds."""
     columns = _text_columns(frame)
-    if not columns:
-        return frame
     out = frame.copy()
     for column in columns:
-        out[column] = out[column].map(cell)
+        values = out[column]
+        try:
+            joined = "\x00".join(values.tolist())
+        except TypeError:  # not text only (numbers, blanks as None): every cell
+            out[column] = values.map(cell)
+            continue
+        if may_change(joined):
+            out[column] = values.map(cell)
     return out
+
+
+def _may_need_quote(joined: str) -> bool:
+    # A cell that needs the quote starts with a trigger or with apostrophes (then a trigger).
+    return any(f"\x00{t}" in joined or joined.startswith(t) for t in TRIGGERS + "'")
+
+
+def _may_be_quoted(joined: str) -> bool:
+    return joined.startswith("'") or "\x00'" in joined
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with every text cell neutralised (numeric and date columns untouched)."""
-    return _map_text(frame, neutralise)
+    return _map_text(frame, neutralise, _may_need_quote)
 
 
 def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy with every neutralised text cell restored."""
-    return _map_text(frame, restore)
+    return _map_text(frame, restore, _may_be_quoted)

@@ -8,13 +8,14 @@ import io
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import registry
 from geo.io import export_layer, import_file
-from geo.io.formulas import neutralise, restore
+from geo.io.formulas import neutralise, neutralise_frame, restore, restore_frame
 from geo.settings import Settings
 from geo.users import Principal
 from tests.api.helpers import SAMBAS_TOWN, feature, point
@@ -49,6 +50,28 @@ PAYLOADS = [
 def test_neutralise_and_restore(value: object, written: object) -> None:
     assert neutralise(value) == written
     assert restore(neutralise(value)) == value
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        pytest.param(["a", "b'=c", "plain"], id="none-to-change"),
+        pytest.param(["a", "'=1+1", "b"], id="quoted-in-the-middle"),
+        pytest.param(["'+62", "b"], id="quoted-first"),
+        pytest.param(["a", "\x00'=x", "''-5"], id="nul-and-twice"),
+        pytest.param(["a", None, "'=1"], id="with-a-blank"),
+        pytest.param([1.5, "'@x", None], id="mixed"),
+    ],
+)
+def test_frames_change_exactly_the_cells_the_per_cell_functions_change(cells: list[object]) -> None:
+    # The frame functions skip a column whose joined text shows no candidate cell; they must
+    # still give what mapping every cell gives.
+    frame = pd.DataFrame({"name": pd.Series(cells, dtype=object), "n": range(len(cells))})
+    for whole, cell in ((restore_frame, restore), (neutralise_frame, neutralise)):
+        out = whole(frame)
+        assert out["name"].tolist() == frame["name"].map(cell).tolist()
+        assert out["n"].tolist() == list(range(len(cells)))
+    assert frame["name"].tolist() == cells  # a copy: the input is untouched
 
 
 def _workplaces(session: Session, settings: Settings) -> None:
