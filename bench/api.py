@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py              # the large demo set (1e6 sightings, 1e5 incidents)
     .venv/bin/python bench/api.py --quick      # the small demo set, fewer requests (< 60 s)
+    .venv/bin/python bench/api.py --tiles-only # admins' against viewers' tiles, 1 and 8 clients
 
 Data: ``geo.demo.seed`` (seed 7, twelve months ending 2025-07-01) in a PostGIS cluster of its own
 under ``--dir``, one database per size, built once and reused (``--fresh`` rebuilds it; a reused
@@ -363,8 +364,10 @@ class Run:
         return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
-def drive(base: str, token: str, paths: list[str], max_seconds: float) -> Run:
-    """``paths`` over CLIENTS concurrent keep-alive clients, stopping at ``max_seconds``.
+def drive(
+    base: str, token: str, paths: list[str], max_seconds: float, clients: int = CLIENTS
+) -> Run:
+    """``paths`` over ``clients`` concurrent keep-alive clients, stopping at ``max_seconds``.
 
     Each client is a plain ``http.client`` connection: it reads a response with one
     ``Content-Length`` read, so a 600 kB page costs the client ~0.3 ms of CPU (httpx, parsing
@@ -407,7 +410,7 @@ def drive(base: str, token: str, paths: list[str], max_seconds: float) -> Run:
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     cpu0 = {part: part_cpu_s(part) for part in CPU_ROOTS}
     t0 = time.perf_counter()
     for t in threads:
@@ -423,6 +426,45 @@ def drive(base: str, token: str, paths: list[str], max_seconds: float) -> Run:
             part: (part_cpu_s(part) - cpu0[part]) * 1e3 / len(latencies) for part in CPU_ROOTS
         }
     return run
+
+
+def tiles_by_role(
+    base: str,
+    admin: str,
+    viewer: str,
+    boxes: list[str],
+    rng: random.Random,
+    n_tiles: int,
+    args: argparse.Namespace,
+    machine: str,
+) -> None:
+    """Admins' against viewers' tiles, alternated in rounds, with one client (latency without
+    queueing) and with CLIENTS (throughput): the mixed tile set, and sighting tiles alone."""
+    mixed = [f"/tiles/{t}" for t in tile_paths(n_tiles, rng)]
+    sighting = [f"/tiles/{t}" for t in tile_paths(n_tiles, rng, ("sightings",), near=boxes)]
+    drive(base, admin, mixed[:40] + sighting[:40], args.max_seconds)
+    drive(base, viewer, mixed[:40] + sighting[:40], args.max_seconds)
+
+    def make(paths: list[str], token: str, clients: int) -> Callable[[], Run]:
+        return lambda: drive(base, token, paths, args.max_seconds, clients)
+
+    makers = {
+        f"{set_name} {role} {clients}": make(paths, token, clients)
+        for set_name, paths in (("mixed", mixed), ("sightings", sighting))
+        for role, token in (("admin", admin), ("viewer", viewer))
+        for clients in (1, CLIENTS)
+    }
+    figs = rounds(makers, args.repeat)
+    print(f"\n{machine}; uvicorn {args.workers} workers; median of {args.repeat} rounds")
+    print(f"{'tiles (z8-14)':34s}{'p50 ms':>8s}{'p95 ms':>8s}{'tiles/s':>9s}{'viewer/admin':>14s}")
+    for name, fig in figs.items():
+        set_name, role, n = name.split()
+        ratio = fig["rps"] / figs[f"{set_name} admin {n}"]["rps"]
+        label = f"{set_name}, {role}, {n} client{'s' if n != '1' else ''}"
+        print(
+            f"{label:34s}{fig['p50']:8.1f}{fig['p95']:8.1f}{fig['rps']:9.1f}"
+            + (f"{ratio:13.2f}x" if role == "viewer" else "")
+        )
 
 
 def median_runs(make: Callable[[], Run], repeat: int) -> dict[str, float]:
@@ -514,6 +556,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound per run")
     parser.add_argument("--dir", default="/tmp/timpora-bench-api", help="cluster directory")
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+    parser.add_argument(
+        "--tiles-only", action="store_true", help="only admins' against viewers' tiles (minutes)"
+    )
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -538,6 +583,9 @@ def main() -> None:
     if postmaster.exists():
         CPU_ROOTS["database"] = int(postmaster.read_text().split()[0])
     try:
+        if args.tiles_only:
+            tiles_by_role(base, token, viewer, boxes, rng, n_tiles, args, machine)
+            return
         ours = [f"/api/v1/sightings?bbox={b}&limit=1000" for b in boxes]
         plain = [f"/bench/baseline/sightings?bbox={b}&limit=1000" for b in boxes]
         tiles = tile_paths(n_tiles, rng)
