@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import agencies, alerts, boundaries, db, field, notify, ops, shards, users
+from cli import agencies, alerts, boundaries, db, field, inspections, notify, ops, shards, users
 from cli.actions import actions_app, meetings_app
 from cli.briefing import briefing_command, snapshot_command
 from cli.common import (
@@ -46,6 +46,7 @@ app.command("export")(export_command)
 app.add_typer(demo_app, name="demo")
 app.command("hotspots")(hotspots_command)
 app.command("risk")(risk_command)
+app.add_typer(inspections.app, name="inspections")
 app.add_typer(patrol_app, name="patrol")
 app.command("purge")(ops.purge)
 app.command("backup")(ops.backup)

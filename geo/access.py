@@ -184,6 +184,8 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "follow_up_action": ("created_by",),
     "follow_up_note": ("author", "body"),
     "follow_up_link": ("action_id", "kind", "target"),
+    # A saved inspection plan's exact factor values and the persons behind them.
+    "inspection_plan_stop": ("reasons",),
 }
 
 

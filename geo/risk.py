@@ -118,7 +118,8 @@ WEIGHTS_SQL = text("SELECT factor, weight, updated_at, updated_by FROM risk_weig
 
 RANKING_SQL = text(
     """
-    SELECT r.*, w.name, w.sector, w.kecamatan_name, w.desa_name, w.foreign_worker_quota,
+    SELECT r.*, w.name, w.sector, w.kecamatan_code, w.kecamatan_name, w.desa_name,
+           w.foreign_worker_quota,
            ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat
       FROM timpora_workplace_risk(
                CAST(:as_of AS date), CAST(:radius_m AS double precision),
@@ -217,7 +218,7 @@ def set_weight(
     return next(w for w in list_weights(session=session) if w["factor"] == factor)
 
 
-def _score(
+def score_factors(
     row: Any, weight: dict[str, float], *, personal: bool = True
 ) -> tuple[float, list[dict[str, Any]]]:
     """The score and its factors. For a role without personal data a count of persons shown
@@ -235,6 +236,54 @@ def _score(
     return total, factors
 
 
+def query_params(query: RiskQuery) -> dict[str, Any]:
+    """The bound parameters of the ranking and reasons statements for ``query``."""
+    return {
+        "as_of": query.as_of or dt.date.today(),
+        "radius_m": query.radius_m,
+        "window_days": query.window_days,
+        "expiring_days": query.expiring_days,
+        "border_scale_m": BORDER_SCALE_M,
+        "min_days": SIGHTED_MIN_DAYS,
+        "sponsor_away_m": SPONSOR_AWAY_M,
+    }
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One workplace of the ranking: its score and factors as ``personal`` says, and the row."""
+
+    score: float
+    row: Any
+    factors: list[dict[str, Any]]
+
+
+def scored_workplaces(
+    *, session: Session, query: RiskQuery, weight: dict[str, float], personal: bool
+) -> list[Scored]:
+    """Every workplace scored, highest first (ties by id): one statement over the regency."""
+    params = query_params(query)
+    scored = []
+    for row in session.execute(RANKING_SQL, params):
+        score, factors = score_factors(row, weight, personal=personal)
+        scored.append(Scored(score, row, factors))
+    scored.sort(key=lambda s: (-s.score, s.row.workplace_id))
+    return scored
+
+
+def shown_factors(factors: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
+    """The factors as ``role`` sees them: counts of persons below 3 as "<3", counts as ints."""
+    shown = []
+    for f in factors:
+        value: float | int | str = f["value"]
+        if f["factor"] in PERSON_FACTORS:
+            value = suppress_count(int(f["value"]), role)
+        elif f["factor"] != "border_proximity":
+            value = int(f["value"])
+        shown.append({**f, "value": value})
+    return shown
+
+
 def rank(
     *,
     session: Session,
@@ -244,34 +293,14 @@ def rank(
     client: str | None = None,
 ) -> dict[str, Any]:
     """The workplaces ranked by score, highest first (ties by id), ``query.limit`` of them."""
-    as_of = query.as_of or dt.date.today()
+    params = query_params(query)
+    as_of = params["as_of"]
     weight = weight or weights(session=session)
-    params = {
-        "as_of": as_of,
-        "radius_m": query.radius_m,
-        "window_days": query.window_days,
-        "expiring_days": query.expiring_days,
-        "border_scale_m": BORDER_SCALE_M,
-        "min_days": SIGHTED_MIN_DAYS,
-        "sponsor_away_m": SPONSOR_AWAY_M,
-    }
     personal = sees_personal_data(principal.role)
-    scored = []
-    for row in session.execute(RANKING_SQL, params):
-        score, factors = _score(row, weight, personal=personal)
-        scored.append((score, row, factors))
-    scored.sort(key=lambda s: (-s[0], s[1].workplace_id))
-    top = scored[: query.limit]
+    top = scored_workplaces(session=session, query=query, weight=weight, personal=personal)
     items = []
-    for position, (score, row, factors) in enumerate(top, start=1):
-        shown = []
-        for f in factors:
-            value: float | int | str = f["value"]
-            if f["factor"] in PERSON_FACTORS:
-                value = suppress_count(int(f["value"]), principal.role)
-            elif f["factor"] != "border_proximity":
-                value = int(f["value"])
-            shown.append({**f, "value": value})
+    for position, s in enumerate(top[: query.limit], start=1):
+        row = s.row
         items.append(
             {
                 "rank": position,
@@ -283,8 +312,8 @@ def rank(
                 "lon": row.lon,
                 "lat": row.lat,
                 "distance_to_border_m": row.border_m,
-                "score": round(score, 3),
-                "factors": shown,
+                "score": round(s.score, 3),
+                "factors": shown_factors(s.factors, principal.role),
             }
         )
     body: dict[str, Any] = {
@@ -296,7 +325,7 @@ def rank(
         "workplaces": items,
     }
     if personal and items:
-        persons = _reasons(session=session, params=params, ids=[i["workplace_id"] for i in items])
+        persons = reasons(session=session, query=query, ids=[i["workplace_id"] for i in items])
         for item in items:
             item["reasons"] = persons.get(item["workplace_id"], {})
         n_persons = len(
@@ -312,6 +341,14 @@ def rank(
             details={"workplaces": len(items), "persons": n_persons},
         )
     return body
+
+
+def reasons(
+    *, session: Session, query: RiskQuery, ids: list[int]
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """The persons behind the person factors of workplaces ``ids`` (personal roles only; the
+    caller audits)."""
+    return _reasons(session=session, params=query_params(query), ids=ids)
 
 
 def _reasons(

@@ -29,6 +29,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import inspection_plan
 from geo.alerts.delivery import payload
 from geo.alerts.service import features_by_ids
 from geo.ogc import COLLECTIONS
@@ -181,7 +182,7 @@ def readable(response: Any) -> bytes:
     return body
 
 
-def get_urls(app: FastAPI, canary: Canary) -> list[str]:
+def get_urls(app: FastAPI, canary: Canary, plan_id: int = 1) -> list[str]:
     """A concrete URL (or several) for every GET route of the OpenAPI document."""
     records = {
         "foreigners": canary.foreigner_id,
@@ -220,6 +221,8 @@ def get_urls(app: FastAPI, canary: Canary) -> list[str]:
             urls.append(path.replace("{photo_id}", "1"))
         elif path == "/api/v1/patrols/log/{patrol_id}":
             urls.append(path.replace("{patrol_id}", "1"))
+        elif path == "/api/v1/inspections/plans/{plan_id}":
+            urls.append(path.replace("{plan_id}", str(plan_id)))
         elif "{collection_id}" in path:
             for collection in COLLECTIONS:
                 url = path.replace("{collection_id}", collection.id)
@@ -256,7 +259,15 @@ def test_no_get_route_gives_a_person_away(
 ) -> None:
     tokens = make_tokens(session, prefix=f"crawl-{role}")
     refused, seen = [], 0
-    for url in get_urls(app, canary):
+    # An inspection plan made by an administrator around the canary (its reasons name persons).
+    plan = inspection_plan.make_plan(
+        session=session,
+        request=inspection_plan.parse_request(
+            session=session, start_lon=109.3931, start_lat=1.4812, max_route_km=50
+        ),
+        principal=Principal(name="crawl-admin", role="admin"),
+    )
+    for url in get_urls(app, canary, plan["id"]):
         response = client.get(url, headers=auth(tokens[role]))
         assert response.status_code < 500, f"{url}: {response.status_code} {response.text[:300]}"
         if response.status_code == 403:
