@@ -134,11 +134,12 @@ def fast_path(engine, settings: Settings, path: Path) -> tuple[float, dict[str, 
         return wall, dict(stages)
 
 
-def server_floor(engine) -> float:  # type: ignore[no-untyped-def]
-    """Seconds of a bare COPY of the stored sightings (already derived, binary, from memory)
-    into a table shaped like a partition of ``sighting`` (constraints and generated column, no
-    trigger), then building the indexes ``sighting`` keeps on it: what loading the same rows
-    costs the server with nothing else to do. Rolled back."""
+def server_floor(engine) -> tuple[float, float | None]:  # type: ignore[no-untyped-def]
+    """Seconds (and server CPU seconds, None if unreadable) of a bare COPY of the stored
+    sightings (already derived, binary, from memory) into a table shaped like a partition of
+    ``sighting`` (constraints and generated column, no trigger), then building the indexes
+    ``sighting`` keeps on it: what loading the same rows costs the server with nothing else to
+    do. Rolled back."""
     import io
 
     with engine.connect() as conn:
@@ -173,14 +174,18 @@ def server_floor(engine) -> float:  # type: ignore[no-untyped-def]
             )
         )
         conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        server0 = backend_cpu_s(pid)
         started = time.perf_counter()
         cursor.copy_expert(f"COPY bench_floor ({cols}) FROM STDIN (FORMAT binary)", rows)
         for k, ddl in enumerate(indexes):
             conn.execute(text(ON_SIGHTING.sub(f"INDEX bench_floor_{k} ON bench_floor ", ddl)))
         seconds = time.perf_counter() - started
+        server1 = backend_cpu_s(pid)
         cursor.close()
         tx.rollback()
-        return seconds
+        cpu = None if server0 is None or server1 is None else server1 - server0
+        return seconds, cpu
 
 
 def orm_baseline(engine, frame: pd.DataFrame) -> float:  # type: ignore[no-untyped-def]
@@ -222,6 +227,7 @@ def main() -> None:
         cluster.init()
         cluster.start()
         url = cluster.url()
+    load_start = os.getloadavg()
     try:
         engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
         settings = Settings(
@@ -240,7 +246,7 @@ def main() -> None:
                 size_mb = csv_path.stat().st_size / 1e6
                 for _ in range(repeat):
                     runs.append(fast_path(engine, settings, csv_path))
-        floor_s = server_floor(engine)
+        floor_s, floor_cpu = server_floor(engine)
         orm_s = orm_baseline(engine, frame.iloc[:n_orm])
         walls = sorted(w for w, _ in runs)
         fast_s = walls[len(walls) // 2]
@@ -254,7 +260,8 @@ def main() -> None:
         load = os.getloadavg()
         print(
             f"\nimport of a sightings CSV ({n:,} rows, {size_mb:.0f} MB); {machine_text}; "
-            f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+            f"load average {load_start[0]:.1f} {load_start[1]:.1f} {load_start[2]:.1f} at the "
+            f"start, {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end"
         )
         print(
             f"fast path: {repeat} run(s), "
@@ -267,6 +274,15 @@ def main() -> None:
             + ", ".join(f"{k} {v:.2f}" for k, v in stages.items() if k != "months exchanged")
             + f"; months exchanged {stages.get('months exchanged', 0):.0f}"
         )
+        import_cpu = stages.get("cpu: client", 0.0) + stages.get("cpu: server", 0.0)
+        if floor_cpu is not None:
+            # On a machine whose cores are all busy, wall time follows CPU time: the fraction
+            # of the floor then tends to the floor's CPU over the import's.
+            print(
+                f"CPU seconds: import {import_cpu:.1f} (client and server) in {fast_s:.1f} s, "
+                f"floor {floor_cpu:.1f} in {floor_s:.1f} s; floor CPU / import CPU "
+                f"{floor_cpu / import_cpu:.2f}"
+            )
         report(
             [
                 Row(
