@@ -69,7 +69,9 @@ SECTORS = (
 PERMIT_TYPES = ("KITAS", "KITAP", "VISA_KUNJUNGAN", "VOA", "PLB", "OTHER")
 SEXES = ("M", "F", "X")
 FOREIGNER_STATUSES = ("active", "departed", "deported", "absconded", "deceased")
-SIGHTING_SOURCES = ("patrol", "lodging", "checkpoint", "public_report", "other")
+# Written only with an inspection's findings (geo/inspections.py), never by the field form.
+INSPECTION_SOURCE = "inspection"
+SIGHTING_SOURCES = ("patrol", "lodging", "checkpoint", "public_report", "other", INSPECTION_SOURCE)
 INCIDENT_KINDS = (
     "overstay",
     "illegal_work",

@@ -2,8 +2,8 @@
 
 Each workplace's score is the sum, over named factors, of the factor's value times its weight.
 The values come from one set-based statement over the whole regency, the database function
-``timpora_workplace_risk`` (migration 0021); the weights from the ``risk_weight`` table, which
-an administrator changes with :func:`set_weight` (audited). Roles with personal data also get
+``timpora_workplace_risk`` (migrations 0021, 0022 and 0024, which adds the inspections); the
+weights from the ``risk_weight`` table, which an administrator changes with :func:`set_weight` (audited). Roles with personal data also get
 the persons behind each factor (``reasons``, audited); the others get the factors as counts,
 counts of persons below 3 suppressed (docs/privacy.md).
 """
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.access import MIN_PERSON_COUNT, sees_personal_data, suppress_count
 from geo.errors import NotFoundError, ValidationError
+from geo.inspections.model import VIOLATIONS
 from geo.users import Principal
 
 
@@ -32,8 +33,7 @@ class Factor:
     description: str
 
 
-# The factors in the order they are shown. "Days since the last inspection" is not among them:
-# the registry records no inspections yet.
+# The factors in the order they are shown.
 FACTORS: Final[tuple[Factor, ...]] = (
     Factor("over_quota", 3.0, True, "active sponsored foreign workers above the RPTKA quota"),
     Factor("expired_permits", 3.0, True, "active sponsored workers whose permit has expired"),
@@ -52,6 +52,19 @@ FACTORS: Final[tuple[Factor, ...]] = (
         False,
         "closeness to the border: 1 at the line, 0 at 20 km or more",
     ),
+    Factor(
+        "days_since_inspection",
+        0.01,
+        False,
+        "days since the last inspection, at most 365 (never inspected: 365)",
+    ),
+    Factor(
+        "sponsor_violations",
+        3.0,
+        True,
+        "violators found at another workplace in the window whose sponsor this site is, or "
+        "whose sponsor's workers are seen working here",
+    ),
 )
 FACTOR_NAMES: Final = tuple(f.name for f in FACTORS)
 DEFAULT_WEIGHTS: Final = {f.name: f.default_weight for f in FACTORS}
@@ -68,6 +81,8 @@ BORDER_SCALE_M: Final = 20_000.0
 SIGHTED_MIN_DAYS: Final = 2
 # ... whose own sponsor's site is farther than this (not the shop next door).
 SPONSOR_AWAY_M: Final = 5_000.0
+# Days since the last inspection count up to this; a workplace never inspected counts it whole.
+INSPECTION_HORIZON_DAYS: Final = 365
 
 
 @dataclass(frozen=True)
@@ -125,7 +140,7 @@ RANKING_SQL = text(
                CAST(:as_of AS date), CAST(:radius_m AS double precision),
                CAST(:window_days AS integer), CAST(:expiring_days AS integer),
                CAST(:border_scale_m AS double precision), CAST(:min_days AS integer),
-               CAST(:sponsor_away_m AS double precision)) r
+               CAST(:sponsor_away_m AS double precision), CAST(:horizon_days AS integer)) r
       JOIN workplace w ON w.id = r.workplace_id
     """
 )
@@ -134,6 +149,18 @@ RANKING_SQL = text(
 # aggregate database role cannot read these columns at all).
 REASONS_SQL = text(
     """
+    WITH violations AS (
+        SELECT DISTINCT x.foreigner_id, f.sponsor_workplace_id AS sponsor,
+               i.workplace_id AS found_at
+          FROM inspection_finding x
+          JOIN inspection i ON i.id = x.inspection_id
+          JOIN foreigner f ON f.id = x.foreigner_id
+         WHERE x.finding = ANY (CAST(:violations AS text[]))
+           AND i.voided_at IS NULL
+           AND i.inspected_on > CAST(:as_of AS date) - CAST(:window_days AS integer)
+           AND i.inspected_on <= CAST(:as_of AS date)
+           AND f.sponsor_workplace_id IS NOT NULL
+    )
     SELECT f.sponsor_workplace_id AS workplace_id,
            CASE WHEN f.permit_expires_on < CAST(:as_of AS date) THEN 'expired_permits'
                 ELSE 'expiring_permits' END AS factor,
@@ -157,6 +184,35 @@ REASONS_SQL = text(
      GROUP BY w.id, f.id
     HAVING count(DISTINCT (s.observed_at AT TIME ZONE 'Asia/Jakarta')::date)
            >= CAST(:min_days AS integer)
+    UNION
+    SELECT l.wid, 'sponsor_violations', f.id, f.full_name, f.permit_expires_on,
+           f.sponsor_workplace_id
+      FROM (
+        SELECT v.sponsor AS wid, v.foreigner_id
+          FROM violations v
+         WHERE v.sponsor <> v.found_at
+        UNION
+        SELECT w.id, v.foreigner_id
+          FROM violations v
+          JOIN foreigner mate
+            ON mate.sponsor_workplace_id = v.sponsor AND mate.status = 'active'
+          JOIN sighting s
+            ON s.foreigner_id = mate.id
+           AND s.observed_at >= CAST(:as_of AS date) - CAST(:window_days AS integer)
+           AND s.observed_at < CAST(:as_of AS date) + 1
+           AND s.source <> 'lodging'
+          JOIN workplace w
+            ON w.id = ANY (CAST(:ids AS integer[]))
+           AND ST_DWithin(s.geom_utm, w.geom_utm, CAST(:radius_m AS double precision))
+          JOIN workplace sw ON sw.id = v.sponsor
+         WHERE w.id <> v.found_at AND w.id <> sw.id
+           AND NOT ST_DWithin(sw.geom_utm, w.geom_utm, CAST(:sponsor_away_m AS double precision))
+         GROUP BY w.id, v.foreigner_id, mate.id
+        HAVING count(DISTINCT (s.observed_at AT TIME ZONE 'Asia/Jakarta')::date)
+               >= CAST(:min_days AS integer)
+      ) l
+      JOIN foreigner f ON f.id = l.foreigner_id
+     WHERE l.wid = ANY (CAST(:ids AS integer[]))
      ORDER BY 1, 2, 3
     """
 )
@@ -246,6 +302,7 @@ def query_params(query: RiskQuery) -> dict[str, Any]:
         "border_scale_m": BORDER_SCALE_M,
         "min_days": SIGHTED_MIN_DAYS,
         "sponsor_away_m": SPONSOR_AWAY_M,
+        "horizon_days": INSPECTION_HORIZON_DAYS,
     }
 
 
@@ -312,6 +369,9 @@ def rank(
                 "lon": row.lon,
                 "lat": row.lat,
                 "distance_to_border_m": row.border_m,
+                "last_inspected_on": row.last_inspected_on.isoformat()
+                if row.last_inspected_on
+                else None,
                 "score": round(s.score, 3),
                 "factors": shown_factors(s.factors, principal.role),
             }
@@ -355,7 +415,8 @@ def _reasons(
     *, session: Session, params: dict[str, Any], ids: list[int]
 ) -> dict[int, dict[str, list[dict[str, Any]]]]:
     out: dict[int, dict[str, list[dict[str, Any]]]] = {}
-    for row in session.execute(REASONS_SQL, {**params, "ids": ids}):
+    violations = list(VIOLATIONS)
+    for row in session.execute(REASONS_SQL, {**params, "ids": ids, "violations": violations}):
         out.setdefault(row.workplace_id, {}).setdefault(row.factor, []).append(
             {
                 "foreigner_id": row.foreigner_id,

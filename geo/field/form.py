@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.locate import FALLBACK_AOI_BBOX
-from geo.models import INCIDENT_KINDS, SIGHTING_SOURCES
+from geo.models import INCIDENT_KINDS, INSPECTION_SOURCE, SIGHTING_SOURCES
 
 SIMPLIFY_M: Final = 50.0
 
@@ -45,7 +45,8 @@ def context(*, session: Session) -> dict[str, Any]:
     return {
         "outline": {"type": "FeatureCollection", "features": features},
         "bbox": list(bbox) if bbox[0] is not None else list(FALLBACK_AOI_BBOX),
-        "sighting_sources": list(SIGHTING_SOURCES),
+        # Inspection sightings come with an inspection's findings (geo/inspections.py).
+        "sighting_sources": [s for s in SIGHTING_SOURCES if s != INSPECTION_SOURCE],
         "incident_kinds": list(INCIDENT_KINDS),
         "severities": [1, 2, 3, 4, 5],
     }

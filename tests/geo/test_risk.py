@@ -180,9 +180,12 @@ def test_each_factor_on_hand_built_cases(session: Session, sites: dict[str, Any]
         expected = 0.0 if d is None else max(0.0, 1 - d / risk.BORDER_SCALE_M)
         assert values(item)["border_proximity"] == pytest.approx(expected)
     plain = values(by_id[ids["plain"]])
-    assert {k: v for k, v in plain.items() if k != "border_proximity"} == {
-        name: 0 for name in risk.FACTOR_NAMES if name != "border_proximity"
+    apart = ("border_proximity", "days_since_inspection")
+    assert {k: v for k, v in plain.items() if k not in apart} == {
+        name: 0 for name in risk.FACTOR_NAMES if name not in apart
     }
+    # Never inspected counts as long ago (tests/geo/test_inspections.py has the rest).
+    assert plain["days_since_inspection"] == risk.INSPECTION_HORIZON_DAYS
     # The score is the sum of the factors' points, each value times its weight.
     for item in by_id.values():
         assert item["score"] == pytest.approx(
