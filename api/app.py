@@ -27,6 +27,7 @@ from api.routers import briefing as briefing_router
 from api.routers import field as field_router
 from api.routers import hotspots as hotspots_router
 from api.routers import inspection_plans as inspection_plans_router
+from api.routers import inspections as inspections_router
 from api.routers import io as io_router
 from api.routers import maps as maps_router
 from api.routers import notifications as notifications_router
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(risk_router.router)  # before resources: /workplaces/risk vs /{id}
     app.include_router(actions_router.router)  # before agencies: /agencies/contributions
     app.include_router(inspection_plans_router.router)
+    app.include_router(inspections_router.router)
     app.include_router(resources_router.router)
     app.include_router(proximity_router.router)
     app.include_router(audit_router.router)

@@ -164,6 +164,9 @@ def upgrade() -> None:
         f"ON inspection TO {AGGREGATE}"
     )
     op.execute(f"GRANT SELECT ON inspection_agency TO {AGGREGATE}")
+    # The agencies' names are what the counts are shown by (granted again here in case the
+    # agency table's own migration left the aggregate role without them).
+    op.execute(f"GRANT SELECT (id, name, short_name, kind) ON agency TO {AGGREGATE}")
     op.execute(
         f"GRANT SELECT (id, inspection_id, finding, action_taken) ON inspection_finding "
         f"TO {AGGREGATE}"
