@@ -16,6 +16,7 @@ from cli.common import (
     open_service_database,
 )
 from cli.hotspots import hotspots_command, patrol_app
+from cli.inspection_records import list_command, record_command
 from cli.io import demo_app, export_command, import_command
 from cli.maps import map_command
 from cli.risk import risk_command
@@ -46,6 +47,8 @@ app.command("export")(export_command)
 app.add_typer(demo_app, name="demo")
 app.command("hotspots")(hotspots_command)
 app.command("risk")(risk_command)
+inspections.app.command("record")(record_command)
+inspections.app.command("list")(list_command)
 app.add_typer(inspections.app, name="inspections")
 app.add_typer(patrol_app, name="patrol")
 app.command("purge")(ops.purge)
