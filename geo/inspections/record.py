@@ -38,7 +38,7 @@ from geo.users import Principal
 
 AGENCIES_SQL = text(
     """
-    SELECT id, short_name FROM agency
+    SELECT id, short_name, active FROM agency
      WHERE id = ANY (CAST(:ids AS integer[])) OR lower(short_name) = ANY (CAST(:names AS text[]))
     """
 )
@@ -85,14 +85,20 @@ def today_wib() -> dt.date:
     return dt.datetime.now(WIB).date()
 
 
-def resolve_agencies(*, session: Session, refs: Sequence[tuple[str, AgencyRef]]) -> dict[str, int]:
-    """Each (path, id or short name) → the agency's id; 422 naming the first unknown one."""
+def resolve_agencies(
+    *, session: Session, refs: Sequence[tuple[str, AgencyRef]], active: bool = False
+) -> dict[str, int]:
+    """Each (path, id or short name) → the agency's id; 422 naming the first unknown one (or,
+    with ``active``, the first that has left the team)."""
     ids = [r for _, r in refs if isinstance(r, int)]
     names = [r.lower() for _, r in refs if isinstance(r, str)]
     by_id: set[int] = set()
     by_name: dict[str, int] = {}
+    retired: set[int] = set()
     for row in session.execute(AGENCIES_SQL, {"ids": ids, "names": names}):
         by_id.add(int(row.id))
+        if not row.active:
+            retired.add(int(row.id))
         by_name[str(row.short_name).lower()] = int(row.id)
     out: dict[str, int] = {}
     for path, ref in refs:
@@ -102,6 +108,10 @@ def resolve_agencies(*, session: Session, refs: Sequence[tuple[str, AgencyRef]])
             found = by_name.get(ref.lower())
         if found is None:
             raise ValidationError(f"{path}: no agency {ref!r}", field=path, value=ref)
+        if active and found in retired:
+            raise ValidationError(
+                f"{path}: agency {ref!r} is no longer active", field=path, value=ref
+            )
         out[path] = found
     return out
 
@@ -164,7 +174,7 @@ def write(
     refs = [("led_by", valid.led_by)] + [
         (f"agencies[{i}]", a) for i, a in enumerate(valid.agencies)
     ]
-    agency_ids = resolve_agencies(session=session, refs=refs)
+    agency_ids = resolve_agencies(session=session, refs=refs, active=True)
     led_by = agency_ids["led_by"]
     present = sorted({led_by, *agency_ids.values()})
     if valid.external_ref is not None:
