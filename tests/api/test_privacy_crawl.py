@@ -29,7 +29,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import inspection_plan
+from geo import inspection_plan, inspections
 from geo.alerts.delivery import payload
 from geo.alerts.service import features_by_ids
 from geo.ogc import COLLECTIONS
@@ -59,6 +59,8 @@ SIGHTING_REF = "knr-sighting-ref"
 INCIDENT_TEXT = "knr-incident-66171 seen near the river"
 INCIDENT_REF = "knr-incident-ref-22903"
 ALERT_TEXT = "knr-alert-note-88121"
+INSPECTION_TEXT = "knr-inspection-summary-55213"
+FINDING_TEXT = "knr-finding-note-66324"
 # Keys that link a response to a person (their presence is the leak, whatever the value).
 PERSON_KEYS = ("foreigner_id", "foreigner_ids", "sighting_id", "foreigner_name", "subject_names")
 
@@ -76,11 +78,12 @@ class Canary:
     sighting_ids: tuple[int, ...]
     incident_id: int
     alert_id: int
+    inspection_id: int = 0
 
     @property
     def strings(self) -> list[str]:
         texts = [*CANARY_TEXT.values(), NOTE, REPORTER, SIGHTING_REF, INCIDENT_TEXT, INCIDENT_REF]
-        texts.append(ALERT_TEXT)
+        texts += [ALERT_TEXT, INSPECTION_TEXT, FINDING_TEXT]
         for lon, lat in (HOME, *SIGHTED_AT):
             texts.extend(coordinate_texts(lon, lat))
         return texts
@@ -157,8 +160,28 @@ def canary(session: Session, settings: Settings) -> Canary:
             "at": dt.datetime(2025, 4, 1, 1, 13, tzinfo=dt.UTC),
         },
     ).scalar_one()
+    inspection = inspections.record(
+        session=session,
+        principal=writer,
+        body={
+            "workplace_id": sponsor,
+            "inspected_on": "2024-12-20",  # outside the periods the other tests count
+            "led_by": "IMIGRASI",
+            "agencies": ["POLRES"],
+            "summary": INSPECTION_TEXT,
+            "findings": [
+                {
+                    "foreigner_id": person,
+                    "finding": "in_order",
+                    "action_taken": "none",
+                    "note": FINDING_TEXT,
+                }
+            ],
+        },
+        area=settings.area,
+    )
     session.flush()
-    return Canary(person, sponsor, sightings, incident, int(alert))
+    return Canary(person, sponsor, sightings, incident, int(alert), inspection)
 
 
 def assert_no_person(body: bytes, canary: Canary, where: str) -> None:
@@ -219,6 +242,8 @@ def get_urls(app: FastAPI, canary: Canary, plan_id: int = 1) -> list[str]:
             urls.append(path.replace("{job_id}", "nope"))
         elif path == "/api/v1/field/photos/{photo_id}":
             urls.append(path.replace("{photo_id}", "1"))
+        elif path == "/api/v1/inspections/{inspection_id}":
+            urls.append(path.replace("{inspection_id}", str(canary.inspection_id)))
         elif path == "/api/v1/patrols/log/{patrol_id}":
             urls.append(path.replace("{patrol_id}", "1"))
         elif path in ("/api/v1/actions/{action_id}", "/api/v1/meetings/{meeting_id}"):

@@ -114,6 +114,11 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/api/v1/inspections/plans"): PLAN,
     ("GET", "/api/v1/inspections/plans"): READ,
     ("GET", "/api/v1/inspections/plans/{plan_id:int}"): READ,
+    # Everyone reads inspections (roles without personal data as counts); writers record them.
+    ("GET", "/api/v1/inspections"): READ,
+    ("POST", "/api/v1/inspections"): WRITE,
+    ("GET", "/api/v1/inspections/{inspection_id:int}"): READ,
+    ("POST", "/api/v1/inspections/{inspection_id:int}/void"): WRITE,
     ("GET", "/api/v1/audit"): AUDIT,
     ("GET", "/api/v1/users"): USERS,
     ("POST", "/api/v1/users"): USERS,
