@@ -2,7 +2,7 @@
 
 Each workplace's score is the sum, over named factors, of the factor's value times its weight.
 The values come from one set-based statement over the whole regency, the database function
-``timpora_workplace_risk`` (migrations 0021, 0022 and 0024, which adds the inspections); the
+``timpora_workplace_risk`` (migrations 0021, 0022 and 0026, which adds the inspections); the
 weights from the ``risk_weight`` table, which an administrator changes with :func:`set_weight`
 (audited). Roles with personal data also get the persons behind each factor (``reasons``,
 audited); the others get the factors as counts, counts of persons below 3 suppressed

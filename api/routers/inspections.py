@@ -64,6 +64,10 @@ INSPECTION_SCHEMA: dict[str, Any] = {
         "agencies": {"type": "array", "items": AGENCY, "maxItems": MAX_AGENCIES},
         "summary": {"type": "string", "maxLength": MAX_TEXT},
         "external_ref": {"type": "string", "maxLength": 100},
+        "plan_stop_id": {
+            "type": "integer",
+            "description": "the stop of a saved inspection plan this inspection carries out",
+        },
         "findings": {"type": "array", "items": FINDING_SCHEMA, "maxItems": MAX_FINDINGS},
     },
 }

@@ -54,6 +54,7 @@ TOP_KEYS: Final = frozenset(
         "agencies",
         "summary",
         "external_ref",
+        "plan_stop_id",
         "findings",
     }
 )
@@ -85,6 +86,7 @@ class InspectionIn:
     summary: str | None = None
     external_ref: str | None = None
     checked_at: dt.datetime | None = None  # when the persons were checked (default: noon WIB)
+    plan_stop_id: int | None = None  # the stop of a saved inspection plan this carries out
     findings: tuple[FindingIn, ...] = ()
 
     def sighted_at(self) -> dt.datetime:
@@ -233,6 +235,9 @@ def parse_inspection(body: Any, *, today: dt.date) -> InspectionIn:
         summary=_text("summary", body.get("summary"), MAX_TEXT),
         external_ref=_text("external_ref", body.get("external_ref"), MAX_REF),
         checked_at=checked_at,
+        plan_stop_id=None
+        if body.get("plan_stop_id") is None
+        else _id("plan_stop_id", body["plan_stop_id"]),
         findings=parsed,
     )
 

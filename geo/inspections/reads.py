@@ -78,11 +78,11 @@ def parse_query(
     return InspectionQuery(workplace_id, ref, first, last, include_void, limit, offset)
 
 
-# Only columns the aggregate role is granted (migration 0024).
+# Only columns the aggregate role is granted (migration 0026).
 LIST_SQL = text(
     """
     SELECT i.id, i.workplace_id, w.name AS workplace_name, w.kecamatan_name, w.desa_name,
-           i.inspected_on, i.led_by_agency_id, i.created_at, i.voided_at,
+           i.inspected_on, i.led_by_agency_id, i.plan_stop_id, i.created_at, i.voided_at,
            count(*) OVER () AS total
       FROM inspection i
       JOIN workplace w ON w.id = i.workplace_id
@@ -192,6 +192,7 @@ def list_inspections(
                 "inspected_on": r.inspected_on.isoformat(),
                 "led_by": next((a for a in present if a["id"] == r.led_by_agency_id), None),
                 "agencies": present,
+                "plan_stop_id": r.plan_stop_id,
                 "created_at": r.created_at.isoformat(),
                 "void": r.voided_at is not None,
                 "voided_at": r.voided_at.isoformat() if r.voided_at else None,

@@ -51,12 +51,14 @@ FOREIGNERS_SQL = text(
      WHERE id = ANY (CAST(:ids AS integer[])) FOR UPDATE
     """
 )
+PLAN_STOP_SQL = text("SELECT workplace_id FROM inspection_plan_stop WHERE id = :id")
 EXTERNAL_REF_SQL = text("SELECT id FROM inspection WHERE external_ref = :ref")
 INSERT_SQL = text(
     """
-    INSERT INTO inspection (workplace_id, inspected_on, led_by_agency_id, summary, external_ref,
-                            created_by)
-    VALUES (:workplace_id, :inspected_on, :led_by, :summary, :external_ref, :created_by)
+    INSERT INTO inspection (workplace_id, inspected_on, led_by_agency_id, plan_stop_id, summary,
+                            external_ref, created_by)
+    VALUES (:workplace_id, :inspected_on, :led_by, :plan_stop_id, :summary, :external_ref,
+            :created_by)
     RETURNING id
     """
 )
@@ -114,6 +116,24 @@ def resolve_agencies(
             )
         out[path] = found
     return out
+
+
+def _check_plan_stop(*, session: Session, valid: InspectionIn) -> None:
+    """The plan stop exists and is a stop at this workplace."""
+    stop = session.execute(PLAN_STOP_SQL, {"id": valid.plan_stop_id}).one_or_none()
+    if stop is None:
+        raise ValidationError(
+            f"plan_stop_id: no inspection plan stop with id {valid.plan_stop_id}",
+            field="plan_stop_id",
+            value=valid.plan_stop_id,
+        )
+    if stop.workplace_id != valid.workplace_id:
+        raise ValidationError(
+            f"plan_stop_id: stop {valid.plan_stop_id} is a stop at workplace {stop.workplace_id}, "
+            f"not at workplace {valid.workplace_id}",
+            field="plan_stop_id",
+            value=valid.plan_stop_id,
+        )
 
 
 def _check_permit(index: int, finding: FindingIn, held: dt.date | None, day: dt.date) -> None:
@@ -177,6 +197,8 @@ def write(
     agency_ids = resolve_agencies(session=session, refs=refs, active=True)
     led_by = agency_ids["led_by"]
     present = sorted({led_by, *agency_ids.values()})
+    if valid.plan_stop_id is not None:
+        _check_plan_stop(session=session, valid=valid)
     if valid.external_ref is not None:
         owner = session.execute(EXTERNAL_REF_SQL, {"ref": valid.external_ref}).scalar()
         if owner is not None:
@@ -204,6 +226,7 @@ def write(
                     "workplace_id": valid.workplace_id,
                     "inspected_on": valid.inspected_on,
                     "led_by": led_by,
+                    "plan_stop_id": valid.plan_stop_id,
                     "summary": valid.summary,
                     "external_ref": valid.external_ref,
                     "created_by": principal.name[:100],

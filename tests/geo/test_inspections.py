@@ -391,3 +391,31 @@ def test_list_filters(session: Session, place: dict[str, Any]) -> None:
         with pytest.raises(ValidationError) as err:
             inspections.parse_query(**kw)  # type: ignore[arg-type]
         assert err.value.field == field
+
+
+def test_an_inspection_carries_out_a_plan_stop(session: Session, place: dict[str, Any]) -> None:
+    stops = session.execute(
+        text(
+            "WITH p AS (INSERT INTO inspection_plan (created_by, created_by_role, period,"
+            " starts_on, ends_on, start_geom, max_route_km, max_stops, route_length_m)"
+            " VALUES ('insp-analyst', 'analyst', 'day', '2025-05-22', '2025-05-22',"
+            " ST_SetSRID(ST_MakePoint(109.2, 1.2), 4326), 50, 5, 0) RETURNING id)"
+            " INSERT INTO inspection_plan_stop (plan_id, position, visit_on, workplace_id,"
+            " workplace_name, geom, leg_m, score, factors, agencies)"
+            " SELECT p.id, x.pos, '2025-05-22', x.wid, 'stop', ST_SetSRID(ST_MakePoint(109.2,"
+            " 1.2), 4326), 0, 1, '[]', '[]'"
+            " FROM p, (VALUES (1, CAST(:site AS integer)), (2, CAST(:other AS integer))) x(pos, wid)"
+            " RETURNING id"
+        ),
+        {"site": place["site"], "other": place["sponsor"]},
+    ).scalars()
+    here, there = sorted(stops)
+    with pytest.raises(ValidationError) as err:
+        record(session, body(place, [], plan_stop_id=there))
+    assert err.value.field == "plan_stop_id" and "not at workplace" in err.value.message
+    with pytest.raises(ValidationError) as err:
+        record(session, body(place, [], plan_stop_id=2**31 - 2))
+    assert err.value.field == "plan_stop_id"
+    new_id = record(session, body(place, [], plan_stop_id=here))
+    item = inspections.get_inspection(session=session, principal=ANALYST, inspection_id=new_id)
+    assert item["plan_stop_id"] == here

@@ -1,16 +1,17 @@
 """Inspections and their findings; the risk ranking reads them.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 
 - ``inspection``: a joint inspection of a workplace on a day, led by an agency, recorded by a
   user, with a free-text summary (personal: it may name persons). Nothing is deleted: a wrong
   record is voided with a reason (``voided_at``, ``voided_by``, ``void_reason``) and recorded
   again. ``inspection_agency``: the agencies present (the leading one among them).
   ``inspection_finding``: per foreigner checked, the finding and the action taken, with a note.
+  An inspection may carry out a stop of a saved inspection plan (``plan_stop_id``).
 - Sightings take the source ``inspection``: each foreigner checked is sighted at the workplace.
 - ``timpora_workplace_risk`` gains ``days_since_inspection`` and ``sponsor_violations``
-  (docs/risk.md); its SQL is ``geo/migrations/sql/0024_workplace_risk_inspections.sql``. The
+  (docs/risk.md); its SQL is ``geo/migrations/sql/0026_workplace_risk_inspections.sql``. The
   downgrade restores migration 0022's function (and turns ``inspection`` sightings into
   ``other`` ones, which the older check allows).
 
@@ -26,8 +27,8 @@ from pathlib import Path
 
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -57,7 +58,7 @@ NEW = (
 )
 # The new factors' documented defaults (docs/risk.md); geo.risk.DEFAULT_WEIGHTS says the same.
 DEFAULTS = (("days_since_inspection", 0.01), ("sponsor_violations", 3.0))
-FUNCTION = (HERE.parent / "sql" / "0024_workplace_risk_inspections.sql").read_text()
+FUNCTION = (HERE.parent / "sql" / "0026_workplace_risk_inspections.sql").read_text()
 
 
 def _old_function() -> str:
@@ -81,6 +82,7 @@ CREATE TABLE inspection (
     workplace_id integer NOT NULL REFERENCES workplace (id),
     inspected_on date NOT NULL,
     led_by_agency_id integer NOT NULL REFERENCES agency (id),
+    plan_stop_id integer REFERENCES inspection_plan_stop (id) ON DELETE SET NULL,
     summary text CHECK (length(summary) <= 10000),
     external_ref varchar(100) UNIQUE,
     created_by varchar(100) NOT NULL,
@@ -160,7 +162,8 @@ def upgrade() -> None:
         f"TO {PERSONAL}"
     )
     op.execute(
-        f"GRANT SELECT (id, workplace_id, inspected_on, led_by_agency_id, created_at, voided_at) "
+        f"GRANT SELECT (id, workplace_id, inspected_on, led_by_agency_id, plan_stop_id, "
+        "created_at, voided_at) "
         f"ON inspection TO {AGGREGATE}"
     )
     op.execute(f"GRANT SELECT ON inspection_agency TO {AGGREGATE}")
