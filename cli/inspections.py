@@ -3,6 +3,7 @@ risk ranking (docs/risk.md, "Inspection plan")."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,6 +21,7 @@ from cli.common import (
 from geo import inspection_plan
 from geo.inspection_plan import service
 from geo.users import operator_principal
+from maps.inspection_plan_pdf import plan_pdf_file
 
 app = typer.Typer(help="Joint inspections of workplaces: plans.", no_args_is_help=True)
 
@@ -111,11 +113,13 @@ def plan_command(
         service.DEFAULT_STOPS, "--max-stops", help="Stops per day (at most 12)."
     ),
     kecamatan: str | None = typer.Option(None, "--kecamatan", help="Kemendagri code or name."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Also write the one-page field sheet."),
+    lang: str | None = typer.Option(None, "--lang", help="The sheet's language: id or en."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Plan joint inspections: the top-risk workplaces within the route length, in visiting
-    order, with reasons and agencies; saved (the command line acts as an administrator, so the
-    persons behind the reasons are listed; audited)."""
+    order, with reasons and agencies; saved, and with --pdf printed on one A4 page (the command
+    line acts as an administrator, so the persons behind the reasons are listed; audited)."""
     settings = load_settings()
     db = open_database(settings)
     with db.session() as session:
@@ -131,9 +135,20 @@ def plan_command(
             max_stops=max_stops,
             kecamatan=kecamatan,
         )
+        principal = operator_principal()
         plan = inspection_plan.make_plan(
-            session=session, request=request, principal=operator_principal(), client="cli"
+            session=session, request=request, principal=principal, client="cli"
         )
+        if pdf is not None:
+            made = plan_pdf_file(
+                session=session,
+                settings=settings,
+                principal=principal,
+                plan_id=plan["id"],
+                lang=lang,
+                client="cli",
+            )
+            pdf.write_bytes(made.content)
     meta = plan["plan"]
     start = meta["start"]["name"] or f"{meta['start']['lon']:.5f}, {meta['start']['lat']:.5f}"
     say(
@@ -143,6 +158,8 @@ def plan_command(
         fmt,
     )
     print_records(stop_records(plan), STOP_COLUMNS, fmt)
+    if pdf is not None:
+        say(f"wrote {pdf}", fmt)
 
 
 @app.command("plans")

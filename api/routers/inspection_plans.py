@@ -11,16 +11,18 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
 from api.responses import JSON, GeoJSON
-from api.routing import Reader, client_address
+from api.routing import Reader, client_address, download
 from geo import access, inspection_plan, risk
 from geo.deadline import time_limit
 from geo.inspection_plan import service
 from geo.users import Principal
+from maps.inspection_plan_pdf import plan_pdf_file
 
 router = APIRouter(prefix="/api/v1", tags=["inspections"])
 
@@ -120,3 +122,28 @@ def get_plan(plan_id: int, request: Request, session: SessionDep, principal: Rea
             client=client_address(request),
         )
     )
+
+
+@router.get(
+    "/inspections/plans/{plan_id:int}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    summary="One saved plan as a one-page A4 field sheet: route map, stops, reasons, agencies",
+)
+def get_plan_pdf(
+    plan_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Reader,
+    lang: Annotated[str | None, Query(description="id (default) or en")] = None,
+) -> Response:
+    made = plan_pdf_file(
+        session=session,
+        settings=settings,
+        principal=principal,
+        plan_id=plan_id,
+        lang=lang,
+        client=client_address(request),
+    )
+    return download(made.content, media_type=made.media_type, file_name=made.file_name)

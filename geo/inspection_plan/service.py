@@ -34,6 +34,8 @@ PERIODS: Final = ("day", "week")
 WEEK_DAYS: Final = 5  # a week plan: a tour on each working day, Monday to Friday
 MAX_ROUTE_KM: Final = Cap("max_route_km", 1, 300, "km")  # one day's tour, the return included
 MAX_STOPS: Final = Cap("max_stops", 1, 12)  # one day's stops
+# A week's stops per day: five days of them still fit the one printed page.
+WEEK_MAX_STOPS: Final = Cap("max_stops", 1, 4)
 LIST_LIMIT: Final = Cap("limit", 1, 200)
 LIST_OFFSET: Final = Cap("offset", 0, 1_000_000)
 # The planner considers the best-scored reachable workplaces only (work grows with them).
@@ -143,7 +145,7 @@ def parse_request(
             value=str(period)[:40],
         )
     route_km = MAX_ROUTE_KM.number(max_route_km)
-    stops = MAX_STOPS.integer(max_stops)
+    stops = (WEEK_MAX_STOPS if period == "week" else MAX_STOPS).integer(max_stops)
     if isinstance(date, str):
         text_date = date
         try:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.api.helpers import auth, make_tokens
+from tests.api.test_privacy_crawl import readable
 from tests.geo.test_risk import AS_OF, SITES, sites  # noqa: F401  (the hand-built workplaces)
 
 URL = "/api/v1/inspections/plans"
@@ -52,6 +53,13 @@ def test_plan_made_saved_and_read_by_role(
         seen = client.get(f"{URL}/{plan['id']}", headers=auth(tokens[role]))
         assert seen.status_code == 200
         assert b"Worker" not in seen.content and b"reasons" not in seen.content
+    sheet = client.get(f"{URL}/{plan['id']}.pdf?lang=en", headers=auth(tokens["viewer"]))
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "application/pdf"
+    assert b"Hidden Worker" not in readable(sheet)
+    assert (
+        client.get(f"{URL}/{plan['id']}.pdf?lang=xx", headers=auth(tokens["viewer"])).status_code
+        == 422
+    )
     assert client.post(URL, json=BODY, headers=auth(tokens["viewer"])).status_code == 403
     assert client.post(URL, json=BODY, headers=auth(tokens["coordinator"])).status_code == 403
     assert client.get(f"{URL}/999999", headers=auth(tokens["viewer"])).status_code == 404
@@ -71,6 +79,7 @@ def test_plan_made_saved_and_read_by_role(
         ),
         pytest.param({"start_lat": None}, "start_lat", id="half-a-start"),
         pytest.param({"window_days": 9999}, "window_days", id="window"),
+        pytest.param({"period": "week", "max_stops": 5}, "max_stops", id="week-stops"),
     ],
 )
 def test_bad_values_are_422_naming_them(

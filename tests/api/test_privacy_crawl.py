@@ -248,7 +248,7 @@ def get_urls(app: FastAPI, canary: Canary, plan_id: int = 1) -> list[str]:
             urls.append(path.replace("{patrol_id}", "1"))
         elif path in ("/api/v1/actions/{action_id}", "/api/v1/meetings/{meeting_id}"):
             urls.append(re.sub(r"\{\w+\}", "1", path))
-        elif path == "/api/v1/inspections/plans/{plan_id}":
+        elif path.startswith("/api/v1/inspections/plans/{plan_id}"):  # the plan and its PDF
             urls.append(path.replace("{plan_id}", str(plan_id)))
         elif "{collection_id}" in path:
             for collection in COLLECTIONS:

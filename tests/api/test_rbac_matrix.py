@@ -114,6 +114,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("POST", "/api/v1/inspections/plans"): PLAN,
     ("GET", "/api/v1/inspections/plans"): READ,
     ("GET", "/api/v1/inspections/plans/{plan_id:int}"): READ,
+    ("GET", "/api/v1/inspections/plans/{plan_id:int}.pdf"): READ,
     # Everyone reads inspections (roles without personal data as counts); writers record them.
     ("GET", "/api/v1/inspections"): READ,
     ("POST", "/api/v1/inspections"): WRITE,

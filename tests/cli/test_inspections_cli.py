@@ -61,8 +61,10 @@ def test_plan_json_csv_table_and_list(sites: dict[str, Any], tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     (only,) = list(csv.DictReader(io.StringIO(result.stdout)))
     assert int(only["workplace_id"]) == ids["quota"]
-    table = run("--max-route-km", "30")
+    sheet = tmp_path / "plan.pdf"
+    table = run("--max-route-km", "30", "--pdf", str(sheet), "--lang", "en")
     assert table.exit_code == 0 and "quota" in table.stdout
+    assert sheet.read_bytes().startswith(b"%PDF")
     listed = CliRunner().invoke(app, ["inspections", "plans", "--format", "json"])
     assert listed.exit_code == 0, listed.output
     assert len(json.loads(listed.stdout)) >= 3
