@@ -23,7 +23,7 @@ from geo.inspection_plan import service
 from geo.users import operator_principal
 from maps.inspection_plan_pdf import plan_pdf_file
 
-app = typer.Typer(help="Joint inspections of workplaces: plans.", no_args_is_help=True)
+app = typer.Typer(help="Joint inspections of workplaces: plans and records.", no_args_is_help=True)
 
 
 def _factors_text(factors: list[dict[str, Any]]) -> str:
