@@ -791,3 +791,11 @@ def test_grid_cells_counted_here_are_the_servers(session: Session) -> None:
         per_month = rows.select((rows.level == level) & (rows.month != 0))
         everything = rows.select((rows.level == level) & (rows.month == 0))
         assert per_month.n.sum() == everything.n.sum() == len(lon)
+
+    # Written in key order (level, cx, cy, month): the same rows, sorted.
+    def as_tuples(grid: gridload.GridRows) -> list[tuple[int, ...]]:
+        columns = (grid.level, grid.cx, grid.cy, grid.month, grid.n)
+        return list(zip(*(c.tolist() for c in columns), strict=True))
+
+    ordered = as_tuples(rows.in_key_order())
+    assert ordered == sorted(as_tuples(rows))
