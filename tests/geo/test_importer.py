@@ -154,7 +154,12 @@ def test_bad_rows_rejected_with_exact_report_and_nothing_written(
     assert problems == [
         (3, "observed_at", "31/02/2025", "no such date"),
         (4, "foreigner_ref", "UJI-F-404", "no foreigner with this external_ref"),
-        (5, "source", "ufo", "not one of patrol, lodging, checkpoint, public_report, other"),
+        (
+            5,
+            "source",
+            "ufo",
+            "not one of patrol, lodging, checkpoint, public_report, other, inspection",
+        ),
         (6, "lon/lat", "103.8 1.35", "outside Kabupaten Sambas plus the 10 km margin"),
         (7, "lon/lat", "abc 1.61", "coordinates must be two numbers"),
         (7, "observed_at", None, "required value is missing"),
