@@ -37,6 +37,7 @@ APP_FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "patrols.js": "text/javascript; charset=utf-8",
     "dashboard-jobs.js": "text/javascript; charset=utf-8",
+    "dashboard-actions.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "patrols.css": "text/css; charset=utf-8",
 }
@@ -131,6 +132,15 @@ def dashboard_meta(
             "replay": patrols and "/api/v1/patrols/replay" in paths,
         },
         "jobs": jobs_meta(principal.role, paths),
+        # Follow-up actions: every role reads them; who may change which (planners: their own
+        # agency's) is the service's rule, repeated here only to offer the form.
+        "followup": {
+            "manage": access.allowed(principal.role, access.MANAGE_ACTIONS),
+            "update": access.allowed(principal.role, access.UPDATE_ACTIONS),
+            "agency_id": principal.agency_id,
+        }
+        if "/api/v1/actions" in paths
+        else None,
         "alerts": {
             "queue": "/api/v1/alerts/queue" in paths,
             "detail": alerts and "/api/v1/alerts/{alert_id:int}" in paths,
