@@ -91,7 +91,7 @@ def briefing_command(
         "a period of at most 31 days).",
     ),
 ) -> None:
-    """Write the briefing pack: six A4 landscape pages of aggregates (PDF), and with
+    """Write the briefing pack: seven A4 landscape pages of aggregates (PDF), and with
     --patrol-coverage a page of the patrol teams' tracks against the hot cells."""
     from geo.users import command_line_principal
     from maps.products import briefing_file

@@ -24,6 +24,7 @@ from geo.settings import Settings
 from geo.times import WIB
 from geo.users import Principal
 from maps.briefing_coverage import PatrolCoverage, collect_coverage
+from maps.briefing_followup import FollowUp, collect_followup
 from maps.hotspot_layers import hotspot_result
 from maps.labels import Lang, check_lang, t
 from maps.sheet import Sheet
@@ -96,6 +97,7 @@ class Briefing:
     alerts: list[AlertTally]
     partial_months: dict[str, tuple[int, int]]  # YYYY-MM -> first and last day covered (WIB)
     coverage: PatrolCoverage | None = None  # with ``patrol_coverage``
+    followup: FollowUp | None = None  # the last meeting's actions, the agencies' contributions
 
 
 def _in_filter(stats: list[KecamatanStat], codes: Sequence[str]) -> list[KecamatanStat]:
@@ -218,6 +220,9 @@ def collect(
             kinds.months, start=filters.start, end=filters.end or sheet.data_as_of
         ),
         coverage=coverage,
+        followup=collect_followup(
+            session=session, principal=principal, start=filters.start, end=filters.end
+        ),
     )
 
 

@@ -1,9 +1,10 @@
-"""The six pages of the briefing pack, drawn from a collected ``Briefing`` (no database).
+"""The seven pages of the briefing pack, drawn from a collected ``Briefing`` (no database).
 
 Cover map with key figures; counts per kecamatan (table and choropleth); incidents by kind with a
 monthly trend; top hot spots with coordinates and kecamatan; the current patrol plan (map and
 stops); optionally the teams' patrol coverage (``maps.briefing_coverage``); open alerts by rule
-and kecamatan. Counts of persons below 3 are printed as "<3".
+and kecamatan; the last meeting's follow-up actions and the agencies' contributions
+(``maps.briefing_followup``). Counts of persons below 3 are printed as "<3".
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from geo.mapdata import KecamatanStat
 from geo.patrol import PatrolPlan
 from maps.briefing_content import Briefing
 from maps.briefing_coverage import coverage_page
+from maps.briefing_followup import followup_page
 from maps.hotspot_labels import confidence_text, trend_text
 from maps.hotspot_layers import exact_statistics
 from maps.labels import Lang, t
@@ -33,7 +35,7 @@ from maps.static_basemap import map_axes
 from maps.static_layers import KIND_COLOURS, Layer, PolygonLayer, number_text
 from maps.utm_geometry import geojson_to_utm
 
-PAGES: Final = ("cover", "kecamatan", "kinds", "hotspots", "patrol", "alerts")
+PAGES: Final = ("cover", "kecamatan", "kinds", "hotspots", "patrol", "alerts", "followup")
 
 
 def _page(
@@ -134,6 +136,7 @@ def cover_page(briefing: Briefing, pages: int) -> Figure:
         t("brief_hotspots", lang),
         t("brief_patrol", lang),
         t("brief_alerts", lang),
+        t("brief_followup", lang),
     ]
     lines = [f"{i + 2}. {item}" for i, item in enumerate(items)]
     contents.text(
@@ -454,10 +457,9 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
 
 
 def page_names(briefing: Briefing) -> tuple[str, ...]:
-    """The pack's pages: the six, and the patrol coverage after the plan when asked for."""
-    if briefing.coverage is None:
-        return PAGES
-    return (*PAGES[:5], "coverage", *PAGES[5:])
+    """The pack's pages: the seven, and the patrol coverage after the plan when asked for."""
+    names = PAGES if briefing.followup is not None else PAGES[:-1]
+    return names if briefing.coverage is None else (*names[:5], "coverage", *names[5:])
 
 
 def draw_pages(briefing: Briefing) -> list[Figure]:
@@ -485,5 +487,13 @@ def draw_pages(briefing: Briefing) -> list[Figure]:
                 ),
             )
         )
-    figures.append(alerts_page(briefing, pages, pages))
+    figures.append(alerts_page(briefing, names.index("alerts") + 1, pages))
+    if briefing.followup is not None:
+        figures.append(
+            followup_page(
+                briefing.followup,
+                briefing.params.lang,
+                lambda title, subtitle: _page(briefing, title, pages, pages, subtitle),
+            )
+        )
     return figures

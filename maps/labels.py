@@ -167,6 +167,10 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "id": "Episode peringatan dalam periode menurut aturan dan kecamatan",
         "en": "Alert episodes in the period by rule and kecamatan",
     },
+    "brief_followup": {
+        "id": "Tindak lanjut rapat terakhir; kontribusi instansi",
+        "en": "Last meeting's follow-up actions; agency contributions",
+    },
     "brief_open_alerts": {"id": "Episode peringatan", "en": "Alert episodes"},
     "col_new_episodes": {"id": "baru", "en": "new"},
     "brief_hot_cells": {"id": "Sel titik panas (≥ 90 %)", "en": "Hot-spot cells (≥ 90 %)"},

@@ -80,7 +80,7 @@ def get_snapshot(
     "/maps/briefing.pdf",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
-    summary="The briefing pack: six A4 landscape pages of aggregates, optionally patrol coverage",
+    summary="The briefing pack: seven A4 landscape pages of aggregates, optionally patrol coverage",
 )
 def get_briefing_pdf(
     request: Request,

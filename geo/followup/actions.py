@@ -25,6 +25,8 @@ from geo.audit import record
 from geo.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from geo.followup.values import (
     CLOSED_STATUSES,
+    MAX_LIMIT,
+    STATUSES,
     ActionIn,
     ActionQuery,
     Link,
@@ -196,6 +198,20 @@ def list_actions(*, session: Session, principal: Principal, query: ActionQuery) 
         last_id=actions[-1]["id"] if actions and has_more else None,
         limit=query.limit,
     )
+
+
+def actions_of_meeting(
+    *, session: Session, meeting_id: int, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Every action a meeting decided, in list order, as every role may see them (title,
+    agency, due day, status): what the briefing pack prints for any reader."""
+    query = ActionQuery(statuses=STATUSES, meeting_id=meeting_id, today=today, limit=MAX_LIMIT)
+    where, params = _where(query)
+    rows = session.execute(
+        text(f"{_select(False)} WHERE {where} ORDER BY {ORDER_KEY} LIMIT :fetch"),
+        {**params, "fetch": MAX_LIMIT},
+    ).all()
+    return [as_dict(r, False) for r in rows]
 
 
 def _note_dict(row: Any) -> dict[str, Any]:

@@ -166,6 +166,20 @@ def latest_meeting_id(*, session: Session, on_or_before: dt.date) -> int | None:
     return int(found) if found is not None else None
 
 
+def meeting_outcomes(
+    *, session: Session, on_or_before: dt.date, today: dt.date | None = None
+) -> dict[str, Any] | None:
+    """The last meeting held on or before a day, and each action it decided with its status
+    now, as every role may see them (no notes, no links); None when there was none."""
+    meeting_id = latest_meeting_id(session=session, on_or_before=on_or_before)
+    if meeting_id is None:
+        return None
+    row = session.execute(text(f"{_select(False)} WHERE m.id = :id"), {"id": meeting_id}).one()
+    out = _as_dict(row, False)
+    out["actions"] = actions.actions_of_meeting(session=session, meeting_id=meeting_id, today=today)
+    return out
+
+
 def create_meeting(
     *, session: Session, principal: Principal, meeting: MeetingIn, client: str | None = None
 ) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from maps.briefing_content import partial_months
 from maps.printed_table import fit_widths, wrap_to_width
 from maps.static_layers import number_text
 from tests.maps.briefing_seed import add_export_data
+from tests.maps.followup_seed import LONG_TITLE, add_followup_data
 from tests.maps.pdf_layout import layout_faults, text_runs
 from tests.maps.seed import Seed
 
@@ -58,6 +59,8 @@ def long_names(session: Session, seed: Seed) -> Seed:
         {"name": LONG_WORKPLACE, "geom": f"SRID=4326;POINT({lon + 0.01} {lat})"},
     )
     add_export_data(session, seed)
+    # A meeting with actions of several agencies, one title long enough to wrap (the last page).
+    add_followup_data(session, period_end=dt.date(2025, 4, 9))
     session.flush()
     return seed
 
@@ -97,11 +100,16 @@ def test_no_text_overlaps_or_crosses_a_line(
     (artifacts_dir / name).write_bytes(pdf)
     assert layout_faults(pdf) == []
     pages = ["".join(_squeezed(r) for r in runs) for runs in text_runs(pdf)]
-    assert len(pages) == 6
+    assert len(pages) == 7
     # The long names are printed whole (wrapped in their cells), not dropped.
     assert _squeezed(LONG_KECAMATAN) in pages[1] and _squeezed(LONG_QUIET) in pages[1]
     assert _squeezed(LONG_DESA) in pages[3]  # the hot spots lie in the busy kecamatan's desa
     assert _squeezed(LONG_KECAMATAN) in pages[5]  # open alerts there
+    # The last meeting before the period's end (without an end: the latest of all).
+    if period:
+        assert _squeezed(LONG_TITLE) in pages[6]  # its actions, the long title wrapped whole
+    else:
+        assert _squeezed("Rapat sesudah periode") in pages[6]
 
 
 def test_the_checker_sees_overprints_and_crossings(artifacts_dir: Path) -> None:
