@@ -204,6 +204,11 @@ def seed_demo(
             f"{info['unchanged']:,}",
         )
     console.print(table)
+    if report.followup:
+        console.print(
+            f"coordination meetings: {report.followup['meetings']} new, follow-up actions: "
+            f"{report.followup['actions']} new (timpora actions list)"
+        )
     console.print(f"ground truth (planted hotspots): {path}", highlight=False)
     console.print(f"loaded in {report.seconds:.1f} s")
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.demo.followup import seed_followup
 from geo.demo.generate import SIZES, describe, generate, load_geography
 from geo.demo.truth import ground_truth
 from geo.io.importer import ImportOptions, ImportSource, Progress, import_frame
@@ -27,6 +28,7 @@ class DemoReport:
     ground_truth: dict[str, Any] = field(default_factory=dict)
     ground_truth_path: Path | None = None
     seconds: float = 0.0
+    followup: dict[str, int] = field(default_factory=dict)  # meetings and actions added
 
 
 FIRST_RUN_SQL = text(
@@ -92,6 +94,8 @@ def seed(
             progress=progress,
         )
         report.layers[layer] = {**loaded.as_dict(), "digest": digests[layer]["digest"]}
+    # Coordination meetings and their follow-up actions, linked to the incidents just loaded.
+    report.followup = seed_followup(session=session, end=end, seed=seed)
     report.ground_truth = ground_truth(
         seed=seed, size=size, end=end, n_incidents=SIZES[size]["incidents"], planted=data.truth
     )

@@ -108,5 +108,25 @@ def test_small_seed_loads_plausible_data_and_ground_truth(
             edges = [pd.Timestamp(t) for t in spot["weekly_slices"]] + [pd.Timestamp(spot["end"])]
             per_slice = pd.cut(planted["occurred_at"], edges, right=False).value_counts(sort=False)
             assert len(per_slice) == len(counts) and (per_slice.to_numpy() >= counts).all()
+    # Meetings and follow-up actions: some overdue, some closed, linked to demo incidents.
+    assert report.followup == {"meetings": 3, "actions": 13}
+    statuses = dict(
+        session.execute(
+            text(
+                "SELECT CASE WHEN status IN ('open', 'in_progress') AND due_on < :end "
+                "THEN 'overdue' ELSE status END, count(*) FROM follow_up_action GROUP BY 1"
+            ),
+            {"end": END},
+        ).all()
+    )
+    assert statuses.get("overdue", 0) >= 2 and statuses["done"] >= 4 and statuses["dropped"] >= 1
+    linked = session.execute(
+        text(
+            "SELECT count(*) FROM follow_up_link l JOIN incident i ON i.id::text = l.target "
+            "WHERE l.kind = 'incident' AND i.external_ref LIKE 'DEMO-I-%'"
+        )
+    ).scalar_one()
+    assert linked == 13
     again = seed(session=session, seed=7, size="small", end=END, area=settings.area)
     assert all(v["inserted"] == 0 and v["updated"] == 0 for v in again.layers.values())
+    assert again.followup == {"meetings": 0, "actions": 0}
