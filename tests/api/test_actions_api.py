@@ -371,3 +371,34 @@ def test_contributions_count_per_agency(client: TestClient, session: Session) ->
     assert past["totals"] == {"reports": 0, "alerts_handled": 0, "actions_closed": 0}
     bad = client.get("/api/v1/agencies/contributions?from=2026-13-01", headers=auth(one["viewer"]))
     assert bad.status_code == 422 and "2026-13-01" in bad.text
+
+
+def test_alerts_handled_count_the_alerts_an_agencys_users_acted_on(
+    client: TestClient, session: Session
+) -> None:
+    from tests.api.queue_seed import add_alert
+
+    (a1, _), (a2, _), *_ = agencies(session)
+    one = users(session, "ha", a1)
+    two = users(session, "hb", a2)
+    before = client.get("/api/v1/agencies/contributions", headers=auth(one["viewer"])).json()
+    count = {a["agency_id"]: a["alerts_handled"] for a in before["agencies"]}
+    now = dt.datetime.now(dt.UTC)
+    first, second = (add_alert(session, f"handled-{i}", last=now) for i in range(2))
+    session.flush()
+    # Agency 2 acknowledges both and notes the first (still two alerts); agency 1 notes one.
+    acted = client.post(
+        "/api/v1/alerts/actions",
+        json={"action": "acknowledge", "ids": [first, second]},
+        headers=auth(two["coordinator"]),
+    )
+    assert acted.status_code == 200, acted.text
+    for token, alert in ((two["analyst"], first), (one["coordinator"], second)):
+        noted = client.post(
+            f"/api/v1/alerts/{alert}/notes", json={"note": "dicek"}, headers=auth(token)
+        )
+        assert noted.status_code == 200, noted.text
+    after = client.get("/api/v1/agencies/contributions", headers=auth(one["planner"])).json()
+    handled = {a["agency_id"]: a["alerts_handled"] for a in after["agencies"]}
+    assert handled[a2] == count[a2] + 2
+    assert handled[a1] == count[a1] + 1
