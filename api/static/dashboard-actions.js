@@ -87,7 +87,7 @@
     var first = $("fu-agency").querySelector("option");
     if (first) { first.textContent = tr("all"); }
     $("fu-state").textContent = "";  // a message of the other language
-    if (meta) { render(); }
+    if (meta) { render(); renderContributions(); }
   }
 
   // May the caller change this action? Managers any; planners their own agency's.
@@ -150,7 +150,7 @@
   function row(action) {
     var tr_ = el("tr", null, action.overdue ? "overdue" : action.status);
     tr_.setAttribute("data-action", String(action.id));
-    var due = el("td", action.due_on);
+    var due = el("td", action.due_on, "due");
     if (action.overdue) { due.appendChild(el("span", tr("overdue"), "flag")); }
     tr_.appendChild(due);
     tr_.appendChild(el("td", action.agency));
@@ -205,25 +205,34 @@
 
   function isoDay(d) { return d.toISOString().slice(0, 10); }
 
+  var contributed = null;  // the last contributions answer, redrawn on a language change
+
+  function renderContributions() {
+    var tbody = $("fu-contrib").querySelector("tbody");
+    tbody.textContent = "";
+    if (!contributed) { return; }
+    contributed.agencies.forEach(function (a) {
+      var r = el("tr");
+      r.setAttribute("data-agency", a.agency);
+      [a.agency, a.reports, a.alerts_handled, a.actions_closed].forEach(function (v) {
+        r.appendChild(el("td", v));
+      });
+      tbody.appendChild(r);
+    });
+    var totals = contributed.totals;
+    var total = el("tr", null, "total");
+    [tr("total"), totals.reports, totals.alerts_handled, totals.actions_closed]
+      .forEach(function (v) { total.appendChild(el("td", v)); });
+    tbody.appendChild(total);
+  }
+
   function loadContributions() {
     var p = new URLSearchParams();
     if ($("fu-from").value) { p.set("from", $("fu-from").value); }
     if ($("fu-to").value) { p.set("to", $("fu-to").value); }
     return api("/api/v1/agencies/contributions?" + p.toString()).then(function (body) {
-      var tbody = $("fu-contrib").querySelector("tbody");
-      tbody.textContent = "";
-      body.agencies.forEach(function (a) {
-        var r = el("tr");
-        r.setAttribute("data-agency", a.agency);
-        [a.agency, a.reports, a.alerts_handled, a.actions_closed].forEach(function (v) {
-          r.appendChild(el("td", v));
-        });
-        tbody.appendChild(r);
-      });
-      var total = el("tr", null, "total");
-      [tr("total"), body.totals.reports, body.totals.alerts_handled, body.totals.actions_closed]
-        .forEach(function (v) { total.appendChild(el("td", v)); });
-      tbody.appendChild(total);
+      contributed = body;
+      renderContributions();
       $("fu-from").value = body.from; $("fu-to").value = body.to;
     }).catch(function (err) { $("fu-state").textContent = tr("failed") + err.message; });
   }
@@ -258,7 +267,7 @@
   // The panel follows the dashboard's sign-in: shown with the app, emptied on sign-out.
   new MutationObserver(function () {
     if ($("app").hidden) {
-      $("followup").hidden = true; meta = null; shown = []; next = null;
+      $("followup").hidden = true; meta = null; shown = []; next = null; contributed = null;
     } else if (!meta) { load(); }
   }).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
   if (!$("app").hidden) { load(); }
