@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session
 from geo import inspection_plan, inspections
 from geo.alerts.delivery import payload
 from geo.alerts.service import features_by_ids
+from geo.followup import actions, meetings
+from geo.followup import values as followup_values
 from geo.ogc import COLLECTIONS
 from geo.registry import LAYERS, create_feature
 from geo.settings import Settings
@@ -61,6 +63,8 @@ INCIDENT_REF = "knr-incident-ref-22903"
 ALERT_TEXT = "knr-alert-note-88121"
 INSPECTION_TEXT = "knr-inspection-summary-55213"
 FINDING_TEXT = "knr-finding-note-66324"
+MEETING_TEXT = "knr-meeting-minutes-41733"
+ACTION_NOTE = "knr-action-note-90517"
 # Keys that link a response to a person (their presence is the leak, whatever the value).
 PERSON_KEYS = ("foreigner_id", "foreigner_ids", "sighting_id", "foreigner_name", "subject_names")
 
@@ -79,11 +83,13 @@ class Canary:
     incident_id: int
     alert_id: int
     inspection_id: int = 0
+    meeting_id: int = 0
+    action_id: int = 0
 
     @property
     def strings(self) -> list[str]:
         texts = [*CANARY_TEXT.values(), NOTE, REPORTER, SIGHTING_REF, INCIDENT_TEXT, INCIDENT_REF]
-        texts += [ALERT_TEXT, INSPECTION_TEXT, FINDING_TEXT]
+        texts += [ALERT_TEXT, INSPECTION_TEXT, FINDING_TEXT, MEETING_TEXT, ACTION_NOTE]
         for lon, lat in (HOME, *SIGHTED_AT):
             texts.extend(coordinate_texts(lon, lat))
         return texts
@@ -180,8 +186,32 @@ def canary(session: Session, settings: Settings) -> Canary:
         },
         area=settings.area,
     )
+    # A coordination meeting about the canary: minutes and an action's note are free text, its
+    # links point at the canary's alert and incident.
+    meeting = meetings.create_meeting(
+        session=session,
+        principal=writer,
+        meeting=followup_values.parse_meeting_in(
+            session,
+            held_on="2025-04-03",
+            title="Rapat kanari",
+            notes=MEETING_TEXT,
+            actions=[
+                {
+                    "title": "Tindak lanjut kanari",
+                    "agency": "POLRES",
+                    "due_on": "2025-04-10",
+                    "links": [f"alert:{alert}", f"incident:{incident}"],
+                }
+            ],
+        ),
+    )
+    action_id = meeting["actions"][0]["id"]
+    actions.add_note(session=session, principal=writer, action_id=action_id, body=ACTION_NOTE)
     session.flush()
-    return Canary(person, sponsor, sightings, incident, int(alert), inspection)
+    return Canary(
+        person, sponsor, sightings, incident, int(alert), inspection, meeting["id"], action_id
+    )
 
 
 def assert_no_person(body: bytes, canary: Canary, where: str) -> None:
@@ -246,8 +276,10 @@ def get_urls(app: FastAPI, canary: Canary, plan_id: int = 1) -> list[str]:
             urls.append(path.replace("{inspection_id}", str(canary.inspection_id)))
         elif path == "/api/v1/patrols/log/{patrol_id}":
             urls.append(path.replace("{patrol_id}", "1"))
-        elif path in ("/api/v1/actions/{action_id}", "/api/v1/meetings/{meeting_id}"):
-            urls.append(re.sub(r"\{\w+\}", "1", path))
+        elif path == "/api/v1/actions/{action_id}":
+            urls.append(path.replace("{action_id}", str(canary.action_id)))
+        elif path == "/api/v1/meetings/{meeting_id}":
+            urls.append(path.replace("{meeting_id}", str(canary.meeting_id)))
         elif path.startswith("/api/v1/inspections/plans/{plan_id}"):  # the plan and its PDF
             urls.append(path.replace("{plan_id}", str(plan_id)))
         elif "{collection_id}" in path:
@@ -390,6 +422,8 @@ def test_the_crawl_sees_the_canary_where_it_may(
         "/api/v1/sightings/export?format=csv",
         f"/api/v1/alerts/{canary.alert_id}",
         f"/api/v1/incidents/{canary.incident_id}",
+        f"/api/v1/meetings/{canary.meeting_id}",
+        f"/api/v1/actions/{canary.action_id}",
     ):
         response = client.get(url, headers=auth(tokens["analyst"]))
         assert response.status_code == 200, url
