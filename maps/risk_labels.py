@@ -21,6 +21,14 @@ RISK_LABELS: Final[dict[str, dict[str, str]]] = {
     "open_alerts": {"id": "Peringatan terbuka", "en": "Open alerts"},
     "incidents": {"id": "Kejadian", "en": "Incidents"},
     "border_proximity": {"id": "Dekat perbatasan", "en": "Near the border"},
+    "days_since_inspection": {
+        "id": "Hari sejak pemeriksaan terakhir",
+        "en": "Days since the last inspection",
+    },
+    "sponsor_violations": {
+        "id": "Pelanggaran pekerja yang disponsori",
+        "en": "Violations by its sponsored workers",
+    },
     # kinds of agency (geo.models.AGENCY_KINDS)
     "immigration": {"id": "Imigrasi", "en": "Immigration"},
     "police": {"id": "Kepolisian", "en": "Police"},
@@ -86,7 +94,11 @@ RISK_LABELS: Final[dict[str, dict[str, str]]] = {
     "risk_factors": {"id": "Faktor", "en": "Factors"},
     "risk_plan_layer": {"id": "Rencana pemeriksaan {id}", "en": "Inspection plan {id}"},
     "risk_none": {"id": "Tidak ada tempat kerja berisiko", "en": "No workplace at risk"},
-    "risk_near_km": {"id": "{km} km", "en": "{km} km"},
+    "risk_as_of": {"id": "Peringkat per tanggal {day}", "en": "Ranking as of {day}"},
+    "risk_plan_key": {
+        "id": "Rencana pemeriksaan {id}: rute dan urutan",
+        "en": "Inspection plan {id}: route and stops",
+    },
 }
 
 
@@ -97,9 +109,9 @@ def rt(key: str, lang: str = "id", **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
-def factor_texts(factors: list[dict[str, Any]], lang: Lang) -> list[str]:
-    """The factors present, in words: "Melebihi kuota RPTKA 3", "Dekat perbatasan 2,1 km";
-    a suppressed count stays "<3"."""
+def factor_rows(factors: list[dict[str, Any]], lang: Lang) -> list[tuple[str, str]]:
+    """The factors present as (name, value) in words: ("Melebihi kuota RPTKA", "3"),
+    ("Dekat perbatasan", "2,1 km"); a suppressed count stays "<3"."""
     out = []
     for f in factors:
         value = f["value"]
@@ -107,12 +119,17 @@ def factor_texts(factors: list[dict[str, Any]], lang: Lang) -> list[str]:
         if f["factor"] == "border_proximity":
             if isinstance(value, int | float) and value > 0:
                 away_km = (1.0 - float(value)) * BORDER_SCALE_M / 1000.0
-                out.append(f"{name} {number_text(away_km, lang, 1)} km")
+                out.append((name, f"{number_text(away_km, lang, 1)} km"))
         elif isinstance(value, str):
-            out.append(f"{name} {value}")
+            out.append((name, value))
         elif value:
-            out.append(f"{name} {number_text(float(value), lang, 0)}")
+            out.append((name, number_text(float(value), lang, 0)))
     return out
+
+
+def factor_texts(factors: list[dict[str, Any]], lang: Lang) -> list[str]:
+    """The factors present, in words: "Melebihi kuota RPTKA 3", "Dekat perbatasan 2,1 km"."""
+    return [f"{name} {value}" for name, value in factor_rows(factors, lang)]
 
 
 def agency_texts(agencies: list[dict[str, Any]], lang: Lang) -> list[str]:

@@ -23,6 +23,7 @@ from maps.hotspots import build_hotspots
 from maps.overview import build_overview
 from maps.patrol import build_patrol
 from maps.timeline import build_timeline
+from maps.workplace_risk import build_workplace_risk
 
 
 class Builder(Protocol):
@@ -38,6 +39,7 @@ VIEWS: dict[str, Builder] = {
     "timeline": build_timeline,
     "hotspots": build_hotspots,
     "patrol": build_patrol,
+    "risk": build_workplace_risk,
 }
 
 

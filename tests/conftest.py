@@ -45,6 +45,8 @@ RUNTIME_TABLES = (
     "incident",
     "sighting",
     "foreigner",
+    "inspection_plan_stop",
+    "inspection_plan",
     "workplace",
     "app_user",
     "patrol_log",

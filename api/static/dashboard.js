@@ -32,7 +32,7 @@
                  lapse: "kedaluwarsa" },
       tokenhint: "Token dibuat dengan: timpora users add NAMA --role PERAN",
       views: { overview: "Ikhtisar", heatmap: "Peta panas", hexbins: "Heksagon", timeline: "Linimasa",
-               hotspots: "Titik rawan", patrol: "Rencana patroli" },
+               hotspots: "Titik rawan", patrol: "Rencana patroli", risk: "Risiko tempat kerja" },
       layers: { incidents: "Kejadian", sightings: "Laporan keberadaan" }
     },
     en: {
@@ -60,7 +60,7 @@
                  lapse: "lapsed" },
       tokenhint: "Create a token with: timpora users add NAME --role ROLE",
       views: { overview: "Overview", heatmap: "Heatmap", hexbins: "Hexagons", timeline: "Timeline",
-               hotspots: "Hotspots", patrol: "Patrol plan" },
+               hotspots: "Hotspots", patrol: "Patrol plan", risk: "Workplace risk" },
       layers: { incidents: "Incidents", sightings: "Sightings" }
     }
   };

@@ -21,6 +21,8 @@ FACTOR_AGENCIES: Final[dict[str, tuple[str, ...]]] = {
     "over_quota": ("manpower", "immigration"),
     # Workers seen working where they are not sponsored (hidden workers): the same two.
     "sighted_elsewhere": ("manpower", "immigration"),
+    # Violators found elsewhere among the workers it sponsors: as for hidden workers.
+    "sponsor_violations": ("manpower", "immigration"),
     # Permits expired or about to: the immigration office's own business.
     "expired_permits": ("immigration",),
     "expiring_permits": ("immigration",),
