@@ -15,7 +15,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from geo import briefing as briefing_sql
-from geo import mapdata
+from geo import inspections, mapdata
 from geo.briefing import AlertTally, KindMonthCounts, Place
 from geo.hotspots.analysis import HotspotResult
 from geo.mapdata import KecamatanStat, MapFilters, parse_filters
@@ -98,6 +98,7 @@ class Briefing:
     partial_months: dict[str, tuple[int, int]]  # YYYY-MM -> first and last day covered (WIB)
     coverage: PatrolCoverage | None = None  # with ``patrol_coverage``
     followup: FollowUp | None = None  # the last meeting's actions, the agencies' contributions
+    inspections: inspections.InspectionTally | None = None  # the period's, by agency
 
 
 def _in_filter(stats: list[KecamatanStat], codes: Sequence[str]) -> list[KecamatanStat]:
@@ -223,7 +224,19 @@ def collect(
         followup=collect_followup(
             session=session, principal=principal, start=filters.start, end=filters.end
         ),
+        inspections=inspections.tally(
+            session=session,
+            start=None if filters.start is None else filters.start.astimezone(WIB).date(),
+            end=None if filters.end is None else _day_after_wib(filters.end),
+            kecamatan=codes,
+        ),
     )
+
+
+def _day_after_wib(end: dt.datetime) -> dt.date:
+    """The first day (WIB) wholly after an exclusive end time: a period ending at midnight ends
+    with the day before it, one ending at noon takes that day in."""
+    return (end - dt.timedelta(microseconds=1)).astimezone(WIB).date() + dt.timedelta(days=1)
 
 
 def partial_months(

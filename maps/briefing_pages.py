@@ -3,8 +3,9 @@
 Cover map with key figures; counts per kecamatan (table and choropleth); incidents by kind with a
 monthly trend; top hot spots with coordinates and kecamatan; the current patrol plan (map and
 stops); optionally the teams' patrol coverage (``maps.briefing_coverage``); open alerts by rule
-and kecamatan; the last meeting's follow-up actions and the agencies' contributions
-(``maps.briefing_followup``). Counts of persons below 3 are printed as "<3".
+and kecamatan; the period's inspections and findings by agency; the last meeting's follow-up
+actions and the agencies' contributions (``maps.briefing_followup``). Counts of persons below 3
+are printed as "<3".
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from geo import inspections as inspection_vocabulary
 from geo.access import suppress_count
 from geo.briefing import Place
 from geo.mapdata import KecamatanStat
@@ -35,7 +37,16 @@ from maps.static_basemap import map_axes
 from maps.static_layers import KIND_COLOURS, Layer, PolygonLayer, number_text
 from maps.utm_geometry import geojson_to_utm
 
-PAGES: Final = ("cover", "kecamatan", "kinds", "hotspots", "patrol", "alerts", "followup")
+PAGES: Final = (
+    "cover",
+    "kecamatan",
+    "kinds",
+    "hotspots",
+    "patrol",
+    "alerts",
+    "inspections",
+    "followup",
+)
 
 
 def _page(
@@ -136,6 +147,7 @@ def cover_page(briefing: Briefing, pages: int) -> Figure:
         t("brief_hotspots", lang),
         t("brief_patrol", lang),
         t("brief_alerts", lang),
+        t("brief_inspections", lang),
         t("brief_followup", lang),
     ]
     lines = [f"{i + 2}. {item}" for i, item in enumerate(items)]
@@ -456,8 +468,81 @@ def alerts_page(briefing: Briefing, page: int, pages: int) -> Figure:
     return fig
 
 
+def inspections_page(briefing: Briefing, page: int, pages: int) -> Figure:
+    """The period's inspections by agency (led, took part, violations found) and the persons
+    checked by finding and action: counts only, persons below 3 as "<3", no totals beside them
+    (a total next to a "<3" would give it back)."""
+    lang = briefing.params.lang
+    fig = _page(briefing, _title("brief_inspections", lang), page, pages)
+    tally = briefing.inspections
+    fig.text(
+        0.025,
+        0.86,
+        t(
+            "brief_inspections_count",
+            lang,
+            n=count_text(tally.inspections if tally else 0, lang),
+            m=count_text(tally.workplaces if tally else 0, lang),
+        ),
+        va="top",
+        fontsize=9,
+    )
+    agencies = tally.agencies if tally else []
+    rows = [
+        [
+            f"{a.short_name} — {a.name}",
+            count_text(a.led, lang),
+            count_text(a.present, lang),
+            persons_text(a.violations, lang),
+        ]
+        for a in agencies
+    ]
+    ax = fig.add_axes((0.025, 0.14, 0.44, 0.68))
+    draw_table(
+        ax,
+        [
+            t("col_agency", lang),
+            t("col_led", lang),
+            t("col_present", lang),
+            t("col_violations", lang),
+        ],
+        rows or [[t("brief_none", lang), "", "", ""]],
+        widths=[0.52, 0.13, 0.15, 0.20],
+        fontsize=7.5,
+        numeric=(1, 2, 3),
+    )
+    cells = tally.cells if tally else {}
+    findings = [f for f in inspection_vocabulary.FINDINGS if any(k[0] == f for k in cells)]
+    actions = inspection_vocabulary.ACTIONS
+    matrix = [
+        [
+            t(f"finding_{f}", lang),
+            *(
+                persons_text(cells.get((f, a), 0), lang) if cells.get((f, a)) else "–"
+                for a in actions
+            ),
+        ]
+        for f in findings
+    ]
+    ax = fig.add_axes((0.49, 0.14, 0.49, 0.68))
+    ax.set_title(t("brief_findings", lang), loc="left", fontsize=10, fontweight="bold")
+    draw_table(
+        ax,
+        [t("col_finding", lang), *(t(f"action_{a}", lang) for a in actions)],
+        matrix or [[t("brief_none", lang), *([""] * len(actions))]],
+        widths=[0.25, *([0.15] * len(actions))],
+        fontsize=7,
+        numeric=tuple(range(1, len(actions) + 1)),
+    )
+    fig.text(
+        0.025, 0.095, t("brief_inspections_note", lang), fontsize=7, color="#333333", va="bottom"
+    )
+    return fig
+
+
 def page_names(briefing: Briefing) -> tuple[str, ...]:
-    """The pack's pages: the seven, and the patrol coverage after the plan when asked for."""
+    """The pack's pages: cover to inspections, the follow-up page when there is one, and the
+    patrol coverage after the plan when asked for."""
     names = PAGES if briefing.followup is not None else PAGES[:-1]
     return names if briefing.coverage is None else (*names[:5], "coverage", *names[5:])
 
@@ -488,6 +573,7 @@ def draw_pages(briefing: Briefing) -> list[Figure]:
             )
         )
     figures.append(alerts_page(briefing, names.index("alerts") + 1, pages))
+    figures.append(inspections_page(briefing, names.index("inspections") + 1, pages))
     if briefing.followup is not None:
         figures.append(
             followup_page(

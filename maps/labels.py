@@ -175,6 +175,43 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     "col_new_episodes": {"id": "baru", "en": "new"},
     "brief_hot_cells": {"id": "Sel titik panas (≥ 90 %)", "en": "Hot-spot cells (≥ 90 %)"},
     "brief_none": {"id": "Tidak ada", "en": "None"},
+    "brief_inspections": {
+        "id": "Pemeriksaan dan temuan menurut instansi",
+        "en": "Inspections and findings by agency",
+    },
+    "brief_inspections_count": {
+        "id": "Pemeriksaan dalam periode: {n}, di {m} tempat kerja (yang batal tidak dihitung)",
+        "en": "Inspections in the period: {n}, at {m} workplace(s) (voided ones not counted)",
+    },
+    "brief_inspections_note": {
+        "id": 'Jumlah orang di bawah 3 ditulis "<3"; tanpa total di sampingnya, karena total '
+        "akan membukanya kembali.",
+        "en": 'Counts of persons below 3 are printed "<3"; no totals beside them, as a total '
+        "would give them back.",
+    },
+    "brief_findings": {
+        "id": "Orang diperiksa menurut temuan dan tindakan",
+        "en": "Persons checked by finding and action",
+    },
+    "col_agency": {"id": "Instansi", "en": "Agency"},
+    "col_led": {"id": "Memimpin", "en": "Led"},
+    "col_present": {"id": "Hadir", "en": "Took part"},
+    "col_violations": {"id": "Pelanggaran (orang)", "en": "Violations (persons)"},
+    "col_finding": {"id": "Temuan", "en": "Finding"},
+    "finding_in_order": {"id": "Sesuai ketentuan", "en": "In order"},
+    "finding_permit_expired": {"id": "Izin tinggal habis", "en": "Permit expired"},
+    "finding_working_outside_sponsor": {
+        "id": "Bekerja di luar penjamin",
+        "en": "Working outside the sponsor",
+    },
+    "finding_no_documents": {"id": "Tanpa dokumen", "en": "No documents"},
+    "finding_overstay": {"id": "Melebihi izin tinggal", "en": "Overstay"},
+    "finding_other": {"id": "Lainnya", "en": "Other"},
+    "action_none": {"id": "Tidak ada", "en": "None"},
+    "action_warning": {"id": "Teguran", "en": "Warning"},
+    "action_administrative_sanction": {"id": "Sanksi administratif", "en": "Admin. sanction"},
+    "action_deportation_process": {"id": "Proses deportasi", "en": "Deportation process"},
+    "action_referral_police": {"id": "Diserahkan ke polisi", "en": "Referred to police"},
     "brief_outside": {"id": "(di luar kecamatan)", "en": "(outside any kecamatan)"},
     "brief_at_sea": {"id": "laut", "en": "at sea"},
     "brief_near": {"id": "dekat {place}", "en": "near {place}"},

@@ -79,8 +79,8 @@ def test_briefing_pack(client: TestClient, session: Session, tokens: dict[str, s
         'attachment; filename="timpora-briefing.pdf"'
     )
     pages, body = pdf_text(response.content)
-    assert pages == 7
-    assert "Paket briefing Timpora" in body and body.count("TERBATAS") == 14
+    assert pages == 8
+    assert "Paket briefing Timpora" in body and body.count("TERBATAS") == 16
     assert_no_secrets(body)  # an admin's pack holds no names either
     assert _audit(session, "maps/briefing.pdf") == [("brief-admin", "admin", "export", 35)]
 

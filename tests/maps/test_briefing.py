@@ -53,14 +53,14 @@ def test_pack_pages_and_what_they_say(
     pdf = pages_pdf(figures)
     (artifacts_dir / "briefing.pdf").write_bytes(pdf)
     pages = _pages(pdf)
-    assert len(pages) == 7
+    assert len(pages) == 8
     assert_no_secrets("\n".join(pages))
     for number, text in enumerate(pages, start=1):
         assert text.count("TERBATAS") == 2, number
-        assert f"Halaman {number} dari 7" in text
+        assert f"Halaman {number} dari 8" in text
         assert "© OpenStreetMap contributors" in text and "Kemendagri" in text
         assert "Dibuat oleh: Penyusun admin (admin)" in text
-    cover, kecamatan, kinds, hotspots, patrol, alerts, followup = pages
+    cover, kecamatan, kinds, hotspots, patrol, alerts, inspected, followup = pages
     assert "Paket briefing Timpora — Kabupaten Sambas" in cover
     assert "Angka utama" in cover and "Jumlah per sel 1 km" in cover
     assert "Jumlah per kecamatan — Kabupaten Sambas" in kecamatan
@@ -83,6 +83,8 @@ def test_pack_pages_and_what_they_say(
     assert "Kejadian dekat tempat kerja Sajingan Besar 4 4" in flat
     # One open episode about one named person per rule: "<3", in the table and on the bar.
     assert "WNA dekat batas negara Paloh <3 <3" in flat and flat.count("<3") >= 3
+    # No inspection recorded: the page says so (tests/maps/test_briefing_inspections.py).
+    assert "Pemeriksaan dan temuan menurut instansi" in inspected and "Tidak ada" in inspected
     assert "Tindak lanjut rapat terakhir dan kontribusi instansi" in followup
     assert "Kontribusi per instansi" in followup and "IMIGRASI" in followup
 
@@ -115,7 +117,7 @@ def test_viewer_pack_has_no_personal_data(session: Session, settings: Settings, 
 def test_empty_period_still_makes_a_pack(session: Session, settings: Settings) -> None:
     briefing = _collect(session, settings, start="1990-01-01", end="1990-02-01")
     pages = _pages(brief.render(briefing))
-    assert len(pages) == 7
+    assert len(pages) == 8
     assert "Tidak ada data" in pages[0]  # the cover map
     assert "Tidak ada data" in pages[2]  # the trend chart
     assert "Tidak ada" in pages[3] and "Tidak ada" in pages[4]
@@ -130,7 +132,7 @@ def test_same_data_same_pack(session: Session, settings: Settings, data: Seed) -
 def test_english_pack(session: Session, settings: Settings, data: Seed) -> None:
     pages = _pages(brief.render(_collect(session, settings, lang="en", kind="illegal_work")))
     assert "Timpora briefing pack — Sambas Regency" in pages[0]
-    assert "Page 6 of 7" in pages[5]
+    assert "Page 6 of 8" in pages[5] and "Page 7 of 8" in pages[6]
     assert "Kind: Illegal work" in pages[0]
     assert "Illegal work 20" in pages[2] and "Smuggling" not in pages[2]
 

@@ -133,5 +133,5 @@ def test_coverage_page_layout_with_a_long_team_name(
         # The other pages of an empty period have their own checks (test_briefing_layout.py).
         assert [f for f in layout_faults(pdf) if f.page == 6] == []
         pages = ["".join(runs).replace(" ", "") for runs in text_runs(pdf)]
-        assert len(pages) == 8
+        assert len(pages) == 9
         assert team.replace(" ", "") in pages[5]

@@ -47,8 +47,8 @@ def test_the_meeting_page_lists_each_actions_status(
     (artifacts_dir / f"briefing-followup-{lang}.pdf").write_bytes(pdf)
     assert layout_faults(pdf) == []
     pages = text_runs(pdf)
-    assert len(pages) == 7
-    page = _squeezed("".join(pages[6]))
+    assert len(pages) == 8
+    page = _squeezed("".join(pages[-1]))
     assert _squeezed(LABELS["title"][lang]) in page
     assert _squeezed(planted.last_meeting) in page
     for other in planted.other_meetings:
@@ -57,7 +57,7 @@ def test_the_meeting_page_lists_each_actions_status(
     for title, (agency, status, _reason) in planted.statuses.items():
         assert _squeezed(title) in page, title
         assert _squeezed(agency) in page
-    runs = [_squeezed(r) for r in pages[6]]
+    runs = [_squeezed(r) for r in pages[-1]]
     for status in ("done", "in_progress", "dropped", "open"):
         assert _squeezed(OUTCOMES[lang][status]) in runs, status
     # The row of each action carries its own outcome: title run, then due, then outcome.
@@ -82,7 +82,7 @@ def test_without_a_meeting_the_page_says_so(
         principal=Principal(name="Penyusun", role="viewer"),
     )
     pages = text_runs(brief.render(briefing))
-    assert "No coordination meeting up to 2001-01-31" in " ".join(pages[6])
+    assert "No coordination meeting up to 2001-01-31" in " ".join(pages[-1])
 
 
 @pytest.mark.parametrize(
