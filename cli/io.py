@@ -209,6 +209,8 @@ def seed_demo(
             f"coordination meetings: {report.followup['meetings']} new, follow-up actions: "
             f"{report.followup['actions']} new (timpora actions list)"
         )
+    if report.inspections:
+        console.print(f"inspections recorded: {report.inspections} (timpora inspections list)")
     console.print(f"ground truth (planted hotspots): {path}", highlight=False)
     console.print(f"loaded in {report.seconds:.1f} s")
 

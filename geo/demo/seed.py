@@ -1,4 +1,5 @@
-"""Load the generated demo tables through the bulk importer and write the answer key."""
+"""Load the generated demo tables through the bulk importer, record the demo's inspections
+(``geo.demo.inspections``) and write the answer key."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo.demo.followup import seed_followup
 from geo.demo.generate import SIZES, describe, generate, load_geography
+from geo.demo.inspections import plant_inspections
 from geo.demo.truth import ground_truth
 from geo.io.importer import ImportOptions, ImportSource, Progress, import_frame
 from geo.settings import AreaSettings
@@ -29,6 +31,7 @@ class DemoReport:
     ground_truth_path: Path | None = None
     seconds: float = 0.0
     followup: dict[str, int] = field(default_factory=dict)  # meetings and actions added
+    inspections: int = 0  # recorded by this run (geo.demo.inspections)
 
 
 FIRST_RUN_SQL = text(
@@ -98,6 +101,9 @@ def seed(
     report.followup = seed_followup(session=session, end=end, seed=seed)
     report.ground_truth = ground_truth(
         seed=seed, size=size, end=end, n_incidents=SIZES[size]["incidents"], planted=data.truth
+    )
+    report.inspections = plant_inspections(
+        session=session, ground_truth=report.ground_truth, end=end, area=area
     )
     if ground_truth_path is not None:
         ground_truth_path.parent.mkdir(parents=True, exist_ok=True)
