@@ -186,6 +186,9 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "follow_up_link": ("action_id", "kind", "target"),
     # A saved inspection plan's exact factor values and the persons behind them.
     "inspection_plan_stop": ("reasons",),
+    # Free text, the recorder, and the person each finding is about (docs/inspections.md).
+    "inspection": ("summary", "external_ref", "created_by", "voided_by", "void_reason"),
+    "inspection_finding": ("foreigner_id", "note"),
 }
 
 
