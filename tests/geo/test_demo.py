@@ -52,11 +52,22 @@ def test_small_seed_loads_plausible_data_and_ground_truth(
                 "SELECT 'workplaces', count(*) FROM workplace UNION ALL "
                 "SELECT 'foreigners', count(*) FROM foreigner UNION ALL "
                 "SELECT 'incidents', count(*) FROM incident UNION ALL "
-                "SELECT 'sightings', count(*) FROM sighting"
+                "SELECT 'sightings', count(*) FROM sighting WHERE source <> 'inspection' UNION ALL "
+                "SELECT 'inspections', count(*) FROM inspection UNION ALL "
+                "SELECT 'checked', count(*) FROM inspection_finding UNION ALL "
+                "SELECT 'sighted', count(*) FROM sighting WHERE source = 'inspection'"
             )
         ).all()
     )
-    assert counts == {"workplaces": 60, "foreigners": 300, "incidents": 400, "sightings": 20_000}
+    # The generated rows, then the demo's inspections: each person checked sighted once.
+    assert {k: counts[k] for k in ("workplaces", "foreigners", "incidents", "sightings")} == {
+        "workplaces": 60,
+        "foreigners": 300,
+        "incidents": 400,
+        "sightings": 20_000,
+    }
+    assert report.inspections == counts["inspections"] == 4
+    assert counts["checked"] == counts["sighted"] > 0
     # Plantations where they are; names obviously fake.
     plantation_kec = set(
         session.execute(
