@@ -15,7 +15,7 @@
       failed: "Gagal: ", saved: "Tersimpan: ", reason: "Alasan", note: "Catatan",
       addnote: "Tambah catatan", contributions: "Kontribusi instansi", from: "Dari",
       to: "Sampai", show: "Tampilkan", reports: "Laporan dibuat", alerts: "Peringatan ditangani",
-      closed: "Tindak lanjut selesai", total: "Jumlah", more: "Muat lagi",
+      closed: "Tindak lanjut selesai", total: "Jumlah", more: "Muat lagi", history: "Riwayat",
       statuses: { open: "terbuka", in_progress: "berjalan", done: "selesai", dropped: "dibatalkan" },
       reasons: { completed: "terlaksana", superseded: "digantikan", not_feasible: "tidak dapat dilaksanakan",
                  not_needed: "tidak diperlukan lagi", duplicate: "duplikat", other: "lainnya" }
@@ -28,7 +28,7 @@
       failed: "Failed: ", saved: "Saved: ", reason: "Reason", note: "Note",
       addnote: "Add note", contributions: "What each agency contributed", from: "From",
       to: "To", show: "Show", reports: "Reports made", alerts: "Alerts handled",
-      closed: "Actions closed", total: "Total", more: "Load more",
+      closed: "Actions closed", total: "Total", more: "Load more", history: "History",
       statuses: { open: "open", in_progress: "in progress", done: "done", dropped: "dropped" },
       reasons: { completed: "completed", superseded: "superseded", not_feasible: "not feasible",
                  not_needed: "no longer needed", duplicate: "duplicate", other: "other" }
@@ -147,6 +147,34 @@
     }).catch(function (err) { $("fu-state").textContent = tr("failed") + err.message; });
   }
 
+  // "2026-10-18T15:59:28.123+07:00" → "2026-10-18 15:59" (the API sends WIB times).
+  function wib(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : ""; }
+
+  function noteText(n) {
+    var text = wib(n.at) + " · " + n.author + (n.agency ? " (" + n.agency + ")" : "");
+    if (n.status_to) {
+      text += " · " + statusText(n.status_from) + " → " + statusText(n.status_to);
+      if (n.reason) { text += " (" + reasonText(n.reason) + ")"; }
+    }
+    return n.body ? text + ": " + n.body : text;
+  }
+
+  // An action's dated notes, under its title (roles with personal data: the notes are free text).
+  function toggleHistory(action, cell, button) {
+    var open = cell.querySelector("ul.history");
+    if (open) {
+      open.remove();
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    api("/api/v1/actions/" + action.id).then(function (full) {
+      var list = el("ul", null, "history");
+      (full.notes || []).forEach(function (n) { list.appendChild(el("li", noteText(n))); });
+      cell.appendChild(list);
+      button.setAttribute("aria-expanded", "true");
+    }).catch(function (err) { $("fu-state").textContent = tr("failed") + err.message; });
+  }
+
   function row(action) {
     var tr_ = el("tr", null, action.overdue ? "overdue" : action.status);
     tr_.setAttribute("data-action", String(action.id));
@@ -157,6 +185,13 @@
     var title = el("td", action.title);
     if (action.meeting_title) {
       title.appendChild(el("div", tr("meeting") + ": " + action.meeting_title, "meeting"));
+    }
+    if (action.note_count) {
+      var toggle = el("button", tr("history") + " (" + action.note_count + ")", "history-toggle");
+      toggle.type = "button";
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.addEventListener("click", function () { toggleHistory(action, title, toggle); });
+      title.appendChild(toggle);
     }
     tr_.appendChild(title);
     var status = statusText(action.status);
@@ -268,6 +303,9 @@
   new MutationObserver(function () {
     if ($("app").hidden) {
       $("followup").hidden = true; meta = null; shown = []; next = null; contributed = null;
+      // The next user starts from a closed panel and no filter of the previous one.
+      $("fu-panel").open = false; $("fu-status").value = ""; $("fu-agency").value = "";
+      $("fu-state").textContent = "";
     } else if (!meta) { load(); }
   }).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
   if (!$("app").hidden) { load(); }

@@ -16,6 +16,7 @@ from geo.users import create_user, operator_principal
 from tests.browser.chromium import ARGS, CHROMIUM, open_page
 
 HOSTILE = '<img src=x onerror="document.title=1">Periksa & laporkan'
+NOTE = "Sudah dilaksanakan <b>di Sambas</b>"
 
 
 def _day(offset: int) -> dt.date:
@@ -30,6 +31,9 @@ def test_overdue_action_first_and_a_planners_change(
 
     with Session(committed) as session:
         _, token = create_user(session=session, name="fu-planner", role="planner", agency="POLRES")
+        _, coordinator = create_user(
+            session=session, name="fu-coordinator", role="coordinator", agency="IMIGRASI"
+        )
         admin = operator_principal()
         ids = {}
         for key, title, agency, due in (
@@ -72,7 +76,7 @@ def test_overdue_action_first_and_a_planners_change(
             form = rows.nth(2).locator("form")
             form.locator("select").nth(0).select_option("done")
             form.locator("select").nth(1).select_option("completed")
-            form.locator("input").fill("Sudah dilaksanakan di Sambas")
+            form.locator("input").fill(NOTE)
             form.locator("button[type=submit]").click()
             expect(rows).to_have_count(2)
             expect(page.locator("#fu-state")).to_contain_text("Sosialisasi izin tinggal")
@@ -92,6 +96,26 @@ def test_overdue_action_first_and_a_planners_change(
             page.select_option("#fu-status", "")
             expect(rows).to_have_count(2)
             page.screenshot(path=str(artifacts_dir / "dashboard_followup_en.png"))
+            # No history for a planner (notes are free text); none of the rows offers one.
+            expect(page.locator("#fu-list .history-toggle")).to_have_count(0)
+
+            # A coordinator reads the closed action's history: the planner's change and note,
+            # as text.
+            page.click("#sign-out")
+            page.fill("#token", coordinator)
+            page.click("#signin-form button[type=submit]")
+            page.wait_for_selector("#followup:not([hidden])")
+            page.click("#fu-panel summary")
+            page.select_option("#fu-status", "done")
+            done = page.locator("#fu-list tbody tr")
+            expect(done).to_have_count(1)
+            done.nth(0).locator(".history-toggle").click()
+            entry = done.nth(0).locator("ul.history li")
+            expect(entry).to_have_count(1)
+            expect(entry).to_contain_text("fu-planner (POLRES) · open → done (completed): " + NOTE)
+            expect(done.nth(0).locator("ul.history b")).to_have_count(0)
+            expect(done.nth(0).locator("form")).to_have_count(1)  # a coordinator may change any
+            page.screenshot(path=str(artifacts_dir / "dashboard_followup_history.png"))
         finally:
             browser.close()
     assert watched.errors == []
