@@ -1,6 +1,7 @@
-"""The contributions function reads the records' own agency as soon as incidents, sightings and
-alert notes carry one (a later migration adds ``agency_id`` to them); until then, the agency of
-the user who wrote them. Both ways count the same records here."""
+"""The contributions function reads the records' own agency where incidents, sightings and alert
+notes carry one (``agency_id``, added by a later migration); before that, the agency of the user
+who wrote them (the audit log, the alert notes' author). This test runs either way: on a schema
+without the columns it checks the audit-log attribution, then adds them (in its transaction)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from geo.users import Principal, create_user
 from tests.api.queue_seed import add_alert
 
 VIEWER = Principal(name="viewer", role="viewer")
+RECORD_COLUMNS_SQL = text(
+    "SELECT count(*) = 3 FROM pg_attribute WHERE attrelid IN "
+    "('incident'::regclass, 'sighting'::regclass, 'alert_note'::regclass) "
+    "AND attname = 'agency_id' AND NOT attisdropped"
+)
 
 
 def _counts(session: Session) -> dict[str, dict[str, int]]:
@@ -21,43 +27,65 @@ def _counts(session: Session) -> dict[str, dict[str, int]]:
     return {a["agency"]: a for a in body["agencies"]}
 
 
-def test_records_agency_is_read_once_the_columns_exist(session: Session) -> None:
+def _agency(session: Session, short_name: str) -> int:
+    found = session.execute(
+        text("SELECT id FROM agency WHERE short_name = :s"), {"s": short_name}
+    ).scalar_one()
+    return int(found)
+
+
+def test_reports_and_alert_work_are_attributed_to_an_agency(session: Session) -> None:
     create_user(session=session, name="kontrib-polres", role="analyst", agency="POLRES")
     session.flush()
     alert = add_alert(session, "kontrib", last=dt.datetime.now(dt.UTC))
-    session.execute(
+    incident = session.execute(
         text(
             "INSERT INTO incident (kind, severity, occurred_at, geom) VALUES "
-            "('smuggling', 3, now(), ST_SetSRID(ST_MakePoint(109.30, 1.35), 4326))"
+            "('smuggling', 3, now(), ST_SetSRID(ST_MakePoint(109.30, 1.35), 4326)) RETURNING id"
         )
-    )
-    session.execute(
+    ).scalar_one()
+    note = session.execute(
         text(
-            "INSERT INTO audit_log (user_name, role, action, resource, record_count) VALUES "
-            "('kontrib-polres', 'analyst', 'create', 'incidents/999999', 1), "
-            "('kontrib-polres', 'analyst', 'import', 'sightings', 40)"
-        )
-    )
-    session.execute(
-        text(
-            "INSERT INTO alert_note (alert_id, author, action, body) VALUES (:a, :u, 'note', 'x')"
+            "INSERT INTO alert_note (alert_id, author, action, body) "
+            "VALUES (:a, 'kontrib-polres', 'note', 'x') RETURNING id"
         ),
-        {"a": alert, "u": "kontrib-polres"},
-    )
-    before = _counts(session)["POLRES"]
-    assert before["reports"] >= 41 and before["alerts_handled"] >= 1
+        {"a": alert},
+    ).scalar_one()
 
-    # The records' own agency: the audit log no longer counts, the stored agency does.
-    polres = session.execute(text("SELECT id FROM agency WHERE short_name = 'POLRES'")).scalar()
-    for table in ("incident", "sighting", "alert_note"):
-        session.execute(text(f"ALTER TABLE {table} ADD COLUMN agency_id integer"))
+    if not session.execute(RECORD_COLUMNS_SQL).scalar_one():
+        # Records without an agency: the writes of the agency's users, as audited.
+        before = _counts(session)["POLRES"]
+        session.execute(
+            text(
+                "INSERT INTO audit_log (user_name, role, action, resource, record_count) VALUES "
+                "('kontrib-polres', 'analyst', 'create', 'incidents/999999', 1), "
+                "('kontrib-polres', 'analyst', 'import', 'sightings', 40), "
+                "('kontrib-polres', 'analyst', 'update', 'incidents/999999', 1)"
+            )
+        )
+        after = _counts(session)["POLRES"]
+        assert after["reports"] == before["reports"] + 41  # created and imported, not updated
+        assert after["alerts_handled"] >= 1  # the note's author is a POLRES user
+        for table in ("incident", "sighting", "alert_note"):
+            session.execute(text(f"ALTER TABLE {table} ADD COLUMN agency_id integer"))
+
+    # The records' own agency: moving the incident and the note from Kodim to Polres moves
+    # one report and one alert handled.
+    polres, kodim = _agency(session, "POLRES"), _agency(session, "KODIM")
     session.execute(
-        text("UPDATE incident SET agency_id = :a WHERE kind = 'smuggling' AND created_at >= now()"),
-        {"a": polres},
+        text("UPDATE incident SET agency_id = :a WHERE id = :i"), {"a": kodim, "i": incident}
     )
     session.execute(
-        text("UPDATE alert_note SET agency_id = :a WHERE author = 'kontrib-polres'"), {"a": polres}
+        text("UPDATE alert_note SET agency_id = :a WHERE id = :n"), {"a": kodim, "n": note}
     )
-    after = _counts(session)["POLRES"]
-    assert after["reports"] == before["reports"] - 41 + 1
-    assert after["alerts_handled"] == before["alerts_handled"]
+    before_move = _counts(session)
+    session.execute(
+        text("UPDATE incident SET agency_id = :a WHERE id = :i"), {"a": polres, "i": incident}
+    )
+    session.execute(
+        text("UPDATE alert_note SET agency_id = :a WHERE id = :n"), {"a": polres, "n": note}
+    )
+    after_move = _counts(session)
+    for agency, change in (("POLRES", 1), ("KODIM", -1)):
+        for count in ("reports", "alerts_handled"):
+            assert after_move[agency][count] == before_move[agency][count] + change, (agency, count)
