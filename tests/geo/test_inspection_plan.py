@@ -87,6 +87,13 @@ def test_a_week_visits_no_workplace_twice() -> None:
         pytest.param({"over_quota": 2}, 30_000, ["immigration", "manpower"], id="over-quota"),
         pytest.param({"sighted_elsewhere": 1}, None, ["immigration", "manpower"], id="hidden"),
         pytest.param({"expired_permits": 1}, 30_000, ["immigration"], id="expired"),
+        pytest.param(
+            {"sponsor_violations": 1, "days_since_inspection": 365},
+            30_000,
+            ["immigration", "manpower"],
+            id="sponsor-violations",
+        ),
+        pytest.param({"days_since_inspection": 365}, 30_000, ["immigration"], id="never-seen"),
         pytest.param({"incidents": 3}, 30_000, ["immigration", "police"], id="incidents"),
         pytest.param(
             {"border_proximity": 0.9}, 2_000, ["immigration", "police", "military"], id="border"
