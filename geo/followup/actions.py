@@ -26,6 +26,7 @@ from geo.errors import ConflictError, NotFoundError, PermissionDeniedError, Vali
 from geo.followup.values import (
     CLOSED_STATUSES,
     MAX_LIMIT,
+    MAX_NOTE_CHARS,
     STATUSES,
     ActionIn,
     ActionQuery,
@@ -35,7 +36,6 @@ from geo.followup.values import (
     parse_text,
     today_wib,
 )
-from geo.followup.values import MAX_NOTE_CHARS as MAX_NOTE_CHARS
 from geo.times import WIB
 from geo.users import Principal
 
@@ -290,14 +290,11 @@ def _add_links(session: Session, action_id: int, links: tuple[Link, ...]) -> Non
 
 
 def _check_meeting(session: Session, meeting_id: int | None) -> None:
-    if meeting_id is not None and session.execute(MEETING_EXISTS_SQL, {"id": meeting_id}).first():
+    if meeting_id is None or session.execute(MEETING_EXISTS_SQL, {"id": meeting_id}).first():
         return
-    if meeting_id is not None:
-        raise ValidationError(
-            f"meeting {meeting_id} is not a coordination meeting",
-            field="meeting",
-            value=meeting_id,
-        )
+    raise ValidationError(
+        f"meeting {meeting_id} is not a coordination meeting", field="meeting", value=meeting_id
+    )
 
 
 def insert_action(
@@ -391,7 +388,8 @@ def update_action(
         links=add_links,
         keep_agency=row.agency_id,
     )
-    _check_meeting(session, checked.meeting_id)
+    if checked.meeting_id != row.meeting_id:
+        _check_meeting(session, checked.meeting_id)
     changes: dict[str, Any] = {}
     if checked.title != row.title:
         changes["title"] = True  # the words stay out of the audit log
