@@ -20,7 +20,7 @@ from tests.api.helpers import auth, make_tokens, write_sightings_csv
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "io"
 JOB_TIMEOUT_S = 120.0
-SERVING_ROWS = 200_000
+SERVING_ROWS = 100_000
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_healthz_answers_fast_while_a_large_import_runs(
     p99 of /healthz during the import must be under 100 ms; on a machine already so loaded that
     /healthz alone (measured just before) has a p99 above 33 ms, under three times that (the
     import's database backend competes for the same cores). An import on the event loop, as
-    before jobs, holds every request for the whole import (seconds) and fails either way. 200,000 rows keep the suite quick; bench/import_serving.py
+    before jobs, holds every request for the whole import (seconds) and fails either way. 100,000 rows keep the suite quick; bench/import_serving.py
     measures 1,000,000.
     """
     # Months no other test uses: the exchange leaves them partitions (dropped at the end).

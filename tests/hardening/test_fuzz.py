@@ -1,7 +1,7 @@
 """Schemathesis against the service's own OpenAPI document, over real HTTP: no 5xx, and every
 response conforms to the schema.
 
-Bounded for CI: ``TIMPORA_FUZZ_EXAMPLES`` examples per operation (default 8); run more by hand,
+Bounded for CI: ``TIMPORA_FUZZ_EXAMPLES`` examples per operation (default 4); run more by hand,
 e.g. ``TIMPORA_FUZZ_EXAMPLES=200 ./scripts/test tests/hardening/test_fuzz.py``.
 """
 
@@ -22,7 +22,7 @@ from geo.db import Database
 from geo.settings import DatabaseSettings, ServiceSettings, Settings
 from geo.users import create_user
 
-EXAMPLES = int(os.environ.get("TIMPORA_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("TIMPORA_FUZZ_EXAMPLES", "4"))
 
 # Streams never end by themselves; they are tested in tests/api/test_alerts_api.py and
 # tests/api/test_patrol_live_api.py.
