@@ -40,7 +40,7 @@ def measure(url: str, size: str) -> list[dict[str, Any]]:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from geo import inspection_plan
+    from geo import inspection_plan, risk
     from geo.users import Principal
 
     engine = _connect(url)
@@ -67,6 +67,16 @@ def measure(url: str, size: str) -> list[dict[str, Any]]:
                     )
                     times.append(time.perf_counter() - t0)
                     session.rollback()
+                # The ranking statement alone, as the plan runs it (its share of the time).
+                t0 = time.perf_counter()
+                risk.scored_workplaces(
+                    session=session,
+                    query=request.risk_query,
+                    weight=risk.weights(session=session),
+                    personal=True,
+                )
+                ranking_s = time.perf_counter() - t0
+                session.rollback()
                 meta = plan["plan"]
                 stops = [
                     f["properties"] for f in plan["features"] if f["properties"]["kind"] == "stop"
@@ -83,6 +93,7 @@ def measure(url: str, size: str) -> list[dict[str, Any]]:
                     {
                         "name": name,
                         "seconds": sorted(times)[len(times) // 2],
+                        "ranking_seconds": ranking_s,
                         "stops": len(stops),
                         "planted": sum(refs[s["workplace_id"]] in planted for s in stops),
                         "km": meta["route_length_km"],
@@ -112,7 +123,8 @@ def main(argv: Iterable[str] | None = None) -> None:
             target="-",
             met=None,
             unit="s (median of 3)",
-            note=f"{r['stops']} stops, {r['planted']} planted violators, {r['km']:.1f} km; "
+            note=f"ranking alone {r['ranking_seconds']:.2f} s; "
+            f"{r['stops']} stops, {r['planted']} planted violators, {r['km']:.1f} km; "
             f"{r['workplaces']} workplaces, {r['planted_total']} planted",
         )
         for r in results
