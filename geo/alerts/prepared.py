@@ -42,6 +42,7 @@ PARAM_TYPES: Final[dict[str, str]] = {
     "min_incidents": "integer",
     "window_days": "float8",
     "window": "interval",
+    "cell_m": "float8",
     "windows_days": "integer[]",
 }
 BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")

@@ -183,6 +183,7 @@ def bind_values(rule: Rule, today: dt.date) -> dict[str, Any]:
             radius_m=float(p["radius_m"]),
             window_days=float(p["window_days"]),
             window=dt.timedelta(days=float(p["window_days"])),
+            cell_m=float(p["cell_m"]),
         )
     elif rule.kind == "permit_expiring":
         values["windows_days"] = sorted(int(w) for w in p["windows_days"])

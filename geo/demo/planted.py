@@ -51,6 +51,13 @@ CROSSING_NEAR_BORDER_M: Final = 500.0  # its sightings lie within this of the bo
 PLB_TRIP_MIN_OUTSIDE_M: Final = 10_000.0  # a planted PLB trip goes at least this far outside
 WORK_ELSEWHERE_MIN_M: Final = 40_000.0  # the other workplace is this far from the sponsor
 BORDER_BAND_M: Final = 2_000.0  # the near-border band of the border rule's default
+# A planted incident cluster is a new one: no other incident within this of its centre in the
+# four weeks before it nor while it lasts. Any incident in a 2 km square of the cluster rule's
+# grid that the cluster (300 m across) touches lies within 3.2 km of its centre, and the rule's
+# window (14 days) plus its quiet days (14) is how far back another cluster could keep such a
+# square's episode open (docs/alerts.md).
+CLUSTER_CLEARANCE_M: Final = 3_500.0
+CLUSTER_QUIET_BEFORE_DAYS: Final = 28.0
 COMMUTE_M: Final = (8_000.0, 18_000.0)  # a commuter's home from the sponsor's site
 RESIDENT_DAILY: Final = 40  # extra home sightings of each border resident
 SHOPPER_TRIPS: Final = 24  # extra market sightings of each PLB shopper
@@ -449,7 +456,10 @@ def plant_incident_clusters(
     plan: Plan,
 ) -> None:
     """Turn background incidents (not tied to a workplace) into ``k`` tight clusters: three or
-    four incidents within 300 m over at most five days, far from workplaces and hotspots."""
+    four incidents within 300 m over at most five days, far from workplaces and hotspots, at a
+    quiet place: no other incident within ``CLUSTER_CLEARANCE_M`` from
+    ``CLUSTER_QUIET_BEFORE_DAYS`` before the cluster to its end (a new cluster, not more of one
+    already forming there; the large set's background is dense enough for both)."""
     background = np.flatnonzero(
         incidents["workplace_ref"].isna().to_numpy()
         & ~incidents.index.isin(range(_n_hotspot_rows(incidents)))
@@ -457,19 +467,32 @@ def plant_incident_clusters(
     avoid = np.vstack(
         [workplaces[["lon", "lat"]].to_numpy(dtype=float), [[h.lon, h.lat] for h in HOTSPOTS]]
     )
+    at_xy = incidents[["lon", "lat"]].to_numpy(dtype=float, copy=True)
+    at_day = (
+        pd.to_datetime(incidents["occurred_at"]) - pd.Timestamp(start)
+    ).dt.total_seconds().to_numpy(copy=True) / 86400
     rows = rng.permutation(background)
     used = 0
     for _ in range(k):
         size = int(rng.integers(3, 5))
         if used + size > len(rows):
             break
-        while True:
-            centre = in_polygon(rng, geo.kabupaten, 1)[0]
-            if _metres_to_points(centre[None], avoid).min() > 3_000:
-                break
         members = rows[used : used + size]
         used += size
-        day0 = rng.uniform(14, WINDOW_DAYS - 6)
+        others = np.ones(len(incidents), dtype=bool)
+        others[members] = False
+        for _attempt in range(10_000):
+            centre = in_polygon(rng, geo.kabupaten, 1)[0]
+            day0 = rng.uniform(14, WINDOW_DAYS - 6)
+            if _metres_to_points(centre[None], avoid).min() <= 3_000:
+                continue
+            near = others & (at_day >= day0 - CLUSTER_QUIET_BEFORE_DAYS) & (at_day <= day0 + 5)
+            if not near.any() or (
+                _metres_to_points(centre[None], at_xy[near]).min() > CLUSTER_CLEARANCE_M
+            ):
+                break
+        else:
+            raise RuntimeError("no quiet place for a planted incident cluster")
         days = np.sort(day0 + rng.uniform(0, 5, size))
         whole = np.floor(days)
         when = times(rng, start, whole, (days - whole) * 24.0)
@@ -479,6 +502,10 @@ def plant_incident_clusters(
         incidents.loc[members, "occurred_at"] = iso(when)
         incidents.loc[members, "lon"] = xy[:, 0].round(6)
         incidents.loc[members, "lat"] = xy[:, 1].round(6)
+        at_xy[members] = xy.round(6)
+        at_day[members] = (when - np.datetime64(start.replace(tzinfo=None), "s")).astype(
+            np.int64
+        ) / 86400
         plan.clusters.append(
             {
                 "rows": [int(m) for m in members],

@@ -30,6 +30,9 @@ from tests.geo.alert_synth import (
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
 INLAND = (109.30, 1.35)  # Sambas lowlands, tens of km from the border
+# In Semanga (Sejangkung), a desa of 253 km2, 500 m east and north of a corner of the cluster
+# rule's 2 km grid (EPSG:32649); the desa holds every point up to 3 km east and 800 m north.
+RURAL = (109.458468, 1.451562)
 
 
 @pytest.mark.parametrize(
@@ -323,7 +326,7 @@ def test_far_from_sponsor_spares_home_and_the_usual_area(session: Session) -> No
     assert (episode.foreigner_id, episode.occurrences) == (mover, 3)
 
 
-def test_incident_cluster_is_one_episode_per_desa(session: Session) -> None:
+def test_incident_cluster_is_one_episode_per_place(session: Session) -> None:
     spots = [(0, 0), (600, 0), (300, 500)]  # all within 1 km of the last one
     ids = []
     for k, (dx, dy) in enumerate(spots):
@@ -332,6 +335,8 @@ def test_incident_cluster_is_one_episode_per_desa(session: Session) -> None:
     found = alerts(session, "incident_cluster")
     assert [a.incident_id for a in found] == [ids[2]]
     assert sorted(found[0].subjects["incident_ids"]) == sorted(ids)
+    assert found[0].details["cell_m"] == 2000
+    assert found[0].episode_key.startswith("incident_cluster:cell=2000m:")
     # A fourth incident in the same cluster is another occurrence of the episode...
     i4 = add_incident(session, *offset(session, *INLAND, 300, 450), T0 + 4 * D)
     assert evaluate_for(session=session, layer="incidents", ids=[i4]).opened == []
@@ -342,6 +347,67 @@ def test_incident_cluster_is_one_episode_per_desa(session: Session) -> None:
         i = add_incident(session, *far, T0 + k * 8 * D)
         evaluate_for(session=session, layer="incidents", ids=[i])
     assert len(alerts(session, "incident_cluster")) == 1
+
+
+def cluster_at(session: Session, lon: float, lat: float, start: dt.datetime) -> list[int]:
+    """Three incidents within 300 m over two days, each evaluated as it is written."""
+    ids = []
+    for k, (dx, dy) in enumerate([(0, 0), (200, 100), (100, 250)]):
+        ids.append(add_incident(session, *offset(session, lon, lat, dx, dy), start + k * D))
+        evaluate_for(session=session, layer="incidents", ids=[ids[-1]])
+    return ids
+
+
+def test_a_new_cluster_in_a_busy_desa_opens_its_own_episode(session: Session) -> None:
+    # A spot where incidents keep clustering: its episode stays open all month.
+    busy = cluster_at(session, *RURAL, T0)
+    for k in range(10):
+        i = add_incident(session, *offset(session, *RURAL, 50 * k, 0), T0 + (3 + 3 * k) * D)
+        evaluate_for(session=session, layer="incidents", ids=[i])
+    # A new cluster 2.5 km away, in the same desa, while that episode is open: the
+    # coordinator must see it as a new episode, not as more occurrences of the busy one.
+    elsewhere = offset(session, *RURAL, 2500, 0)
+    new = cluster_at(session, *elsewhere, T0 + 10 * D)
+    busy_ep, new_ep = alerts(session, "incident_cluster")
+    assert busy_ep.desa_name == new_ep.desa_name is not None
+    assert (busy_ep.status, busy_ep.incident_id, busy_ep.occurrences) == ("new", busy[2], 11)
+    assert (new_ep.status, new_ep.incident_id) == ("new", new[2])
+    assert busy_ep.episode_key != new_ep.episode_key
+    assert sorted(new_ep.subjects["incident_ids"]) == sorted(new)
+    # The batch over the same incidents gives the same episodes.
+    on_write = [(a.episode_key, a.incident_id, a.occurrences) for a in (busy_ep, new_ep)]
+    session.execute(text("DELETE FROM alert"))
+    run_batch(session=session, rules=("incident_cluster",))
+    batch = [(a.episode_key, a.incident_id, a.occurrences) for a in alerts(session)]
+    assert batch == on_write
+
+
+def test_incident_cluster_episode_of_a_desa_from_before_lapses_when_quiet(
+    session: Session,
+) -> None:
+    # An episode opened when the rule kept one per desa: new clusters open episodes of their
+    # place beside it, and the old one closes as quiet after the rule's 14 days.
+    session.execute(
+        text(
+            """
+            INSERT INTO alert (rule_id, rule_kind, severity, status, dedup_key, episode_key,
+                               subjects, geom, event_at, first_seen_at, last_seen_at)
+            SELECT r.id, r.kind, r.severity, 'new', :key || '@1', :key, '{}'::jsonb,
+                   ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :t, :t, :t
+            FROM alert_rule r WHERE r.kind = 'incident_cluster'
+            """
+        ),
+        {"key": "incident_cluster:desa=x", "lon": RURAL[0], "lat": RURAL[1], "t": T0 - D},
+    )
+    ids = cluster_at(session, *RURAL, T0)
+    old, new = alerts(session, "incident_cluster")
+    assert (old.episode_key, old.occurrences, new.incident_id) == (
+        "incident_cluster:desa=x",
+        1,
+        ids[2],
+    )
+    assert lapse_quiet(session=session, now=T0 + 14 * D)
+    assert [a.status for a in alerts(session, "incident_cluster")] == ["lapsed", "new"]
 
 
 def test_permit_expiring_windows(session: Session) -> None:
@@ -392,6 +458,7 @@ def test_disabled_rule_does_not_fire_and_parameters_apply(session: Session) -> N
         pytest.param(
             "incident_cluster", {"min_incidents": 2.5}, "parameters.min_incidents", id="not-int"
         ),
+        pytest.param("incident_cluster", {"cell_m": 50}, "parameters.cell_m", id="small-cell"),
         pytest.param(
             "permit_expiring", {"windows_days": []}, "parameters.windows_days", id="empty"
         ),

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from geo.demo import seed
 from geo.demo.planted import (
     BORDER_BAND_M,
+    CLUSTER_CLEARANCE_M,
+    CLUSTER_QUIET_BEFORE_DAYS,
     CROSSING_NEAR_BORDER_M,
     CROSSING_POST_CLEARANCE_M,
     PLB_TRIP_MIN_OUTSIDE_M,
@@ -139,6 +141,29 @@ def test_planted_violations_are_in_the_data(session: Session, truth: dict[str, A
         ).one()
         assert spread.n == len(v["subject"]["incidents"]) ** 2 >= 9, v["id"]
         assert spread.span_m <= 600 and spread.lasting <= dt.timedelta(days=5), v["id"]
+        # A new cluster at a quiet place: nothing else near it for four weeks before nor while
+        # it lasts.
+        others = session.execute(
+            text(
+                """
+                SELECT count(*) FROM incident o
+                WHERE NOT o.external_ref = ANY(:refs)
+                  AND ST_DWithin(o.geom_utm, ST_Transform(ST_SetSRID(
+                          ST_MakePoint(:lon, :lat), 4326), 32649), :clearance_m)
+                  AND o.occurred_at BETWEEN CAST(:start AS timestamptz) - :before
+                                        AND CAST(:end AS timestamptz)
+                """
+            ),
+            {
+                "refs": v["subject"]["incidents"],
+                **v["where"],
+                "clearance_m": CLUSTER_CLEARANCE_M - 1,
+                "start": v["start"],
+                "end": v["end"],
+                "before": dt.timedelta(days=CLUSTER_QUIET_BEFORE_DAYS),
+            },
+        ).scalar_one()
+        assert others == 0, v["id"]
 
 
 def test_ordinary_life_is_where_the_key_says(session: Session, truth: dict[str, Any]) -> None:

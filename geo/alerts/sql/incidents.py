@@ -5,8 +5,10 @@
   workplace within R (among several, as in a town's shops, the nearness says nothing about any
   one of them, and a hot spot there is the cluster rule's); one episode per workplace.
 - ``incident_cluster``: incident A completes a cluster when at least N incidents (A included)
-  lie within R of A in the T days up to A; one episode per desa of A (completions in the same
-  desa keep it open).
+  lie within R of A in the T days up to A; one episode per place: the square of ``cell_m`` (in
+  EPSG:32649) that A lies in, so completions there keep it open and a cluster elsewhere in the
+  same desa opens an episode of its own (a desa is tens of square kilometres: one episode per
+  desa let a busy spot hide every new cluster in it).
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ anchor AS (
      AND (a.occurred_at, a.id) > (t.occurred_at, t.id)
      AND a.occurred_at <= t.occurred_at + :window
 )
-SELECT 'incident_cluster:desa=' || coalesce(i.desa_code, '-') AS episode_key,
+SELECT 'incident_cluster:cell=' || CAST(:cell_m AS float8) || 'm:'
+           || floor(ST_X(i.geom_utm) / :cell_m)::bigint || ','
+           || floor(ST_Y(i.geom_utm) / :cell_m)::bigint AS episode_key,
        i.id::bigint AS ord, NULL::text AS restart,
        i.id AS incident_id, NULL::bigint AS sighting_id, NULL::int AS foreigner_id,
        NULL::int AS workplace_id, NULL::int AS zone_id,
@@ -71,6 +75,7 @@ SELECT 'incident_cluster:desa=' || coalesce(i.desa_code, '-') AS episode_key,
        jsonb_build_object('min_incidents', CAST(:min_incidents AS int),
                           'radius_m', CAST(:radius_m AS float8),
                           'window_days', CAST(:window_days AS float8),
+                          'cell_m', CAST(:cell_m AS float8),
                           'incident_count', cardinality(m.ids)) AS details,
        i.occurred_at AS event_at
 FROM anchor a
