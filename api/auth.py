@@ -113,7 +113,7 @@ async def _principal_of(request: Request, session: Session, token: str | None) -
         if principal is None:
             raise AuthenticationError("invalid or revoked token")
         cache.put(key, principal)
-    await enter_database_role(session, principal.role)
+    await enter_database_role(session, principal.role, principal.agency_id)
     request.state.principal = principal
     request.state.token_hash = key
     return principal

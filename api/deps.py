@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from geo.db import Database
-from geo.roles import role_for, use_role
+from geo.roles import role_for, use_agency, use_role
 from geo.settings import Settings
 
 
@@ -31,15 +31,21 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-async def enter_database_role(session: Session, app_role: str) -> None:
+def _enter(session: Session, role: str, agency_id: int | None) -> None:
+    use_role(session, role)
+    use_agency(session, agency_id)
+
+
+async def enter_database_role(session: Session, app_role: str, agency_id: int | None) -> None:
     """Run the rest of the request under the database role of the caller's role
-    (``timpora_personal`` or ``timpora_aggregate``, docs/privacy.md): PostgreSQL itself then
-    refuses what the role may not read, whatever the code above it asks."""
+    (``timpora_personal`` or ``timpora_aggregate``) and for the caller's agency (the row-level
+    policies of shared records, docs/privacy.md): PostgreSQL itself then refuses what the caller
+    may not read, whatever the code above it asks."""
     role = role_for(app_role)
-    if session.in_transaction():  # the token was looked up: SET LOCAL ROLE is a round trip
-        await run_in_threadpool(use_role, session, role)
-    else:  # a cached token: the role is set when the transaction begins
-        use_role(session, role)
+    if session.in_transaction():  # the token was looked up: SET LOCAL is a round trip
+        await run_in_threadpool(_enter, session, role, agency_id)
+    else:  # a cached token: both are set when the transaction begins
+        _enter(session, role, agency_id)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -59,6 +59,23 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
 
 PERMISSIONS: Final = frozenset().union(*ROLE_PERMISSIONS.values())
 
+# Users of an agency whose function does not need the foreigners' personal data
+# (``agency.personal_data`` false; only the immigration office has it by default) work with the
+# aggregate face of their role (docs/privacy.md, "Member agencies"): what they may do without
+# personal data, under the database role that cannot read it.
+WITHOUT_PERSONAL_DATA: Final[dict[str, str]] = {
+    "admin": "planner",
+    "analyst": "planner",
+    "coordinator": "viewer",
+    "planner": "planner",
+    "viewer": "viewer",
+}
+
+
+def role_in_agency(role: str, agency_personal_data: bool) -> str:
+    """The role a user of ``role`` acts with in an agency with or without personal data."""
+    return role if agency_personal_data else WITHOUT_PERSONAL_DATA.get(role, "viewer")
+
 
 def allowed(role: str, permission: str) -> bool:
     if permission not in PERMISSIONS:

@@ -1,5 +1,8 @@
 """The audit log (docs/privacy.md): each response with personal data and each write leaves a row.
 
+The row records the agency of the request it was written in (``audit_log.agency_id``, the
+column's default reads ``timpora.agency_id``: ``geo.roles.use_agency``).
+
 :func:`record` writes one row in the caller's transaction; :func:`entries` reads them back,
 newest first, for ``GET /api/v1/audit``.
 """
@@ -59,7 +62,9 @@ def record(
 AUDIT_PAGE_SQL = text(
     """
     SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at,
-           user_name, role, action, resource, record_count, client, details
+           user_name, role,
+           (SELECT a.short_name FROM agency a WHERE a.id = audit_log.agency_id) AS agency,
+           action, resource, record_count, client, details
     FROM audit_log
     WHERE (CAST(:user_name AS text) IS NULL OR user_name = :user_name)
       AND (CAST(:action AS text) IS NULL OR action = :action)

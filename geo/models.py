@@ -35,8 +35,8 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 SRID = 4326
 METRIC_SRID = 32649
@@ -121,6 +121,9 @@ AGENCY_KINDS = (
     "other",
 )
 BORDER_SIDES = ("ID", "MY")
+# Whom a record is shared with (docs/privacy.md): the whole Timpora, named agencies, or the
+# reporting agency only; in widening order from the last.
+SHARING_LEVELS = ("timpora", "agencies", "agency")
 
 
 def in_list(column: str, values: tuple[str, ...]) -> str:
@@ -167,6 +170,20 @@ class Timestamps:
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class Shared:
+    """The reporting agency and the sharing level of a record (migration 0024; row-level
+    security in the database, docs/privacy.md). ``agency_id`` defaults to the agency of the
+    writing request; the sharing is only ever widened (a trigger refuses the rest)."""
+
+    agency_id: Mapped[int | None] = mapped_column(
+        Integer, server_default=text("timpora_request_agency()")
+    )
+    sharing: Mapped[str] = mapped_column(String(8), server_default="timpora", nullable=False)
+    shared_with: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), server_default="{}", nullable=False
     )
 
 
@@ -327,7 +344,7 @@ class Foreigner(Timestamps, Base):
     )
 
 
-class Sighting(Located, Base):
+class Sighting(Shared, Located, Base):
     """A time-stamped position report; the high-volume table.
 
     Partition-ready: the primary key and the idempotency key both include ``observed_at``, the
@@ -373,7 +390,7 @@ incident_foreigner = Table(
 )
 
 
-class Incident(Located, Timestamps, Base):
+class Incident(Shared, Located, Timestamps, Base):
     __tablename__ = "incident"
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -518,6 +535,9 @@ class AlertNote(Base):
         ForeignKey("alert.id", ondelete="CASCADE"), nullable=False
     )
     author: Mapped[str] = mapped_column(String(100), nullable=False)
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id"), server_default=text("timpora_request_agency()")
+    )
     action: Mapped[str] = mapped_column(String(16), server_default="note", nullable=False)
     body: Mapped[str] = mapped_column(Text, server_default="", nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(
@@ -578,6 +598,9 @@ class AuditLog(Base):
     )
     user_name: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str | None] = mapped_column(String(16))
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id"), server_default=text("timpora_request_agency()")
+    )
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     resource: Mapped[str] = mapped_column(String(200), nullable=False)
     record_count: Mapped[int] = mapped_column(Integer, server_default="0", nullable=False)
@@ -598,7 +621,7 @@ class AuditLog(Base):
 # --- hotspots and patrol ---
 
 
-class PatrolLog(Base):
+class PatrolLog(Shared, Base):
     """Where and when a patrol went (a point and the radius it watched)."""
 
     __tablename__ = "patrol_log"
@@ -617,6 +640,9 @@ class PatrolLog(Base):
         Geometry("POINT", srid=SRID, spatial_index=False), nullable=False
     )
     geom_utm: Mapped[WKBElement | None] = utm_column()
+    agency: Mapped[Agency | None] = relationship(
+        primaryjoin="foreign(PatrolLog.agency_id) == Agency.id", lazy="joined", viewonly=True
+    )
 
     __table_args__ = (
         CheckConstraint("radius_m > 0 AND radius_m <= 50000", name="radius_m"),

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 MONTHS_AHEAD = 12
 
 ENSURE_SQL = text("SELECT timpora_ensure_sighting_partitions(:from_month, :to_month)")
+# Row-level security on partitions made since (migration 0024, docs/privacy.md): none of them
+# is readable by name by the service's roles.
+SECURE_SQL = text("SELECT timpora_secure_sighting_partitions()")
 
 DEFAULT_RANGE_SQL = text("SELECT min(observed_at), max(observed_at) FROM sighting_default")
 
@@ -56,15 +59,24 @@ def ensure_partitions(
     start = min(oldest.date(), today) if oldest else today
     end_ahead = _add_months(today, months_ahead)
     end = max(newest.date(), end_ahead) if newest else end_ahead
-    return int(session.execute(ENSURE_SQL, {"from_month": start, "to_month": end}).scalar_one())
+    made = int(session.execute(ENSURE_SQL, {"from_month": start, "to_month": end}).scalar_one())
+    if made:
+        session.execute(SECURE_SQL)
+    return made
 
 
 def ensure_range(*, session: Session, start: dt.datetime, end: dt.datetime) -> int:
     """Partitions for every month between two instants (bulk paths call it before COPY)."""
     if not is_partitioned(session):
         return 0
-    made = session.execute(ENSURE_SQL, {"from_month": start.date(), "to_month": end.date()})
-    return int(made.scalar_one())
+    made = int(
+        session.execute(
+            ENSURE_SQL, {"from_month": start.date(), "to_month": end.date()}
+        ).scalar_one()
+    )
+    if made:
+        session.execute(SECURE_SQL)
+    return made
 
 
 def list_partitions(*, session: Session) -> list[Partition]:

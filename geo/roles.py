@@ -44,6 +44,17 @@ GROUP_ROLES: Final = (PERSONAL_ROLE, AGGREGATE_ROLE)
 SERVICE_LOGIN: Final = "timpora_app"
 
 _SESSION_KEY: Final = "timpora_db_role"
+_AGENCY_KEY: Final = "timpora_agency"
+# ``timpora.agency_id`` (docs/privacy.md, "Sharing between agencies"): the request's agency id,
+# '' for a request without one (sees whole-Timpora records only), or SERVICE_SCOPE for the
+# service's own alert evaluation, which must see every record.
+AGENCY_SETTING: Final = "timpora.agency_id"
+SERVICE_SCOPE: Final = "service"
+SET_AGENCY_SQL: Final = text("SELECT set_config('timpora.agency_id', :agency, true)")
+ENTER_SERVICE_SQL: Final = text(
+    "SELECT current_setting('timpora.agency_id', true), "
+    "set_config('timpora.agency_id', 'service', true)"
+)
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SCRAM_ITERATIONS: Final = 4096  # PostgreSQL's own default (scram_iterations)
 
@@ -68,10 +79,36 @@ def use_role(session: Session, role: str) -> None:
         session.execute(text(f"SET LOCAL ROLE {role}"))
 
 
+def use_agency(session: Session, agency_id: int | None) -> None:
+    """Run this transaction of ``session``, and each later one, for ``agency_id``: what the
+    row-level policies of the shared tables let it see, and the agency its new rows record.
+
+    None is a caller without an agency: it sees only records shared with the whole Timpora and
+    its new rows record none. Like the role, the setting is local to each transaction.
+    """
+    value = "" if agency_id is None else str(int(agency_id))
+    session.info[_AGENCY_KEY] = value
+    if session.in_transaction():
+        session.execute(SET_AGENCY_SQL, {"agency": value})
+
+
+def enter_service_scope(session: Session) -> str:
+    """Let the rest of the work see every record whatever its sharing (the alert evaluation, so
+    that alerts on write equal the batch); returns the setting to restore afterwards."""
+    previous = session.execute(ENTER_SERVICE_SQL).one()[0]
+    return str(previous or "")
+
+
+def leave_service_scope(session: Session, previous: str) -> None:
+    session.execute(SET_AGENCY_SQL, {"agency": previous})
+
+
 def clear_role(session: Session) -> None:
     """Back to the connection's own role (tests that share one session with the app)."""
     session.info.pop(_SESSION_KEY, None)
+    session.info.pop(_AGENCY_KEY, None)
     session.execute(text("RESET ROLE"))
+    session.execute(SET_AGENCY_SQL, {"agency": ""})
 
 
 def session_role(session: Session) -> str | None:
@@ -84,6 +121,9 @@ def _apply_role(session: Session, transaction: SessionTransaction, connection: C
     role = session.info.get(_SESSION_KEY)
     if role in GROUP_ROLES:
         connection.exec_driver_sql(f"SET LOCAL ROLE {role}")
+    agency = session.info.get(_AGENCY_KEY)
+    if isinstance(agency, str):
+        connection.execute(SET_AGENCY_SQL, {"agency": agency})
 
 
 def scram_verifier(password: str, *, salt: bytes | None = None) -> str:

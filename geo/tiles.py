@@ -127,11 +127,13 @@ GRID_TABLE_PART = """
       AND g.cy BETWEEN :cy0 * :scale AND (:cy1 + 1) * :scale - 1 {months}
 """
 
+# Count cells hold whole-Timpora records only, like the stored grid (migration 0024): records
+# shared with fewer agencies are left out of every count tile (docs/privacy.md).
 ROWS_PART = """
     SELECT {cell_x} AS cx, {cell_y} AS cy, 1 AS n
     FROM (SELECT ST_Transform(t.geom, 3857) AS p
           FROM {table} t, env
-          WHERE t.geom && ST_Transform(env.e, 4326) AND ({time})) r
+          WHERE t.geom && ST_Transform(env.e, 4326) AND t.sharing = 'timpora' AND ({time})) r
 """
 
 
@@ -143,7 +145,7 @@ GRID_WANTED_SQL = """
                floor((ST_Y(p) + {half}) / ({half} * 2 / 2 ^ {finest}))::int AS cy,
                date_trunc('month', at AT TIME ZONE 'UTC')::date AS month
         FROM (SELECT ST_Transform(geom, 3857) AS p, {time} AS at FROM {table}
-              WHERE geom IS NOT NULL) s
+              WHERE geom IS NOT NULL AND sharing = 'timpora') s
     )
     SELECT l.level, c.cx >> ({finest} - l.level) AS cx, c.cy >> ({finest} - l.level) AS cy,
            m.month, count(*)::int AS n

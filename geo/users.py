@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo.access import role_in_agency
 from geo.agencies import agency_for_user
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.models import ROLES, Agency, AppUser
@@ -29,7 +30,10 @@ def new_token() -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user's name, role and agency (its id and short name).
+    """Who is calling: the user's name, the role it acts with and its agency (id and short name).
+
+    ``role`` is the user's role, or its aggregate face when the agency's function does not need
+    personal data (docs/privacy.md, "Member agencies").
 
     ``agency_id`` is None for what acts without a registered user: the command line's operator
     and the service's own work (docs/privacy.md, "Member agencies").
@@ -117,7 +121,7 @@ def revoke_user(*, session: Session, name: str) -> AppUser:
 def find_principal(*, session: Session, name: str) -> Principal:
     """The registered, unrevoked user ``name`` as a principal (name and role as stored)."""
     row = session.execute(
-        select(AppUser, Agency.short_name)
+        select(AppUser, Agency)
         .join(Agency, Agency.id == AppUser.agency_id)
         .where(AppUser.name == name.strip(), AppUser.revoked_at.is_(None))
     ).first()
@@ -156,7 +160,7 @@ def authenticate(*, session: Session, token: str) -> Principal | None:
 def principal_for_hash(*, session: Session, token_hash: str) -> Principal | None:
     """As :func:`authenticate`, from the token's SHA-256 (what a long request keeps to re-check)."""
     row = session.execute(
-        select(AppUser, Agency.short_name)
+        select(AppUser, Agency)
         .join(Agency, Agency.id == AppUser.agency_id)
         .where(AppUser.token_hash == token_hash, AppUser.revoked_at.is_(None))
     ).first()
@@ -165,5 +169,12 @@ def principal_for_hash(*, session: Session, token_hash: str) -> Principal | None
     return _principal(row[0], row[1])
 
 
-def _principal(user: AppUser, agency: str) -> Principal:
-    return Principal(name=user.name, role=user.role, agency_id=user.agency_id, agency=agency)
+def _principal(user: AppUser, agency: Agency) -> Principal:
+    """The user as a caller: in an agency without personal data, the aggregate face of its role
+    (``geo.access.role_in_agency``)."""
+    return Principal(
+        name=user.name,
+        role=role_in_agency(user.role, agency.personal_data),
+        agency_id=agency.id,
+        agency=agency.short_name,
+    )

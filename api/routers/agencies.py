@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import require
+from api.auth import require, token_cache
 from api.deps import SessionDep
 from api.responses import JSON
 from api.routing import ERRORS, client_address
@@ -99,6 +99,9 @@ def edit_agency(
     agency, changed = update_agency(
         session=session, short_name=short_name, change=AgencyChange(**body.model_dump())
     )
+    if "personal_data" in changed or "active" in changed:
+        # What its users may see changes: no process keeps a principal of the old standing here.
+        token_cache(request.app).clear()
     if changed:
         audit.record(
             session=session,

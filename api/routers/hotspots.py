@@ -191,6 +191,14 @@ class PatrolLogProperties(BaseModel):
         DEFAULT_RADIUS_M, description="the area patrolled; by default what a plan's stop covers"
     )
     note: str | None = None
+    sharing: Literal["timpora", "agencies", "agency"] = Field(
+        "timpora",
+        description="whom the entry is shared with: the whole Timpora, the agencies in "
+        "shared_with, or the reporting agency only (docs/privacy.md)",
+    )
+    shared_with: list[str] = Field(
+        default_factory=list, max_length=50, description="agency short names, for 'agencies'"
+    )
 
 
 class PatrolLogFeature(BaseModel):
@@ -223,6 +231,8 @@ def post_patrol_log(
         note=props.note,
         principal=principal,
         client=client_address(request),
+        sharing=props.sharing,
+        shared_with=tuple(props.shared_with),
     )
     return GeoJSON(patrol_feature(entry, lon, lat), status_code=201)
 

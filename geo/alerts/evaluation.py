@@ -36,6 +36,7 @@ from geo.alerts.sql.locks import (
 from geo.alerts.sql.sightings_batch import DROP_BATCH_FACTS_SQL
 from geo.alerts.statements import STATEMENTS, batch_facts, bind_values, combined
 from geo.errors import ValidationError
+from geo.roles import enter_service_scope, leave_service_scope
 from geo.times import WIB
 
 PREPARED_LOCK_FOREIGNERS: Final = prepared("timpora_alert_lock_foreigners", LOCK_FOREIGNERS_SQL)
@@ -101,6 +102,9 @@ def evaluate_for(
     # Generic nested-loop plans for our prepared statements, the caller's settings back after.
     caller = session.execute(FORCE_GENERIC_SQL).one()
     caller_settings = dict(zip(ON_WRITE_SETTINGS, caller[: len(ON_WRITE_SETTINGS)], strict=True))
+    # The rules see every record, whatever its sharing and the writer's agency: alerts on write
+    # equal the batch (who may then see an alert is the alert's own row policy).
+    caller_agency = enter_service_scope(session)
     try:
         if layer == "sightings":
             ((at_min, at_max, _),) = execute_prepared(
@@ -123,6 +127,7 @@ def evaluate_for(
         return result
     finally:
         session.execute(RESTORE_PLAN_MODE_SQL, caller_settings)
+        leave_service_scope(session, caller_agency)
 
 
 def lapse_quiet(
@@ -198,6 +203,7 @@ def run_batch_detailed(
     if now is None and today is not None:  # evaluating as of a day: quiet as of its end
         now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), WIB)
     caller = session.execute(BATCH_SETTINGS_SQL).one()
+    caller_agency = enter_service_scope(session)
     try:
         all_rules = load_rules(session)
         facts = batch_facts(all_rules, names)
@@ -217,4 +223,5 @@ def run_batch_detailed(
             out.lapsed = len(lapse_quiet(session=session, now=now, kinds=kinds))
     finally:
         session.execute(RESTORE_BATCH_SETTINGS_SQL, {"work_mem": caller[0], "jit": caller[1]})
+        leave_service_scope(session, caller_agency)
     return out

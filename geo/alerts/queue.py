@@ -329,8 +329,9 @@ def read_queue(*, session: Session, principal: Principal, query: QueueQuery) -> 
 # --- one alert's triage record ------------------------------------------------------------------
 
 NOTES_SQL: Final = text(
-    "SELECT id, author, action, body, created_at FROM alert_note "
-    "WHERE alert_id = :id ORDER BY created_at, id"
+    "SELECT n.id, n.author, a.short_name AS agency, n.action, n.body, n.created_at "
+    "FROM alert_note n LEFT JOIN agency a ON a.id = n.agency_id "
+    "WHERE n.alert_id = :id ORDER BY n.created_at, n.id"
 )
 # Where an alert's subjects are, to show them on the map: the workplace, the incident, the
 # first and the last sighting of the episode, the zone (simplified outline).
@@ -362,6 +363,7 @@ def notes_of(*, session: Session, alert_id: int) -> list[dict[str, Any]]:
         {
             "id": r.id,
             "author": r.author,
+            "agency": r.agency,
             "action": r.action,
             "body": r.body,
             "created_at": wib(r.created_at),

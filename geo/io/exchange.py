@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.orm import Session
 
 from geo.io.copybin import Field, encode
+from geo.roles import SET_AGENCY_SQL
 
 PARENT: Final = "sighting"
 LOCATE_TRIGGER_FUNCTION: Final = "timpora_locate_trg"
@@ -50,6 +51,7 @@ ANALYZE_TARGET: Final = 30
 PARALLEL_MIN_ROWS: Final = 100_000
 
 LOCK_SQL = text("LOCK TABLE sighting IN SHARE ROW EXCLUSIVE MODE")
+AGENCY_SQL = text("SELECT current_setting('timpora.agency_id', true)")
 # Whether this transaction holds a lock on ``sighting`` that another session's read of its
 # definition would wait for (only ACCESS EXCLUSIVE conflicts with ACCESS SHARE).
 HOLDS_EXCLUSIVE_SQL = text(
@@ -384,9 +386,13 @@ def load_parallel(
     engine = _engine(session)
     groups = split(plans, workers)
     made: list[str | None] = [None] * len(groups)
+    # The rows record the importing user's agency (the column's default reads the setting):
+    # each worker's transaction gets the import's.
+    agency = session.execute(AGENCY_SQL).scalar() or ""
 
     def work(k: int) -> None:
         with engine.connect() as conn, Session(bind=conn) as own:
+            own.execute(SET_AGENCY_SQL, {"agency": agency})
             made[k] = load(
                 session=own,
                 plans=groups[k],
@@ -477,6 +483,8 @@ def swap_in(*, session: Session, loader: str, plans: list[MonthPlan]) -> None:
                 f"('{start.isoformat()}') TO ('{_next_month(start).isoformat()}')"
             )
         )
+        # Like every partition: not readable by name by the service's roles (docs/privacy.md).
+        session.execute(text(f"ALTER TABLE {p.partition_name} ENABLE ROW LEVEL SECURITY"))
         session.execute(text(f"ALTER TABLE {p.partition_name} DROP CONSTRAINT {child}_bound"))
         for name in session.execute(CHILD_INDEXES_SQL, {"t": p.partition_name}).scalars():
             if name.startswith(child):

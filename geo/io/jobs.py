@@ -31,6 +31,7 @@ from typing import Any, Final, Literal
 
 from geo import errors
 from geo.io.readers import ReadLimits
+from geo.roles import use_agency
 from geo.settings import AreaSettings, DatabaseSettings, ImportSettings
 from geo.users import Principal
 
@@ -309,6 +310,7 @@ def _run(work: _Work) -> dict[str, Any]:
             # Imports may rightly run for minutes: maintenance sessions (no request timeout).
             database = _DATABASES[key] = Database.from_settings(work.database, maintenance=True)
         with database.session() as session:
+            use_agency(session, work.principal.agency_id)
             report = import_file(
                 session=session,
                 layer=work.layer,

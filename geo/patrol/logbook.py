@@ -12,9 +12,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from geo import audit
+from geo.agencies import get_agency
 from geo.errors import NotFoundError, ValidationError
 from geo.hotspots.data import as_utc
-from geo.models import SRID, PatrolLog
+from geo.models import SHARING_LEVELS, SRID, PatrolLog
 from geo.patrol.coordinates import FloatArray, check_lon_lat
 from geo.patrol.plan import DEFAULT_RADIUS_M, MAX_RADIUS_M
 from geo.users import Principal
@@ -50,8 +51,13 @@ def log_patrol(
     note: str | None = None,
     principal: Principal | None = None,
     client: str | None = None,
+    sharing: str = "timpora",
+    shared_with: tuple[str, ...] = (),
 ) -> PatrolLog:
-    """Record where and when a patrol went (and an audit row for the write)."""
+    """Record where and when a patrol went (and an audit row for the write).
+
+    ``sharing``/``shared_with``: whom the entry is shared with (docs/privacy.md), the whole
+    Timpora by default; the entry records the writer's agency."""
     check_lon_lat(lon, lat, field="geometry")
     at = as_utc(patrolled_at, "patrolled_at")
     if at is None:
@@ -71,7 +77,10 @@ def log_patrol(
         )
     if team is not None and len(team) > 100:
         raise ValidationError("team must be at most 100 characters", field="team", value=team)
+    with_ids = _sharing_of_entry(session, principal, sharing, shared_with)
     entry = PatrolLog(
+        sharing=sharing,
+        shared_with=with_ids,
         patrolled_at=at,
         ended_at=until,
         team=team,
@@ -89,9 +98,38 @@ def log_patrol(
         resource=f"patrol_log/{entry.id}",
         record_count=1,
         client=client,
+        details={"sharing": sharing, "shared_with": list(with_ids)}
+        if sharing != "timpora"
+        else None,
     )
     session.refresh(entry)
     return entry
+
+
+def _sharing_of_entry(
+    session: Session, principal: Principal | None, sharing: str, shared_with: tuple[str, ...]
+) -> list[int]:
+    if sharing not in SHARING_LEVELS:
+        raise ValidationError(
+            f"sharing must be one of {', '.join(SHARING_LEVELS)}; got {sharing!r}",
+            field="sharing",
+            value=sharing,
+        )
+    if (sharing == "agencies") != bool(shared_with):
+        raise ValidationError(
+            "shared_with names the agencies exactly when sharing is 'agencies'; "
+            f"got sharing {sharing!r} with {list(shared_with)}",
+            field="shared_with",
+            value=sharing,
+        )
+    if sharing != "timpora" and (principal is None or principal.agency_id is None):
+        raise ValidationError(
+            f"an entry shared with fewer than the whole Timpora needs a reporting agency; "
+            f"got sharing {sharing!r}",
+            field="sharing",
+            value=sharing,
+        )
+    return sorted(get_agency(session=session, short_name=s).id for s in shared_with)
 
 
 def list_patrols(
@@ -148,5 +186,7 @@ def patrol_feature(entry: PatrolLog, lon: float, lat: float) -> dict[str, Any]:
             "radius_m": entry.radius_m,
             "note": entry.note,
             "created_by": entry.created_by,
+            "agency": entry.agency.short_name if entry.agency else None,
+            "sharing": entry.sharing,
         },
     }

@@ -16,12 +16,24 @@ from geo.models import (
     PERMIT_TYPES,
     SECTORS,
     SEXES,
+    SHARING_LEVELS,
     SIGHTING_SOURCES,
     ZONE_KINDS,
 )
 
 FieldKind = Literal[
-    "str", "text", "int", "date", "datetime", "enum", "bool", "nationality", "ids", "ref", "json"
+    "str",
+    "text",
+    "int",
+    "date",
+    "datetime",
+    "enum",
+    "bool",
+    "nationality",
+    "ids",
+    "ref",
+    "json",
+    "agencies",
 ]
 
 WIB_ZONE: Final = "Asia/Pontianak"
@@ -62,6 +74,27 @@ def _derived() -> tuple[Field, ...]:
             "int",
             writable=False,
             sql="round(t.distance_to_border_m::numeric, 1)",
+        ),
+    )
+
+
+def _sharing() -> tuple[Field, ...]:
+    """Who made a record and whom it is shared with (docs/privacy.md, "Sharing between
+    agencies"): the reporting agency (set from the writer's, never sent), the sharing level and,
+    for ``agencies``, the other agencies' short names."""
+    return (
+        Field(
+            "agency",
+            "str",
+            writable=False,
+            sql="(SELECT a.short_name FROM agency a WHERE a.id = t.agency_id)",
+        ),
+        Field("sharing", "enum", choices=SHARING_LEVELS),
+        Field(
+            "shared_with",
+            "agencies",
+            sql="(SELECT coalesce(json_agg(a.short_name ORDER BY a.short_name), '[]'::json) "
+            "FROM agency a WHERE a.id = ANY (t.shared_with))",
         ),
     )
 
@@ -197,6 +230,7 @@ INCIDENTS = Layer(
             "FROM incident_foreigner x WHERE x.incident_id = t.id)",
         ),
         Field("external_ref", "str", max_length=100),
+        *_sharing(),
         *_derived(),
         *_stamps(),
     ),
@@ -219,6 +253,7 @@ SIGHTINGS = Layer(
         Field("note", "text", max_length=10_000),
         Field("external_ref", "str", max_length=100),
         Field("out_of_area", "bool", writable=False),
+        *_sharing(),
         *_derived(),
         Field("created_at", "datetime", writable=False),
     ),

@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.agencies import SHORT_NAME
 from geo.errors import ValidationError
 from geo.geometry import point_from_geojson, validate_geometry
 from geo.locate import check_in_area
@@ -23,6 +24,7 @@ from geo.settings import AreaSettings
 from geo.times import parse_time
 
 MISSING: Final = object()  # a PATCH that leaves the geometry alone
+MAX_SHARED_WITH: Final = 50
 
 
 def _bad(name: str, message: str, value: Any) -> ValidationError:
@@ -102,6 +104,14 @@ def coerce_value(spec: Field, value: Any) -> Any:
         if len(value) > 1000:
             raise _bad(name, "must list at most 1000 ids", len(value))
         return sorted(set(value))
+    if kind == "agencies":
+        if not isinstance(value, list) or any(
+            not isinstance(v, str) or not SHORT_NAME.fullmatch(v.strip().upper()) for v in value
+        ):
+            raise _bad(name, "must be a list of agency short names such as ['POLRES']", value)
+        if len(value) > MAX_SHARED_WITH:
+            raise _bad(name, f"must list at most {MAX_SHARED_WITH} agencies", len(value))
+        return sorted({v.strip().upper() for v in value})
     if kind == "json":
         if not isinstance(value, dict):
             raise _bad(name, "must be a JSON object", value)
@@ -182,6 +192,8 @@ def validate_feature(
             _check_references(
                 session=session, spec=spec, ids=value if isinstance(value, list) else [value]
             )
+        if spec.kind == "agencies":
+            values[name] = _agency_ids(session=session, name=name, short_names=value or [])
 
     notes: list[str] = []
     geometry: BaseGeometry | object | None = MISSING
@@ -214,6 +226,21 @@ def validate_feature(
                 notes.append("point is outside the area of interest; stored with out_of_area=true")
             geometry = geom
     return ValidFeature(values, geometry, notes, out_of_area)
+
+
+def _agency_ids(*, session: Session, name: str, short_names: list[str]) -> list[int]:
+    """Active agencies' ids for their short names; ValidationError names an unknown one."""
+    if not short_names:
+        return []
+    rows = session.execute(
+        text("SELECT short_name, id FROM agency WHERE short_name = ANY(:names) AND active"),
+        {"names": short_names},
+    )
+    found = {str(short): int(agency_id) for short, agency_id in rows}
+    missing = [n for n in short_names if n not in found]
+    if missing:
+        raise _bad(name, "names no active agency (GET /api/v1/agencies)", missing[0])
+    return sorted(int(found[n]) for n in short_names)
 
 
 def _check_references(*, session: Session, spec: Field, ids: list[int]) -> None:

@@ -4,14 +4,14 @@ transaction (docs/alerts.md) and audited (docs/privacy.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import audit
-from geo.errors import ConflictError, NotFoundError, ValidationError
+from geo.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from geo.models import SRID
 from geo.registry.layers import Layer
 from geo.registry.reads import check_id, get_feature
@@ -32,7 +32,12 @@ def _columns(layer: Layer, valid: ValidFeature) -> tuple[list[str], list[str], d
             continue  # keep the column's default
         cols.append(name)
         params[f"v_{name}"] = value
-        exprs.append(f"CAST(:v_{name} AS jsonb)" if spec.kind == "json" else f":v_{name}")
+        if spec.kind == "json":
+            exprs.append(f"CAST(:v_{name} AS jsonb)")
+        elif spec.kind == "agencies":
+            exprs.append(f"CAST(:v_{name} AS integer[])")
+        else:
+            exprs.append(f":v_{name}")
     if valid.geometry is not MISSING:
         cols.append("geom")
         if valid.geometry is None:
@@ -86,6 +91,7 @@ def _alert_and_audit(
     client: str | None,
     action: str,
     fields: list[str],
+    sharing: dict[str, Any] | None = None,
 ) -> None:
     """What follows every write of a feature: its alerts, then its audit row."""
     evaluate_alerts(session=session, layer=layer, ids=[record_id])
@@ -96,8 +102,89 @@ def _alert_and_audit(
         resource=f"{layer.name}/{record_id}",
         record_count=1,
         client=client,
-        details={"fields": fields},
+        details={"fields": fields, **(sharing or {})},
     )
+
+
+# Sharing levels from the narrowest: a record's level only ever moves right.
+_WIDTH: Final = {"agency": 0, "agencies": 1, "timpora": 2}
+SHARING_SQL: Final = "SELECT agency_id, sharing, shared_with FROM {table} WHERE id = :id"
+
+
+def _sharing_of_new(valid: ValidFeature, principal: Principal) -> dict[str, Any] | None:
+    """Check (and complete) the sharing a new record asks for; its audit details, if any."""
+    if "sharing" not in valid.values and "shared_with" not in valid.values:
+        return None
+    shared_with = valid.values.get("shared_with") or []
+    sharing = valid.values.get("sharing") or ("agencies" if shared_with else "timpora")
+    _check_level(sharing, shared_with)
+    if sharing != "timpora" and principal.agency_id is None:
+        raise ValidationError(
+            f"properties.sharing: a record shared with fewer than the whole Timpora needs a "
+            f"reporting agency, and this writer has none; got {sharing!r}",
+            field="properties.sharing",
+            value=sharing,
+        )
+    valid.values["sharing"] = sharing
+    valid.values["shared_with"] = shared_with
+    return {"sharing": sharing, "shared_with": shared_with}
+
+
+def _check_level(sharing: str, shared_with: list[int]) -> None:
+    if sharing == "agencies" and not shared_with:
+        raise ValidationError(
+            "properties.shared_with: sharing 'agencies' names at least one agency; got []",
+            field="properties.shared_with",
+            value="[]",
+        )
+    if sharing != "agencies" and shared_with:
+        raise ValidationError(
+            f"properties.shared_with: only sharing 'agencies' names agencies; got sharing "
+            f"{sharing!r}",
+            field="properties.shared_with",
+            value=sharing,
+        )
+
+
+def _sharing_change(
+    *, session: Session, layer: Layer, record_id: int, valid: ValidFeature, principal: Principal
+) -> dict[str, Any] | None:
+    """Check a PATCH's sharing: only the reporting agency changes it, and only ever wider
+    (never narrowed, not even by an administrator: a trigger refuses it too). Returns the
+    audit details ({"sharing": [old, new], "shared_with": [old, new]}) or None."""
+    if "sharing" not in valid.values and "shared_with" not in valid.values:
+        return None
+    agency_id, old_level, old_with = session.execute(
+        text(SHARING_SQL.format(table=layer.table)), {"id": record_id}
+    ).one()
+    old_with = sorted(old_with or [])
+    level = valid.values.get("sharing") or old_level
+    shared_with = valid.values.get("shared_with")
+    if shared_with is None:
+        shared_with = old_with if level == "agencies" else []
+    if (level, shared_with) == (old_level, old_with):
+        valid.values.pop("sharing", None)
+        valid.values.pop("shared_with", None)
+        return None
+    if agency_id is None or agency_id != principal.agency_id:
+        raise PermissionDeniedError(
+            f"only the reporting agency changes the sharing of {layer.record} {record_id}"
+        )
+    _check_level(level, shared_with)
+    narrower = _WIDTH[level] < _WIDTH[old_level] or (
+        level == old_level == "agencies" and not set(old_with) <= set(shared_with)
+    )
+    if narrower:
+        raise ValidationError(
+            f"properties.sharing: sharing is only ever widened (it is {old_level!r}"
+            f"{' with ' + str(old_with) if old_with else ''}); got {level!r}"
+            f"{' with ' + str(shared_with) if shared_with else ''}",
+            field="properties.sharing",
+            value=level,
+        )
+    valid.values["sharing"] = level
+    valid.values["shared_with"] = shared_with
+    return {"sharing": [old_level, level], "shared_with": [old_with, shared_with]}
 
 
 @dataclass
@@ -126,6 +213,7 @@ def create_feature(
 ) -> WriteResult:
     """Insert one feature; sightings with a known (external_ref, observed_at) are not duplicated."""
     valid = validate_feature(session=session, layer=layer, body=body, area=area)
+    sharing = _sharing_of_new(valid, principal)
     cols, exprs, params = _columns(layer, valid)
     external_ref = valid.values.get("external_ref")
     conflict = ""
@@ -162,6 +250,7 @@ def create_feature(
             client=client,
             action="create",
             fields=sorted(valid.values),
+            sharing=sharing,
         )
     # A replayed report returns the stored sighting, not what was sent: a read to audit.
     feature = get_feature(
@@ -223,6 +312,9 @@ def update_feature(
     for name, value in valid.values.items():
         if value is None and layer.by_name[name].required:
             raise ValidationError(f"properties.{name}: is required", field=f"properties.{name}")
+    sharing = _sharing_change(
+        session=session, layer=layer, record_id=record_id, valid=valid, principal=principal
+    )
     cols, exprs, params = _columns(layer, valid)
     external_ref = valid.values.get("external_ref")
     if external_ref is not None and layer.name != "sightings":
@@ -253,6 +345,7 @@ def update_feature(
             client=client,
             action="update",
             fields=changed,
+            sharing=sharing,
         )
     # The answer is the whole record, fields not sent included (also for an empty PATCH): a read.
     feature = get_feature(
