@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from geo.db import Database
-from geo.roles import role_for, use_agency, use_role
+from geo.roles import role_for, use_role_and_agency
 from geo.settings import Settings
 
 
@@ -31,11 +31,6 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _enter(session: Session, role: str, agency_id: int | None) -> None:
-    use_role(session, role)
-    use_agency(session, agency_id)
-
-
 async def enter_database_role(session: Session, app_role: str, agency_id: int | None) -> None:
     """Run the rest of the request under the database role of the caller's role
     (``timpora_personal`` or ``timpora_aggregate``) and for the caller's agency (the row-level
@@ -43,9 +38,9 @@ async def enter_database_role(session: Session, app_role: str, agency_id: int | 
     may not read, whatever the code above it asks."""
     role = role_for(app_role)
     if session.in_transaction():  # the token was looked up: SET LOCAL is a round trip
-        await run_in_threadpool(_enter, session, role, agency_id)
+        await run_in_threadpool(use_role_and_agency, session, role, agency_id)
     else:  # a cached token: both are set when the transaction begins
-        _enter(session, role, agency_id)
+        use_role_and_agency(session, role, agency_id)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -116,14 +116,31 @@ def session_role(session: Session) -> str | None:
     return role if isinstance(role, str) else None
 
 
+def _setup_sql(role: object, agency: object) -> str:
+    """The statements that put a transaction under ``role`` and ``agency`` (one round trip)."""
+    parts = []
+    if role in GROUP_ROLES:
+        parts.append(f"SET LOCAL ROLE {role}")
+    if isinstance(agency, str) and (agency == "" or agency.isdigit()):
+        parts.append(f"SELECT set_config('{AGENCY_SETTING}', '{agency}', true)")
+    return "; ".join(parts)
+
+
+def use_role_and_agency(session: Session, role: str, agency_id: int | None) -> None:
+    """:func:`use_role` and :func:`use_agency` at once (one round trip in a transaction)."""
+    if role not in GROUP_ROLES:
+        raise ValueError(f"unknown database role {role!r}")
+    session.info[_SESSION_KEY] = role
+    session.info[_AGENCY_KEY] = "" if agency_id is None else str(int(agency_id))
+    if session.in_transaction():
+        session.connection().exec_driver_sql(_setup_sql(role, session.info[_AGENCY_KEY]))
+
+
 @event.listens_for(Session, "after_begin")
 def _apply_role(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    role = session.info.get(_SESSION_KEY)
-    if role in GROUP_ROLES:
-        connection.exec_driver_sql(f"SET LOCAL ROLE {role}")
-    agency = session.info.get(_AGENCY_KEY)
-    if isinstance(agency, str):
-        connection.execute(SET_AGENCY_SQL, {"agency": agency})
+    sql = _setup_sql(session.info.get(_SESSION_KEY), session.info.get(_AGENCY_KEY))
+    if sql:
+        connection.exec_driver_sql(sql)
 
 
 def scram_verifier(password: str, *, salt: bytes | None = None) -> str:

@@ -78,9 +78,11 @@ POLYGON_SQL = {
     """,
 }
 
+# Raw points carry the reporting agency and the sharing level (what the map's popup shows).
+_AGENCY = "(SELECT a.short_name FROM agency a WHERE a.id = t.agency_id) AS agency, t.sharing"
 POINT_SQL = {
-    "incidents": ("incident", "occurred_at", "t.id, t.kind, t.severity, t.status"),
-    "sightings": ("sighting", "observed_at", "t.id, t.source, t.foreigner_id"),
+    "incidents": ("incident", "occurred_at", f"t.id, t.kind, t.severity, t.status, {_AGENCY}"),
+    "sightings": ("sighting", "observed_at", f"t.id, t.source, t.foreigner_id, {_AGENCY}"),
 }
 
 RAW_SQL = """
@@ -127,7 +129,7 @@ GRID_TABLE_PART = """
       AND g.cy BETWEEN :cy0 * :scale AND (:cy1 + 1) * :scale - 1 {months}
 """
 
-# Count cells hold whole-Timpora records only, like the stored grid (migration 0024): records
+# Count cells hold whole-Timpora records only, like the stored grid (migration 0026): records
 # shared with fewer agencies are left out of every count tile (docs/privacy.md).
 ROWS_PART = """
     SELECT {cell_x} AS cx, {cell_y} AS cy, 1 AS n

@@ -238,6 +238,11 @@ def load(
         )
     )
     session.execute(text(f"ALTER TABLE {loader} ALTER COLUMN id SET DEFAULT nextval('{seq}')"))
+    # The importing user's agency, as a constant: the column's own default would read the
+    # setting once per row (migration 0026).
+    agency = session.execute(text("SELECT timpora_request_agency()")).scalar()
+    constant = "NULL" if agency is None else str(int(agency))
+    session.execute(text(f"ALTER TABLE {loader} ALTER COLUMN agency_id SET DEFAULT {constant}"))
     for p in plans:
         start = dt.datetime(p.month.year, p.month.month, 1, tzinfo=dt.UTC)
         child = f"{loader}_{p.month:%Y%m}"

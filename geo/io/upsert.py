@@ -200,6 +200,10 @@ def _mark_existing(session: Session, spec: LayerSpec) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# Tables whose rows record the agency that made them (migration 0026, docs/privacy.md).
+AGENCY_TABLES = frozenset({"sighting", "incident"})
+
+
 def _upsert_sql(spec: LayerSpec, present: frozenset[str]) -> str:
     """INSERT … SELECT from staging with refs resolved; update only rows that differ, and only
     in the columns ``present`` in the file."""
@@ -236,6 +240,11 @@ def _upsert_sql(spec: LayerSpec, present: frozenset[str]) -> str:
     compared = [c for c in updatable if c != "geom"]
     target_all = [*target, *DERIVED_COLUMNS]
     select_all = [*select, *(f"s.{c}" for c in DERIVED_COLUMNS)]
+    if t in AGENCY_TABLES:
+        # New rows record the importing user's agency (never changed by an update): read once
+        # per statement (an InitPlan), not once per row as the column's default would.
+        target_all.append("agency_id")
+        select_all.append("(SELECT timpora_request_agency())")
     changing = [c for c in (*updatable, *DERIVED_COLUMNS) if c not in kept]
     updates = [f"{c} = excluded.{c}" for c in changing]
     old = [f"{t}.{c}" for c in compared]

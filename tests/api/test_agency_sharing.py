@@ -103,6 +103,8 @@ def world(client: TestClient, session: Session) -> dict[str, Any]:
             headers=kodim,
         )
         assert patrol.status_code == 201, patrol.text
+        assert patrol.json()["properties"]["agency"] == "KODIM"
+        assert patrol.json()["properties"]["sharing"] == level
         ids["patrols"][level] = patrol.json()["id"]
     return {"tokens": tokens, "ids": ids, "places": places}
 

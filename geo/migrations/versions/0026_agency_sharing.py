@@ -1,7 +1,7 @@
 """Who made each record, and sharing between agencies held by row-level security.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 
 - ``incident``, ``sighting``, ``patrol_log``, ``alert_note`` and ``audit_log`` get ``agency_id``:
   the agency of the user who made the row. Its default is the request's agency
@@ -33,8 +33,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0023"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -45,8 +45,8 @@ STAMPED = ("alert_note", "audit_log")
 FUNCTIONS = """
 CREATE FUNCTION timpora_request_agency() RETURNS integer
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN current_setting('timpora.agency_id', true) ~ '^[0-9]{1,9}$'
-                THEN current_setting('timpora.agency_id', true)::integer END
+    SELECT CASE WHEN current_setting('timpora.agency_id', true) IN ('', 'service') THEN NULL
+                ELSE current_setting('timpora.agency_id', true)::integer END
 $$;
 COMMENT ON FUNCTION timpora_request_agency() IS
     'The agency of the request (timpora.agency_id); NULL when unset or the service itself';
