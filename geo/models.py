@@ -174,7 +174,7 @@ class Timestamps:
 
 
 class Shared:
-    """The reporting agency and the sharing level of a record (migration 0026; row-level
+    """The reporting agency and the sharing level of a record (migration 0027; row-level
     security in the database, docs/privacy.md). ``agency_id`` defaults to the agency of the
     writing request; the sharing is only ever widened (a trigger refuses the rest)."""
 

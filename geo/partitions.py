@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 MONTHS_AHEAD = 12
 
 ENSURE_SQL = text("SELECT timpora_ensure_sighting_partitions(:from_month, :to_month)")
-# Row-level security on partitions made since (migration 0026, docs/privacy.md): none of them
+# Row-level security on partitions made since (migration 0027, docs/privacy.md): none of them
 # is readable by name by the service's roles.
 SECURE_SQL = text("SELECT timpora_secure_sighting_partitions()")
 

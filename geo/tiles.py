@@ -129,7 +129,7 @@ GRID_TABLE_PART = """
       AND g.cy BETWEEN :cy0 * :scale AND (:cy1 + 1) * :scale - 1 {months}
 """
 
-# Count cells hold whole-Timpora records only, like the stored grid (migration 0026): records
+# Count cells hold whole-Timpora records only, like the stored grid (migration 0027): records
 # shared with fewer agencies are left out of every count tile (docs/privacy.md).
 ROWS_PART = """
     SELECT {cell_x} AS cx, {cell_y} AS cy, 1 AS n

@@ -239,7 +239,7 @@ def load(
     )
     session.execute(text(f"ALTER TABLE {loader} ALTER COLUMN id SET DEFAULT nextval('{seq}')"))
     # The importing user's agency, as a constant: the column's own default would read the
-    # setting once per row (migration 0026).
+    # setting once per row (migration 0027).
     agency = session.execute(text("SELECT timpora_request_agency()")).scalar()
     constant = "NULL" if agency is None else str(int(agency))
     session.execute(text(f"ALTER TABLE {loader} ALTER COLUMN agency_id SET DEFAULT {constant}"))

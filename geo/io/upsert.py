@@ -200,7 +200,7 @@ def _mark_existing(session: Session, spec: LayerSpec) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-# Tables whose rows record the agency that made them (migration 0026, docs/privacy.md).
+# Tables whose rows record the agency that made them (migration 0027, docs/privacy.md).
 AGENCY_TABLES = frozenset({"sighting", "incident"})
 
 

@@ -66,3 +66,37 @@ def test_imports_record_the_importing_agency(
     ).scalar()
     assert parts == 0
     use_agency(session, None)
+
+
+def test_the_risk_ranking_counts_what_the_callers_agency_may_see(session: Session) -> None:
+    """The ranking runs past the row policies (SECURITY DEFINER): it filters by agency itself."""
+    kodim, polres = agency_id(session, "KODIM"), agency_id(session, "POLRES")
+    wid = session.execute(
+        text(
+            "INSERT INTO workplace (name, sector, geom) VALUES "
+            "('Kebun Uji Berbagi', 'plantation', ST_SetSRID(ST_MakePoint(109.30, 1.36), 4326)) "
+            "RETURNING id"
+        )
+    ).scalar_one()
+    for sharing in ("timpora", "agency"):
+        session.execute(
+            text(
+                "INSERT INTO incident (kind, severity, occurred_at, geom, agency_id, sharing) "
+                "VALUES ('illegal_work', 3, '2025-03-01', "
+                "ST_SetSRID(ST_MakePoint(109.3001, 1.3601), 4326), :kodim, :sharing)"
+            ),
+            {"kodim": kodim, "sharing": sharing},
+        )
+    counts = {}
+    for name, agency in (("kodim", kodim), ("polres", polres), ("none", "")):
+        session.execute(
+            text("SELECT set_config('timpora.agency_id', :a, true)"), {"a": str(agency)}
+        )
+        counts[name] = session.execute(
+            text(
+                "SELECT incidents FROM timpora_workplace_risk("
+                "'2025-03-10', 300, 90, 30, 5000, 2, 5000, 365) WHERE workplace_id = :w"
+            ),
+            {"w": wid},
+        ).scalar_one()
+    assert counts == {"kodim": 2, "polres": 1, "none": 1}

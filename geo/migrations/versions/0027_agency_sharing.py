@@ -1,7 +1,7 @@
 """Who made each record, and sharing between agencies held by row-level security.
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 
 - ``incident``, ``sighting``, ``patrol_log``, ``alert_note`` and ``audit_log`` get ``agency_id``:
   the agency of the user who made the row. Its default is the request's agency
@@ -21,6 +21,8 @@ Revises: 0025
   where that incident is (an alert whose incident was deleted stays visible).
 - The tile count grids count only whole-Timpora rows: restricted rows are left out of every shared
   aggregate that is precomputed (docs/privacy.md).
+- The workplace risk ranking (``SECURITY DEFINER``, past the policies) counts the sightings,
+  incidents and incident alerts the caller's agency may see, by the same rule.
 
 ``sighting`` has no foreign key to ``agency`` (no per-row check on the import path: the value
 comes from the request's setting, not from the client).
@@ -33,8 +35,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0025"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -182,6 +184,34 @@ def _shared_grid_function(grid: ModuleType, table: str, time: str) -> str:
     return str(body).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
+# The workplace risk ranking (migration 0026) runs with its owner's rights, past the policies:
+# it filters by the caller's agency itself, with the same rule (docs/risk.md).
+RISK_SQL = Path(__file__).parent.parent / "sql" / "0026_workplace_risk_inspections.sql"
+RISK_FILTERS = (
+    (
+        "       AND s.source <> 'lodging'\n",
+        "       AND timpora_shared_with_request(s.agency_id, s.sharing, s.shared_with)\n",
+    ),
+    (
+        "       AND i.occurred_at >= as_of - window_days AND i.occurred_at < as_of + 1\n",
+        "       AND timpora_shared_with_request(i.agency_id, i.sharing, i.shared_with)\n",
+    ),
+    (
+        "            OR ST_DWithin(ST_Transform(a.geom, 32649), w.geom_utm, radius_m))\n",
+        "       AND (a.incident_id IS NULL OR timpora_incident_shared_with_request(a.incident_id))\n",
+    ),
+)
+
+
+def _risk_function(shared: bool) -> str:
+    sql = RISK_SQL.read_text().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    if shared:
+        for anchor, added in RISK_FILTERS:
+            assert sql.count(anchor) == 1, f"risk function changed: {anchor.strip()!r}"
+            sql = sql.replace(anchor, anchor + added)
+    return sql
+
+
 def upgrade() -> None:
     op.execute(FUNCTIONS)
     for table in SHARED:
@@ -202,9 +232,11 @@ def upgrade() -> None:
     grid = _grid_migration()
     for table, time in grid.LAYERS.items():
         op.execute(_shared_grid_function(grid, table, time))
+    op.execute(_risk_function(shared=True))
 
 
 def downgrade() -> None:
+    op.execute(_risk_function(shared=False))
     grid = _grid_migration()
     for table, time in grid.LAYERS.items():
         op.execute(
