@@ -1,7 +1,8 @@
 """The briefing pack: a multi-page A4 landscape PDF for the head of office and the Forkopimda.
 
 ``collect`` (``maps.briefing_content``) reads the aggregates, ``draw_pages``
-(``maps.briefing_pages``) draws the seven pages (eight with the patrol coverage), ``render`` gives
+(``maps.briefing_pages``) draws the pages (seven, eight with the last coordination meeting's
+follow-up actions, one more with the patrol coverage), ``render`` gives
 the PDF bytes. **Aggregates only**, whatever the caller's role: counts of persons (sightings,
 registered foreigners, alerts about a person) below 3 are printed as "<3". The patrol-coverage
 page, for roles that manage patrols only, shows the teams' tracks.
