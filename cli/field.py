@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.common import console, handle_errors, load_settings, open_database
+from geo.agencies import get_agency
 from geo.field.devices import (
     DEVICE_KINDS,
     list_devices,
@@ -40,6 +41,12 @@ def add(
     identifier: str | None = typer.Option(
         None, "--identifier", help="Traccar Client's 'Device identifier' (traccar devices)."
     ),
+    agency: str | None = typer.Option(
+        None,
+        "--agency",
+        help="Short name of the agency its reports record (timpora agencies list); "
+        "default: the immigration office, which chairs the team.",
+    ),
 ) -> None:
     """Register a device. A form device's token is printed alone on the last line (once)."""
     db = open_database(load_settings())
@@ -51,9 +58,11 @@ def add(
             kind=kind,
             identifier=identifier,
             created_by="cli",
+            agency_id=get_agency(session=session, short_name=agency).id if agency else None,
         )
     console.print(
-        f"registered {device.kind} device {device.name!r} of {device.team!r}", highlight=False
+        f"registered {device.kind} device {device.name!r} of {device.team!r} ({device.agency})",
+        highlight=False,
     )
     if token:
         console.print("its field-form token:", highlight=False)
@@ -66,10 +75,18 @@ def list_() -> None:
     """Devices, their team, identifier and when each was last heard from (WIB)."""
     db = open_database(load_settings())
     with db.session() as session:
-        table = Table("name", "team", "kind", "identifier", "last seen (WIB)", "revoked (WIB)")
+        table = Table(
+            "name", "team", "agency", "kind", "identifier", "last seen (WIB)", "revoked (WIB)"
+        )
         for d in list_devices(session=session):
             table.add_row(
-                d.name, d.team, d.kind, d.identifier or "", _wib(d.last_seen_at), _wib(d.revoked_at)
+                d.name,
+                d.team,
+                d.agency,
+                d.kind,
+                d.identifier or "",
+                _wib(d.last_seen_at),
+                _wib(d.revoked_at),
             )
     console.print(table)
 

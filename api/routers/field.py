@@ -6,7 +6,8 @@
   for the JSON form, as a Traccar server answers) and counted, never stored.
 - ``/field/``: the offline-first field form (a web app a phone installs); its reports arrive at
   ``POST /field/reports`` with the device's token and an ``Idempotency-Key``.
-- ``/api/v1/field/devices``: administrators register, revoke and rotate devices.
+- ``/api/v1/field/devices``: administrators register, revoke and rotate devices; a device belongs
+  to the agency of the administrator who registers it, and its reports record that agency.
 - ``/api/v1/patrols/tracks`` and ``/api/v1/patrols/positions``: the teams' tracks and last
   positions, for the roles that manage patrols (officers' movements are personal data).
 """
@@ -34,6 +35,7 @@ from geo.field import devices as field_devices
 from geo.field import form, reports, tracks
 from geo.field.batcher import PositionBatcher
 from geo.field.osmand import decode_json, decode_query
+from geo.roles import PERSONAL_ROLE, use_role_and_agency
 from geo.users import Principal
 
 router = APIRouter()
@@ -136,6 +138,7 @@ def _device_json(device: field_devices.Device) -> dict[str, Any]:
         "team": device.team,
         "kind": device.kind,
         "identifier": device.identifier,
+        "agency": device.agency,
         "active": device.active,
         "created_at": device.created_at.isoformat(),
         "revoked_at": device.revoked_at.isoformat() if device.revoked_at else None,
@@ -164,6 +167,7 @@ def register_device(
         kind=body.kind,
         identifier=body.identifier,
         created_by=principal.name,
+        agency_id=principal.agency_id,
     )
     audit.record(
         session=session,
@@ -297,6 +301,10 @@ def current_device(
     device = field_devices.device_for_token(session=session, token=credentials.credentials)
     if device is None:
         raise AuthenticationError("invalid or revoked device token")
+    # What the device writes records its agency and obeys the sharing between agencies, as a
+    # user's request does (docs/privacy.md, "Member agencies"). A report may carry free text and
+    # a photo, so the device writes under the personal database role; it reads nothing back.
+    use_role_and_agency(session, PERSONAL_ROLE, device.agency_id)
     return device
 
 

@@ -2,6 +2,9 @@
 
 A ``traccar`` device is known by the identifier its Traccar Client app sends; a ``form`` device
 signs in to the field form with a token shown once (only its SHA-256 is stored, as for users).
+A device belongs to the agency of the administrator who registers it (the immigration office,
+which chairs the team, when registered from the command line): what it reports records that
+agency and obeys the sharing between agencies like a user's request (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from geo.agencies import chair_agency
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.field.osmand import IDENTIFIER_MAX
 from geo.users import hash_token, new_token
@@ -32,6 +36,8 @@ class Device:
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     last_seen_at: dt.datetime | None
+    agency_id: int
+    agency: str
 
     @property
     def active(self) -> bool:
@@ -40,19 +46,16 @@ class Device:
 
 DEVICE_COLUMNS = """
     d.id, d.name, d.kind, d.team_id, t.name, d.identifier, d.created_at, d.revoked_at,
-    d.last_seen_at
+    d.last_seen_at, d.agency_id, a.short_name
 """
+DEVICE_FROM = (
+    "field_device d JOIN patrol_team t ON t.id = d.team_id JOIN agency a ON a.id = d.agency_id"
+)
 
-LIST_SQL = text(
-    f"SELECT {DEVICE_COLUMNS} FROM field_device d JOIN patrol_team t ON t.id = d.team_id "
-    "ORDER BY t.name, d.name"
-)
-BY_NAME_SQL = text(
-    f"SELECT {DEVICE_COLUMNS} FROM field_device d JOIN patrol_team t ON t.id = d.team_id "
-    "WHERE d.name = :name"
-)
+LIST_SQL = text(f"SELECT {DEVICE_COLUMNS} FROM {DEVICE_FROM} ORDER BY t.name, d.name")
+BY_NAME_SQL = text(f"SELECT {DEVICE_COLUMNS} FROM {DEVICE_FROM} WHERE d.name = :name")
 BY_TOKEN_SQL = text(
-    f"SELECT {DEVICE_COLUMNS} FROM field_device d JOIN patrol_team t ON t.id = d.team_id "
+    f"SELECT {DEVICE_COLUMNS} FROM {DEVICE_FROM} "
     "WHERE d.token_hash = :hash AND d.kind = 'form' AND d.revoked_at IS NULL"
 )
 ENSURE_TEAM_SQL = text(
@@ -65,8 +68,8 @@ ENSURE_TEAM_SQL = text(
 )
 INSERT_SQL = text(
     """
-    INSERT INTO field_device (team_id, name, kind, identifier, token_hash, created_by)
-    VALUES (:team_id, :name, :kind, :identifier, :token_hash, :created_by)
+    INSERT INTO field_device (team_id, name, kind, identifier, token_hash, created_by, agency_id)
+    VALUES (:team_id, :name, :kind, :identifier, :token_hash, :created_by, :agency_id)
     """
 )
 
@@ -97,8 +100,10 @@ def register_device(
     kind: str,
     identifier: str | None = None,
     created_by: str | None = None,
+    agency_id: int | None = None,
 ) -> tuple[Device, str | None]:
-    """Register a device; returns it and, for a ``form`` device, its token (shown once)."""
+    """Register a device of ``agency_id`` (None: the immigration office, which chairs the team);
+    returns it and, for a ``form`` device, its token (shown once)."""
     if kind not in DEVICE_KINDS:
         raise ValidationError(
             f"kind must be one of {', '.join(DEVICE_KINDS)}; got {kind!r}", field="kind", value=kind
@@ -119,6 +124,8 @@ def register_device(
         identifier = None
         token = new_token()
         token_hash = hash_token(token)
+    if agency_id is None:
+        agency_id = chair_agency(session=session).id
     team_id = ensure_team(session=session, name=team)
     try:
         with session.begin_nested():
@@ -131,6 +138,7 @@ def register_device(
                     "identifier": identifier,
                     "token_hash": token_hash,
                     "created_by": created_by,
+                    "agency_id": agency_id,
                 },
             )
     except IntegrityError:

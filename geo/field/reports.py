@@ -4,9 +4,10 @@ An entry waits in the phone's storage until there is signal, then arrives here w
 idempotency key (a UUID made on the phone): a retry after a lost answer returns the first
 answer, never a second record. The record itself is written by the registry's own
 ``create_feature`` — the same validation, derived fields, alert evaluation and audit as every
-other write — in the name of the device and its team. A photo is re-encoded (which drops its
-EXIF, GPS position included) and size-capped; it is kept beside the record, visible only to
-roles that see personal data.
+other write — in the name of the device and its team, for the device's agency (the record's
+``agency_id`` and its sharing, as for a user of that agency; docs/privacy.md). A photo is
+re-encoded (which drops its EXIF, GPS position included) and size-capped; it is kept beside the
+record, visible only to roles that see personal data.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ class ReportOutcome:
 
 def device_principal(device: Device) -> Principal:
     """Who a device writes as, in records and the audit log."""
-    return Principal(name=f"device:{device.name}"[:100], role=FIELD_ROLE)
+    return Principal(
+        name=f"device:{device.name}"[:100],
+        role=FIELD_ROLE,
+        agency_id=device.agency_id,
+        agency=device.agency,
+    )
 
 
 def _photo(data_url: Any, *, max_bytes: int) -> tuple[bytes, int, int]:

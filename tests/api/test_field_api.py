@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo.field import devices
 from geo.field.batcher import PositionBatcher
+from geo.users import create_user
 from tests.api.helpers import ARUK, SAMBAS_TOWN, auth, make_tokens
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -239,6 +240,53 @@ def test_form_report_is_written_once_through_the_registry(client, session, form_
         text("SELECT user_name, role FROM audit_log WHERE action = 'create'")
     ).all()
     assert [tuple(a) for a in audit] == [("device:Form Tim C", "field")]
+
+
+def test_form_report_records_the_device_agency_and_obeys_its_sharing(client, session) -> None:  # type: ignore[no-untyped-def]
+    """A Polres administrator's device reports for Polres: the sighting records Polres, and one
+    shared with Polres only is hidden from Kodim while Polres reads it (row-level security)."""
+    session.execute(
+        text("UPDATE agency SET personal_data = true WHERE short_name IN ('KODIM', 'POLRES')")
+    )
+    users = {
+        (agency, role): create_user(
+            session=session, name=f"fa-{agency}-{role}", role=role, agency=agency
+        )[1]
+        for agency, role in (("POLRES", "admin"), ("POLRES", "analyst"), ("KODIM", "analyst"))
+    }
+    polres = session.execute(text("SELECT id FROM agency WHERE short_name = 'POLRES'")).scalar()
+    made = client.post(
+        "/api/v1/field/devices",
+        json={"name": "Form Polres 1", "team": "Tim Polres", "kind": "form"},
+        headers=auth(users[("POLRES", "admin")]),
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["agency"] == "POLRES"
+    listed = client.get("/api/v1/field/devices", headers=auth(users[("POLRES", "admin")])).json()
+    assert [(d["name"], d["agency"]) for d in listed["devices"]] == [("Form Polres 1", "POLRES")]
+    device = auth(made.json()["token"])
+    sent = {}
+    for level in ("timpora", "agency"):
+        response = client.post(
+            "/field/api/reports",
+            json=_report(sharing=level),
+            headers={**device, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert response.status_code == 201, response.text
+        sent[level] = response.json()["id"]
+    rows = session.execute(
+        text("SELECT id, agency_id, sharing FROM sighting WHERE id = ANY(:ids) ORDER BY id"),
+        {"ids": list(sent.values())},
+    ).all()
+    assert [(r.agency_id, r.sharing) for r in rows] == [(polres, "timpora"), (polres, "agency")]
+    for reader, sees in (("POLRES", {"timpora", "agency"}), ("KODIM", {"timpora"})):
+        headers = auth(users[(reader, "analyst")])
+        for level, record_id in sent.items():
+            got = client.get(f"/api/v1/sightings/{record_id}", headers=headers)
+            assert got.status_code == (200 if level in sees else 404), (reader, level, got.text)
+        seen = client.get("/api/v1/sightings", params={"limit": 1000}, headers=headers).json()
+        ids = {f["id"] for f in seen["features"]}
+        assert {level for level, i in sent.items() if i in ids} == sees, reader
 
 
 def test_form_refusals_carry_their_reason(client, form_token) -> None:  # type: ignore[no-untyped-def]
