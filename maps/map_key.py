@@ -20,8 +20,13 @@ from maps.labels import t
 
 Symbol = Literal["fill", "line", "dash", "dot", "square", "ring"]
 
+# The map fills its frame, which the dashboard makes short when its panels are open: the layer
+# list (top left, under the zoom buttons) and the key (bottom left, over the scale) each take at
+# most half the frame's height and scroll beyond it, so they never cover each other.
 KEY_CSS: Final = """
 <style>
+.leaflet-top .leaflet-control-layers-expanded { max-height: calc(50vh - 110px); overflow-y: auto; }
+.tpm-key { max-height: calc(50vh - 80px); overflow-y: auto; box-sizing: border-box; }
 .tpm-key .sym { display: inline-block; width: 18px; height: 11px; margin-right: 6px;
   vertical-align: middle; box-sizing: border-box; }
 .tpm-key .fill { border: 1px solid #999; }

@@ -167,6 +167,18 @@ def test_readable_maps_with_ground_context(
                     page.wait_for_timeout(400)
                     page.screenshot(path=str(artifacts_dir / f"map_{view}_{lang}.png"))
 
+            # A short frame (the dashboard's, its panels open): the layer list (top left) and
+            # the key (bottom left) each keep to their half and never cover each other.
+            page.set_viewport_size({"width": 1400, "height": 400})
+            for view in sorted(VIEWS):
+                page.goto(f"{base}/maps/{view}?lang=en")
+                page.locator(".tpm-label-shown").first.wait_for()
+                key = page.locator(".tpm-key").bounding_box()
+                for control in page.locator(".leaflet-top.leaflet-left .leaflet-control").all():
+                    box = control.bounding_box()
+                    assert key and box and box["y"] + box["height"] <= key["y"], (view, box, key)
+            page.set_viewport_size({"width": 1400, "height": 900})
+
             # Panes: land under the ground layer under the data; names above the data.
             page.goto(f"{base}/maps/overview")
             page.locator(".tpm-label-shown").first.wait_for()
