@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import select
 import threading
 from collections.abc import Callable
@@ -60,6 +61,9 @@ class AlertHub:
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # A byte written here wakes the listening thread's select at once on stop (else it
+        # would see the stop only at its next timeout: every app shutdown waited for it).
+        self._wake_r, self._wake_w = os.pipe()
         self.listening = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"listen-{self.channel}", daemon=True
@@ -99,8 +103,14 @@ class AlertHub:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):  # closed by an earlier stop
+            os.write(self._wake_w, b"x")
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         with self._lock:
             subs = list(self._subs)
         for sub in subs:  # end every open stream
@@ -124,7 +134,7 @@ class AlertHub:
                 conn = self._connect()
             except psycopg2.Error as exc:
                 log.warning("alert listener cannot connect (%s); retrying", str(exc).strip())
-                self._stop.wait(delay)
+                self._stop.wait(delay)  # set by stop(), which returns it at once
                 delay = min(delay * 2, 10.0)
                 continue
             delay = 0.5
@@ -138,9 +148,11 @@ class AlertHub:
                 conn.close()
 
     def _listen(self, conn: psycopg2.extensions.connection) -> None:
+        fd = conn.fileno()
         while not self._stop.is_set():
-            if select.select([conn], [], [], 0.5) == ([], [], []):
-                continue
+            ready, _, _ = select.select([fd, self._wake_r], [], [], 5.0)
+            if fd not in ready:
+                continue  # a timeout, or stop() woke us: the loop's test decides
             conn.poll()
             ids: list[int] = []
             while conn.notifies:
