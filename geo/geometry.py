@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import shapely
 from pyproj import Transformer
@@ -70,6 +70,30 @@ def validate_lonlat(lon: Any, lat: Any, *, field: str = "geometry") -> tuple[flo
     return x, y
 
 
+# Every point and shape is also stored and measured in EPSG:32649 (UTM zone 49N, central
+# meridian 111°E; docs/architecture.md). Far from that meridian the projection means nothing,
+# and PostGIS cannot transform a point a quarter of the globe away at all (a database error, not
+# an answer). Records, queries and imports are accepted within this box around the zone: all of
+# Indonesia's west and centre, Malaysia and the South China Sea, and more.
+MEASURABLE_LON: Final = (81.0, 141.0)
+MEASURABLE_LAT: Final = (-60.0, 60.0)
+
+
+def check_measurable(
+    lon_min: float, lat_min: float, lon_max: float, lat_max: float, *, field: str
+) -> None:
+    """GeometryError unless the bounds lie in the box where distances are measured."""
+    (w, e), (s, n) = MEASURABLE_LON, MEASURABLE_LAT
+    if lon_min < w or lon_max > e or lat_min < s or lat_max > n:
+        raise GeometryError(
+            f"{field}: ({lon_min:g}, {lat_min:g}, {lon_max:g}, {lat_max:g}) is outside lon "
+            f"[{w:g}, {e:g}] / lat [{s:g}, {n:g}], where this service measures distances "
+            "(UTM zone 49N); GeoJSON order is lon, lat",
+            field=field,
+            value=[lon_min, lat_min, lon_max, lat_max],
+        )
+
+
 def point_from_geojson(geometry: Any, *, field: str = "geometry") -> Point:
     """A GeoJSON Point geometry (dict) → shapely Point, validated."""
     if not isinstance(geometry, Mapping):
@@ -92,6 +116,7 @@ def point_from_geojson(geometry: Any, *, field: str = "geometry") -> Point:
             value=str(coords)[:100],
         )
     lon, lat = validate_lonlat(coords[0], coords[1], field=f"{field}.coordinates")
+    check_measurable(lon, lat, lon, lat, field=f"{field}.coordinates")
     return Point(lon, lat)
 
 
@@ -140,6 +165,7 @@ def validate_geometry(
             field=field,
             value=list(geom.bounds),
         )
+    check_measurable(*geom.bounds, field=field)
     note = None
     if not geom.is_valid:
         if not repair:

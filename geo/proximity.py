@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.access import PERSONAL_FIELDS, sees_personal_data
 from geo.errors import PermissionDeniedError, ValidationError
-from geo.geometry import validate_lonlat
+from geo.geometry import check_measurable, validate_lonlat
 from geo.models import METRIC_SRID, SRID
 from geo.registry.filters import split_values
 from geo.times import parse_time
@@ -119,6 +119,7 @@ def parse_query(
     limit: int = 1000,
 ) -> ProximityQuery:
     x, y = validate_lonlat(lon, lat, field="lon/lat")
+    check_measurable(x, y, x, y, field="lon/lat")
     try:
         radius = float(radius_m)
     except (TypeError, ValueError):

@@ -17,6 +17,7 @@ import pandas as pd
 import pycountry
 import shapely
 
+from geo.geometry import MEASURABLE_LAT, MEASURABLE_LON
 from geo.io.headers import read_headers
 from geo.io.layers import Column, LayerSpec, normalise_key
 from geo.io.problems import MAX_PROBLEMS_REPORTED, Problem
@@ -478,12 +479,22 @@ def _geometry(
         bad_range = numeric & (
             ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
         )
+        (west, east), (south, north) = MEASURABLE_LON, MEASURABLE_LAT
+        far = numeric & ~bad_range & ((lon < west) | (lon > east) | (lat < south) | (lat > north))
     problems.add(
         bad_range,
         "lon/lat",
         shown,
         "coordinates out of range (lon in [-180, 180], lat in [-90, 90])",
     )
+    problems.add(
+        far,
+        "lon/lat",
+        shown,
+        f"coordinates outside lon [{west:g}, {east:g}] / lat [{south:g}, {north:g}], "
+        "where this service measures distances (UTM zone 49N)",
+    )
+    bad_range = bad_range | far
     if spec.geometry_required and located:
         problems.add(~given, "lon/lat", None, "a location (lon/lat or WKT) is required")
     keep = numeric & ~bad_range
