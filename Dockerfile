@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libexpat1 postgresql-client-15 \
+      fonts-noto-cjk fonts-thai-tlwg \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 timpora
 

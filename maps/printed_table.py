@@ -18,6 +18,7 @@ from matplotlib.table import Cell
 from matplotlib.transforms import Bbox
 
 from maps.labels import Lang
+from maps.sheet import FONT_FAMILY
 from maps.static_layers import number_text, shown
 
 HEADER_COLOUR: Final = "#e8e8e8"
@@ -81,7 +82,7 @@ def _measurer(ax: Axes) -> Measure:
     def measure(text: str, fontsize: float, bold: bool) -> float:
         if not text:
             return 0.0
-        prop = FontProperties(family="DejaVu Sans", size=fontsize, weight="bold" if bold else None)
+        prop = FontProperties(family=FONT_FAMILY, size=fontsize, weight="bold" if bold else None)
         width, _, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
         return float(width) * MEASURE_SLACK
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import matplotlib
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -35,8 +36,18 @@ PDF_METADATA: Final[dict[str, Any]] = {
     "CreationDate": None,
 }
 PNG_METADATA: Final[dict[str, Any]] = {"Software": None}
+# DejaVu Sans (shipped with matplotlib: same Latin glyphs anywhere) first; for names written in
+# other scripts (Chinese, Japanese, Korean, Thai), the system's Noto Sans CJK and TLWG Garuda
+# (Debian's fonts-noto-cjk and fonts-thai-tlwg, installed by scripts/bootstrap) as fallbacks,
+# when present; without them such glyphs print as empty boxes.
+FALLBACK_FONTS: Final = ("Noto Sans CJK JP", "Garuda")
+_INSTALLED: Final = {f.name for f in font_manager.fontManager.ttflist}
+FONT_FAMILY: Final = ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name in _INSTALLED)]
+# A text takes its family when it is made, before any save: the process-wide default, so every
+# page and map of ours has the fallbacks (DejaVu Sans stays first for everything else).
+matplotlib.rcParams["font.family"] = FONT_FAMILY
 RC: Final[dict[Any, Any]] = {
-    "font.family": "DejaVu Sans",  # shipped with matplotlib: no system font, same glyphs anywhere
+    "font.family": FONT_FAMILY,
     "pdf.fonttype": 3,  # subsets fast (Type 42 costs ~1.5 s in fontTools); text still extractable
     "pdf.compression": 6,
 }
