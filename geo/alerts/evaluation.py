@@ -19,13 +19,11 @@ from sqlalchemy.orm import Session
 
 from geo.alerts.catalogue import BATCH_RULES, LAYER_RULES, LAYERS, Rule, load_rules
 from geo.alerts.prepared import (
-    BATCH_SETTINGS_SQL,
-    FORCE_GENERIC_SQL,
+    BATCH_SETTINGS,
     ON_WRITE_SETTINGS,
-    RESTORE_BATCH_SETTINGS_SQL,
-    RESTORE_PLAN_MODE_SQL,
     execute_prepared,
     prepared,
+    session_settings,
 )
 from geo.alerts.sql.locks import (
     LOCK_CLUSTER_SQL,
@@ -100,8 +98,14 @@ def evaluate_for(
         return result
     params: dict[str, Any] = {"ids": ids}
     # Generic nested-loop plans for our prepared statements, the caller's settings back after.
-    caller = session.execute(FORCE_GENERIC_SQL).one()
-    caller_settings = dict(zip(ON_WRITE_SETTINGS, caller[: len(ON_WRITE_SETTINGS)], strict=True))
+    with session_settings(session, ON_WRITE_SETTINGS):
+        return _evaluate(session, layer, ids, params, today)
+
+
+def _evaluate(
+    session: Session, layer: str, ids: list[int], params: dict[str, Any], today: dt.date | None
+) -> Evaluation:
+    result = Evaluation()
     # The rules see every record, whatever its sharing and the writer's agency: alerts on write
     # equal the batch (who may then see an alert is the alert's own row policy).
     caller_agency = enter_service_scope(session)
@@ -126,7 +130,6 @@ def evaluate_for(
             result.add(alert_id, change)
         return result
     finally:
-        session.execute(RESTORE_PLAN_MODE_SQL, caller_settings)
         leave_service_scope(session, caller_agency)
 
 
@@ -202,7 +205,20 @@ def run_batch_detailed(
     day = today or today_wib(now)
     if now is None and today is not None:  # evaluating as of a day: quiet as of its end
         now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), WIB)
-    caller = session.execute(BATCH_SETTINGS_SQL).one()
+    with session_settings(session, BATCH_SETTINGS):
+        _run_rules(session, out, names, day, extra, now, lapse)
+    return out
+
+
+def _run_rules(
+    session: Session,
+    out: BatchResult,
+    names: tuple[str, ...],
+    day: dt.date,
+    extra: dict[str, Any],
+    now: dt.datetime | None,
+    lapse: bool,
+) -> None:
     caller_agency = enter_service_scope(session)
     try:
         all_rules = load_rules(session)
@@ -222,6 +238,4 @@ def run_batch_detailed(
             kinds = tuple({n.split("@", 1)[0] for n in names})
             out.lapsed = len(lapse_quiet(session=session, now=now, kinds=kinds))
     finally:
-        session.execute(RESTORE_BATCH_SETTINGS_SQL, {"work_mem": caller[0], "jit": caller[1]})
         leave_service_scope(session, caller_agency)
-    return out

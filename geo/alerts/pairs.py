@@ -13,6 +13,7 @@ from typing import Final
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from geo.alerts.prepared import session_settings
 from geo.errors import ValidationError
 
 # Workplace-sighting pairs within R over the whole sighting table (the proximity join of the
@@ -61,7 +62,7 @@ PAIRS_SQL: Final = text(
 # of the cell join is poor, so the statement runs with merge joins off and room to hash. JIT
 # compiles its per-row arithmetic (cell keys, squared distances) without LLVM optimisation or
 # inlining, which cost more to compile than they save here: ~10 % off the 1e6 join. The caller's
-# values are read first (a materialised CTE runs before the set_config calls) and restored.
+# values are restored afterwards (``session_settings``).
 PAIRS_SETTINGS: Final = {
     "enable_mergejoin": "off",
     "work_mem": "256MB",
@@ -70,18 +71,6 @@ PAIRS_SETTINGS: Final = {
     "jit_inline_above_cost": "-1",
     "jit_optimize_above_cost": "-1",
 }
-PAIRS_SETTINGS_SQL: Final = text(
-    "WITH o AS MATERIALIZED (SELECT "
-    + ", ".join(f"current_setting('{k}') AS {k}" for k in PAIRS_SETTINGS)
-    + ") SELECT "
-    + ", ".join(f"o.{k}" for k in PAIRS_SETTINGS)
-    + ", "
-    + ", ".join(f"set_config('{k}', '{v}', true)" for k, v in PAIRS_SETTINGS.items())
-    + " FROM o"
-)
-RESTORE_PAIRS_SETTINGS_SQL: Final = text(
-    "SELECT " + ", ".join(f"set_config('{k}', :{k}, true)" for k in PAIRS_SETTINGS)
-)
 
 # The planner's join: each workplace probes every partition's GiST. Cheaper than the grid while
 # there are few sightings per workplace (the grid's cost is fixed per workplace).
@@ -120,10 +109,8 @@ def pairs_settings(session: Session, stmt: TextClause) -> Iterator[None]:
     if stmt is not PAIRS_SQL:
         yield
         return
-    caller = session.execute(PAIRS_SETTINGS_SQL).one()[: len(PAIRS_SETTINGS)]
-    # Not in a finally: after an error the transaction is aborted and its settings go with it.
-    yield
-    session.execute(RESTORE_PAIRS_SETTINGS_SQL, dict(zip(PAIRS_SETTINGS, caller, strict=True)))
+    with session_settings(session, PAIRS_SETTINGS):
+        yield
 
 
 def workplace_sighting_pairs(*, session: Session, radius_m: float) -> list[tuple[int, int]]:

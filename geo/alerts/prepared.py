@@ -9,6 +9,8 @@ once and remembers it in its ``info``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -47,40 +49,47 @@ PARAM_TYPES: Final[dict[str, str]] = {
 }
 BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")
 PREPARED_KEY: Final = "timpora_alert_prepared"
-# The caller's values are read in a materialised CTE, before the set_config in the select list.
+
+
+@contextmanager
+def session_settings(session: Session, values: dict[str, str]) -> Iterator[None]:
+    """Run the block with the settings ``values`` (transaction-local), the caller's after.
+
+    One round trip each way: the caller's values are read in a materialised CTE, before the
+    ``set_config`` calls in the select list. Not restored after an error: the transaction is
+    aborted then, and its settings go with it.
+    """
+    names = list(values)
+    caller = session.execute(
+        text(
+            "WITH o AS MATERIALIZED (SELECT "
+            + ", ".join(f"current_setting('{n}') AS {n}" for n in names)
+            + ") SELECT "
+            + ", ".join(f"o.{n}" for n in names)
+            + ", "
+            + ", ".join(f"set_config('{n}', '{v}', true)" for n, v in values.items())
+            + " FROM o"
+        )
+    ).one()
+    yield
+    session.execute(
+        text("SELECT " + ", ".join(f"set_config('{n}', :{n}, true)" for n in names)),
+        dict(zip(names, caller[: len(names)], strict=True)),
+    )
+
+
 # On write every statement joins a handful of written rows to foreigners, workplaces and
 # alerts: nested loops over primary keys are always right there, but a generic plan cannot see
 # how few rows the bound ids are and hashed whole tables (a seq scan of 10,000 workplaces per
-# write). Hash and merge joins are turned off while the statements are planned and run.
-ON_WRITE_VALUES: Final = {
+# write). Generic plans (prepared once per connection), hash and merge joins off.
+ON_WRITE_SETTINGS: Final = {
     "plan_cache_mode": "force_generic_plan",
     "enable_hashjoin": "off",
     "enable_mergejoin": "off",
 }
-ON_WRITE_SETTINGS: Final = tuple(ON_WRITE_VALUES)
-FORCE_GENERIC_SQL: Final = text(
-    "WITH o AS MATERIALIZED (SELECT "
-    + ", ".join(f"current_setting('{n}') AS {n}" for n in ON_WRITE_SETTINGS)
-    + ") SELECT "
-    + ", ".join(f"o.{n}" for n in ON_WRITE_SETTINGS)
-    + ", "
-    + ", ".join(f"set_config('{n}', '{v}', true)" for n, v in ON_WRITE_VALUES.items())
-    + " FROM o"
-)
-RESTORE_PLAN_MODE_SQL: Final = text(
-    "SELECT " + ", ".join(f"set_config('{n}', :{n}, true)" for n in ON_WRITE_SETTINGS)
-)
 # Batch statements sort and hash up to ~1e6 narrow rows (window passes, per-day dedup): give
 # them memory so nothing spills, and no JIT (compiling costs more than it saves here).
-BATCH_SETTINGS_SQL: Final = text(
-    "WITH o AS MATERIALIZED (SELECT current_setting('work_mem') AS work_mem, "
-    "current_setting('jit') AS jit) "
-    "SELECT o.work_mem, o.jit, set_config('work_mem', '256MB', true), "
-    "set_config('jit', 'off', true) FROM o"
-)
-RESTORE_BATCH_SETTINGS_SQL: Final = text(
-    "SELECT set_config('work_mem', :work_mem, true), set_config('jit', :jit, true)"
-)
+BATCH_SETTINGS: Final = {"work_mem": "256MB", "jit": "off"}
 
 
 @dataclass(frozen=True)
