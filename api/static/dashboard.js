@@ -133,8 +133,14 @@
     return p.toString();
   }
 
+  // Each map request takes a ticket; an answer to a request since superseded (a slow view the
+  // user already left) is dropped, so it can neither replace the map asked for last nor
+  // overwrite its status.
+  var mapTicket = 0;
+
   function loadMap() {
     var view = $("f-view").value;
+    var ticket = ++mapTicket;
     $("map-status").textContent = tr("loading");
     // The page is fetched with the Authorization header and shown through srcdoc, so the token
     // never appears in a URL (server logs, history); the frame is sandboxed (an origin of its
@@ -148,11 +154,15 @@
         return r.text();
       })
       .then(function (html) {
+        if (ticket !== mapTicket) { return; }
         $("map").srcdoc = html;
         $("map").setAttribute("data-view", view);
         $("map-status").textContent = tr("loaded");
       })
-      .catch(function (err) { $("map-status").textContent = tr("failed") + ": " + err.message; });
+      .catch(function (err) {
+        if (ticket !== mapTicket) { return; }
+        $("map-status").textContent = tr("failed") + ": " + err.message;
+      });
   }
 
   // --- the alert queue -----------------------------------------------------------------------
