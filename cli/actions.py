@@ -15,6 +15,7 @@ from cli.common import (
     FORMAT_OPTION,
     Column,
     OutputFormat,
+    acting_user,
     console,
     handle_errors,
     load_settings,
@@ -23,7 +24,6 @@ from cli.common import (
     say,
 )
 from geo.followup import actions, meetings, values
-from geo.users import command_line_principal
 
 actions_app = typer.Typer(
     help="Follow-up actions (tindak lanjut): list (overdue first), add, status, note.",
@@ -90,7 +90,7 @@ def list_actions(
             meeting=meeting,
             limit=limit,
         )
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author, writes=False)
         page = actions.list_actions(session=session, principal=principal, query=query)
     print_records(page.actions, ACTION_COLUMNS, fmt)
     say(f"{len(page.actions)} of {page.total} actions", fmt)
@@ -115,7 +115,7 @@ def add_action(
         checked = values.parse_action_in(
             session, title=title, agency=agency, due_on=due, meeting=meeting, links=link
         )
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author)
         created = actions.create_action(
             session=session, principal=principal, action=checked, client="cli"
         )
@@ -138,7 +138,7 @@ def set_status(
     change = values.parse_status_change(status, reason=reason, note=note)
     db = open_database(load_settings())
     with db.session() as session:
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author)
         updated = actions.change_status(
             session=session, principal=principal, action_id=action_id, change=change, client="cli"
         )
@@ -156,7 +156,7 @@ def add_note(
     """Add a dated note to an action."""
     db = open_database(load_settings())
     with db.session() as session:
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author)
         updated = actions.add_note(
             session=session, principal=principal, action_id=action_id, body=body, client="cli"
         )
@@ -175,7 +175,7 @@ def list_meetings(
     """Coordination meetings, newest first, with how many actions each decided."""
     db = open_database(load_settings())
     with db.session() as session:
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author, writes=False)
         found, _ = meetings.list_meetings(
             session=session, principal=principal, start=start, end=end, limit=limit, client="cli"
         )
@@ -198,7 +198,7 @@ def add_meeting(
         checked = values.parse_meeting_in(
             session, held_on=held_on, title=title, place=place, notes=notes
         )
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author)
         created = meetings.create_meeting(
             session=session, principal=principal, meeting=checked, client="cli"
         )

@@ -13,6 +13,7 @@ from cli.common import (
     FORMAT_OPTION,
     Column,
     OutputFormat,
+    acting_user,
     console,
     handle_errors,
     load_settings,
@@ -23,7 +24,7 @@ from geo.alerts import queue, triage
 from geo.alerts.delivery import DeliveryOptions, deliver_pending
 from geo.alerts.evaluation import run_batch_detailed
 from geo.times import parse_time
-from geo.users import Principal, command_line_principal, find_principal
+from geo.users import Principal, find_principal
 
 app = typer.Typer(
     help="Proximity alerts: batch evaluation, the triage queue and its actions, webhooks.",
@@ -130,7 +131,7 @@ def _act(action: str, ids: list[int], author: str | None, **arguments: str | Non
     checked = triage.parse_action(action, ids, **arguments)
     db = open_database(load_settings())
     with db.session() as session:
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author)
         changed = triage.act(session=session, principal=principal, action=checked, client="cli")
     console.print(
         f"{triage.VERBS[action]} {len(changed)} alert(s): {', '.join(map(str, changed))} "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import console, fail, handle_errors, load_settings, open_database
+from cli.common import acting_user, console, fail, handle_errors, load_settings, open_database
 
 AUTHOR_HELP = (
     "A registered user (timpora users list) who makes the sheet; their name and role are printed "
@@ -43,7 +43,6 @@ def snapshot_command(
     author: str | None = typer.Option(None, help=AUTHOR_HELP),
 ) -> None:
     """Write an A4 landscape map snapshot (PNG at 200 dpi, or PDF) for a briefing."""
-    from geo.users import command_line_principal
     from maps.products import snapshot_file
 
     fmt = _format(out)
@@ -55,7 +54,7 @@ def snapshot_command(
                 fmt,
                 session=session,
                 settings=settings,
-                principal=command_line_principal(session=session, author=author),
+                principal=acting_user(session, author, writes=False),
                 client="cli",
                 layer=layer,
                 source=source,
@@ -93,7 +92,6 @@ def briefing_command(
 ) -> None:
     """Write the briefing pack: seven A4 landscape pages of aggregates (PDF), and with
     --patrol-coverage a page of the patrol teams' tracks against the hot cells."""
-    from geo.users import command_line_principal
     from maps.products import briefing_file
 
     if _format(out) != "pdf":
@@ -105,7 +103,7 @@ def briefing_command(
             made = briefing_file(
                 session=session,
                 settings=settings,
-                principal=command_line_principal(session=session, author=author),
+                principal=acting_user(session, author, writes=False),
                 client="cli",
                 start=start,
                 end=end,

@@ -20,6 +20,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from geo.db import (
     Database,
@@ -30,8 +31,10 @@ from geo.db import (
     wait_for_database,
 )
 from geo.errors import TimporaError
+from geo.roles import role_for, use_agency, use_role_and_agency
 from geo.settings import Settings
 from geo.times import format_wib, to_wib
+from geo.users import Principal, command_line_principal
 
 # Output to a pipe or a file is laid out this wide: in practice, whole lines.
 PIPED_WIDTH: Final = 10_000
@@ -148,6 +151,28 @@ def open_service_database(settings: Settings) -> Database:
         if current_revision(db.engine) != head_revision():
             upgrade(db.engine)  # a single URL: the schema's owner (see geo.roles.login_problem)
     return db
+
+
+# --- who a command acts as ---------------------------------------------------------------------
+
+
+def acting_user(session: Session, author: str | None, *, writes: bool = True) -> Principal:
+    """The principal a command acts as (``--author`` / ``--as``, else the operator), with the
+    session set up for it (docs/privacy.md, "Maintenance commands run as the owner").
+
+    A registered user's writes run like their API request: under their role's database role
+    and for their agency (``geo.roles.use_role_and_agency``), so what is written records their
+    agency and the row-level policies of shared records apply. A read (``writes=False``) keeps
+    the owner's view and only records the agency in the audit log. The operator acts as the
+    owner without an agency: the service's own work.
+    """
+    principal = command_line_principal(session=session, author=author)
+    if principal.agency_id is not None:
+        if writes:
+            use_role_and_agency(session, role_for(principal.role), principal.agency_id)
+        else:
+            use_agency(session, principal.agency_id)
+    return principal
 
 
 # --- records as a table, JSON or CSV ------------------------------------------------------------

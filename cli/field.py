@@ -14,6 +14,7 @@ from geo.agencies import get_agency
 from geo.field.devices import (
     DEVICE_KINDS,
     list_devices,
+    move_device,
     register_device,
     revoke_device,
     rotate_device_token,
@@ -99,6 +100,26 @@ def revoke(name: str = typer.Argument(..., help="Device to revoke.")) -> None:
     with db.session() as session:
         revoke_device(session=session, name=name)
     console.print(f"revoked {name!r}")
+
+
+@app.command("move")
+@handle_errors
+def move(
+    name: str = typer.Argument(..., help="Device to move."),
+    agency: str = typer.Option(..., "--agency", help="Short name of the new agency."),
+) -> None:
+    """Move a device to another agency (audited): its next report records the new one."""
+    from geo.users import operator_principal
+
+    db = open_database(load_settings())
+    with db.session() as session:
+        _, old, new = move_device(
+            session=session, name=name, agency=agency, principal=operator_principal(), client="cli"
+        )
+    console.print(
+        f"device {name!r}: {old} → {new}" if old != new else f"device {name!r} is already {new}",
+        highlight=False,
+    )
 
 
 @app.command("rotate")

@@ -16,6 +16,7 @@ from cli.common import (
     FORMAT_OPTION,
     Column,
     OutputFormat,
+    acting_user,
     handle_errors,
     load_settings,
     open_database,
@@ -24,7 +25,7 @@ from cli.common import (
 )
 from geo import access, inspections
 from geo.errors import ValidationError
-from geo.users import command_line_principal, operator_principal
+from geo.users import operator_principal
 
 MAX_FILE_BYTES: Final = 5_000_000
 
@@ -132,7 +133,7 @@ def record_command(
     settings = load_settings()
     db = open_database(settings)
     with db.session() as session:
-        principal = command_line_principal(session=session, author=author)
+        principal = acting_user(session, author)
         access.check(principal.role, access.WRITE)
         new_id = inspections.record(
             session=session, principal=principal, body=body, area=settings.area, client="cli"

@@ -12,7 +12,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.common import console, err_console, handle_errors, load_settings, open_database
+from cli.common import (
+    acting_user,
+    console,
+    err_console,
+    handle_errors,
+    load_settings,
+    open_database,
+)
 from geo.db import Database
 from geo.errors import ImportRejectedError
 from geo.settings import Settings
@@ -22,6 +29,11 @@ demo_app = typer.Typer(help="Synthetic demo data with a known answer.", no_args_
 AUTHOR_HELP = (
     "A registered user (timpora users list) the audit log names; default: the account running "
     "this command, as administrator."
+)
+IMPORT_AUTHOR_HELP = (
+    "A registered user (timpora users list) the import is made by: it runs like their API "
+    "import (their agency on the new rows, their role's rights); default: the account running "
+    "this command, as administrator, without an agency."
 )
 PROGRESS_FROM_BYTES = 2 * 1024 * 1024  # show a bar for files above 2 MiB
 REPORT_ROWS_SHOWN = 50
@@ -73,25 +85,46 @@ def import_command(
         ..., exists=True, dir_okay=False, help="CSV, XLSX, GeoJSON, GeoPackage or zipped SHP."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
-    author: str | None = typer.Option(None, help=AUTHOR_HELP),
+    author: str | None = typer.Option(None, help=IMPORT_AUTHOR_HELP),
+    sharing: str | None = typer.Option(
+        None,
+        help="Whom the new incidents or sightings are shared with: timpora (default), agencies "
+        "(with --shared-with) or agency (the author's only); needs --author when narrower.",
+    ),
+    shared_with: list[str] = typer.Option(
+        [], "--shared-with", help="An agency short name for --sharing agencies (repeatable)."
+    ),
 ) -> None:
     """Import a file into a layer: all rows or none; re-importing the same file changes nothing."""
-    from geo.io import import_file
-    from geo.users import command_line_principal
+    from geo import access
+    from geo.io import ImportOptions, import_file
+    from geo.io.importer import check_sharing
+    from geo.sharing import parse_sharing
 
     settings = load_settings()
     db = open_database(settings)
     try:
         with db.session() as session, _bar(file.stat().st_size >= PROGRESS_FROM_BYTES) as bar:
+            principal = acting_user(session, author)
+            if principal.agency_id is not None:
+                access.check(principal.role, access.WRITE)
+            asked = parse_sharing(
+                session=session,
+                sharing=sharing,
+                shared_with=shared_with,
+                agency_id=principal.agency_id,
+            )
+            check_sharing(layer, asked)
             report = import_file(
                 session=session,
                 layer=layer,
                 path=file,
                 area=settings.area,
-                principal=command_line_principal(session=session, author=author),
+                principal=principal,
                 dry_run=dry_run,
                 progress=bar,
                 client="cli",
+                options=ImportOptions(sharing=asked),
             )
     except ImportRejectedError as exc:
         details = exc.details or {}
@@ -110,6 +143,10 @@ def import_command(
         f"({report.seconds:.1f} s)",
         highlight=False,
     )
+    if report.sharing is not None:
+        shared = report.sharing
+        with_ = f" ({', '.join(shared['shared_with'])})" if shared["shared_with"] else ""
+        console.print(f"  new rows shared with: {shared['sharing']}{with_}", highlight=False)
     for note in report.notes:
         console.print(f"  note: {note}", highlight=False)
 
@@ -135,7 +172,6 @@ def export_command(
     """Export a layer with the API's filters (personal fields only for roles that see them)."""
     from geo.access import ROLE_PERMISSIONS
     from geo.io.service import export_request
-    from geo.users import command_line_principal
 
     if role not in ROLE_PERMISSIONS:
         raise typer.BadParameter(f"unknown role {role!r}", param_hint="--role")
@@ -147,7 +183,7 @@ def export_command(
                 session=session,
                 layer=layer,
                 fmt=format,
-                principal=command_line_principal(session=session, author=author),
+                principal=acting_user(session, author, writes=False),
                 client="cli",
                 role=role,
                 out=out,

@@ -26,11 +26,13 @@ from api.responses import JSON
 from api.routing import Writer, client_address, download
 from geo.access import read_permission
 from geo.errors import TooLargeError
+from geo.io.importer import check_sharing
 from geo.io.jobs import ImportJob, ImportJobs
 from geo.io.layers import LAYERS
 from geo.io.readers import check_archive, detect_format
 from geo.io.service import export_request
 from geo.registry import get_layer
+from geo.sharing import parse_sharing
 
 router = APIRouter(prefix="/api/v1", tags=["import/export"])
 
@@ -78,16 +80,39 @@ def _add_routes(layer: str) -> None:
     async def import_layer(
         request: Request,
         settings: SettingsDep,
+        session: SessionDep,
         principal: Writer,
         file: UploadFile,
         dry_run: Annotated[bool, Query(description="Validate only; write nothing.")] = False,
+        sharing: Annotated[
+            str | None,
+            Query(
+                description="Whom the new incidents or sightings are shared with: timpora "
+                "(default), agencies (with shared_with) or agency (the importer's only)."
+            ),
+        ] = None,
+        shared_with: Annotated[
+            list[str] | None,
+            Query(
+                description="Agency short names for sharing=agencies (repeat or comma-separate)."
+            ),
+        ] = None,
     ) -> JSON:
         # The import runs in a worker process (the same geo.io.import_file as timpora import):
-        # this handler only stores the upload, checks the caps it can check at once, and
-        # queues the job.
+        # this handler only stores the upload, checks what it can check at once (the type, the
+        # caps, the sharing), and queues the job.
         jobs: ImportJobs = request.app.state.imports
         name = Path(file.filename or "upload").name
         detect_format(Path(name))  # refuse an unknown type before storing the upload
+        checked = await run_in_threadpool(
+            lambda: parse_sharing(
+                session=session,
+                sharing=sharing,
+                shared_with=shared_with,
+                agency_id=principal.agency_id,
+            )
+        )
+        shared = check_sharing(layer, checked)
         workdir = jobs.workdir()
         try:
             path = workdir / f"upload{Path(name).suffix.lower()}"
@@ -100,6 +125,8 @@ def _add_routes(layer: str) -> None:
                 dry_run=dry_run,
                 principal=principal,
                 client=client_address(request),
+                sharing=checked,
+                shows_sharing=shared,
             )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)

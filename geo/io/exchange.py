@@ -41,7 +41,9 @@ from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.orm import Session
 
 from geo.io.copybin import Field, encode
-from geo.roles import SET_AGENCY_SQL
+from geo.models import SHARING_LEVELS
+from geo.roles import GROUP_ROLES, SET_AGENCY_SQL
+from geo.sharing import WHOLE_TIMPORA, Sharing
 
 PARENT: Final = "sighting"
 LOCATE_TRIGGER_FUNCTION: Final = "timpora_locate_trg"
@@ -64,6 +66,20 @@ HOLDS_EXCLUSIVE_SQL = text(
 IS_PARTITIONED_SQL = text(
     "SELECT relkind = 'p' AND pg_has_role(current_user, relowner, 'USAGE') "
     "FROM pg_class WHERE oid = 'sighting'::regclass"
+)
+# Whether the login owns ``sighting`` while the transaction runs under another role (the command
+# line's owner login acting for a registered user: geo.roles.use_role_and_agency).
+ROLE_OF_OWNER_SQL = text(
+    "SELECT current_user, session_user <> current_user "
+    "AND pg_has_role(session_user, relowner, 'USAGE') "
+    "FROM pg_class WHERE oid = 'sighting'::regclass"
+)
+# ``sighting``'s defaults of the columns the loading table sets to the import's constants.
+STAMP_DEFAULTS_SQL = text(
+    "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d "
+    "JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
+    "WHERE d.adrelid = 'sighting'::regclass "
+    "AND a.attname IN ('agency_id', 'sharing', 'shared_with') ORDER BY 1"
 )
 DEFAULT_PARTITION_SQL = text(
     "SELECT partdefid::regclass::text FROM pg_partitioned_table "
@@ -133,6 +149,36 @@ class MonthPlan:
     @property
     def partition_name(self) -> str:
         return f"sighting_y{self.month:%Y}m{self.month:%m}"
+
+
+class OwnerScope:
+    """Run a block as the login itself when the login owns ``sighting`` but the transaction
+    runs under a request's group role: the command line's ``--author`` (docs/privacy.md).
+
+    The exchange's DDL needs the owner. What it writes is what the role could insert itself:
+    new rows only (into months without a row), each recording the request's agency (the
+    loading table's default is the setting's value) and the sharing checked for the import, so
+    the row policies' insert check holds by construction; the caller checked the role's right
+    to import. Elsewhere (the service's login, which owns nothing; the owner without a role)
+    the block runs as it is. Re-entrant: the role is read at each entry.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._role: list[str | None] = []
+
+    def __enter__(self) -> OwnerScope:
+        current, owner_under_role = self.session.execute(ROLE_OF_OWNER_SQL).one()
+        role = str(current) if owner_under_role and current in GROUP_ROLES else None
+        if role is not None:
+            self.session.execute(text("SET LOCAL ROLE NONE"))
+        self._role.append(role)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        role = self._role.pop()
+        if role is not None and role in GROUP_ROLES:
+            self.session.execute(text(f"SET LOCAL ROLE {role}"))
 
 
 def months_of(observed_utc: np.ndarray) -> np.ndarray:
@@ -222,6 +268,7 @@ def load(
     work_mem: str = "256MB",
     analyze: bool = True,
     skip_functions: frozenset[str] = frozenset(),
+    sharing: Sharing = WHOLE_TIMPORA,
 ) -> str:
     """COPY the rows into a partitioned loading table (one partition per planned month), build
     ``sighting``'s indexes on it, and return its name. Nothing is attached yet.
@@ -243,6 +290,15 @@ def load(
     agency = session.execute(text("SELECT timpora_request_agency()")).scalar()
     constant = "NULL" if agency is None else str(int(agency))
     session.execute(text(f"ALTER TABLE {loader} ALTER COLUMN agency_id SET DEFAULT {constant}"))
+    # The import's sharing, as constants too (a checked level and integer ids: no user text).
+    if sharing.level not in SHARING_LEVELS:
+        raise ValueError(f"unknown sharing level {sharing.level!r}")
+    session.execute(
+        text(
+            f"ALTER TABLE {loader} ALTER COLUMN sharing SET DEFAULT '{sharing.level}', "
+            f"ALTER COLUMN shared_with SET DEFAULT '{sharing.array_literal()}'"
+        )
+    )
     for p in plans:
         start = dt.datetime(p.month.year, p.month.month, 1, tzinfo=dt.UTC)
         child = f"{loader}_{p.month:%Y%m}"
@@ -379,6 +435,7 @@ def load_parallel(
     skip_functions: frozenset[str],
     workers: int,
     meanwhile: Callable[[], object] | None = None,
+    sharing: Sharing = WHOLE_TIMPORA,
 ) -> list[tuple[str, list[MonthPlan]]]:
     """:func:`load` the months in ``workers`` groups at once, each by a session of its own that
     commits its loading table unattached; returns (table, its months) for :func:`swap_in`.
@@ -404,6 +461,7 @@ def load_parallel(
                 columns=columns,
                 chunks=chunks_for(groups[k]),
                 skip_functions=skip_functions,
+                sharing=sharing,
             )
             own.commit()
 
@@ -481,6 +539,12 @@ def swap_in(*, session: Session, loader: str, plans: list[MonthPlan]) -> None:
             session.execute(text(f"DROP TABLE {p.replaces}"))
         session.execute(text(f"ALTER TABLE {loader} DETACH PARTITION {child}"))
         session.execute(text(f"ALTER TABLE {child} ALTER COLUMN id DROP DEFAULT"))
+        # The import's constants (agency, sharing) go back to ``sighting``'s own defaults, as a
+        # partition made by PARTITION OF has them.
+        for column, default in session.execute(STAMP_DEFAULTS_SQL):
+            session.execute(
+                text(f"ALTER TABLE {child} ALTER COLUMN {column} SET DEFAULT {default}")
+            )
         session.execute(text(f"ALTER TABLE {child} RENAME TO {p.partition_name}"))
         session.execute(
             text(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from geo import audit
 from geo.alerts import LAYER_RULES, evaluate_for, run_batch
-from geo.errors import ImportRejectedError
+from geo.errors import ImportRejectedError, ValidationError
 from geo.io import exchange
 from geo.io.checks import check_references, place_rows
 from geo.io.headers import GEOMETRY
@@ -37,9 +38,10 @@ from geo.io.layers import LayerSpec, layer_spec
 from geo.io.load import Loaded, LoadOptions, load_rows
 from geo.io.progress import Progress, step
 from geo.io.readers import ReadLimits, read_table
-from geo.io.upsert import DROP_TABLES_SQL, changed_ids
+from geo.io.upsert import AGENCY_TABLES, DROP_TABLES_SQL, changed_ids
 from geo.io.validate import MAX_PROBLEMS_REPORTED, Problem, validate_frame
 from geo.settings import AreaSettings
+from geo.sharing import WHOLE_TIMPORA, Sharing
 from geo.users import Principal
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "ImportSource",
     "LoadOptions",
     "Progress",
+    "check_sharing",
     "import_file",
     "import_frame",
 ]
@@ -77,6 +80,8 @@ class ImportOptions:
     batch_alerts_min_rows: int = BATCH_ALERTS_MIN_ROWS
     load: LoadOptions = field(default_factory=LoadOptions)
     limits: ReadLimits = field(default_factory=ReadLimits)  # caps on the file (HTTP imports)
+    # Whom the new rows are shared with (incidents and sightings; docs/privacy.md).
+    sharing: Sharing = WHOLE_TIMPORA
 
 
 @dataclass
@@ -93,6 +98,8 @@ class ImportReport:
     alerts_result: Any = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # The new rows' sharing, for layers whose records carry one; else None.
+    sharing: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +114,7 @@ class ImportReport:
             "alerts_evaluated": self.alerts_evaluated,
             "seconds": round(self.seconds, 3),
             "notes": self.notes,
+            "sharing": self.sharing,
         }
 
 
@@ -176,6 +184,7 @@ def import_frame(
     options = options or ImportOptions()
     spec = layer_spec(layer)
     n = len(source.frame)
+    check_sharing(spec.layer, options.sharing)
 
     step(progress, "validate", 0, n)
     checked = validate_frame(spec, source.frame, first_row=source.first_row)
@@ -186,6 +195,7 @@ def import_frame(
         rows=n,
         dry_run=options.dry_run,
         notes=[*source.notes, *checked.notes],
+        sharing=options.sharing.as_dict() if spec.table in AGENCY_TABLES else None,
     )
     problems = list(checked.problems)
     total_problems = checked.total_problems
@@ -217,6 +227,7 @@ def import_frame(
             dry_run=options.dry_run,
             loaders=loaders,
             progress=progress,
+            sharing=options.sharing,
         )
         report.inserted, report.updated = loaded.inserted, loaded.updated
         report.unchanged = loaded.unchanged
@@ -248,6 +259,21 @@ def import_frame(
         nested.commit()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def check_sharing(layer: str, sharing: Sharing) -> bool:
+    """Whether ``layer``'s records carry a sharing level (incidents and sightings,
+    docs/privacy.md); ValidationError when another layer is asked for a narrower one."""
+    spec = layer_spec(layer)
+    shared = spec.table in AGENCY_TABLES
+    if sharing.restricted and not shared:
+        raise ValidationError(
+            f"sharing: {spec.layer} are not shared by agency (only incidents and sightings); "
+            f"got {sharing.level!r}",
+            field="sharing",
+            value=sharing.level,
+        )
+    return shared
 
 
 def _columns(spec: LayerSpec) -> list[str]:
@@ -289,7 +315,14 @@ def _evaluate_alerts(
             return
     ids = changed_ids(session)
     for p in loaded.plans:
-        exchanged = session.execute(text(f"SELECT id FROM {p.partition_name}")).scalars()
+        # Through ``sighting`` by the month's bounds: a partition read by name shows a request's
+        # role no row (docs/privacy.md); the month held no row before the exchange.
+        start = dt.datetime(p.month.year, p.month.month, 1, tzinfo=dt.UTC)
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        exchanged = session.execute(
+            text("SELECT id FROM sighting WHERE observed_at >= :a AND observed_at < :b"),
+            {"a": start, "b": end},
+        ).scalars()
         ids += [int(i) for i in exchanged]
     report.alerts_result = evaluate_for(session=session, layer=spec.layer, ids=ids)
 
@@ -317,6 +350,7 @@ def _audit(
             "inserted": report.inserted,
             "updated": report.updated,
             "unchanged": report.unchanged,
+            **(report.sharing or {}),
         },
     )
 

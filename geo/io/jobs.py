@@ -33,6 +33,7 @@ from geo import errors
 from geo.io.readers import ReadLimits
 from geo.roles import use_agency
 from geo.settings import AreaSettings, DatabaseSettings, ImportSettings
+from geo.sharing import WHOLE_TIMPORA, Sharing
 from geo.users import Principal
 
 log = logging.getLogger("timpora.imports")
@@ -64,6 +65,8 @@ class ImportJob:
     report: dict[str, Any] | None = None
     error: errors.TimporaError | None = None
     workdir: Path | None = field(default=None, repr=False)
+    # Whom the new rows are shared with (incidents and sightings; None for other layers).
+    sharing: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -76,6 +79,7 @@ class ImportJob:
             "layer": self.layer,
             "source": self.source,
             "dry_run": self.dry_run,
+            "sharing": self.sharing,
             "status": self.status,
             "progress": {"stage": self.stage, "done": self.done, "total": self.total},
             "created_at": self.created_at.isoformat(),
@@ -99,6 +103,7 @@ class _Work:
     database: DatabaseSettings
     area: AreaSettings
     limits: ReadLimits
+    sharing: Sharing = WHOLE_TIMPORA
 
 
 class ImportJobs:
@@ -136,9 +141,14 @@ class ImportJobs:
         dry_run: bool,
         principal: Principal,
         client: str | None,
+        sharing: Sharing = WHOLE_TIMPORA,
+        shows_sharing: bool = False,
     ) -> ImportJob:
         """Queue the import of ``path`` (inside a folder from :meth:`workdir`, which the job
-        then owns); raises RateLimitedError when ``import_max_jobs`` are waiting or running."""
+        then owns); raises RateLimitedError when ``import_max_jobs`` are waiting or running.
+
+        ``sharing`` (checked by the caller: ``geo.sharing.parse_sharing``) is written on the new
+        rows; the job shows it when ``shows_sharing`` (a layer whose records carry one)."""
         job = ImportJob(
             id=uuid.uuid4().hex,
             layer=layer,
@@ -147,6 +157,7 @@ class ImportJobs:
             owner=principal.name,
             created_at=dt.datetime.now(dt.UTC),
             workdir=path.parent,
+            sharing=sharing.as_dict() if shows_sharing else None,
         )
         with self._lock:
             if self._closed:
@@ -171,6 +182,7 @@ class ImportJobs:
             database=self.database,
             area=self.area,
             limits=self.limits,
+            sharing=sharing,
         )
         try:
             future = pool.submit(_run, work)
@@ -321,7 +333,10 @@ def _run(work: _Work) -> dict[str, Any]:
                 source_name=work.source,
                 # One loading session: the other core stays with the requests.
                 options=ImportOptions(
-                    dry_run=work.dry_run, limits=work.limits, load=LoadOptions(load_workers=1)
+                    dry_run=work.dry_run,
+                    limits=work.limits,
+                    load=LoadOptions(load_workers=1),
+                    sharing=work.sharing,
                 ),
                 progress=progress,
             )

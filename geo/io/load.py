@@ -26,6 +26,7 @@ from geo.io.derive import DERIVED_COLUMNS
 from geo.io.layers import LayerSpec
 from geo.io.progress import Progress, step
 from geo.io.upsert import BINARY_TYPES, COPY_CHUNK_ROWS, derived_fields, upsert_rows
+from geo.sharing import WHOLE_TIMPORA, Sharing
 
 _T = TypeVar("_T")
 _K = TypeVar("_K")
@@ -73,9 +74,12 @@ def load_rows(
     dry_run: bool,
     loaders: list[str],
     progress: Progress | None = None,
+    sharing: Sharing = WHOLE_TIMPORA,
 ) -> Loaded:
     """Load ``clean`` into the layer's table, in the caller's transaction; updates change only
-    the columns ``present`` in the file (new exchanged months hold no row to update).
+    the columns ``present`` in the file (new exchanged months hold no row to update). New rows
+    of incidents and sightings are shared as ``sharing`` says; stored rows keep theirs (only
+    the reporting agency widens a record, docs/privacy.md).
 
     Loading tables committed by parallel sessions are appended to ``loaders`` as they are made:
     the caller drops them if the import fails after this step (a rollback does not).
@@ -86,12 +90,19 @@ def load_rows(
     in_exchange = np.zeros(n, dtype=bool)
     months = np.empty(0, dtype="datetime64[M]")
     observed = np.empty(0, dtype="datetime64[us]")
+    # A request's database role may not do the exchange's DDL; the owner's login that took the
+    # role of a registered user (the command line's --author) does it as the owner.
+    owner = exchange.OwnerScope(session)
     if spec.table == "sighting" and n >= options.exchange_min_rows:
         observed = _utc_instants(clean["observed_at"])
         months = exchange.months_of(observed)
-        plans = exchange.plan(
-            session=session, months=months, min_rows=options.exchange_min_rows, lock=not dry_run
-        )
+        with owner:
+            plans = exchange.plan(
+                session=session,
+                months=months,
+                min_rows=options.exchange_min_rows,
+                lock=not dry_run,
+            )
         if plans:
             in_exchange = np.isin(months, [np.datetime64(p.month, "M") for p in plans])
     rest = ~in_exchange
@@ -106,6 +117,7 @@ def load_rows(
             present=present,
             chunk_rows=options.chunk_rows,
             progress=progress,
+            sharing=sharing,
         )
         loaded.inserted = upserted.inserted
         loaded.updated = upserted.updated
@@ -122,9 +134,20 @@ def load_rows(
         )
         if not dry_run:
             rows_ex = np.flatnonzero(in_exchange)
-            _exchange(
-                session, spec, clean, placement, plans, rows_ex, months, options, loaders, progress
-            )
+            with owner:
+                _exchange(
+                    session,
+                    spec,
+                    clean,
+                    placement,
+                    plans,
+                    rows_ex,
+                    months,
+                    options,
+                    loaders,
+                    progress,
+                    sharing,
+                )
             loaded.earliest.append(codec.utc_datetime(observed[in_exchange].min()))
     return loaded
 
@@ -140,6 +163,7 @@ def _exchange(
     options: LoadOptions,
     loaders: list[str],
     progress: Progress | None,
+    sharing: Sharing,
 ) -> None:
     """Load the rows ``rows_ex`` (of the planned months) by partition exchange."""
     n_ex = len(rows_ex)
@@ -189,11 +213,17 @@ def _exchange(
             skip_functions=skip,
             workers=workers,
             meanwhile=write_grid,  # the grid does not depend on the loads
+            sharing=sharing,
         )
         loaders.extend(name for name, _ in made)
     else:
         name = exchange.load(
-            session=session, plans=plans, columns=columns, chunks=chunks(plans), skip_functions=skip
+            session=session,
+            plans=plans,
+            columns=columns,
+            chunks=chunks(plans),
+            skip_functions=skip,
+            sharing=sharing,
         )
         made = [(name, plans)]
         write_grid()

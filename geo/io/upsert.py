@@ -27,6 +27,7 @@ from geo.io.headers import GEOMETRY
 from geo.io.layers import LayerSpec
 from geo.io.progress import Progress, step
 from geo.locate import defer_location, resume_location
+from geo.sharing import WHOLE_TIMPORA, Sharing
 
 STAGE_TABLE: Final = "_import_stage"
 CHANGED_TABLE: Final = "_import_changed"
@@ -87,8 +88,10 @@ def upsert_rows(
     present: frozenset[str],
     chunk_rows: int = COPY_CHUNK_ROWS,
     progress: Progress | None = None,
+    sharing: Sharing = WHOLE_TIMPORA,
 ) -> Upserted:
-    """Stage the rows in ``mask`` (``chunk_rows`` at a time) and upsert them into the layer."""
+    """Stage the rows in ``mask`` (``chunk_rows`` at a time) and upsert them into the layer;
+    new rows of incidents and sightings are shared as ``sharing`` says."""
     n = len(clean)
     rows = int(mask.sum())
     _create_stage(session, spec)
@@ -96,7 +99,10 @@ def upsert_rows(
     step(progress, "upsert", 0, n)
     existing = _mark_existing(session, spec)
     defer_location(session)
-    session.execute(text(_upsert_sql(spec, present)))
+    session.execute(
+        text(_upsert_sql(spec, present)),
+        {"sharing": sharing.level, "shared_with": list(sharing.shared_with)},
+    )
     resume_location(session)
     changed = int(session.execute(text(f"SELECT count(*) FROM {CHANGED_TABLE}")).scalar_one())
     earliest = None
@@ -245,6 +251,9 @@ def _upsert_sql(spec: LayerSpec, present: frozenset[str]) -> str:
         # per statement (an InitPlan), not once per row as the column's default would.
         target_all.append("agency_id")
         select_all.append("(SELECT timpora_request_agency())")
+        # The import's sharing (docs/privacy.md): new rows only, as it is not in ``updatable``.
+        target_all += ["sharing", "shared_with"]
+        select_all += ["CAST(:sharing AS varchar)", "CAST(:shared_with AS integer[])"]
     changing = [c for c in (*updatable, *DERIVED_COLUMNS) if c not in kept]
     updates = [f"{c} = excluded.{c}" for c in changing]
     old = [f"{t}.{c}" for c in compared]
