@@ -6,8 +6,9 @@
   for the JSON form, as a Traccar server answers) and counted, never stored.
 - ``/field/``: the offline-first field form (a web app a phone installs); its reports arrive at
   ``POST /field/reports`` with the device's token and an ``Idempotency-Key``.
-- ``/api/v1/field/devices``: administrators register, revoke and rotate devices; a device belongs
-  to the agency of the administrator who registers it, and its reports record that agency.
+- ``/api/v1/field/devices``: administrators register, move to another agency, revoke and rotate
+  devices; a device belongs to the agency of the administrator who registers it (or the one it
+  was moved to), and its reports record that agency.
 - ``/api/v1/patrols/tracks`` and ``/api/v1/patrols/positions``: the teams' tracks and last
   positions, for the roles that manage patrols (officers' movements are personal data).
 """
@@ -23,7 +24,7 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import require
 from api.deps import SessionDep, SettingsDep
@@ -132,6 +133,17 @@ class DeviceIn(BaseModel):
     )
 
 
+class DevicePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str = Field(
+        min_length=1,
+        max_length=24,
+        description="the short name of the agency the device's reports record from now on",
+        examples=["POLRES"],
+    )
+
+
 def _device_json(device: field_devices.Device) -> dict[str, Any]:
     return {
         "name": device.name,
@@ -182,6 +194,24 @@ def register_device(
     if token is not None:
         payload["token"] = token
     return JSON(payload, status_code=201)
+
+
+@router.patch(
+    "/api/v1/field/devices/{name}",
+    tags=["field"],
+    summary="Move a device to another agency (its next report records the new one)",
+)
+def move_device(
+    request: Request, session: SessionDep, principal: Manager, name: str, body: DevicePatch
+) -> JSON:
+    device, _, _ = field_devices.move_device(
+        session=session,
+        name=name,
+        agency=body.agency,
+        principal=principal,
+        client=client_address(request),
+    )
+    return JSON(_device_json(device))
 
 
 @router.post(
@@ -339,7 +369,7 @@ def form_context(session: SessionDep) -> JSON:
 
 @router.get("/field/api/whoami", tags=["field"], summary="The device a token belongs to")
 def whoami(device: DeviceDep) -> JSON:
-    return JSON({"device": device.name, "team": device.team})
+    return JSON({"device": device.name, "team": device.team, "agency": device.agency})
 
 
 @router.post(

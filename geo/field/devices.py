@@ -4,7 +4,9 @@ A ``traccar`` device is known by the identifier its Traccar Client app sends; a 
 signs in to the field form with a token shown once (only its SHA-256 is stored, as for users).
 A device belongs to the agency of the administrator who registers it (the immigration office,
 which chairs the team, when registered from the command line): what it reports records that
-agency and obeys the sharing between agencies like a user's request (docs/privacy.md).
+agency and obeys the sharing between agencies like a user's request (docs/privacy.md). An
+administrator moves a device to another agency (:func:`move_device`, audited): its next report
+records the new one; what it reported before keeps the agency it was made for.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo.agencies import chair_agency
+from geo import audit
+from geo.agencies import chair_agency, get_agency
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.field.osmand import IDENTIFIER_MAX
-from geo.users import hash_token, new_token
+from geo.users import Principal, hash_token, new_token
 
 DEVICE_KINDS: Final = ("traccar", "form")
 
@@ -167,6 +170,37 @@ def revoke_device(*, session: Session, name: str) -> Device:
         {"id": device.id},
     )
     return get_device(session=session, name=name)
+
+
+def move_device(
+    *, session: Session, name: str, agency: str, principal: Principal, client: str | None = None
+) -> tuple[Device, str, str]:
+    """Move device ``name`` to the active agency ``agency`` (short name); returns it, the old
+    and the new agency's short name. Audited (``update``, ``{"agency": [old, new]}``) when it
+    changes; the device's next report records the new agency."""
+    device = get_device(session=session, name=name)
+    new = get_agency(session=session, short_name=agency)
+    if not new.active:
+        raise ValidationError(
+            f"agency {new.short_name!r} is inactive; it takes no devices",
+            field="agency",
+            value=agency,
+        )
+    if new.id != device.agency_id:
+        session.execute(
+            text("UPDATE field_device SET agency_id = :agency WHERE id = :id"),
+            {"agency": new.id, "id": device.id},
+        )
+        audit.record(
+            session=session,
+            principal=principal,
+            action="update",
+            resource=f"field/devices/{device.id}",
+            record_count=1,
+            client=client,
+            details={"agency": [device.agency, new.short_name]},
+        )
+    return get_device(session=session, name=name), device.agency, new.short_name
 
 
 def rotate_device_token(*, session: Session, name: str) -> str:

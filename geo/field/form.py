@@ -1,8 +1,9 @@
 """What the offline field form needs before it loses signal: outlines and vocabularies.
 
 Nothing here is personal: the kecamatan outlines (simplified to ~50 m, which a phone draws fast
-and which is plenty to tap a point on), the regency's bounding box, and the codes a report may
-use. The form's service worker caches the answer, so the form opens and records offline.
+and which is plenty to tap a point on), the regency's bounding box, the codes a report may use,
+and the active agencies (names of institutions) a report may be shared with. The form's service
+worker caches the answer, so the form opens and records offline.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.locate import FALLBACK_AOI_BBOX
-from geo.models import INCIDENT_KINDS, INSPECTION_SOURCE, SIGHTING_SOURCES
+from geo.models import INCIDENT_KINDS, INSPECTION_SOURCE, SHARING_LEVELS, SIGHTING_SOURCES
 
 SIMPLIFY_M: Final = 50.0
 
@@ -25,6 +26,7 @@ OUTLINE_SQL = text(
     FROM admin_area WHERE level = 'kecamatan' ORDER BY code
     """
 )
+AGENCIES_SQL = text("SELECT short_name, name FROM agency WHERE active ORDER BY short_name")
 BBOX_SQL = text(
     "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
     "(SELECT ST_Extent(geom) AS e FROM admin_area WHERE level = 'kecamatan') x"
@@ -32,7 +34,8 @@ BBOX_SQL = text(
 
 
 def context(*, session: Session) -> dict[str, Any]:
-    """Outlines (GeoJSON), bbox and the codes of sighting sources, incident kinds, severities."""
+    """Outlines (GeoJSON), bbox, the codes of sighting sources, incident kinds, severities and
+    sharing levels, and the active agencies (short name, name) a report may be shared with."""
     features = [
         {
             "type": "Feature",
@@ -49,4 +52,8 @@ def context(*, session: Session) -> dict[str, Any]:
         "sighting_sources": [s for s in SIGHTING_SOURCES if s != INSPECTION_SOURCE],
         "incident_kinds": list(INCIDENT_KINDS),
         "severities": [1, 2, 3, 4, 5],
+        "sharing_levels": list(SHARING_LEVELS),
+        "agencies": [
+            {"short_name": short, "name": name} for short, name in session.execute(AGENCIES_SQL)
+        ],
     }

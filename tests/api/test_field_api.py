@@ -345,3 +345,82 @@ def test_form_shell_is_served_with_a_strict_policy(client) -> None:  # type: ign
     context = client.get("/field/api/context").json()
     assert len(context["outline"]["features"]) == 19
     assert "illegal_entry" in context["incident_kinds"]
+
+
+def test_a_device_moved_to_another_agency_reports_for_it(client, session, tokens) -> None:  # type: ignore[no-untyped-def]
+    """Administrators move a device (audited); its next report records the new agency, what it
+    reported before keeps the old one; other roles get 403, unknown names 404, bad bodies 422."""
+    made = client.post(
+        "/api/v1/field/devices",
+        json={"name": "Form Pindah", "team": "Tim P", "kind": "form"},
+        headers=auth(tokens["admin"]),
+    )
+    assert made.status_code == 201 and made.json()["agency"] == "IMIGRASI"
+    device = auth(made.json()["token"])
+
+    def report() -> int:
+        sent = client.post(
+            "/field/api/reports",
+            json=_report(),
+            headers={**device, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert sent.status_code == 201, sent.text
+        return int(sent.json()["id"])
+
+    before = report()
+    for role in ("analyst", "coordinator", "planner", "viewer"):
+        refused = client.patch(
+            "/api/v1/field/devices/Form Pindah",
+            json={"agency": "KODIM"},
+            headers=auth(tokens[role]),
+        )
+        assert refused.status_code == 403, (role, refused.text)
+    moved = client.patch(
+        "/api/v1/field/devices/Form Pindah", json={"agency": "kodim"}, headers=auth(tokens["admin"])
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["agency"] == "KODIM"
+    whoami = client.get("/field/api/whoami", headers=device).json()
+    assert whoami == {"device": "Form Pindah", "team": "Tim P", "agency": "KODIM"}
+    after = report()
+    agencies = dict(
+        session.execute(
+            text(
+                "SELECT s.id, a.short_name FROM sighting s JOIN agency a ON a.id = s.agency_id "
+                "WHERE s.id = ANY(:ids)"
+            ),
+            {"ids": [before, after]},
+        ).all()
+    )
+    assert agencies == {before: "IMIGRASI", after: "KODIM"}
+    audit = session.execute(
+        text(
+            "SELECT user_name, action, details FROM audit_log "
+            "WHERE resource LIKE 'field/devices/%' AND action = 'update'"
+        )
+    ).all()
+    assert [(a.user_name, a.details) for a in audit] == [
+        ("field-admin", {"agency": ["IMIGRASI", "KODIM"]})
+    ]
+    for body, status in (
+        ({"agency": "NOPE"}, 404),
+        ({"agency": ""}, 422),
+        ({"agency": "KODIM", "team": "x"}, 422),
+    ):
+        bad = client.patch(
+            "/api/v1/field/devices/Form Pindah", json=body, headers=auth(tokens["admin"])
+        )
+        assert bad.status_code == status, (body, bad.text)
+    unknown = client.patch(
+        "/api/v1/field/devices/Nobody", json={"agency": "KODIM"}, headers=auth(tokens["admin"])
+    )
+    assert unknown.status_code == 404
+
+
+def test_the_form_context_lists_active_agencies_to_share_with(client, session) -> None:  # type: ignore[no-untyped-def]
+    session.execute(text("UPDATE agency SET active = false WHERE short_name = 'BEACUKAI'"))
+    context = client.get("/field/api/context").json()
+    assert context["sharing_levels"] == ["timpora", "agencies", "agency"]
+    shorts = [a["short_name"] for a in context["agencies"]]
+    assert "POLRES" in shorts and "BEACUKAI" not in shorts and shorts == sorted(shorts)
+    assert set(context["agencies"][0]) == {"short_name", "name"}

@@ -149,6 +149,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/dashboard/meta"): READ,
     ("GET", "/api/v1/field/devices"): USERS,
     ("POST", "/api/v1/field/devices"): USERS,
+    ("PATCH", "/api/v1/field/devices/{name}"): USERS,
     ("POST", "/api/v1/field/devices/{name}/{action}"): USERS,
     ("GET", "/api/v1/field/refusals"): USERS,
     # A photo from the field form may show a person.
