@@ -21,10 +21,12 @@ from api.middleware import new_nonce, nonce_policy
 from geo import access
 from geo.alerts import queue, triage
 from geo.errors import NotFoundError
+from geo.io.importer import check_sharing
 from geo.io.layers import LAYERS as IO_LAYERS
 from geo.mapdata import KINDS, LAYERS, kecamatan_list
 from geo.models import RULE_KINDS
 from geo.registry import get_layer
+from geo.sharing import WHOLE_TIMPORA
 from geo.users import Principal
 from maps.assets import ASSETS, asset_text
 from maps.labels import t
@@ -108,6 +110,8 @@ def dashboard_meta(
     return {
         "user": principal.name,
         "role": principal.role,
+        # The caller's agency (short name; None for none): its own records are always its own.
+        "agency": principal.agency,
         "can_ack": access.allowed(principal.role, access.ACK_ALERTS),
         "personal_data": access.sees_personal_data(principal.role),
         "views": sorted(VIEWS),
@@ -169,4 +173,10 @@ def jobs_meta(role: str, paths: set[str]) -> dict[str, Any]:
         "snapshot": "/maps/snapshot.{fmt}" in paths,
         "briefing": "/maps/briefing.pdf" in paths,
         "users": access.allowed(role, access.MANAGE_USERS) and "/api/v1/users" in paths,
+        # The importable layers whose records carry a sharing level (docs/privacy.md).
+        "sharing": [
+            layer
+            for layer in IO_LAYERS
+            if writer and f"/api/v1/{layer}/import" in paths and check_sharing(layer, WHOLE_TIMPORA)
+        ],
     }

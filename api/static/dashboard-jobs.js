@@ -19,6 +19,9 @@
       checked: "Berkas valid; tidak ada yang disimpan (periksa saja). Baris: ",
       imported: "Diimpor: ", rejected: "Berkas ditolak; tidak ada yang disimpan. Masalah per baris:",
       rows_new: " baris baru", rows_updated: ", diperbarui: ",
+      share: "Dibagikan kepada", share_timpora: "Seluruh Timpora", share_agencies: "Instansi terpilih",
+      share_agency: "Hanya instansi kami", need_agencies: "Pilih minimal satu instansi.",
+      shared_as: " · dibagikan kepada: ",
       users_title: "Pengguna", user_name: "Nama", user_role: "Peran", user_add: "Tambah pengguna",
       created: "Dibuat (WIB)", revoked: "Dicabut (WIB)", actions: "Tindakan",
       rotate: "Token baru", revoke: "Cabut", active: "aktif",
@@ -42,6 +45,9 @@
       checked: "The file is valid; nothing was saved (check only). Rows: ",
       imported: "Imported: ", rejected: "File rejected; nothing was saved. Problems per row:",
       rows_new: " new rows", rows_updated: ", updated: ",
+      share: "Shared with", share_timpora: "The whole Timpora", share_agencies: "Chosen agencies",
+      share_agency: "Our agency only", need_agencies: "Choose at least one agency.",
+      shared_as: " · shared with: ",
       users_title: "Users", user_name: "Name", user_role: "Role", user_add: "Add user",
       created: "Created (WIB)", revoked: "Revoked (WIB)", actions: "Actions",
       rotate: "New token", revoke: "Revoke", active: "active",
@@ -60,6 +66,7 @@
 
   var $ = function (id) { return document.getElementById(id); };
   var jobs = null;  // the meta's "jobs": what this role may do
+  var ownAgency = null;  // the caller's agency (short name): it always sees its own records
 
   function lang() { return $("f-lang").value === "en" ? "en" : "id"; }
   function tr(key) { return I18N[lang()][key] || I18N.id[key] || key; }
@@ -76,6 +83,50 @@
       el.textContent = tr(el.getAttribute("data-jobs-i18n"));
     });
     if (jobs) { fillLayers(); }
+  }
+
+  // --- sharing of imported records (incidents, sightings) --------------------------------------
+
+  function sharingShown() {
+    return Boolean(jobs && (jobs.sharing || []).indexOf($("i-layer").value) >= 0);
+  }
+
+  function sharingLevel() {
+    var picked = document.querySelector("input[name=i-share]:checked");
+    return picked ? picked.value : "timpora";
+  }
+
+  function showSharing() {
+    $("i-sharing").hidden = !sharingShown();
+    $("i-share-agencies").hidden = sharingLevel() !== "agencies";
+  }
+
+  // The other active agencies, from the API, as ticks (names go in through textContent).
+  function loadAgencies() {
+    return api("/api/v1/agencies").then(function (r) {
+      return r.ok ? r.json() : { agencies: [] };
+    }).then(function (body) {
+      var box = $("i-share-agencies");
+      box.textContent = "";
+      (body.agencies || []).forEach(function (agency) {
+        if (!agency.active || agency.short_name === ownAgency) { return; }
+        var label = document.createElement("label");
+        label.className = "inline";
+        label.title = agency.name;
+        var box_ = document.createElement("input");
+        box_.type = "checkbox"; box_.value = agency.short_name;
+        var text = document.createElement("span");
+        text.textContent = agency.short_name;
+        label.appendChild(box_); label.appendChild(text);
+        box.appendChild(label);
+      });
+    }).catch(function () { /* the whole-Timpora and own-agency choices still work */ });
+  }
+
+  function sharingLabel(sharing) {
+    if (!sharing || sharing.sharing === "timpora") { return ""; }
+    return tr("shared_as") + (sharing.sharing === "agency"
+      ? tr("share_agency") : sharing.shared_with.join(", "));
   }
 
   function fillLayers() {
@@ -182,9 +233,10 @@
     if (job.status === "succeeded") {
       var r = job.report || {};
       var n = (r.inserted || 0) + (r.updated || 0);
-      status.textContent = job.dry_run
+      status.textContent = (job.dry_run
         ? tr("checked") + n
-        : tr("imported") + (r.inserted || 0) + tr("rows_new") + tr("rows_updated") + (r.updated || 0);
+        : tr("imported") + (r.inserted || 0) + tr("rows_new") + tr("rows_updated") + (r.updated || 0))
+        + sharingLabel(job.sharing);
       showProblems([]);
       return;
     }
@@ -210,6 +262,17 @@
     ev.preventDefault();
     var file = $("i-file").files[0];
     if (!file) { return; }
+    var params = new URLSearchParams();
+    if ($("i-dry").checked) { params.set("dry_run", "true"); }
+    if (sharingShown() && sharingLevel() !== "timpora") {
+      params.set("sharing", sharingLevel());
+      if (sharingLevel() === "agencies") {
+        var chosen = Array.prototype.map.call(
+          $("i-share-agencies").querySelectorAll("input:checked"), function (b) { return b.value; });
+        if (!chosen.length) { $("i-status").textContent = tr("need_agencies"); return; }
+        params.set("shared_with", chosen.join(","));
+      }
+    }
     var button = $("import-form").querySelector("button[type=submit]");
     button.disabled = true;
     showProblems([]);
@@ -218,7 +281,7 @@
     var form = new FormData();
     form.append("file", file, file.name);
     var layer = $("i-layer").value;
-    var query = $("i-dry").checked ? "?dry_run=true" : "";
+    var query = params.toString() ? "?" + params.toString() : "";
     api("/api/v1/" + encodeURIComponent(layer) + "/import" + query, { method: "POST", body: form })
       .then(function (r) {
         return r.json().then(function (job) {
@@ -343,9 +406,12 @@
       $("x-png").hidden = $("x-pdf").hidden = !jobs.snapshot;
       $("x-brief").hidden = !jobs.briefing;
       $("jobs-import").hidden = jobs["import"].length === 0;
+      ownAgency = meta.agency || null;
+      if ((jobs.sharing || []).length) { loadAgencies(); }
       $("jobs-users").hidden = !jobs.users;
       me = meta.user;
       fillLayers();
+      showSharing();
       applyLanguage();
       $("jobs").hidden = false;
       if (jobs.users) { return loadUsers(); }
@@ -366,6 +432,10 @@
   $("x-pdf").addEventListener("click", function () { snapshot("pdf", $("x-pdf")); });
   $("x-brief").addEventListener("click", briefing);
   $("import-form").addEventListener("submit", startImport);
+  $("i-layer").addEventListener("change", showSharing);
+  document.querySelectorAll("input[name=i-share]").forEach(function (radio) {
+    radio.addEventListener("change", showSharing);
+  });
   $("u-add").addEventListener("submit", addUser);
   $("f-lang").addEventListener("change", applyLanguage);
   $("f-layer").addEventListener("change", function () {

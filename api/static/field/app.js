@@ -21,7 +21,10 @@ const I18N = {
     accepted: "diterima", refused: "ditolak", no_location: "Pilih lokasi dulu (GPS atau ketuk peta).",
     gps_failed: "Lokasi ponsel tidak tersedia", bad_token: "Token tidak dikenal atau dicabut.",
     offline_signin: "Tidak ada sinyal: token akan diperiksa saat daring.", device: "Perangkat",
-    team: "Tim", record: "catatan", accuracy: "akurasi",
+    team: "Tim", record: "catatan", accuracy: "akurasi", agency: "Instansi",
+    share: "Dibagikan kepada", share_timpora: "Seluruh Timpora", share_agencies: "Instansi terpilih",
+    share_agency: "Hanya instansi kami", need_agencies: "Pilih minimal satu instansi.",
+    share_help: "Instansi kami selalu melihat laporannya. Berbagi bisa diperluas nanti, tidak bisa dipersempit.",
     labels: {
       patrol: "Patroli", lodging: "Laporan penginapan", checkpoint: "Pos pemeriksaan",
       public_report: "Laporan masyarakat", other: "Lainnya", overstay: "Melebihi izin tinggal",
@@ -42,7 +45,10 @@ const I18N = {
     accepted: "accepted", refused: "refused", no_location: "Pick a location first (GPS or tap the map).",
     gps_failed: "The phone's location is not available", bad_token: "Unknown or revoked token.",
     offline_signin: "No signal: the token is checked when online.", device: "Device",
-    team: "Team", record: "record", accuracy: "accuracy",
+    team: "Team", record: "record", accuracy: "accuracy", agency: "Agency",
+    share: "Shared with", share_timpora: "The whole Timpora", share_agencies: "Chosen agencies",
+    share_agency: "Our agency only", need_agencies: "Choose at least one agency.",
+    share_help: "Our agency always sees its reports. Sharing can be widened later, never narrowed.",
     labels: {
       patrol: "Patrol", lodging: "Lodging report", checkpoint: "Checkpoint",
       public_report: "Public report", other: "Other", overstay: "Overstay",
@@ -282,6 +288,17 @@ async function onSave(event) {
       occurred_at: when, kind: $("incident-kind").value, severity: Number($("severity").value),
       description: note || undefined,
     };
+  const sharing = document.querySelector("input[name=sharing]:checked").value;
+  if (sharing !== "timpora") {
+    properties.sharing = sharing;
+    if (sharing === "agencies") {
+      properties.shared_with = [...document.querySelectorAll("#share-agencies input:checked")].map((box) => box.value);
+      if (!properties.shared_with.length) {
+        $("form-error").textContent = tr("need_agencies");
+        return;
+      }
+    }
+  }
   const body = { kind, geometry: { type: "Point", coordinates: [state.point.lon, state.point.lat] }, properties };
   const file = $("photo").files[0];
   if (file) body.photo = await photoDataUrl(file);
@@ -308,6 +325,8 @@ async function renderOutbox() {
     status.className = "status";
     let text = ` · ${tr(entry.status)}`;
     if (entry.status === "accepted" && entry.result) text += ` (${tr("record")} #${entry.result.id})`;
+    if (props.sharing === "agency") text += ` · ${tr("share_agency")}`;
+    else if (props.sharing === "agencies") text += ` · ${(props.shared_with || []).join(", ")}`;
     status.textContent = text;
     li.append(head, status);
     if (entry.reason) {
@@ -320,6 +339,28 @@ async function renderOutbox() {
   }));
 }
 
+// The agencies a report may be shared with (from the cached context), the device's own left out
+// (it always sees its reports); ticks survive a redraw.
+function fillAgencies() {
+  const box = $("share-agencies");
+  const ticked = new Set([...box.querySelectorAll("input:checked")].map((input) => input.value));
+  const own = state.who && state.who.agency;
+  const agencies = ((state.context && state.context.agencies) || []).filter((a) => a.short_name !== own);
+  box.replaceChildren(...agencies.map((agency) => {
+    const label_ = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.name = "shared_with";
+    input.value = agency.short_name;
+    input.checked = ticked.has(agency.short_name);
+    const text = document.createElement("span");
+    text.textContent = ` ${agency.short_name} — ${agency.name}`;
+    label_.append(input, text);
+    return label_;
+  }));
+  box.hidden = document.querySelector("input[name=sharing]:checked").value !== "agencies";
+}
+
 function applyLanguage() {
   document.documentElement.lang = state.lang;
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = tr(node.dataset.i18n);
@@ -328,6 +369,7 @@ function applyLanguage() {
     fillSelect($("source"), state.context.sighting_sources, label);
     fillSelect($("incident-kind"), state.context.incident_kinds, label);
     fillSelect($("severity"), state.context.severities, String);
+    fillAgencies();
   }
   showNetwork();
   renderWho();
@@ -337,7 +379,10 @@ function applyLanguage() {
 
 function renderWho() {
   // Online and not yet answered: say nothing rather than "no signal".
-  if (state.who) $("who").textContent = `${tr("device")}: ${state.who.device} · ${tr("team")}: ${state.who.team}`;
+  if (state.who) {
+    const agency = state.who.agency ? ` · ${tr("agency")}: ${state.who.agency}` : "";
+    $("who").textContent = `${tr("device")}: ${state.who.device} · ${tr("team")}: ${state.who.team}${agency}`;
+  }
   else $("who").textContent = navigator.onLine ? "" : tr("offline_signin");
 }
 
@@ -385,6 +430,7 @@ async function showApp() {
   }
   state.who = check.who || state.who || null;
   renderWho();
+  fillAgencies();
   sendAll();
 }
 
@@ -415,6 +461,9 @@ function init() {
       $("incident-rows").hidden = !incident;
       $("source-row").hidden = incident;
     });
+  }
+  for (const radio of document.querySelectorAll("input[name=sharing]")) {
+    radio.addEventListener("change", fillAgencies);
   }
   $("locate").addEventListener("click", locate);
   $("map").addEventListener("click", onMapTap);
