@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from geo.io.derive import LocationIndex, location_index
+from geo.io.derive import Located, LocationIndex, location_index
 from geo.io.layers import Column, LayerSpec
 from geo.io.validate import MAX_PROBLEMS_REPORTED, Problem
 from geo.locate import FALLBACK_AOI_BBOX
@@ -33,9 +33,9 @@ class Placement:
     out_of_area: np.ndarray
     out_of_area_count: int
 
-    def locate(self, rows: np.ndarray) -> pd.DataFrame:
+    def locate(self, rows: np.ndarray) -> Located:
         """The derived columns of these rows (computed chunk by chunk, as they are written)."""
-        return self.index.locate(self.lon[rows], self.lat[rows])
+        return self.index.locate_codes(self.lon[rows], self.lat[rows])
 
 
 @dataclass(frozen=True)

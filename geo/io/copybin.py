@@ -107,6 +107,26 @@ def field_of(kind: BinaryType, values: object, srid: int = 4326) -> Field:
     return _fixed(filled, null, {"int8": ">i8", "int4": ">i4", "int2": ">i2"}[kind])
 
 
+def field_of_codes(codes: np.ndarray, categories: np.ndarray) -> Field:
+    """A text column given as indexes into ``categories`` (str or None for NULL): each
+    category is encoded once and the rows' bytes gathered from them, no string per row."""
+    encoded = [b"" if c is None else str(c).encode("utf-8") for c in categories]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    starts = np.zeros(len(encoded), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    table = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    is_null = np.fromiter((c is None for c in categories), dtype=bool, count=len(encoded))
+    null = is_null[codes]
+    width = np.where(null, 0, lengths[codes])
+    present = codes[~null]
+    sizes = lengths[present]
+    total = int(sizes.sum())
+    at = np.zeros(len(sizes), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=at[1:])
+    source = np.repeat(starts[present] - at, sizes) + np.arange(total, dtype=np.int64)
+    return Field(width=width, null=null, blob=table[source].tobytes())
+
+
 def encode(fields: list[Field], *, header: bool = True, trailer: bool = True) -> bytes:
     """The ``COPY … FROM STDIN WITH (FORMAT binary)`` payload of these columns; a stream sent in
     parts has the header on its first part only and the trailer on its last."""

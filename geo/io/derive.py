@@ -10,6 +10,7 @@ about 1 µs a point. ``tests/geo/test_importer.py`` checks both agree on random 
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any, Final
@@ -62,6 +63,38 @@ DERIVED_COLUMNS: Final = (
 )
 
 
+# border_side values as codes (0: NULL), in their sort order (ties between land pieces at the
+# same distance go to the lower one, as the SQL orders by country).
+SIDES: Final = (None, "ID", "MY")
+SIDE_CODES: Final = {name: code for code, name in enumerate(SIDES) if name is not None}
+DESA_TEXT_COLUMNS: Final = {
+    "kecamatan_code": "parent_code",
+    "kecamatan_name": "parent_name",
+    "desa_code": "code",
+    "desa_name": "name",
+}
+
+
+@dataclass(frozen=True)
+class Located:
+    """The derived columns of points as codes: the desa piece (-1: none; its row of ``desa``
+    gives the four desa and kecamatan columns), the border distance (NaN: none) and the side
+    (an index into :data:`SIDES`)."""
+
+    piece: np.ndarray
+    distance_m: np.ndarray
+    side: np.ndarray
+    desa: dict[str, np.ndarray]  # DESA_TEXT_COLUMNS -> per piece, then None for piece -1
+
+    def frame(self) -> pd.DataFrame:
+        """The derived columns (``DERIVED_COLUMNS``) as a frame: text columns hold str/None."""
+        sides = np.array(SIDES, dtype=object)
+        columns = {c: self.desa[c][self.piece] for c in DESA_TEXT_COLUMNS}
+        columns |= {"distance_to_border_m": self.distance_m, "border_side": sides[self.side]}
+        # object columns stay object (str/None), as the rows' values were before.
+        return pd.DataFrame({c: pd.Series(v, dtype=v.dtype) for c, v in columns.items()})
+
+
 @dataclass
 class LocationIndex:
     fingerprint: tuple[int, int]
@@ -70,61 +103,68 @@ class LocationIndex:
     border: STRtree | None
     border_segments: BorderSegments | None
     land: STRtree | None
-    land_side: np.ndarray
+    land_side_code: np.ndarray  # per land piece, an index into SIDES
     kabupaten: Any  # prepared union of the kabupaten pieces (EPSG:4326) or None
     kabupaten_utm: STRtree | None
     desa_cells: DesaCells | None = None
 
+    @functools.cached_property
+    def desa_table(self) -> dict[str, np.ndarray]:
+        """Each desa text column per piece, then None (the value of piece -1)."""
+        return {
+            column: np.array([*self.desa_attrs[attr].tolist(), None], dtype=object)
+            for column, attr in DESA_TEXT_COLUMNS.items()
+        }
+
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
         """Derived columns for points (lon, lat in EPSG:4326); NaN coordinates give nulls."""
+        return self.locate_codes(lon, lat).frame()
+
+    def locate_codes(self, lon: np.ndarray, lat: np.ndarray) -> Located:
+        """The same as :meth:`locate`, as a desa piece, a distance and a side per point: the
+        bulk load encodes the text columns from these codes (no string per row)."""
         n = len(lon)
         ok = ~(np.isnan(lon) | np.isnan(lat))
-        out = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in DERIVED_COLUMNS})
-        out["distance_to_border_m"] = np.nan
+        piece = np.full(n, -1, dtype=np.int64)
+        distance = np.full(n, np.nan)
+        side = np.zeros(n, dtype=np.int8)
+        located = Located(piece, distance, side, self.desa_table)
         if not ok.any():
-            return out
+            return located
         # Desa: lowest code among intersecting pieces (pieces are sorted by code). Points in a
         # cell lying inside one piece and touching no other take it without a geometry test.
-        known = np.full(n, -1, dtype=np.int64)
         if self.desa_cells is not None:
-            known[ok] = self.desa_cells.lookup(lon[ok], lat[ok])
-        ask = np.flatnonzero(ok & (known < 0))
+            piece[ok] = self.desa_cells.lookup(lon[ok], lat[ok])
+        ask = np.flatnonzero(ok & (piece < 0))
         hit_pt, hit_piece = self.desa.query(
             shapely.points(lon[ask], lat[ask]), predicate="intersects"
         )
-        hit_pt = ask[hit_pt]
         order = np.lexsort((hit_piece, hit_pt))
         hit_pt, hit_piece = hit_pt[order], hit_piece[order]
         first = np.ones(len(hit_pt), dtype=bool)
         first[1:] = hit_pt[1:] != hit_pt[:-1]
-        inside = np.flatnonzero(known >= 0)
-        rows = np.concatenate([inside, hit_pt[first]])
-        pieces = np.concatenate([known[inside], hit_piece[first]])
-        attrs = self.desa_attrs.iloc[pieces]
-        out.loc[rows, "desa_code"] = attrs["code"].to_numpy()
-        out.loc[rows, "desa_name"] = attrs["name"].to_numpy()
-        out.loc[rows, "kecamatan_code"] = attrs["parent_code"].to_numpy()
-        out.loc[rows, "kecamatan_name"] = attrs["parent_name"].to_numpy()
+        piece[ask[hit_pt[first]]] = hit_piece[first]
         x = np.full(n, np.nan)
         y = np.full(n, np.nan)
         x[ok], y[ok] = _to_utm().transform(lon[ok], lat[ok])
         if self.border is not None and self.border_segments is not None:
-            d = np.full(n, np.nan)
-            d[ok] = self.border_segments.distance(x[ok], y[ok], self.border)
-            out["distance_to_border_m"] = d
-        in_desa = np.zeros(n, dtype=bool)
-        in_desa[rows] = True
-        out.loc[in_desa, "border_side"] = "ID"
+            distance[ok] = self.border_segments.distance(x[ok], y[ok], self.border)
+        in_desa = piece >= 0
+        side[in_desa] = SIDE_CODES["ID"]
         rest = ok & ~in_desa
         if self.land is not None and rest.any():
             rest_idx = np.flatnonzero(rest)
             utm_rest = shapely.points(x[rest], y[rest])
             src, tgt, dist = _nearest(self.land, utm_rest, max_distance=LAND_SEARCH_M)
             # Ties: the lower country code first, as the SQL orders by (distance, country).
-            frame = pd.DataFrame({"p": src, "side": self.land_side[tgt], "d": dist})
-            frame = frame.sort_values(["p", "d", "side"]).drop_duplicates("p")
-            out.loc[rest_idx[frame["p"].to_numpy()], "border_side"] = frame["side"].to_numpy()
-        return out
+            land_code = self.land_side_code[tgt]
+            rank = np.where(land_code == 0, len(SIDES), land_code)  # NULL sorts last
+            pick = np.lexsort((rank, dist, src))
+            src, land_code = src[pick], land_code[pick]
+            first = np.ones(len(src), dtype=bool)
+            first[1:] = src[1:] != src[:-1]
+            side[rest_idx[src[first]]] = land_code[first]
+        return located
 
     def inside_area(self, lon: np.ndarray, lat: np.ndarray, margin_m: float) -> np.ndarray:
         """Within ``margin_m`` of the regency (exact: inside in degrees, else ST_DWithin in UTM)."""
@@ -336,7 +376,10 @@ def location_index(session: Session) -> LocationIndex:
         border=STRtree(border_utm) if len(border) else None,
         border_segments=BorderSegments.build(border_utm) if len(border) else None,
         land=STRtree(geoms(land, "wkb_utm")) if len(land) else None,
-        land_side=land["country"].map({"MYS": "MY", "IDN": "ID"}).to_numpy(dtype=object),
+        land_side_code=land["country"]
+        .map({"MYS": SIDE_CODES["MY"], "IDN": SIDE_CODES["ID"]})
+        .fillna(0)
+        .to_numpy(dtype=np.int8),
         kabupaten=kab_union,
         kabupaten_utm=kab_utm,
         desa_cells=DesaCells.build(desa_geoms),

@@ -303,11 +303,7 @@ def _evaluate_alerts(
         and loaded.earliest
     ):
         since = min(loaded.earliest)
-        in_range = session.execute(
-            text(f"SELECT count(*) FROM {spec.table} WHERE {spec.time_column} >= :since"),
-            {"since": since},
-        ).scalar_one()
-        if int(in_range) == written:
+        if _rows_since(session, spec, since, loaded.plans) == written:
             report.alerts_result = run_batch(
                 session=session, since=since, rules=LAYER_RULES[spec.layer]
             )
@@ -325,6 +321,38 @@ def _evaluate_alerts(
         ).scalars()
         ids += [int(i) for i in exchanged]
     report.alerts_result = evaluate_for(session=session, layer=spec.layer, ids=ids)
+
+
+def _rows_since(
+    session: Session, spec: LayerSpec, since: Any, plans: list[exchange.MonthPlan]
+) -> int:
+    """Rows of the layer at or after ``since``. The months loaded by exchange hold exactly the
+    rows just loaded (they were empty, and ``sighting`` is locked), all at or after ``since``:
+    they are counted from the plans, and only the other ranges are scanned (a million rows'
+    count cost ~0.2 s of server CPU)."""
+    column = spec.time_column
+    ranges: list[tuple[dt.datetime, dt.datetime | None]] = []
+    start = since
+    for p in sorted(plans, key=lambda p: p.month):
+        month = dt.datetime(p.month.year, p.month.month, 1, tzinfo=dt.UTC)
+        if month > start:
+            ranges.append((start, month))
+        following = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+        start = max(start, following)
+    ranges.append((start, None))
+    params: dict[str, Any] = {}
+    tests = []
+    for k, (low, high) in enumerate(ranges):
+        params[f"a{k}"] = low
+        if high is None:
+            tests.append(f"{column} >= :a{k}")
+        else:
+            params[f"b{k}"] = high
+            tests.append(f"({column} >= :a{k} AND {column} < :b{k})")
+    scanned = session.execute(
+        text(f"SELECT count(*) FROM {spec.table} WHERE {' OR '.join(tests)}"), params
+    ).scalar_one()
+    return int(scanned) + sum(p.rows for p in plans)
 
 
 def _audit(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from geo.io import copybin as codec
 from geo.io import exchange, gridload
-from geo.io.checks import Placement, reference_ids
+from geo.io.checks import Placement, ref_columns, reference_ids
 from geo.io.derive import DERIVED_COLUMNS
 from geo.io.layers import LayerSpec
 from geo.io.progress import Progress, step
@@ -168,7 +168,8 @@ def _exchange(
     """Load the rows ``rows_ex`` (of the planned months) by partition exchange."""
     n_ex = len(rows_ex)
     step(progress, "exchange", 0, n_ex)
-    refs = reference_ids(session=session, spec=spec, rows=clean.iloc[rows_ex])
+    ref_names = [c.name for c in ref_columns(spec)]
+    refs = reference_ids(session=session, spec=spec, rows=clean[ref_names].iloc[rows_ex])
     columns = _final_columns(spec)
     months_ex = months[rows_ex]
     sent = [0]

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.io import copybin as codec
-from geo.io.derive import DERIVED_COLUMNS
+from geo.io.derive import DERIVED_COLUMNS, DESA_TEXT_COLUMNS, SIDES, Located
 from geo.io.headers import GEOMETRY
 from geo.io.layers import LayerSpec
 from geo.io.progress import Progress, step
@@ -82,7 +82,7 @@ def upsert_rows(
     session: Session,
     spec: LayerSpec,
     clean: pd.DataFrame,
-    locate: Callable[[np.ndarray], pd.DataFrame],
+    locate: Callable[[np.ndarray], Located],
     out_of_area: np.ndarray,
     mask: np.ndarray,
     present: frozenset[str],
@@ -125,14 +125,13 @@ def changed_ids(session: Session) -> list[int]:
     return [int(i) for i in session.execute(text(f"SELECT id FROM {CHANGED_TABLE}")).scalars()]
 
 
-def derived_fields(derived: pd.DataFrame) -> list[codec.Field]:
-    """The derived location columns as COPY fields."""
+def derived_fields(located: Located) -> list[codec.Field]:
+    """The derived location columns (``DERIVED_COLUMNS``, in order) as COPY fields."""
+    sides = np.array(SIDES, dtype=object)
     return [
-        codec.field_of(
-            "float8" if name == "distance_to_border_m" else "text",
-            derived[name].reset_index(drop=True),
-        )
-        for name in DERIVED_COLUMNS
+        *(codec.field_of_codes(located.piece, located.desa[c]) for c in DESA_TEXT_COLUMNS),
+        codec.field_of("float8", located.distance_m),
+        codec.field_of_codes(located.side, sides),
     ]
 
 
@@ -161,7 +160,7 @@ def _copy_stage(
     session: Session,
     spec: LayerSpec,
     clean: pd.DataFrame,
-    locate: Callable[[np.ndarray], pd.DataFrame],
+    locate: Callable[[np.ndarray], Located],
     out_of_area: np.ndarray,
     mask: np.ndarray,
     chunk_rows: int,
