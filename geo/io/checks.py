@@ -35,7 +35,7 @@ class Placement:
 
     def locate(self, rows: np.ndarray) -> Located:
         """The derived columns of these rows (computed chunk by chunk, as they are written)."""
-        return self.index.locate_codes(self.lon[rows], self.lat[rows])
+        return self.index.locate(self.lon[rows], self.lat[rows])
 
 
 @dataclass(frozen=True)

@@ -79,20 +79,34 @@ DESA_TEXT_COLUMNS: Final = {
 class Located:
     """The derived columns of points as codes: the desa piece (-1: none; its row of ``desa``
     gives the four desa and kecamatan columns), the border distance (NaN: none) and the side
-    (an index into :data:`SIDES`)."""
+    (an index into :data:`SIDES`). The bulk load encodes the text columns from the codes (no
+    string per row); ``located[column]`` reads one column as values."""
 
     piece: np.ndarray
     distance_m: np.ndarray
     side: np.ndarray
     desa: dict[str, np.ndarray]  # DESA_TEXT_COLUMNS -> per piece, then None for piece -1
 
+    @property
+    def columns(self) -> list[str]:
+        return list(DERIVED_COLUMNS)
+
+    def __getitem__(self, column: str) -> pd.Series:
+        """One derived column as values (text columns: str/None objects)."""
+        values: np.ndarray
+        if column in DESA_TEXT_COLUMNS:
+            values = self.desa[column][self.piece]
+        elif column == "border_side":
+            values = np.array(SIDES, dtype=object)[self.side]
+        elif column == "distance_to_border_m":
+            values = self.distance_m
+        else:
+            raise KeyError(column)
+        return pd.Series(values, dtype=values.dtype, name=column)
+
     def frame(self) -> pd.DataFrame:
-        """The derived columns (``DERIVED_COLUMNS``) as a frame: text columns hold str/None."""
-        sides = np.array(SIDES, dtype=object)
-        columns = {c: self.desa[c][self.piece] for c in DESA_TEXT_COLUMNS}
-        columns |= {"distance_to_border_m": self.distance_m, "border_side": sides[self.side]}
-        # object columns stay object (str/None), as the rows' values were before.
-        return pd.DataFrame({c: pd.Series(v, dtype=v.dtype) for c, v in columns.items()})
+        """The derived columns (``DERIVED_COLUMNS``) as a frame."""
+        return pd.DataFrame({c: self[c] for c in DERIVED_COLUMNS})
 
 
 @dataclass
@@ -116,13 +130,8 @@ class LocationIndex:
             for column, attr in DESA_TEXT_COLUMNS.items()
         }
 
-    def locate(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> Located:
         """Derived columns for points (lon, lat in EPSG:4326); NaN coordinates give nulls."""
-        return self.locate_codes(lon, lat).frame()
-
-    def locate_codes(self, lon: np.ndarray, lat: np.ndarray) -> Located:
-        """The same as :meth:`locate`, as a desa piece, a distance and a side per point: the
-        bulk load encodes the text columns from these codes (no string per row)."""
         n = len(lon)
         ok = ~(np.isnan(lon) | np.isnan(lat))
         piece = np.full(n, -1, dtype=np.int64)
