@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -131,6 +132,32 @@ def scenarios(settings: Any) -> dict[str, Callable[[Any], object]]:
         query = parse_query(lon=lon, lat=lat, radius_m=2000, layers="sightings", limit=1000)
         return nearby(session=s, query=query, principal=admin)
 
+    def sparse_cell(s: Any, level: int, low: int, high: int) -> tuple[int, int]:
+        """The count grid's cell of ``level`` holding most sightings of all time, up to
+        ``high`` and at least ``low``: a place where the spatial index, not the key, serves."""
+        cx, cy = s.execute(
+            _sql(
+                "SELECT cx, cy FROM sighting_grid WHERE level = :l AND month = '-infinity' "
+                "AND n BETWEEN :lo AND :hi ORDER BY n DESC, cx, cy LIMIT 1"
+            ),
+            {"l": level, "lo": low, "hi": high},
+        ).one()
+        return int(cx), int(cy)
+
+    def small_box(s: Any) -> object:
+        # A level-13 cell (~4.9 km) with at most 10,000 sightings: the page's cost model
+        # (geo/registry/pages.py) collects such a box by the spatial index.
+        cx, cy = sparse_cell(s, 13, 2_000, 10_000)
+        west, north = cell_corner(cx, cy + 1, 13)
+        east, south = cell_corner(cx + 1, cy, 13)
+        return page(bbox=f"{west},{south},{east},{north}", limit=1000)(s)
+
+    def sparse_tile(s: Any) -> object:
+        # A z14 tile with at most 5,000 sightings is drawn from the rows (tiles.RAW_MAX_POINTS).
+        cx, cy = sparse_cell(s, 14, 500, tiles.RAW_MAX_POINTS)
+        request = tiles.TileRequest("sightings", 14, cx, 2**14 - 1 - cy)  # tiles count y down
+        return tiles.render(session=s, request=request, role="admin")
+
     def batch_day(s: Any) -> object:
         latest = s.execute(_sql("SELECT max(observed_at) FROM sighting")).scalar_one()
         return run_batch(session=s, since=latest - dt.timedelta(days=1))
@@ -149,10 +176,22 @@ def scenarios(settings: Any) -> dict[str, Callable[[Any], object]]:
         "proximity 2 km (GET /api/v1/proximity)": near,
         "write: retry of a known report, and a new one with its alerts": write,
         "foreigner deleted (ON DELETE SET NULL)": foreigner_delete,
+        "bbox page, small box of a sparse area (collected by the spatial index)": small_box,
         "tile z14 raw points": tile(14),
+        "tile z14 raw points, sparse area": sparse_tile,
         "tile z12 raw points": tile(12),
         "batch alerts over the last day (timpora alerts run --since)": batch_day,
     }
+
+
+def cell_corner(cx: int, cy: int, level: int) -> tuple[float, float]:
+    """Lon/lat of the south-west corner of a count-grid cell (Web Mercator, y up)."""
+    half = 20037508.342789244
+    size = 2 * half / 2**level
+    x, y = cx * size - half, cy * size - half
+    lon = math.degrees(x / 6378137.0)
+    lat = math.degrees(2 * math.atan(math.exp(y / 6378137.0)) - math.pi / 2)
+    return round(lon, 6), round(lat, 6)
 
 
 def _sql(statement: str) -> Any:

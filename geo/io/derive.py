@@ -18,8 +18,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import shapely
+from pykdtree.kdtree import KDTree
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 from shapely import STRtree
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -259,7 +259,7 @@ class BorderSegments:
 
     a: np.ndarray  # (m, 2) segment starts, EPSG:32649
     b: np.ndarray  # (m, 2) segment ends
-    samples: cKDTree
+    samples: KDTree
     sample_segment: np.ndarray
     spacing: float
     k: int
@@ -282,9 +282,12 @@ class BorderSegments:
         t = (np.arange(len(seg)) - first) / np.repeat(steps, steps + 1)
         pts = a[seg] + (b[seg] - a[seg]) * t[:, None]
         # Most points lie tens of km from the line, where a k-d tree visits many leaves of
-        # near-collinear samples: big unbalanced leaves halve the query time (1e6 points: 3.7 s
-        # with the defaults, 1.75 s so).
-        tree = cKDTree(pts, leafsize=128, balanced_tree=False)
+        # near-collinear samples. pykdtree's query is 2.6x faster than scipy's cKDTree here
+        # (200,000 points, k = 4: 0.14 s of CPU against 0.37 s with cKDTree's best leaves, 128
+        # unbalanced; the default 3.7 s a million) with the same distances; ties between
+        # equally near samples (a vertex shared by two segments) may come in another order,
+        # which changes no result (the bound below holds for any k nearest).
+        tree = KDTree(np.ascontiguousarray(pts), leafsize=16)
         return cls(a, b, tree, seg, spacing, min(k, len(pts)))
 
     def distance(self, x: np.ndarray, y: np.ndarray, tree: STRtree) -> np.ndarray:
@@ -292,7 +295,7 @@ class BorderSegments:
         chunk = 200_000
         for start in range(0, len(x), chunk):
             px, py = x[start : start + chunk], y[start : start + chunk]
-            r, idx = self.samples.query(np.column_stack([px, py]), k=self.k, workers=-1)
+            r, idx = self.samples.query(np.column_stack([px, py]), k=self.k)
             r = r.reshape(len(px), -1)
             seg = self.sample_segment[idx.reshape(len(px), -1)]
             d = segment_distance(
