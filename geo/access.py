@@ -11,7 +11,10 @@ from geo.errors import PermissionDeniedError
 
 PERSONAL_DATA: Final = "read:personal"  # names, passport/permit numbers, birth dates
 READ: Final = "read"  # maps, aggregates, non-personal records
-WRITE: Final = "write"  # create/update registry records, imports
+WRITE: Final = "write"  # create/update any registry record (persons too), imports, inspections
+# Create/update the registry records that are no person and that a writer without personal
+# data may make (``WRITE_WITHOUT_PERSONAL_DATA``), one by one through the API.
+WRITE_RECORDS: Final = "write:records"
 DELETE: Final = "delete"  # delete records (admin only, audited)
 ACK_ALERTS: Final = "alerts:ack"
 EDIT_RULES: Final = "alerts:rules"
@@ -30,6 +33,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             PERSONAL_DATA,
             READ,
             WRITE,
+            WRITE_RECORDS,
             DELETE,
             ACK_ALERTS,
             EDIT_RULES,
@@ -45,6 +49,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             PERSONAL_DATA,
             READ,
             WRITE,
+            WRITE_RECORDS,
             ACK_ALERTS,
             EDIT_RULES,
             PLAN_PATROLS,
@@ -55,6 +60,9 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "coordinator": frozenset({PERSONAL_DATA, READ, ACK_ALERTS, MANAGE_ACTIONS, UPDATE_ACTIONS}),
     "planner": frozenset({READ, PLAN_PATROLS, UPDATE_ACTIONS}),
     "viewer": frozenset({READ}),
+    # A face, never a stored role: an administrator or analyst of an agency without personal
+    # data (``WITHOUT_PERSONAL_DATA``). A planner who also records incidents and workplaces.
+    "recorder": frozenset({READ, WRITE_RECORDS, PLAN_PATROLS, UPDATE_ACTIONS}),
 }
 
 PERMISSIONS: Final = frozenset().union(*ROLE_PERMISSIONS.values())
@@ -62,14 +70,17 @@ PERMISSIONS: Final = frozenset().union(*ROLE_PERMISSIONS.values())
 # Users of an agency whose function does not need the foreigners' personal data
 # (``agency.personal_data`` false; only the immigration office has it by default) work with the
 # aggregate face of their role (docs/privacy.md, "Member agencies"): what they may do without
-# personal data, under the database role that cannot read it.
+# personal data, under the database role that cannot read it. Administrators and analysts keep
+# recording what is no person (``recorder``); coordinators read, as viewers.
 WITHOUT_PERSONAL_DATA: Final[dict[str, str]] = {
-    "admin": "planner",
-    "analyst": "planner",
+    "admin": "recorder",
+    "analyst": "recorder",
     "coordinator": "viewer",
     "planner": "planner",
     "viewer": "viewer",
 }
+# Roles only ever acted with, never given to a user (``geo.models.ROLES`` are the stored ones).
+FACES: Final = frozenset({"recorder"})
 
 
 def role_in_agency(role: str, agency_personal_data: bool) -> str:
@@ -87,9 +98,24 @@ def sees_personal_data(role: str) -> bool:
     return allowed(role, PERSONAL_DATA)
 
 
+# What a permission covers, for the refusal's message.
+COVERS: Final[dict[str, str]] = {
+    WRITE: "persons (foreigners, sightings), zones, imports and inspections",
+    WRITE_RECORDS: "incidents and workplaces",
+    PERSONAL_DATA: "persons and personal fields",
+}
+
+
 def check(role: str, permission: str) -> None:
     if not allowed(role, permission):
-        raise PermissionDeniedError(f"role {role!r} may not do this ({permission})")
+        covers = f": {COVERS[permission]}" if permission in COVERS else ""
+        why = (
+            "; the role of an administrator or analyst of an agency without personal data "
+            "(docs/privacy.md, 'Member agencies')"
+            if role in FACES
+            else ""
+        )
+        raise PermissionDeniedError(f"role {role!r} may not do this ({permission}{covers}){why}")
 
 
 # Aggregates of persons below this count are shown as "<3" to roles without personal data.
@@ -212,6 +238,25 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 def read_permission(record: str) -> str:
     """The permission to read records of ``record`` one by one (lists, items, exports)."""
     return PERSONAL_DATA if record in PERSON_RECORDS else READ
+
+
+# Records a writer without personal data may create and update: they are no person, and their
+# rows carry nothing a writer must read first. An incident records what happened where, and the
+# agency that reported it; a workplace is a company site (the manpower office keeps them).
+# Zones are not: they are the whole team's settings that decide the alerts about persons.
+WRITE_WITHOUT_PERSONAL_DATA: Final = frozenset({"incident", "workplace"})
+
+# Personal fields such a writer may not set (422): links to persons and references, whose
+# checks (the person exists; the reference is not taken) would answer about records it may
+# not read. The other personal fields (an incident's description) are written, never read back.
+NOT_WRITTEN_WITHOUT_PERSONAL_DATA: Final[dict[str, tuple[str, ...]]] = {
+    "incident": ("foreigner_ids", "external_ref"),
+}
+
+
+def write_permission(record: str) -> str:
+    """The permission to create and update records of ``record`` one by one."""
+    return WRITE_RECORDS if record in WRITE_WITHOUT_PERSONAL_DATA else WRITE
 
 
 def strip_personal(layer: str, properties: dict[str, object], role: str) -> dict[str, object]:

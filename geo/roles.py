@@ -29,10 +29,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, TextClause, event, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from geo import access
@@ -101,6 +104,57 @@ def enter_service_scope(session: Session) -> str:
 
 def leave_service_scope(session: Session, previous: str) -> None:
     session.execute(SET_AGENCY_SQL, {"agency": previous})
+
+
+@contextmanager
+def personal_step(session: Session) -> Iterator[None]:
+    """Run the enclosed step of a request under ``timpora_personal``, then back under
+    ``timpora_aggregate``, in the same transaction; sessions not switched to the aggregate role
+    (the personal role, the service's own, the owner's) keep theirs.
+
+    Only for steps whose reads never go back to the caller beyond what it may see (docs/privacy.md,
+    "Member agencies"): :func:`service_step`; a writer's own stored answer
+    (``geo.registry.idempotency``).
+    """
+    demoted = session_role(session) == AGGREGATE_ROLE
+    if not demoted:
+        yield
+        return
+    session.execute(text(f"SET LOCAL ROLE {PERSONAL_ROLE}"))
+    with _restoring(session, text(f"SET LOCAL ROLE {AGGREGATE_ROLE}")):
+        yield
+
+
+@contextmanager
+def service_step(session: Session) -> Iterator[None]:
+    """Run the enclosed step of a request as the service's own work: under ``timpora_personal``
+    (:func:`personal_step`) and the service scope (every record, whatever its sharing), then
+    back to the caller's role and agency, in the same transaction.
+
+    For what a write must do that reads past its writer: the alert evaluation on write reads
+    the foreigners and every agency's records, whoever wrote. Nothing read in the step goes
+    back to the caller.
+    """
+    with personal_step(session):
+        previous = enter_service_scope(session)
+        with _restoring(session, SET_AGENCY_SQL, {"agency": previous}):
+            yield
+
+
+@contextmanager
+def _restoring(
+    session: Session, statement: TextClause, params: dict[str, str] | None = None
+) -> Iterator[None]:
+    """Run ``statement`` after the enclosed step, also when it fails."""
+    try:
+        yield
+    except BaseException:
+        # A failed statement leaves the transaction unusable until it (or its savepoint) rolls
+        # back, which restores the role and the scope of before the step anyway.
+        with suppress(DBAPIError):
+            session.execute(statement, params or {})
+        raise
+    session.execute(statement, params or {})
 
 
 def clear_role(session: Session) -> None:

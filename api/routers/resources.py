@@ -20,10 +20,10 @@ from starlette.convertors import Convertor, register_url_convertor
 from api.auth import PrincipalDep, require
 from api.deps import SessionDep, SettingsDep
 from api.responses import GeoJSON
-from api.routing import ERRORS, Deleter, Writer, client_address
+from api.routing import ERRORS, Deleter, client_address
 from api.schemas import EXAMPLES, AnyFeature, FeaturePage, ProblemDetail, feature_in_schema
 from geo import registry
-from geo.access import read_permission
+from geo.access import read_permission, write_permission
 from geo.registry import idempotency
 from geo.registry.reads import audit_personal_read
 from geo.users import Principal
@@ -179,6 +179,9 @@ class LayerRoutes:
         # Records that are persons (foreigners, sightings) are listed and read only with personal
         # data: a 403 that says so; other roles see them as counts per area (docs/privacy.md).
         self.reader = Depends(require(read_permission(self.layer.record)))
+        # Persons (foreigners, sightings) and zones are written only with personal data;
+        # incidents and workplaces by every writer (docs/privacy.md, "Member agencies").
+        self.writer = Depends(require(write_permission(self.layer.record)))
         self.register_list()
         self.register_read()
         self.register_create()
@@ -260,15 +263,17 @@ class LayerRoutes:
                 **ERRORS,
             },
             openapi_extra=feature_body(layer),
+            dependencies=[self.writer],
         )
         def create_item(
             request: Request,
             session: SessionDep,
             settings: SettingsDep,
-            principal: Writer,
+            principal: PrincipalDep,
             body: Feature,
             idempotency_key: IdempotencyKey = None,
         ) -> Response:
+            registry.check_writer(layer=layer, body=body, principal=principal)
             claim = IdempotentWrite(request, session, principal, idempotency_key, layer)
             if (replay := claim.replay()) is not None:
                 return replay
@@ -298,15 +303,17 @@ class LayerRoutes:
             summary=f"Change some properties (and/or the geometry) of one of the {self.name}",
             responses={200: {"model": AnyFeature}, 404: {"model": ProblemDetail}, **ERRORS},
             openapi_extra=feature_body(layer, partial=True),
+            dependencies=[self.writer],
         )
         def update_item(
             request: Request,
             session: SessionDep,
             settings: SettingsDep,
-            principal: Writer,
+            principal: PrincipalDep,
             record_id: RecordId,
             body: Feature,
         ) -> Response:
+            registry.check_writer(layer=layer, body=body, principal=principal)
             result = registry.update_feature(
                 session=session,
                 layer=layer,

@@ -56,15 +56,18 @@ CLAIM_SQL: Final = text(
     RETURNING o.id, o.subscription_id, o.kind, o.alert_id, o.title, o.body, o.attempts
     """
 )
-# A user's subscription gets the user's role of the moment; an office's, the role it names.
+# A user's subscription gets the role the user acts with at the moment (the aggregate face in
+# an agency without personal data, docs/privacy.md); an office's, the role it names.
 SUBSCRIBERS_SQL: Final = text(
     """
     SELECT s.id, s.owner_kind, s.owner, s.target, s.lang, s.active, s.min_severity, s.digest,
            s.kecamatan_codes, s.last_digest_at,
            CASE WHEN s.owner_kind = 'office' THEN s.role
-                WHEN u.revoked_at IS NULL THEN u.role END AS role
+                WHEN u.revoked_at IS NULL THEN u.role END AS role,
+           coalesce(ag.personal_data, true) AS agency_personal_data
     FROM notify_subscription s
     LEFT JOIN app_user u ON s.owner_kind = 'user' AND u.name = s.owner
+    LEFT JOIN agency ag ON ag.id = u.agency_id
     WHERE s.id = ANY(:ids)
     """
 )
@@ -202,7 +205,7 @@ def subscribers(session: Session, ids: Sequence[int]) -> dict[int, Subscriber]:
             target=r.target,
             lang=r.lang,
             active=r.active,
-            role=r.role,
+            role=r.role and access.role_in_agency(r.role, r.agency_personal_data),
             min_severity=r.min_severity,
             digest=r.digest,
             kecamatan_codes=list(r.kecamatan_codes) if r.kecamatan_codes is not None else None,

@@ -25,6 +25,7 @@ from geo.registry.reads import count_features, get_feature, list_features
 from geo.registry.where import where_clause
 from geo.registry.writes import (
     WriteResult,
+    check_writer,
     create_feature,
     delete_feature,
     evaluate_alerts,
@@ -41,6 +42,7 @@ __all__ = [
     "Layer",
     "ListFilters",
     "WriteResult",
+    "check_writer",
     "count_features",
     "create_feature",
     "delete_feature",

@@ -2,6 +2,11 @@
 
 The key row is inserted in the same transaction as the write. A concurrent retry with the same
 key blocks on the primary key until the first transaction ends, then finds the stored response.
+
+The table holds answers that may carry personal data, so ``timpora_aggregate`` may not read it;
+a writer without personal data (docs/privacy.md, "Member agencies") reaches its own keys, and
+only its own (by its name), under ``timpora_personal`` for these statements: what it gets back is
+the answer it was given, the aggregate face of what it wrote.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ConflictError, ValidationError
+from geo.roles import personal_step
 
 MAX_KEY_LENGTH: Final = 200
 
@@ -56,9 +62,10 @@ def claim(
             value=key[:50],
         )
     params = {"user_name": user_name, "key": key, "method": method, "path": path[:300]}
-    if session.execute(CLAIM_SQL, params).scalar() is not None:
-        return None
-    row = session.execute(STORED_SQL, params).one()
+    with personal_step(session):
+        if session.execute(CLAIM_SQL, params).scalar() is not None:
+            return None
+        row = session.execute(STORED_SQL, params).one()
     if row.method != method or row.path != path[:300]:
         raise ConflictError(
             f"Idempotency-Key {key!r} was already used for {row.method} {row.path}",
@@ -70,10 +77,16 @@ def claim(
 
 
 def save(*, session: Session, user_name: str, key: str, status_code: int, body: bytes) -> None:
-    session.execute(
-        SAVE_SQL,
-        {"user_name": user_name, "key": key.strip(), "status_code": status_code, "response": body},
-    )
+    with personal_step(session):
+        session.execute(
+            SAVE_SQL,
+            {
+                "user_name": user_name,
+                "key": key.strip(),
+                "status_code": status_code,
+                "response": body,
+            },
+        )
 
 
 def purge(*, session: Session, older_than_hours: int = 48) -> int:

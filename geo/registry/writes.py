@@ -10,12 +10,13 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import audit
+from geo import access, audit
 from geo.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from geo.models import SRID
 from geo.registry.layers import Layer
 from geo.registry.reads import check_id, get_feature
 from geo.registry.validation import MISSING, ValidFeature, validate_feature
+from geo.roles import service_step
 from geo.settings import AreaSettings
 from geo.users import Principal
 
@@ -78,8 +79,32 @@ def evaluate_alerts(*, session: Session, layer: Layer, ids: list[int]) -> bool:
     # make a cycle.
     from geo.alerts import evaluate_for
 
-    evaluate_for(session=session, layer=layer.alerts_layer, ids=ids)
+    # The rules read persons and every agency's records, whoever wrote: the service's step,
+    # then back to the writer's role (docs/privacy.md, "Member agencies").
+    with service_step(session):
+        evaluate_for(session=session, layer=layer.alerts_layer, ids=ids)
     return True
+
+
+def check_writer(*, layer: Layer, body: Any, principal: Principal) -> None:
+    """May ``principal`` write this feature of ``layer``? Persons need the full writer's
+    permission (403); a writer without personal data sets no link to a person nor a reference
+    (422 naming the field: their checks would answer about records it may not read)."""
+    access.check(principal.role, access.write_permission(layer.record))
+    if access.sees_personal_data(principal.role):
+        return
+    properties = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(properties, dict):
+        return  # validation names what is wrong with the body
+    for name in access.NOT_WRITTEN_WITHOUT_PERSONAL_DATA.get(layer.record, ()):
+        if name in properties:
+            raise ValidationError(
+                f"properties.{name}: a writer without personal data (role "
+                f"{principal.role!r}) may not set it: it links to persons or to references "
+                "only roles with personal data read; leave it out",
+                field=f"properties.{name}",
+                value=str(properties[name])[:50],
+            )
 
 
 def _alert_and_audit(
@@ -211,7 +236,10 @@ def create_feature(
     area: AreaSettings,
     client: str | None = None,
 ) -> WriteResult:
-    """Insert one feature; sightings with a known (external_ref, observed_at) are not duplicated."""
+    """Insert one feature; sightings with a known (external_ref, observed_at) are not duplicated.
+
+    The caller authorises the writer (:func:`check_writer` for a user; a field device is
+    authorised by its own token)."""
     valid = validate_feature(session=session, layer=layer, body=body, area=area)
     sharing = _sharing_of_new(valid, principal)
     cols, exprs, params = _columns(layer, valid)
@@ -300,7 +328,8 @@ def update_feature(
     area: AreaSettings,
     client: str | None = None,
 ) -> WriteResult:
-    """Change the given properties (and geometry, if given) of one feature."""
+    """Change the given properties (and geometry, if given) of one feature (the caller
+    authorises the writer, as for :func:`create_feature`)."""
     record_id = check_id(record_id, layer)
     exists = session.execute(
         text(f"SELECT id FROM {layer.table} WHERE id = :id FOR UPDATE"), {"id": record_id}

@@ -4,7 +4,8 @@ Each route's dependency tree must carry ``require(PERMISSION)`` (``api/auth.py``
 dependency with ``.permission``). A route without one fails, unless it is one of the few public
 routes listed in ``PUBLIC`` below. Then every role calls every route: a role without the
 permission gets 403, one with it gets past authorisation (no 401/403, and never a 5xx), and a
-request without a token gets 401.
+request without a token gets 401. The faces (``geo.access.FACES``: the role a user of an agency
+without personal data acts with) are called as such a user.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount, Route
 
 from geo import access
+from geo.users import create_user
 from tests.api.helpers import ROLES, auth, make_tokens
 
 # Public on purpose: liveness, the API description and its offline viewer.
@@ -52,6 +54,8 @@ DEVICE_ROUTES = {("GET", "/field/api/whoami"), ("POST", "/field/api/reports")}
 # Static files (no data): mounted directories and file routes, no per-request authorisation.
 PUBLIC_MOUNTS = {"/docs/assets", "/static"}
 PUBLIC_PREFIXES = ("/static/",)
+# A user of each face: (stored role, an agency without personal data).
+FACE_USERS = {"recorder": ("analyst", "KESBANGPOL")}
 
 
 def permission_of(dependant: Any) -> str | None:
@@ -108,6 +112,9 @@ def test_every_route_has_a_rule(app: FastAPI) -> None:
 
 def test_every_route_every_role(app: FastAPI, client: TestClient, session: Session) -> None:
     tokens = make_tokens(session, prefix="acc")
+    assert set(FACE_USERS) == access.FACES
+    for face, (role, agency) in FACE_USERS.items():
+        _, tokens[face] = create_user(session=session, name=f"acc-{face}", role=role, agency=agency)
     failures = []
     checked = 0
     for method, path, perm, _ in route_table(app):
@@ -128,9 +135,9 @@ def test_every_route_every_role(app: FastAPI, client: TestClient, session: Sessi
             continue
         if path.endswith("/stream"):
             # Server-sent events never end: check the denial, not the open stream.
-            roles = [r for r in ROLES if not access.allowed(r, perm)]
+            roles = [r for r in tokens if not access.allowed(r, perm)]
         else:
-            roles = list(ROLES)
+            roles = list(tokens)
         anonymous = client.request(method, url, json=body)
         if anonymous.status_code != 401:
             failures.append(f"no token {method} {path}: {anonymous.status_code}")

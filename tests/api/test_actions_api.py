@@ -26,7 +26,7 @@ def agencies(session: Session) -> list[tuple[int, str]]:
 
 def users(session: Session, prefix: str, agency_id: int) -> dict[str, str]:
     """A user of every role, all of agency ``agency_id``, which acts with its full roles (its
-    function needs personal data: without, admins and analysts act as planners)."""
+    function needs personal data: without, admins and analysts act as recorders)."""
     short_name = session.execute(
         text("UPDATE agency SET personal_data = true WHERE id = :id RETURNING short_name"),
         {"id": agency_id},

@@ -236,3 +236,81 @@ def test_scram_verifier_is_what_postgresql_accepts(engine: Engine) -> None:
             conn.execute(text(f'REVOKE CONNECT ON DATABASE "{database}" FROM timpora_probe'))
             conn.execute(text("DROP ROLE timpora_probe"))
     assert scram_verifier("x", salt=b"0" * 16).startswith("SCRAM-SHA-256$4096:")
+
+
+def _set_agency(conn: Connection, short_name: str) -> int:
+    agency_id = int(
+        conn.execute(
+            text("SELECT id FROM agency WHERE short_name = :s"), {"s": short_name}
+        ).scalar_one()
+    )
+    conn.execute(text("SELECT set_config('timpora.agency_id', :a, true)"), {"a": str(agency_id)})
+    return agency_id
+
+
+def test_aggregate_role_writes_an_incident_it_cannot_read_back(connection: Connection) -> None:
+    """A writer without personal data (docs/privacy.md, "Member agencies"): the columns the
+    registry writes, never a personal one read, the request's agency stamped."""
+    polres = _set_agency(connection, "POLRES")
+    connection.execute(text(f"SET LOCAL ROLE {AGGREGATE_ROLE}"))
+    new_id = connection.execute(
+        text(
+            "INSERT INTO incident (kind, severity, occurred_at, geom, description, sharing) "
+            "VALUES ('illegal_work', 3, now(), ST_SetSRID(ST_MakePoint(109.3, 1.35), 4326), "
+            "'tertulis', 'agency') RETURNING id"
+        )
+    ).scalar_one()
+    connection.execute(
+        text("UPDATE incident SET description = 'diubah', severity = 4 WHERE id = :id"),
+        {"id": new_id},
+    )
+    assert "permission denied" in refused(connection, "SELECT description FROM incident")
+    assert "permission denied" in refused(connection, "SELECT external_ref FROM incident")
+    for sql in (
+        "INSERT INTO incident (kind, severity, occurred_at, geom, external_ref) VALUES ('other', "
+        "1, now(), ST_SetSRID(ST_MakePoint(109.3, 1.35), 4326), 'x')",
+        "INSERT INTO incident (kind, severity, occurred_at, geom, agency_id) VALUES ('other', "
+        "1, now(), ST_SetSRID(ST_MakePoint(109.3, 1.35), 4326), :polres)",
+        "INSERT INTO incident_foreigner (incident_id, foreigner_id) VALUES (:id, 1)",
+        "UPDATE incident SET agency_id = :polres WHERE id = :id",
+        "INSERT INTO foreigner (full_name, nationality, permit_type) VALUES ('X', 'MYS', 'VOA')",
+        "INSERT INTO zone (name, kind, geom) SELECT 'z', 'watch', geom FROM zone LIMIT 1",
+        "UPDATE incident_grid SET n = n + 1",
+    ):
+        assert "permission denied" in refused(connection, sql, id=new_id, polres=polres), sql
+    connection.execute(text("RESET ROLE"))
+    row = connection.execute(
+        text("SELECT agency_id, description, severity FROM incident WHERE id = :id"),
+        {"id": new_id},
+    ).one()
+    assert tuple(row) == (polres, "diubah", 4)
+    grid = connection.execute(text("SELECT count(*) FROM incident_grid WHERE level = 12")).scalar()
+    assert grid == 0  # restricted to Polres: left out of the shared grid, by the owner's trigger
+    connection.execute(
+        text("UPDATE incident SET sharing = 'timpora' WHERE id = :id"), {"id": new_id}
+    )
+    grid = connection.execute(text("SELECT sum(n) FROM incident_grid WHERE level = 12")).scalar()
+    assert grid == 2  # all-time and monthly rows
+
+
+def test_the_service_step_runs_as_the_service_and_switches_back(session: Session) -> None:
+    from geo.roles import service_step, use_role_and_agency
+
+    polres = _set_agency(session.connection(), "POLRES")
+    use_role_and_agency(session, AGGREGATE_ROLE, polres)
+    scope = text("SELECT current_user, current_setting('timpora.agency_id', true)")
+    with service_step(session):
+        assert tuple(session.execute(scope).one()) == (PERSONAL_ROLE, "service")
+        session.execute(text("SELECT count(full_name) FROM foreigner")).scalar()
+    assert tuple(session.execute(scope).one()) == (AGGREGATE_ROLE, str(polres))
+    # A failed step inside a savepoint: its rollback puts the caller's role and agency back.
+    with pytest.raises(DBAPIError), session.begin_nested(), service_step(session):
+        session.execute(text("SELECT 1 / 0"))
+    assert tuple(session.execute(scope).one()) == (AGGREGATE_ROLE, str(polres))
+    # A step that fails in Python: switched back at once.
+    with pytest.raises(RuntimeError), service_step(session):
+        raise RuntimeError("stop")
+    assert tuple(session.execute(scope).one()) == (AGGREGATE_ROLE, str(polres))
+    from geo.roles import clear_role
+
+    clear_role(session)

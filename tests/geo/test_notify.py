@@ -427,3 +427,29 @@ def test_only_newly_opened_episodes_are_queued(session: Session) -> None:
     # Old news (a batch over history, a late import): the digest tells it, not a message.
     assert upsert("new", "w:1", "w", age="3 days").inserted
     assert session.execute(queued, {"s": sid}).scalars().all() == [first.id]
+
+
+def test_a_users_messages_follow_the_role_it_acts_with(session: Session) -> None:
+    """An analyst of an agency without personal data is sent what it may read: the aggregate
+    face of its role (docs/privacy.md, "Member agencies"), not the role it was given."""
+    from geo.notify.outbox import subscribers
+
+    settings = NotifySettings()
+    create_user(session=session, name="polres-notif", role="analyst", agency="POLRES")
+    create_user(session=session, name="imi-notif", role="analyst")
+    polres = subscribe(session, settings, target="polres@office.example", owner="polres-notif")
+    imigrasi = subscribe(session, settings, target="imi@office.example", owner="imi-notif")
+    office = subscribe(
+        session,
+        settings,
+        target="pos@office.example",
+        owner="Pos Aruk",
+        owner_kind="office",
+        role="coordinator",
+    )
+    found = subscribers(session, [polres, imigrasi, office])
+    assert {sid: sub.role for sid, sub in found.items()} == {
+        polres: "recorder",
+        imigrasi: "analyst",
+        office: "coordinator",
+    }
