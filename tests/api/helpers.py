@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from geo.users import create_user
 
 ROLES = ("admin", "analyst", "coordinator", "planner", "viewer")
+# The faces (``geo.access.FACES``): the role a user given this role acts with in this agency,
+# which has no personal data (docs/privacy.md, "Member agencies").
+FACE_USERS = {"recorder": ("analyst", "POLRES")}
 
 # Points inside Kabupaten Sambas (reference geography of ../shared/data).
 SAMBAS_TOWN = (109.3021, 1.3549)
@@ -19,11 +22,16 @@ PALOH = (109.30, 1.70)
 ARUK = (109.6467, 1.4133)
 
 
-def make_tokens(session: Session, prefix: str = "t") -> dict[str, str]:
+def make_tokens(session: Session, prefix: str = "t", *, faces: bool = False) -> dict[str, str]:
+    """A token of a user of each role (of the immigration office); ``faces``: also one acting
+    with each face, keyed by the face."""
     tokens = {}
     for role in ROLES:
         _, token = create_user(session=session, name=f"{prefix}-{role}", role=role)
         tokens[role] = token
+    for face, (role, agency) in FACE_USERS.items() if faces else ():
+        _, token = create_user(session=session, name=f"{prefix}-{face}", role=role, agency=agency)
+        tokens[face] = token
     session.flush()
     return tokens
 

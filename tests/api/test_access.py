@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount, Route
 
 from geo import access
-from geo.users import create_user
-from tests.api.helpers import ROLES, auth, make_tokens
+from tests.api.helpers import FACE_USERS, ROLES, auth, make_tokens
 
 # Public on purpose: liveness, the API description and its offline viewer.
 PUBLIC = {
@@ -54,8 +53,6 @@ DEVICE_ROUTES = {("GET", "/field/api/whoami"), ("POST", "/field/api/reports")}
 # Static files (no data): mounted directories and file routes, no per-request authorisation.
 PUBLIC_MOUNTS = {"/docs/assets", "/static"}
 PUBLIC_PREFIXES = ("/static/",)
-# A user of each face: (stored role, an agency without personal data).
-FACE_USERS = {"recorder": ("analyst", "KESBANGPOL")}
 
 
 def permission_of(dependant: Any) -> str | None:
@@ -111,10 +108,8 @@ def test_every_route_has_a_rule(app: FastAPI) -> None:
 
 
 def test_every_route_every_role(app: FastAPI, client: TestClient, session: Session) -> None:
-    tokens = make_tokens(session, prefix="acc")
+    tokens = make_tokens(session, prefix="acc", faces=True)
     assert set(FACE_USERS) == access.FACES
-    for face, (role, agency) in FACE_USERS.items():
-        _, tokens[face] = create_user(session=session, name=f"acc-{face}", role=role, agency=agency)
     failures = []
     checked = 0
     for method, path, perm, _ in route_table(app):

@@ -2,10 +2,10 @@
 
 A canary foreigner with a unique string in every free field, a home point and sightings at known
 exact points, an incident about them with free text, an alert about them with notes. Then, as
-``viewer`` and as ``planner``: every GET route of the OpenAPI document (each path parameter set
-to the canary's records, each collection, each map view, each export format), decoded vector
-tiles around the canary's points, the text of the PDFs (pypdf), the alert stream and a webhook
-payload. None may hold a canary string, an exact canary coordinate, or a per-person id
+``viewer``, ``planner`` and ``recorder`` (an analyst of an agency without personal data): every
+GET route of the OpenAPI document (each path parameter set to the canary's records, each
+collection, each map view, each export format), decoded vector tiles around the canary's points,
+the text of the PDFs (pypdf), the alert stream and a webhook payload. None may hold a canary string, an exact canary coordinate, or a per-person id
 (docs/privacy.md). Responses are built under the database role ``timpora_aggregate``, as in the
 service.
 """
@@ -42,7 +42,8 @@ from maps.views import VIEWS
 from tests.api.helpers import auth, feature, make_tokens, point
 from tests.api.test_tiles import decode, tile_of
 
-NON_PERSONAL_ROLES = ("viewer", "planner")
+# ``recorder``: an analyst of an agency without personal data (tests.api.helpers.FACE_USERS).
+NON_PERSONAL_ROLES = ("viewer", "planner", "recorder")
 WEB_MERCATOR_R = 6378137.0
 
 HOME = (109.312347, 1.367813)
@@ -316,7 +317,7 @@ def get_urls(app: FastAPI, canary: Canary, plan_id: int = 1) -> list[str]:
 def test_no_get_route_gives_a_person_away(
     app: FastAPI, client: TestClient, session: Session, canary: Canary, role: str
 ) -> None:
-    tokens = make_tokens(session, prefix=f"crawl-{role}")
+    tokens = make_tokens(session, prefix=f"crawl-{role}", faces=True)
     refused, seen = [], 0
     # An inspection plan made by an administrator around the canary (its reasons name persons).
     plan = inspection_plan.make_plan(
@@ -378,7 +379,7 @@ def _no_feature_at(features: list[dict[str, Any]], where: str) -> None:
 def test_tiles_hold_no_person(
     client: TestClient, session: Session, canary: Canary, role: str, tmp_path: Path
 ) -> None:
-    tokens = make_tokens(session, prefix=f"tile-{role}")
+    tokens = make_tokens(session, prefix=f"tile-{role}", faces=True)
     for layer in ("sightings", "incidents", "zones", "admin-areas"):
         for z in (8, 11, 12, 14, 17, 19, 22):
             for lon, lat in (HOME, SIGHTED_AT[0]):
@@ -433,7 +434,7 @@ def test_the_crawl_sees_the_canary_where_it_may(
 
 @pytest.mark.parametrize("role", NON_PERSONAL_ROLES)
 def test_the_alert_stream_is_refused(client: TestClient, session: Session, role: str) -> None:
-    tokens = make_tokens(session, prefix=f"stream-{role}")
+    tokens = make_tokens(session, prefix=f"stream-{role}", faces=True)
     response = client.get("/api/v1/alerts/stream", headers=auth(tokens[role]))
     assert response.status_code == 403
     assert b"personal" in response.content
@@ -454,7 +455,7 @@ def test_a_webhook_payload_holds_no_person(session: Session, canary: Canary) -> 
 def test_worker_counts_below_three_are_suppressed(
     client: TestClient, session: Session, canary: Canary, role: str
 ) -> None:
-    tokens = make_tokens(session, prefix=f"wp-{role}")
+    tokens = make_tokens(session, prefix=f"wp-{role}", faces=True)
     response = client.get(f"/api/v1/workplaces/{canary.sponsor_id}", headers=auth(tokens[role]))
     assert response.status_code == 200
     assert response.json()["properties"]["foreign_workers"] == "<3"
@@ -467,7 +468,7 @@ def test_sighting_hotspots_give_no_suppressed_count_back(
     client: TestClient, session: Session, canary: Canary
 ) -> None:
     """Exact z and p values and the total would give hidden counts back (docs/privacy.md)."""
-    tokens = make_tokens(session, prefix="hot")
+    tokens = make_tokens(session, prefix="hot", faces=True)
     query = "layer=sightings&cell_m=500&start=2025-01-01&end=2025-12-31"
     for role in NON_PERSONAL_ROLES:
         api = client.get(f"/api/v1/hotspots?{query}", headers=auth(tokens[role])).json()

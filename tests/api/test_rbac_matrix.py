@@ -16,8 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from geo import access
-from geo.users import create_user
-from tests.api.helpers import ROLES, auth, make_tokens
+from tests.api.helpers import FACE_USERS, ROLES, auth, make_tokens
 from tests.api.test_access import concrete, route_table
 
 READ, PERSONAL, WRITE, DELETE = "read", "read:personal", "write", "delete"
@@ -60,8 +59,6 @@ ROLE_MAY: Final[dict[str, frozenset[str]]] = {
     # The face of an administrator or analyst of an agency without personal data.
     "recorder": frozenset({READ, RECORDS, PLAN, UPDATE_ACTIONS}),
 }
-# Who acts with a face: (stored role, agency) of a user made for the crawl.
-FACE_OF: Final[dict[str, tuple[str, str]]] = {"recorder": ("analyst", "POLRES")}
 
 ROUTES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/metrics"): AUDIT,
@@ -196,8 +193,8 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
 
 def test_roles_have_the_written_permissions() -> None:
     assert access.ROLE_PERMISSIONS == ROLE_MAY
-    assert set(ROLE_MAY) == {*ROLES, *FACE_OF}
-    for face, (role, agency) in FACE_OF.items():
+    assert set(ROLE_MAY) == {*ROLES, *FACE_USERS}
+    for face, (role, agency) in FACE_USERS.items():
         assert access.role_in_agency(role, agency_personal_data=False) == face, agency
 
 
@@ -209,11 +206,7 @@ def test_every_route_needs_the_written_permission(app: FastAPI) -> None:
 def test_every_route_answers_every_role_as_written(
     app: FastAPI, client: TestClient, session: Session
 ) -> None:
-    tokens = make_tokens(session, prefix="rbac")
-    for face, (role, agency) in FACE_OF.items():
-        _, tokens[face] = create_user(
-            session=session, name=f"rbac-{face}", role=role, agency=agency
-        )
+    tokens = make_tokens(session, prefix="rbac", faces=True)
     failures = []
     for (method, path), permission in ROUTES.items():
         url = concrete(path)
