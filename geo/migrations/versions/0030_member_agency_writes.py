@@ -1,7 +1,7 @@
 """Writers of agencies without personal data record incidents and workplaces.
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 
 Administrators and analysts of an agency whose function does not need the foreigners' personal
 data act as ``recorder`` (``geo.access``): their requests run under ``timpora_aggregate``, which
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0029"
-down_revision: str | None = "0028"
+revision: str = "0030"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
