@@ -110,8 +110,8 @@ def check(role: str, permission: str) -> None:
     if not allowed(role, permission):
         covers = f": {COVERS[permission]}" if permission in COVERS else ""
         why = (
-            "; the role of an administrator or analyst of an agency without personal data "
-            "(docs/privacy.md, 'Member agencies')"
+            f"; {role!r} is what an administrator or analyst of an agency without personal "
+            "data acts as (docs/privacy.md, 'Member agencies')"
             if role in FACES
             else ""
         )
