@@ -37,6 +37,8 @@ INDEX_IN_PLAN = re.compile(
 )
 EXPLAINABLE = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "EXECUTE")
 INDEX_USING = re.compile(r"using (\S+) on")
+# An INSERT ... ON CONFLICT names the unique index that decides the conflict (plain EXPLAIN).
+ARBITER = re.compile(r"Conflict Arbiter Indexes: (.+)")
 
 
 @dataclass
@@ -252,6 +254,8 @@ def explain_all(url: str) -> tuple[list[tuple[str, str]], list[Explained]]:
                 cursor.close()
                 used = {parents.get(m, m) for m in INDEX_IN_PLAN.findall("\n".join(plan))}
                 used |= {parents.get(m, m) for m in INDEX_USING.findall("\n".join(plan))}
+                for names in ARBITER.findall("\n".join(plan)):
+                    used |= {parents.get(m, m) for m in names.replace(" ", "").split(",")}
                 used = {u for u in used if u in dict(indexes)}
                 results.append(Explained(name, statement, plan, used))
             session.rollback()
@@ -288,8 +292,8 @@ def main() -> None:
     for r in results:
         if not r.indexes:
             continue
-        shown = [r.plan[0], *(ln for ln in r.plan[1:] if any(
-            k in ln for k in ("Index", "Bitmap", "Append", "Subplans Removed")))]  # fmt: skip
+        keys = ("Index", "Bitmap", "Append", "Subplans Removed", "Arbiter")
+        shown = [r.plan[0], *(ln for ln in r.plan[1:] if any(k in ln for k in keys))]
         print(f"\n-- {r.scenario}: {', '.join(sorted(r.indexes))}")
         print("   " + re.sub(r"\s+", " ", r.statement)[:300])
         for ln in shown[:14]:
