@@ -107,12 +107,24 @@ def test_the_upsert_writes_the_sharing_on_new_rows_and_keeps_stored_ones(
     }
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-session", "parallel-sessions"])
 def test_the_partition_exchange_writes_the_sharing_as_the_owner_acting_for_a_user(
-    session: Session, settings: Settings
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     """The command line's --author: the owner's login under the user's role. The exchange's DDL
-    runs as the owner; the months' rows record the user's agency and the sharing asked, and the
-    import ends under the user's role again."""
+    runs as the owner; the months' rows record the user's agency and the sharing asked (loaded
+    in the import's session, or by sessions of their own), and the import ends under the
+    user's role again."""
+    from geo.io import exchange
+
+    monkeypatch.setattr(exchange, "PARALLEL_MIN_ROWS", 0)
+    parallel: list[int] = []
+    load_parallel = exchange.load_parallel
+    monkeypatch.setattr(
+        exchange,
+        "load_parallel",
+        lambda **kw: parallel.append(kw["workers"]) or load_parallel(**kw),
+    )
     load_fixtures(session, settings)
     polres, kodim = agency_id(session, "POLRES"), agency_id(session, "KODIM")
     frame = _mixed_sightings(session, 1_500, seed=11)
@@ -125,10 +137,11 @@ def test_the_partition_exchange_writes_the_sharing_as_the_owner_acting_for_a_use
         area=settings.area,
         options=ImportOptions(
             sharing=Sharing("agencies", (kodim,), ("KODIM",)),
-            load=LoadOptions(exchange_min_rows=300, load_workers=1),
+            load=LoadOptions(exchange_min_rows=300, load_workers=workers),
         ),
     )
     assert any("partition exchange" in note for note in report.notes), report.notes
+    assert parallel == ([2] if workers == 2 else [])
     assert session.execute(text("SELECT current_user")).scalar_one() == PERSONAL_ROLE
     clear_role(session)
     assert report.inserted == len(frame)
