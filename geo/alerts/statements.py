@@ -31,6 +31,7 @@ from geo.alerts.sql.incidents import (
 from geo.alerts.sql.sightings import (
     EXPIRED_PERMIT_SIGHTING_TRIGGERS,
     FAR_FROM_SPONSOR_TRIGGERS,
+    PLB_OUTSIDE_AREA_BATCH_TRIGGERS,
     PLB_OUTSIDE_AREA_TRIGGERS,
     SIGHTING_IN_ZONE_TRIGGERS,
     SIGHTING_NEAR_BORDER_TRIGGERS,
@@ -106,7 +107,12 @@ def _rules(mode: str) -> dict[str, RuleSQL]:
             src("expired_permit_sighting", EXPIRED_PERMIT_SIGHTING_TRIGGERS),
         ),
         "plb_outside_area": RuleSQL(
-            "plb_outside_area", src("plb_outside_area", PLB_OUTSIDE_AREA_TRIGGERS), "greatest"
+            "plb_outside_area",
+            src(
+                "plb_outside_area",
+                PLB_OUTSIDE_AREA_BATCH_TRIGGERS if mode == "since" else PLB_OUTSIDE_AREA_TRIGGERS,
+            ),
+            "greatest",
         ),
         "far_from_sponsor": RuleSQL(
             "far_from_sponsor", src("far_from_sponsor", FAR_FROM_SPONSOR_TRIGGERS), "greatest"

@@ -114,8 +114,9 @@ WHERE s.expired
 
 # The distance to the nearest PLB zone is a true-distance KNN over the pieces; ties between
 # zones go to the lowest zone id. A trip starts again when the holder's previous sighting was
-# inside the area.
-PLB_OUTSIDE_AREA_TRIGGERS: Final = (
+# inside the area. ``{rows}`` are the holders' sightings outside the area, ``{previous}`` says
+# whether the sighting before each was inside (``prev.inside``).
+_PLB_OUTSIDE_AREA: Final = (
     """
 SELECT 'plb_outside_area:foreigner=' || s.foreigner_id AS episode_key,"""
     + _sighting(
@@ -127,17 +128,8 @@ SELECT 'plb_outside_area:foreigner=' || s.foreigner_id AS episode_key,"""
     + """,
        jsonb_build_object('permit_type', s.permit_type, 'zone_name', z.name) AS details,
        s.observed_at AS event_at
-FROM {source}
-LEFT JOIN LATERAL (
-    SELECT """
-    + IN_PLB_AREA.format(g="p.geom_utm")
-    + """ AS inside
-    FROM sighting p
-    WHERE p.foreigner_id = s.foreigner_id AND p.observed_at <= s.observed_at
-      AND (p.observed_at, p.id) < (s.observed_at, s.id)
-    ORDER BY p.observed_at DESC, p.id DESC
-    LIMIT 1
-) prev ON true
+FROM {rows}
+{previous}
 CROSS JOIN LATERAL (
     SELECT zp.geom_utm <-> s.geom_utm AS distance_m
     FROM zone_piece zp WHERE zp.kind = 'plb_area'
@@ -151,6 +143,50 @@ CROSS JOIN LATERAL (
 JOIN zone z ON z.id = a.zone_id
 WHERE s.plb_outside
 """
+)
+# The holder's sighting just before ``s`` (time, then id), and whether it lay in the area.
+PLB_PREVIOUS_SIGHTING: Final = (
+    """
+    SELECT """
+    + IN_PLB_AREA.format(g="p.geom_utm")
+    + """ AS inside
+    FROM sighting p
+    WHERE p.foreigner_id = s.foreigner_id AND p.observed_at <= s.observed_at
+      AND (p.observed_at, p.id) < (s.observed_at, s.id)
+    ORDER BY p.observed_at DESC, p.id DESC
+    LIMIT 1"""
+)
+# On write: the previous sighting looked up for each written one.
+PLB_OUTSIDE_AREA_TRIGGERS: Final = _PLB_OUTSIDE_AREA.replace("{rows}", "{source}").replace(
+    "{previous}", "LEFT JOIN LATERAL (" + PLB_PREVIOUS_SIGHTING + "\n) prev ON true"
+)
+# In batch the facts table holds every sighting in scope of a PLB holder outside the area, so
+# the previous *outside* one comes from ``lag()`` over them, and the sighting just before ``s``
+# was inside exactly when some sighting of the holder lies between the two (any sighting
+# between them is inside, or it would be the previous outside one): an index range of the
+# holder's sightings in that span, pruned to its months, instead of a look-up through every
+# earlier monthly partition for each sighting. Only a holder's first outside sighting in scope
+# looks the previous sighting up.
+PLB_OUTSIDE_AREA_BATCH_TRIGGERS: Final = _PLB_OUTSIDE_AREA.replace(
+    "{rows}",
+    """(
+    SELECT s.*, lag(s.observed_at) OVER w AS out_at, lag(s.id) OVER w AS out_id
+    FROM {source}
+    WHERE s.plb_outside
+    WINDOW w AS (PARTITION BY s.foreigner_id ORDER BY s.observed_at, s.id)
+) s""",
+).replace(
+    "{previous}",
+    """CROSS JOIN LATERAL (
+    SELECT CASE WHEN s.out_at IS NULL THEN ("""
+    + PLB_PREVIOUS_SIGHTING
+    + """)
+                ELSE EXISTS (SELECT 1 FROM sighting p
+                             WHERE p.foreigner_id = s.foreigner_id
+                               AND p.observed_at BETWEEN s.out_at AND s.observed_at
+                               AND (p.observed_at, p.id) > (s.out_at, s.out_id)
+                               AND (p.observed_at, p.id) < (s.observed_at, s.id)) END AS inside
+) prev""",
 )
 
 # "Usually seen here": at least N of the person's sightings in the T days before lie within R.

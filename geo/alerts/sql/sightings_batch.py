@@ -6,8 +6,8 @@ foreigners again; instead one pass computes, per sighting, whether it is near th
 sighted after its permit expired, a KITAS holder far from the sponsor, or a PLB holder outside
 the PLB area, and keeps only the sightings for which one of them holds (with the foreigner's
 permit, home point and sponsor) in a temporary table the rule statements then read. A disabled
-rule's fact is the constant false. The filter tests the cheap facts first, so the PLB fact (an
-index probe) is evaluated for PLB holders' sightings that none of the others keeps.
+rule's fact is the constant false. The filter tests the cheap facts first, so the PLB fact is
+evaluated for PLB holders' sightings that none of the others keeps.
 """
 
 from __future__ import annotations
@@ -63,6 +63,21 @@ BATCH_FACT_COLUMNS: Final = {
     "plb_outside_area": "plb_outside",
     "far_from_sponsor": "far_from_sponsor",
 }
+# In batch the PLB fact tests every PLB holder's sighting (a quarter of the large demo set's):
+# a GiST probe of the pieces per sighting started an index scan each time (~25 us a row at
+# load 6). Instead the pieces are collected once (an InitPlan) and each sighting is one
+# ST_Intersects against that constant: PostGIS keeps an R-tree of its edges across the calls of
+# the statement (its cache keyed on the repeated argument), so each test is a point-in-polygon
+# search. A point intersects a collection of polygons when it intersects one of them, so the
+# answer is the probe's. No PLB zone: the collection is NULL and every sighting is outside, as
+# with the probe.
+PLB_AREA_COLLECTED: Final = (
+    "(SELECT ST_Collect(zp.geom_utm) FROM zone_piece zp WHERE zp.kind = 'plb_area')"
+)
+PLB_OUTSIDE_BATCH: Final = (
+    "(coalesce(f.permit_type = 'PLB', false) "
+    f"AND NOT coalesce(ST_Intersects({PLB_AREA_COLLECTED}, s.geom_utm), false))"
+)
 DROP_BATCH_FACTS_SQL: Final = text(f"DROP TABLE IF EXISTS {BATCH_FACTS_TABLE}")
 BATCH_SOURCE: Final = f"{BATCH_FACTS_TABLE} s"
 
@@ -73,9 +88,9 @@ def facts_select(scope: str, wanted: tuple[str, ...], *, batch: bool) -> str:
     In batch the foreigners' subquery is fenced (``OFFSET 0``) so each expiry instant is
     computed once per foreigner while hashing all of them. On write it is not: flattened, the
     foreigner of each written sighting is found by its primary key. Fenced, the on-write plan
-    scanned all 20,000 foreigners once per rule (15 ms of a write's 19 ms).
+    scanned all 20,000 foreigners once per rule (15 ms of a write's 19 ms). The PLB fact is
+    the pieces' probe on write and the collected pieces in batch (``PLB_OUTSIDE_BATCH``).
     """
-    facts = {
-        BATCH_FACT_COLUMNS[n]: (BATCH_FACTS[n] if n in wanted else "false") for n in BATCH_FACTS
-    }
+    chosen = {**BATCH_FACTS, "plb_outside_area": PLB_OUTSIDE_BATCH} if batch else BATCH_FACTS
+    facts = {BATCH_FACT_COLUMNS[n]: (chosen[n] if n in wanted else "false") for n in BATCH_FACTS}
     return SIGHTING_FACTS.format(scope=scope, fence="OFFSET 0" if batch else "", **facts)
