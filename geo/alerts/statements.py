@@ -146,9 +146,14 @@ def batch_facts(
         return None
     params: dict[str, Any] = {}
     if "sighting_near_border" in wanted:
-        params["near_distance_m"] = float(rules["sighting_near_border"].parameters["distance_m"])
+        border = rules["sighting_near_border"].parameters
+        params["near_distance_m"] = float(border["distance_m"])
+        params["routine_m"] = float(border["routine_m"])
+        params["crossing_post_m"] = float(border["crossing_post_m"])
     if "far_from_sponsor" in wanted:
-        params["far_distance_m"] = float(rules["far_from_sponsor"].parameters["distance_m"])
+        far = rules["far_from_sponsor"].parameters
+        params["far_distance_m"] = float(far["distance_m"])
+        params["home_m"] = float(far["home_m"])
     facts = facts_select(SCOPES["since"]["sighting"], wanted, batch=True)
     stmt = text(BATCH_FACTS_CREATE + facts)
     return stmt, params

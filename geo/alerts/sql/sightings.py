@@ -2,8 +2,10 @@
 
 The four rules that read a foreigner's permit and places read ``{source}``: one row per
 sighting with its foreigner's permit, home point and sponsor and the rule facts
-(``sightings_batch``). On write it is the written sightings, in batch the facts table of one
-pass over the sightings since a time; the trigger queries are the same text in both.
+(``sightings_batch``: the border and sponsor facts include the rules' place exceptions). On
+write it is the written sightings, in batch the facts table of one pass over the sightings since
+a time; the trigger queries are the same text in both, except the PLB rule's look-up of the
+previous sighting (by ``lag()`` in batch).
 
 - ``sighting_near_border``: on the Indonesian side within D of the border, and not routine:
   not within ``routine_m`` of the foreigner's home point or sponsor workplace, not within
@@ -68,14 +70,7 @@ SELECT CASE WHEN s.foreigner_id IS NULL THEN 'sighting_near_border:sighting=' ||
        s.observed_at AS event_at
 FROM {source}
 WHERE s.near_border
-  AND NOT coalesce(ST_DWithin(s.geom_utm, s.home_geom_utm, :routine_m), false)
-  AND NOT coalesce(ST_DWithin(s.geom_utm, s.sponsor_geom_utm, :routine_m), false)
-  AND NOT EXISTS (SELECT 1 FROM reference_feature r
-                  WHERE r.kind = 'crossing_post'
-                    AND ST_DWithin(r.geom_utm, s.geom_utm, :crossing_post_m))
-  AND NOT (coalesce(s.permit_type = 'PLB', false) AND """
-    + IN_PLB_AREA.format(g="s.geom_utm")
-    + ")"
+"""
 )
 
 SIGHTING_IN_ZONE_TRIGGERS: Final = (
@@ -205,7 +200,6 @@ SELECT 'far_from_sponsor:foreigner=' || s.foreigner_id AS episode_key,"""
        s.observed_at AS event_at
 FROM {source}
 WHERE s.far_from_sponsor
-  AND NOT coalesce(ST_DWithin(s.geom_utm, s.home_geom_utm, :home_m), false)
   AND (SELECT count(*) FROM (
            SELECT 1 FROM sighting u
            WHERE u.foreigner_id = s.foreigner_id

@@ -2,12 +2,18 @@
 
 On write each rule reads its few written rows through ``SIGHTING_FACTS`` as a subquery (only its
 own fact computed). In batch every rule would scan all the sightings in scope and join their
-foreigners again; instead one pass computes, per sighting, whether it is near the border,
-sighted after its permit expired, a KITAS holder far from the sponsor, or a PLB holder outside
-the PLB area, and keeps only the sightings for which one of them holds (with the foreigner's
-permit, home point and sponsor) in a temporary table the rule statements then read. A disabled
-rule's fact is the constant false. The filter tests the cheap facts first, so the PLB fact is
-evaluated for PLB holders' sightings that none of the others keeps.
+foreigners again; instead one pass computes, per sighting, whether it is near the border away
+from the person's routine places, sighted after its permit expired, a KITAS holder far from the
+sponsor and from home, or a PLB holder outside the PLB area, and keeps only the sightings for
+which one of them holds (with the foreigner's permit, home point and sponsor) in a temporary
+table the rule statements then read. A disabled rule's fact is the constant false. The filter
+tests the cheap facts first, so the PLB fact is evaluated for PLB holders' sightings that none
+of the others keeps.
+
+The border and sponsor facts include the rules' place exceptions (home, sponsor, crossing post,
+PLB area; home): on the large demo set 180,000 sightings lie within 2 km of the border and all
+but ~400 of them are routine there, so testing the exceptions in the pass keeps the table at
+~10,000 rows instead of writing 189,000 and scanning them again in every rule statement.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import text
+
+from geo.alerts.sql.sightings import IN_PLB_AREA
 
 SIGHTING_FACTS: Final = """
 SELECT s.id, s.observed_at, s.foreigner_id, s.source, s.geom, s.geom_utm,
@@ -39,22 +47,27 @@ WHERE {scope}
 BATCH_FACTS_TABLE: Final = "pg_temp.alert_batch_sighting"
 BATCH_FACTS_CREATE: Final = "CREATE TEMP TABLE alert_batch_sighting ON COMMIT DROP AS"
 BATCH_FACTS: Final[dict[str, str]] = {
+    # On the Indonesian side within D, and not routine: not within ``routine_m`` of home or the
+    # sponsor workplace, not a PLB holder inside the PLB area, not near a crossing post.
     "sighting_near_border": (
-        "coalesce(s.border_side = 'ID' AND s.distance_to_border_m <= :near_distance_m, false)"
+        "(coalesce(s.distance_to_border_m <= :near_distance_m AND s.border_side = 'ID', false) "
+        "AND NOT coalesce(ST_DWithin(s.geom_utm, f.geom_utm, :routine_m), false) "
+        "AND NOT coalesce(ST_DWithin(s.geom_utm, w.geom_utm, :routine_m), false) "
+        "AND NOT (coalesce(f.permit_type = 'PLB', false) AND {in_plb_area}) "
+        "AND NOT EXISTS (SELECT 1 FROM reference_feature r WHERE r.kind = 'crossing_post' "
+        "AND ST_DWithin(r.geom_utm, s.geom_utm, :crossing_post_m)))"
     ),
     # The range on observed_at first (cheap), the WIB date of the sighting only when it holds.
     "expired_permit_sighting": (
         "coalesce(s.observed_at >= f.overdue_from "
         "AND f.permit_expires_on < (s.observed_at AT TIME ZONE 'Asia/Pontianak')::date, false)"
     ),
-    "plb_outside_area": (
-        "(coalesce(f.permit_type = 'PLB', false) AND NOT EXISTS ("
-        "SELECT 1 FROM zone_piece zp WHERE zp.kind = 'plb_area' "
-        "AND ST_Intersects(zp.geom_utm, s.geom_utm)))"
-    ),
+    "plb_outside_area": "(coalesce(f.permit_type = 'PLB', false) AND NOT {in_plb_area})",
+    # Further than D from the sponsor workplace and further than ``home_m`` from home.
     "far_from_sponsor": (
-        "coalesce(f.permit_type = 'KITAS' "
-        "AND NOT ST_DWithin(s.geom_utm, w.geom_utm, :far_distance_m), false)"
+        "(coalesce(f.permit_type = 'KITAS' "
+        "AND NOT ST_DWithin(s.geom_utm, w.geom_utm, :far_distance_m), false) "
+        "AND NOT coalesce(ST_DWithin(s.geom_utm, f.geom_utm, :home_m), false))"
     ),
 }
 BATCH_FACT_COLUMNS: Final = {
@@ -63,20 +76,17 @@ BATCH_FACT_COLUMNS: Final = {
     "plb_outside_area": "plb_outside",
     "far_from_sponsor": "far_from_sponsor",
 }
-# In batch the PLB fact tests every PLB holder's sighting (a quarter of the large demo set's):
-# a GiST probe of the pieces per sighting started an index scan each time (~25 us a row at
-# load 6). Instead the pieces are collected once (an InitPlan) and each sighting is one
+# In batch the PLB area is tested for every PLB holder's sighting (a quarter of the large demo
+# set's): a GiST probe of the pieces per sighting started an index scan each time (~25 us a row
+# at load 6). Instead the pieces are collected once (an InitPlan) and each sighting is one
 # ST_Intersects against that constant: PostGIS keeps an R-tree of its edges across the calls of
 # the statement (its cache keyed on the repeated argument), so each test is a point-in-polygon
 # search. A point intersects a collection of polygons when it intersects one of them, so the
-# answer is the probe's. No PLB zone: the collection is NULL and every sighting is outside, as
-# with the probe.
-PLB_AREA_COLLECTED: Final = (
-    "(SELECT ST_Collect(zp.geom_utm) FROM zone_piece zp WHERE zp.kind = 'plb_area')"
-)
-PLB_OUTSIDE_BATCH: Final = (
-    "(coalesce(f.permit_type = 'PLB', false) "
-    f"AND NOT coalesce(ST_Intersects({PLB_AREA_COLLECTED}, s.geom_utm), false))"
+# answer is the probe's. No PLB zone: the collection is NULL and the point is outside, as with
+# the probe.
+IN_PLB_AREA_COLLECTED: Final = (
+    "coalesce(ST_Intersects((SELECT ST_Collect(zp.geom_utm) FROM zone_piece zp "
+    "WHERE zp.kind = 'plb_area'), {g}), false)"
 )
 DROP_BATCH_FACTS_SQL: Final = text(f"DROP TABLE IF EXISTS {BATCH_FACTS_TABLE}")
 BATCH_SOURCE: Final = f"{BATCH_FACTS_TABLE} s"
@@ -89,8 +99,13 @@ def facts_select(scope: str, wanted: tuple[str, ...], *, batch: bool) -> str:
     computed once per foreigner while hashing all of them. On write it is not: flattened, the
     foreigner of each written sighting is found by its primary key. Fenced, the on-write plan
     scanned all 20,000 foreigners once per rule (15 ms of a write's 19 ms). The PLB fact is
-    the pieces' probe on write and the collected pieces in batch (``PLB_OUTSIDE_BATCH``).
+    the pieces' probe on write and the collected pieces in batch (``IN_PLB_AREA_COLLECTED``).
     """
-    chosen = {**BATCH_FACTS, "plb_outside_area": PLB_OUTSIDE_BATCH} if batch else BATCH_FACTS
-    facts = {BATCH_FACT_COLUMNS[n]: (chosen[n] if n in wanted else "false") for n in BATCH_FACTS}
+    in_plb_area = (IN_PLB_AREA_COLLECTED if batch else IN_PLB_AREA).format(g="s.geom_utm")
+    facts = {
+        BATCH_FACT_COLUMNS[n]: (
+            BATCH_FACTS[n].format(in_plb_area=in_plb_area) if n in wanted else "false"
+        )
+        for n in BATCH_FACTS
+    }
     return SIGHTING_FACTS.format(scope=scope, fence="OFFSET 0" if batch else "", **facts)
