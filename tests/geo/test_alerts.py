@@ -292,6 +292,59 @@ def test_plb_holder_outside_the_area_is_one_episode_per_trip(session: Session) -
     assert (second.status, second.sighting_id) == ("new", out)
 
 
+PLB_EPISODES_SQL = text(
+    """
+    SELECT dedup_key, status, closed_reason, sighting_id, zone_id, round(distance_m::numeric, 3),
+           first_seen_at, last_seen_at, occurrences, round(worst_distance_m::numeric, 3),
+           last_sighting_id
+    FROM alert WHERE rule_kind = 'plb_outside_area' ORDER BY dedup_key
+    """
+)
+
+
+def test_plb_trips_in_batch_equal_on_write_across_months_ties_and_first_sightings(
+    session: Session,
+) -> None:
+    """The batch finds each trip's previous sighting by ``lag()`` over the outside ones; the
+    on-write path looks it up. Both must agree at a month (partition) boundary, for sightings
+    at the same instant (ordered by id), for a holder's first sighting, and from ``since``."""
+    utc = dt.UTC
+    a = add_foreigner(session, name="Plb Satu", permit_type="PLB")
+    b = add_foreigner(session, name="Plb Dua", permit_type="PLB")
+    c = add_foreigner(session, name="Plb Tiga", permit_type="PLB")
+    at = dt.datetime(2025, 3, 31, 20, 0, tzinfo=utc)
+    plan = [
+        (a, INLAND, at),  # a's first sighting ever: outside, no previous
+        (b, ARUK, at - 2 * D),  # b inside in March...
+        (a, INLAND, at + 6 * H),  # next month's partition, previous outside: same trip
+        (b, INLAND, at + 7 * H),  # ...b outside in April: previous in March, inside
+        (a, ARUK, at + 9 * H),  # inside, then outside at the same instant (larger id):
+        (a, INLAND, at + 9 * H),  # its previous is the inside one, a new trip
+        (a, INLAND, at + 30 * H),  # previous outside (the tie's): same trip
+        (c, INLAND, at + 31 * H),  # outside, then inside at the same instant (larger id),
+        (c, ARUK, at + 31 * H),
+        (c, INLAND, at + 33 * H),  # then outside: previous inside, a new trip
+        (c, INLAND, at + 40 * H),
+    ]
+    ids = [add_sighting(session, *where, when, fid) for fid, where, when in plan]
+    for sid in ids:  # on write, one by one in the order written
+        evaluate_for(session=session, layer="sightings", ids=[sid])
+    on_write = [tuple(r) for r in session.execute(PLB_EPISODES_SQL)]
+    assert {r[2] for r in on_write} >= {"returned", None}
+    assert len(on_write) == 5, on_write  # a: 2 trips, b: 1, c: 2
+    session.execute(text("DELETE FROM alert"))
+    run_batch(session=session, rules=("plb_outside_area",), lapse=False)
+    assert [tuple(r) for r in session.execute(PLB_EPISODES_SQL)] == on_write
+    # From a time in the middle: the first outside sighting in scope looks back before it.
+    since = at + 8 * H
+    session.execute(text("DELETE FROM alert"))
+    for sid, (_, _, when) in zip(ids, plan, strict=True):
+        if when < since:
+            evaluate_for(session=session, layer="sightings", ids=[sid])
+    run_batch(session=session, since=since, rules=("plb_outside_area",), lapse=False)
+    assert [tuple(r) for r in session.execute(PLB_EPISODES_SQL)] == on_write
+
+
 @pytest.mark.parametrize(
     ("distance_m", "fires"),
     [pytest.param(24_999.9, False, id="24999.9m"), pytest.param(25_000.1, True, id="25000.1m")],
