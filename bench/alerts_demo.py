@@ -166,7 +166,10 @@ def main() -> None:
                 rate["after"] / rate["before"],
                 unit="sightings/s",
                 note=(
-                    f"{n:,} sightings; {secs['after']:.2f} s ({rows['after']:,} alert rows) "
+                    f"{n:,} sightings; {secs['after']:.2f} s ({rows['after']:,} alert rows, "
+                    f"{100 * rows['after'] / n:.2f} % of sightings; runs "
+                    f"{min(r['seconds'] for r in runs['after']):.2f}-"
+                    f"{max(r['seconds'] for r in runs['after']):.2f} s) "
                     f"vs {secs['before']:.2f} s ({rows['before']:,} rows)"
                 ),
             )
