@@ -107,38 +107,23 @@ def leave_service_scope(session: Session, previous: str) -> None:
 
 
 @contextmanager
-def personal_step(session: Session) -> Iterator[None]:
-    """Run the enclosed step of a request under ``timpora_personal``, then back under
-    ``timpora_aggregate``, in the same transaction; sessions not switched to the aggregate role
-    (the personal role, the service's own, the owner's) keep theirs.
+def service_step(session: Session) -> Iterator[None]:
+    """Run the enclosed step of a request under the service's own role, ``timpora_personal``,
+    then back under ``timpora_aggregate``, in the same transaction. Sessions not switched to the
+    aggregate role (the personal role, the service's own, the owner's) keep theirs, at no cost.
 
-    Only for steps whose reads never go back to the caller beyond what it may see (docs/privacy.md,
-    "Member agencies"): :func:`service_step`; a writer's own stored answer
-    (``geo.registry.idempotency``).
+    For what a write must do that reads past its writer (docs/privacy.md, "Member agencies"):
+    the alert evaluation on write reads the foreigners (it enters the service scope itself,
+    :func:`enter_service_scope`, to see every agency's records); a writer's own stored answer
+    (``geo.registry.idempotency``). Nothing read in the step goes back to the caller beyond what
+    it may see.
     """
-    demoted = session_role(session) == AGGREGATE_ROLE
-    if not demoted:
+    if session_role(session) != AGGREGATE_ROLE:
         yield
         return
     session.execute(text(f"SET LOCAL ROLE {PERSONAL_ROLE}"))
     with _restoring(session, text(f"SET LOCAL ROLE {AGGREGATE_ROLE}")):
         yield
-
-
-@contextmanager
-def service_step(session: Session) -> Iterator[None]:
-    """Run the enclosed step of a request as the service's own work: under ``timpora_personal``
-    (:func:`personal_step`) and the service scope (every record, whatever its sharing), then
-    back to the caller's role and agency, in the same transaction.
-
-    For what a write must do that reads past its writer: the alert evaluation on write reads
-    the foreigners and every agency's records, whoever wrote. Nothing read in the step goes
-    back to the caller.
-    """
-    with personal_step(session):
-        previous = enter_service_scope(session)
-        with _restoring(session, SET_AGENCY_SQL, {"agency": previous}):
-            yield
 
 
 @contextmanager
@@ -150,7 +135,7 @@ def _restoring(
         yield
     except BaseException:
         # A failed statement leaves the transaction unusable until it (or its savepoint) rolls
-        # back, which restores the role and the scope of before the step anyway.
+        # back, which restores the role of before the step anyway.
         with suppress(DBAPIError):
             session.execute(statement, params or {})
         raise

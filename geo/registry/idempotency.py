@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import ConflictError, ValidationError
-from geo.roles import personal_step
+from geo.roles import service_step
 
 MAX_KEY_LENGTH: Final = 200
 
@@ -62,7 +62,7 @@ def claim(
             value=key[:50],
         )
     params = {"user_name": user_name, "key": key, "method": method, "path": path[:300]}
-    with personal_step(session):
+    with service_step(session):
         if session.execute(CLAIM_SQL, params).scalar() is not None:
             return None
         row = session.execute(STORED_SQL, params).one()
@@ -77,7 +77,7 @@ def claim(
 
 
 def save(*, session: Session, user_name: str, key: str, status_code: int, body: bytes) -> None:
-    with personal_step(session):
+    with service_step(session):
         session.execute(
             SAVE_SQL,
             {

@@ -79,8 +79,9 @@ def evaluate_alerts(*, session: Session, layer: Layer, ids: list[int]) -> bool:
     # make a cycle.
     from geo.alerts import evaluate_for
 
-    # The rules read persons and every agency's records, whoever wrote: the service's step,
-    # then back to the writer's role (docs/privacy.md, "Member agencies").
+    # The rules read persons, whoever wrote: under the service's role for the step, then back
+    # to the writer's (docs/privacy.md, "Member agencies"); to see every agency's records the
+    # evaluation enters the service scope itself.
     with service_step(session):
         evaluate_for(session=session, layer=layer.alerts_layer, ids=ids)
     return True

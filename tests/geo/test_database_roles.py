@@ -294,16 +294,20 @@ def test_aggregate_role_writes_an_incident_it_cannot_read_back(connection: Conne
 
 
 def test_the_service_step_runs_as_the_service_and_switches_back(session: Session) -> None:
-    from geo.roles import service_step, use_role_and_agency
+    from geo.roles import clear_role, enter_service_scope, service_step, use_role_and_agency
 
     polres = _set_agency(session.connection(), "POLRES")
     use_role_and_agency(session, AGGREGATE_ROLE, polres)
     scope = text("SELECT current_user, current_setting('timpora.agency_id', true)")
     with service_step(session):
-        assert tuple(session.execute(scope).one()) == (PERSONAL_ROLE, "service")
+        assert tuple(session.execute(scope).one()) == (PERSONAL_ROLE, str(polres))
+        enter_service_scope(session)  # as the alert evaluation does, and leaves it again
         session.execute(text("SELECT count(full_name) FROM foreigner")).scalar()
+        session.execute(
+            text("SELECT set_config('timpora.agency_id', :a, true)"), {"a": str(polres)}
+        )
     assert tuple(session.execute(scope).one()) == (AGGREGATE_ROLE, str(polres))
-    # A failed step inside a savepoint: its rollback puts the caller's role and agency back.
+    # A failed step inside a savepoint: its rollback puts the caller's role back.
     with pytest.raises(DBAPIError), session.begin_nested(), service_step(session):
         session.execute(text("SELECT 1 / 0"))
     assert tuple(session.execute(scope).one()) == (AGGREGATE_ROLE, str(polres))
@@ -311,6 +315,8 @@ def test_the_service_step_runs_as_the_service_and_switches_back(session: Session
     with pytest.raises(RuntimeError), service_step(session):
         raise RuntimeError("stop")
     assert tuple(session.execute(scope).one()) == (AGGREGATE_ROLE, str(polres))
-    from geo.roles import clear_role
-
+    # A session under the personal role runs the step as it is, without a statement.
+    use_role_and_agency(session, PERSONAL_ROLE, polres)
+    with service_step(session):
+        assert session.execute(scope).one()[0] == PERSONAL_ROLE
     clear_role(session)
