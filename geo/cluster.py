@@ -23,6 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 from urllib.parse import quote
 
 from geo.errors import ClusterError
@@ -69,6 +70,10 @@ def server_major(bindir: Path) -> str:
 def postgis_available(bindir: Path) -> bool:
     major = bindir.parent.name
     return bool(glob.glob(f"/usr/share/postgresql/{major}/extension/postgis.control"))
+
+
+# Starts tried when the chosen port is taken by another server starting at the same moment.
+PORT_ATTEMPTS: Final = 5
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -308,14 +313,33 @@ class EmbeddedCluster:
             self.ensure_app_password()
         if self.is_running():
             return
-        port = self.port
-        if not port_is_free(port):
-            new_port = free_port_from(port + 1)
-            log.warning("port %s is taken; the embedded database moves to port %s", port, new_port)
-            port = new_port
-            self.port_file.write_text(f"{port}\n")
         self.log_file.touch(exist_ok=True)
         self._chown_to_postgres(self.log_file)
+        port = self.port
+        for attempt in range(PORT_ATTEMPTS):
+            if not port_is_free(port):
+                new_port = free_port_from(port + 1)
+                log.warning(
+                    "port %s is taken; the embedded database moves to port %s", port, new_port
+                )
+                port = new_port
+            if port != self.port:
+                self.port_file.write_text(f"{port}\n")
+            log_size = self.log_file.stat().st_size
+            try:
+                self._pg_ctl_start(port, timeout_s)
+                break
+            except ClusterError:
+                # Another process may have bound the port between the check and the server's
+                # start (two clusters starting at once): try the next free one.
+                if attempt + 1 == PORT_ATTEMPTS or not self._lost_port_race(log_size):
+                    raise
+                log.warning("port %s was taken while starting; trying another", port)
+                port = free_port_from(port + 1)
+        self._wait_ready(timeout_s)
+        self._ensure_database()
+
+    def _pg_ctl_start(self, port: int, timeout_s: float) -> None:
         self._run(
             [
                 "pg_ctl",
@@ -331,8 +355,13 @@ class EmbeddedCluster:
                 str(int(timeout_s)),
             ]
         )
-        self._wait_ready(timeout_s)
-        self._ensure_database()
+
+    def _lost_port_race(self, log_offset: int) -> bool:
+        """Whether the server's log since ``log_offset`` says its port was already in use."""
+        with self.log_file.open("rb") as fh:
+            fh.seek(log_offset)
+            tail = fh.read().decode("utf-8", "replace")
+        return "Address already in use" in tail or "could not create any TCP/IP sockets" in tail
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
