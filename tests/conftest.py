@@ -29,6 +29,13 @@ from geo.migrate import upgrade
 from geo.roles import SERVICE_LOGIN, clear_role, provision_service_login
 from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings
 
+# A pytest-xdist worker inherits COLUMNS=80 and LINES=24 from its launcher; rich would then lay
+# the command line's piped output out 80 columns wide and cut table cells (cli.common reads the
+# environment when it is imported, after this file).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "artifacts"
