@@ -78,9 +78,31 @@ def start_environment(*, reference_dir: Path) -> Environment:
     base = Path(tempfile.mkdtemp(prefix="timpora-loadfault-"))
     base.chmod(0o755)
     cluster = EmbeddedCluster(base / "db", preferred_port=free_port_from(57100), ephemeral=True)
-    cluster.init()
-    cluster.start()
-    url = cluster.url()
+    try:
+        cluster.init()
+        cluster.start()
+        url = cluster.url()
+        token = _prepare_database(url, reference_dir)
+        for _attempt in range(SERVER_ATTEMPTS):
+            started = _start_server(base, url, reference_dir)
+            if isinstance(started, tuple):
+                server, base_url = started
+                return Environment(cluster, base_url, token, server, base / "server.log")
+            if started != "port taken":
+                raise RuntimeError(f"the server did not start; log: {started}")
+        raise RuntimeError(f"no free port for the server after {SERVER_ATTEMPTS} tries")
+    except BaseException:
+        cluster.destroy()  # a failed start leaves no cluster running
+        raise
+
+
+# A port found free can be taken before the server binds it (by another test's server, or as
+# the local end of an outgoing connection: these ports lie in Linux's ephemeral range).
+SERVER_ATTEMPTS = 3
+
+
+def _prepare_database(url: str, reference_dir: Path) -> str:
+    """Migrate, load the reference geography and the test's user; the user's token."""
     engine = create_engine(url)
     upgrade(engine)
     settings = Settings(
@@ -100,6 +122,14 @@ def start_environment(*, reference_dir: Path) -> Environment:
         )
         session.commit()
     engine.dispose()
+    return token
+
+
+def _start_server(
+    base: Path, url: str, reference_dir: Path
+) -> tuple[subprocess.Popen[bytes], str] | str:
+    """``timpora serve`` on a free port and its URL once healthy; else "port taken" when its
+    port was taken meanwhile, or the end of its log."""
     port = free_port_from(58100)
     log_path = base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIMPORA_")}
@@ -126,15 +156,16 @@ def start_environment(*, reference_dir: Path) -> Environment:
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return Environment(cluster, base_url, token, server, log_path)
+                return server, base_url
         except httpx.HTTPError:
             pass
         if server.poll() is not None:
             break
         time.sleep(0.2)
     server.kill()
-    cluster.destroy()
-    raise RuntimeError(f"the server did not start; log: {log_path.read_text()[-2000:]}")
+    server.wait()
+    logged = log_path.read_text(errors="replace")
+    return "port taken" if "address already in use" in logged else logged[-2000:]
 
 
 def writer(
