@@ -31,7 +31,7 @@ def _format(out: Path) -> str:
 def snapshot_command(
     out: Path = typer.Option(..., "--out", "-o", help="FILE.png (200 dpi) or FILE.pdf."),
     layer: str = typer.Option(
-        "heat", help="heat, kde, hexbins, choropleth, hotspots, incidents or patrol."
+        "heat", help="heat, kde, hexbins, choropleth, hotspots, incidents, patrol or risk."
     ),
     source: str = typer.Option("incidents", help="incidents or sightings."),
     start: str | None = typer.Option(None, help="ISO date/time; WIB if no offset."),
@@ -40,6 +40,12 @@ def snapshot_command(
     kecamatan: list[str] = typer.Option([], help="Kemendagri code (repeatable)."),
     lang: str | None = typer.Option(None, help="id (default) or en."),
     cell_m: float | None = typer.Option(None, "--cell-m", help="Cell size in metres."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Layer risk: the ranking's date, YYYY-MM-DD (default today)."
+    ),
+    limit: int | None = typer.Option(
+        None, help="Layer risk: workplaces drawn, 1-200 (default 50)."
+    ),
     author: str | None = typer.Option(None, help=AUTHOR_HELP),
 ) -> None:
     """Write an A4 landscape map snapshot (PNG at 200 dpi, or PDF) for a briefing."""
@@ -57,20 +63,22 @@ def snapshot_command(
                 principal=acting_user(session, author, writes=False),
                 client="cli",
                 layer=layer,
-                source=source,
+                source=None if layer == "risk" else source,
                 start=start,
                 end=end,
                 kind=kind,
                 kecamatan=kecamatan,
                 lang=lang,
                 cell_m=cell_m,
+                as_of=as_of,
+                limit=limit,
             )
     finally:
         db.dispose()
     out.write_bytes(made.content)
     console.print(
         f"wrote {out} ({len(made.content) / 1024:.0f} KiB, layer {made.details['layer']}, "
-        f"{made.record_count} {made.details['source']})"
+        f"{made.record_count} {made.details.get('source', 'workplaces')})"
     )
 
 

@@ -121,11 +121,12 @@ def parse_query(
             field="expiring_days",
         )
     if isinstance(as_of, str):
+        raw = as_of
         try:
-            as_of = dt.date.fromisoformat(as_of)
+            as_of = dt.date.fromisoformat(raw)
         except ValueError:
             raise ValidationError(
-                f"as_of must be a date (YYYY-MM-DD); got {as_of!r}", field="as_of"
+                f"as_of must be a date (YYYY-MM-DD); got {raw!r}", field="as_of", value=raw[:100]
             ) from None
     return RiskQuery(limit, float(radius_m), window_days, expiring_days, as_of)
 

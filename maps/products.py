@@ -21,6 +21,7 @@ from geo.users import Principal
 from maps import briefing, snapshot
 from maps.assets import AssetMode
 from maps.common import parse_params
+from maps.risk_snapshot import RiskLayer
 from maps.views import render_view
 
 MEDIA_TYPES: Final = {"png": "image/png", "pdf": "application/pdf"}
@@ -68,8 +69,11 @@ def snapshot_file(
     kecamatan: Sequence[str] | None = None,
     lang: str | None = None,
     cell_m: float | None = None,
+    as_of: str | None = None,
+    limit: int | str | None = None,
 ) -> MapFile:
-    """An A4 map snapshot (PNG or PDF) from raw filter values; audited as ``export``."""
+    """An A4 map snapshot (PNG or PDF) from raw filter values; audited as ``export``
+    (``as_of`` and ``limit``: the ``risk`` layer's ranking, as the ``risk`` view takes them)."""
     params = snapshot.parse_snapshot_params(
         layer=layer,
         source=source,
@@ -79,18 +83,26 @@ def snapshot_file(
         kecamatan=kecamatan or None,
         lang=lang,
         cell_m=cell_m,
+        as_of=as_of,
+        limit=limit,
         default_lang=settings.service.default_lang,
     )
     content, snap = snapshot.render_snapshot(
         session=session, params=params, settings=settings, principal=principal, fmt=fmt
     )
+    details: dict[str, Any] = {"layer": params.layer, "lang": params.lang}
+    if isinstance(snap.layer, RiskLayer):
+        # record_count: the workplaces drawn; the ranking's date and size
+        details |= {"as_of": snap.layer.as_of.isoformat(), "limit": snap.layer.limit}
+    else:
+        details["source"] = params.filters.layer
     made = MapFile(
         content=content,
         media_type=MEDIA_TYPES[fmt],
         file_name=snapshot.file_name(params, fmt),
         resource=f"maps/snapshot.{fmt}",
         record_count=snap.layer.total,
-        details={"layer": params.layer, "source": params.filters.layer, "lang": params.lang},
+        details=details,
     )
     return _audited(session=session, principal=principal, client=client, made=made)
 

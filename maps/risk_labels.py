@@ -95,6 +95,16 @@ RISK_LABELS: Final[dict[str, dict[str, str]]] = {
     "risk_plan_layer": {"id": "Rencana pemeriksaan {id}", "en": "Inspection plan {id}"},
     "risk_none": {"id": "Tidak ada tempat kerja berisiko", "en": "No workplace at risk"},
     "risk_as_of": {"id": "Peringkat per tanggal {day}", "en": "Ranking as of {day}"},
+    # the printed snapshot (maps.risk_snapshot)
+    "snap_risk_method": {
+        "id": "Skor = jumlah faktor × bobot yang berlaku. Peringkat teratas — skor: "
+        "faktor terbesar",
+        "en": "Score = sum of factor × the weight in force. Top ranks — score: largest factor",
+    },
+    "snap_risk_window": {
+        "id": "Faktor dalam radius {radius}, {days} hari terakhir",
+        "en": "Factors within {radius}, the last {days} days",
+    },
     "risk_plan_key": {
         "id": "Rencana pemeriksaan {id}: rute dan urutan",
         "en": "Inspection plan {id}: route and stops",

@@ -10,13 +10,17 @@ whatever the caller's role: a briefing leaves the system.
 Dense point layers are binned (in the database) and drawn as one image, so a million incidents
 cost what a few thousand cells cost; in a PDF that image is the only raster, the linework and the
 text stay vector.
+
+The ``risk`` layer prints the dashboard's workplace risk view instead (``maps.risk_snapshot``):
+the same ranking, parameters (``as_of``, ``limit``, ``kecamatan``) and privacy as that view for
+the caller's role; persons are never named on it either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -27,7 +31,7 @@ from matplotlib.patches import Patch
 from sqlalchemy.orm import Session
 
 from geo import briefing as briefing_sql
-from geo import mapdata
+from geo import mapdata, risk
 from geo.boundaries import attributions
 from geo.errors import ValidationError
 from geo.hotspots.analysis import HotspotResult
@@ -48,6 +52,8 @@ from maps.hotspot_layers import hotspot_result
 from maps.label_placement import Labeller
 from maps.labels import Lang, check_lang, t
 from maps.map_furniture import no_data, north_arrow, scale_bar
+from maps.risk_labels import rt
+from maps.risk_snapshot import RiskLayer, collect_risk
 from maps.sheet import (
     MAP_RECT,
     PANEL_RECT,
@@ -85,8 +91,19 @@ from maps.static_layers import (
     shown,
 )
 from maps.utm_geometry import geojson_to_utm
+from maps.workplace_risk import DEFAULT_LIMIT as RISK_DEFAULT_LIMIT
+from maps.workplace_risk import LIMIT as RISK_LIMIT
 
-LAYERS: Final = ("heat", "kde", "hexbins", "choropleth", "hotspots", "incidents", "patrol")
+LAYERS: Final = (
+    "heat",
+    "kde",
+    "hexbins",
+    "choropleth",
+    "hotspots",
+    "incidents",
+    "patrol",
+    "risk",
+)
 FORMATS: Final = ("png", "pdf")
 DENSE_POINTS: Final = 20_000  # above this, incident points are binned and drawn as one image
 DENSE_CELL_M: Final = 250.0
@@ -100,14 +117,19 @@ STOP_MARKER_PT: Final = 11.0  # a patrol stop's numbered disc, with a margin
 # --- parameters ---------------------------------------------------------------------------------
 
 
+SnapshotLayer = Layer | RiskLayer
+
+
 @dataclass(frozen=True)
 class SnapshotParams:
-    """A snapshot request: the map layer, the data filters of the map views, the language."""
+    """A snapshot request: the map layer, the data filters of the map views, the language;
+    for the ``risk`` layer the ranking's query (the ``risk`` view's ``as_of`` and ``limit``)."""
 
     layer: str = "heat"
     filters: MapFilters = field(default_factory=MapFilters)
     lang: Lang = "id"
     cell_m: float | None = None
+    risk: risk.RiskQuery | None = None
 
 
 def parse_snapshot_params(
@@ -120,12 +142,17 @@ def parse_snapshot_params(
     kecamatan: str | Sequence[str] | None = None,
     lang: str | None = None,
     cell_m: float | None = None,
+    as_of: str | dt.date | None = None,
+    limit: int | str | None = None,
     default_lang: str = "id",
 ) -> SnapshotParams:
     """Validate raw values (query string, CLI); a bad one raises ValidationError naming it.
 
-    ``layer`` is the map layer (heat, kde, hexbins, choropleth, hotspots, incidents, patrol);
-    ``source`` is what the map views call ``layer``: incidents (default) or sightings.
+    ``layer`` is the map layer (heat, kde, hexbins, choropleth, hotspots, incidents, patrol,
+    risk); ``source`` is what the map views call ``layer``: incidents (default) or sightings.
+    ``risk`` takes the ``risk`` view's options instead of the time and kind filters: ``as_of``
+    (YYYY-MM-DD, default today) and ``limit`` (workplaces drawn, 1-200, default 50); ``source``
+    does not apply to it (the ranking reads its own records).
     """
     layer_name = (layer or "heat").strip()
     if layer_name not in LAYERS:
@@ -134,6 +161,37 @@ def parse_snapshot_params(
             field="layer",
             value=layer_name,
         )
+    query = None
+    if layer_name == "risk":
+        # The ranking has a reference date and its own window: a period, kind or cell size
+        # would be silently ignored, so each is refused by name.
+        given: dict[str, object] = {
+            "start": start,
+            "end": end,
+            "kind": kind or None,
+            "cell_m": cell_m,
+        }
+        for name, value in given.items():
+            if value is not None:
+                raise ValidationError(
+                    f"{name} does not apply to layer risk (a ranking as of one day: use as_of); "
+                    f"got {value!r}",
+                    field=name,
+                    value=value if isinstance(value, int | float) else str(value)[:100],
+                )
+        source = None
+        number = RISK_DEFAULT_LIMIT if limit is None or limit == "" else limit
+        query = risk.parse_query(limit=RISK_LIMIT.integer(number), as_of=as_of or None)
+    else:
+        options: tuple[tuple[str, object], ...] = (("as_of", as_of), ("limit", limit))
+        for name, value in options:
+            if value is not None and value != "":
+                raise ValidationError(
+                    f"{name} applies to layer risk only; got {name}={value!r} with layer "
+                    f"{layer_name!r}",
+                    field=name,
+                    value=value if isinstance(value, int) else str(value)[:100],
+                )
     filters = parse_filters(layer=source, start=start, end=end, kind=kind, kecamatan=kecamatan)
     if layer_name == "incidents" and filters.layer != "incidents":
         # One dot per sighting would place one identifiable person: sightings only aggregated.
@@ -148,6 +206,7 @@ def parse_snapshot_params(
         filters=filters,
         lang=check_lang(lang, default_lang),
         cell_m=parse_cell_m(cell_m) if cell_m is not None else None,
+        risk=query,
     )
 
 
@@ -163,6 +222,8 @@ def check_format(fmt: str) -> str:
 
 
 def layer_title(params: SnapshotParams) -> str:
+    if params.layer == "risk":
+        return t("snap_title", params.lang, what=rt("risk_view", params.lang))
     what = t(f"snap_layer_{params.layer}", params.lang, data=data_name(params.filters, params.lang))
     return t("snap_title", params.lang, what=what)
 
@@ -200,10 +261,20 @@ def collect_layer(
     params: SnapshotParams,
     settings: Settings,
     data_as_of: dt.datetime | None = None,
-) -> Layer:
-    """Read the chosen layer through ``geo`` (aggregates only)."""
+    role: str = "viewer",
+) -> SnapshotLayer:
+    """Read the chosen layer through ``geo`` (aggregates only; ``risk`` as ``role`` sees it)."""
     filters, lang = params.filters, params.lang
     persons = filters.persons
+    if params.layer == "risk":
+        return collect_risk(
+            session=session,
+            query=params.risk or risk.RiskQuery(limit=RISK_DEFAULT_LIMIT),
+            role=role,
+            kecamatan=filters.kecamatan,
+            lang=lang,
+            title=rt("risk_key_title", lang),
+        )
     if params.layer == "heat":
         cell_m = params.cell_m or HEAT_CELL_M
         gx, gy, n = grid_from_heat_cells(
@@ -286,7 +357,7 @@ class Snapshot:
     params: SnapshotParams
     sheet: Sheet
     basemap: Basemap
-    layer: Layer
+    layer: SnapshotLayer
     title: str
 
 
@@ -329,8 +400,22 @@ def collect(
         basemap=basemap,
     )
     layer = collect_layer(
-        session=session, params=params, settings=settings, data_as_of=sheet.data_as_of
+        session=session,
+        params=params,
+        settings=settings,
+        data_as_of=sheet.data_as_of,
+        role=principal.role,
     )
+    if isinstance(layer, RiskLayer):
+        # A ranking has a reference date, not a period; radius and window say what it counts.
+        ranking = rt("risk_as_of", params.lang, day=layer.as_of.isoformat())
+        counted = rt(
+            "snap_risk_window",
+            params.lang,
+            radius=km(layer.radius_m, params.lang),
+            days=layer.window_days,
+        )
+        sheet = replace(sheet, period=ranking, filters=(counted, *sheet.filters))
     return Snapshot(params, sheet, basemap, layer, layer_title(params))
 
 
@@ -341,7 +426,7 @@ def draw_map(
     ax: Axes,
     *,
     basemap: Basemap,
-    layer: Layer,
+    layer: SnapshotLayer,
     lang: Lang,
     kecamatan: Sequence[str] = (),
 ) -> Legend:
@@ -357,6 +442,8 @@ def draw_map(
     if isinstance(layer, PatrolLayer):
         for stop in layer.plan.points:
             labeller.reserve_point(stop.x_utm, stop.y_utm, STOP_MARKER_PT)
+    if isinstance(layer, RiskLayer):
+        layer.label(labeller)  # the best ranks' names before the place names
     label_fn: Callable[[NamedGeometry], str | None] | None = None
     if isinstance(layer, PolygonLayer) and layer.names:
         label_fn = layer.kecamatan_label
@@ -378,15 +465,18 @@ def draw_panel(fig: Figure, rect: Sequence[float], *, legend: Legend, snapshot: 
     panel.add_artist(first)
     top = _below(panel, first, renderer) - 0.015
     for note in legend.notes:
-        text = panel.text(0.0, top, wrap(note, 62), fontsize=7, va="top", color="#333333")
+        # Notes may hold workplace names: "$" is a character there, never mathtext.
+        text = panel.text(
+            0.0, top, wrap(note, 62), fontsize=7, va="top", color="#333333", parse_math=False
+        )
         top = _below(panel, text, renderer) - 0.008
     top -= 0.02
     handles = basemap_handles(snapshot.basemap, lang)
     second = _panel_legend(panel, handles, title=t("snap_basemap", lang), top=top)
     top = _below(panel, second, renderer) - 0.03
     sheet = snapshot.sheet
-    lines = [f"{t('period', lang)}: {sheet.period}", *sheet.filters]
-    if snapshot.params.filters.persons:
+    lines = [period_line(snapshot), *sheet.filters]
+    if _suppresses(snapshot):
         lines.append(t("suppressed_note", lang))
     lines.append(t("snap_note_aggregate", lang))
     panel.text(0.0, top, "\n".join(wrap(line, 62) for line in lines), fontsize=7, va="top")
@@ -418,10 +508,24 @@ def _below(panel: Axes, artist: Any, renderer: Any) -> float:
     return float(panel.transAxes.inverted().transform((0, box.y0))[1])
 
 
-def subtitle(sheet: Sheet) -> str:
-    lang = sheet.lang
-    parts = [f"{t('period', lang)}: {sheet.period}", *sheet.filters]
-    return "   ·   ".join(parts)
+def period_line(snapshot: Snapshot) -> str:
+    """ "Periode: …", or the ranking's date for the ``risk`` layer."""
+    sheet = snapshot.sheet
+    if isinstance(snapshot.layer, RiskLayer):
+        return sheet.period
+    return f"{t('period', sheet.lang)}: {sheet.period}"
+
+
+def _suppresses(snapshot: Snapshot) -> bool:
+    """Whether the page shows counts of persons below 3 as "<3": always for persons on the
+    density layers; on the ``risk`` layer for roles without personal data, as its view does."""
+    if isinstance(snapshot.layer, RiskLayer):
+        return not snapshot.layer.personal
+    return snapshot.params.filters.persons
+
+
+def subtitle(snapshot: Snapshot) -> str:
+    return "   ·   ".join([period_line(snapshot), *snapshot.sheet.filters])
 
 
 def draw(snapshot: Snapshot, *, page: int = 1, pages: int = 1) -> Figure:
@@ -441,7 +545,7 @@ def draw(snapshot: Snapshot, *, page: int = 1, pages: int = 1) -> Figure:
         fig,
         snapshot.sheet,
         title=snapshot.title,
-        subtitle=subtitle(snapshot.sheet),
+        subtitle=subtitle(snapshot),
         page=page,
         pages=pages,
     )
@@ -468,7 +572,11 @@ def render_snapshot(
 
 
 def file_name(params: SnapshotParams, fmt: str) -> str:
-    """A file name that says what it is: timpora-heat-incidents-20250101-20250401.png."""
+    """A file name that says what it is: timpora-heat-incidents-20250101-20250401.png,
+    timpora-risk-20261207.png."""
+    if params.risk is not None:
+        as_of: dt.date = risk.query_params(params.risk)["as_of"]
+        return f"timpora-risk-{as_of.strftime('%Y%m%d')}.{fmt}"
     parts = ["timpora", params.layer, params.filters.layer]
     f = params.filters
     if f.start:

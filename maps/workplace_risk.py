@@ -80,6 +80,14 @@ def rank_class(rank: int) -> int:
     return next((i for i, top in enumerate(RANK_BREAKS) if rank <= top), len(RANK_BREAKS) - 1)
 
 
+def class_label(c: int, lang: Lang) -> str:
+    """The key's words for rank class ``c``: "Peringkat 1–10", "Peringkat 11–25", ..."""
+    top = RANK_BREAKS[c]
+    if c == 0:
+        return rt("risk_class_top", lang, n=top)
+    return rt("risk_class_range", lang, a=RANK_BREAKS[c - 1] + 1, b=top)
+
+
 def singles_out_persons(row: Any) -> bool:
     """Whether a workplace's symbol would point at fewer than 3 persons: every factor it has,
     what the site itself is aside (near the border, time since its last inspection), is a
@@ -216,6 +224,26 @@ table.tpm-risk th { text-align: left; padding-right: 8px; font-weight: normal; c
 """
 
 
+def ranked_items(
+    *, session: Session, query: risk.RiskQuery, role: str, kecamatan: Sequence[str] = ()
+) -> list[tuple[int, risk.Scored]]:
+    """The workplaces the view draws, with their rank in the whole regency: those scoring above
+    0, in ``kecamatan`` when given, at most ``query.limit``; scored as ``role`` may see them.
+    The printed ``risk`` snapshot (``maps.risk_snapshot``) draws the same."""
+    ranking = risk.scored_workplaces(
+        session=session,
+        query=query,
+        weight=risk.weights(session=session),
+        personal=sees_personal_data(role),
+    )
+    codes = set(kecamatan)
+    return [
+        (rank, s)
+        for rank, s in enumerate(ranking, start=1)
+        if s.score > 0 and (not codes or s.row.kecamatan_code in codes)
+    ][: query.limit]
+
+
 def build_workplace_risk(
     *, session: Session, principal_role: str, params: MapParams, settings: Settings
 ) -> folium.Map:
@@ -232,18 +260,9 @@ def build_workplace_risk(
             principal=Principal(name="map", role=principal_role),
             audited=False,
         )
-    ranking = risk.scored_workplaces(
-        session=session,
-        query=query,
-        weight=risk.weights(session=session),
-        personal=sees_personal_data(principal_role),
+    items = ranked_items(
+        session=session, query=query, role=principal_role, kecamatan=params.filters.kecamatan
     )
-    codes = set(params.filters.kecamatan)
-    items = [
-        (rank, s)
-        for rank, s in enumerate(ranking, start=1)
-        if s.score > 0 and (not codes or s.row.kecamatan_code in codes)
-    ][:limit]
     m = new_map(session=session, settings=settings, lang=lang, params=params)
     root = m.get_root()
     assert isinstance(root, Figure)
@@ -256,17 +275,7 @@ def build_workplace_risk(
         lons = [p[1] for p in points]
         pad = 0.02
         m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
-    rows = []
-    low = 1
-    for c, top in enumerate(RANK_BREAKS):
-        if c in classes:
-            label = (
-                rt("risk_class_top", lang, n=top)
-                if low == 1
-                else rt("risk_class_range", lang, a=low, b=top)
-            )
-            rows.append((COLOURS[c], label))
-        low = top + 1
+    rows = [(COLOURS[c], class_label(c, lang)) for c in range(len(RANK_BREAKS)) if c in classes]
     if suppressed:
         rows.append((SUPPRESSED_COLOUR, rt("risk_class_suppressed", lang)))
     if plan is not None:

@@ -2,8 +2,9 @@
 
 The same filters as the map views (``start``, ``end``, ``kind``, ``kecamatan``; ``source`` is what
 the views call ``layer``: incidents or sightings), plus the map ``layer`` of a snapshot and
-``lang``. Rendering and the audit row are ``maps.products``' (shared with the CLI): exports carry
-aggregates only, for every role (docs/privacy.md).
+``lang``; the ``risk`` layer takes the ``risk`` view's ``as_of`` and ``limit`` instead of the
+period and kinds. Rendering and the audit row are ``maps.products``' (shared with the CLI):
+exports carry aggregates only, for every role (docs/privacy.md).
 This router is included before ``/maps/{view}`` so the fixed paths win.
 """
 
@@ -27,10 +28,17 @@ Kecamatan = Annotated[list[str] | None, Query(description="Kemendagri code(s)")]
 Lang = Annotated[str | None, Query(description="id (default) or en")]
 MapLayer = Annotated[
     str | None,
-    Query(description="heat (default), kde, hexbins, choropleth, hotspots, incidents, patrol"),
+    Query(
+        description="heat (default), kde, hexbins, choropleth, hotspots, incidents, patrol, "
+        "risk (the workplace risk ranking)"
+    ),
 ]
 Source = Annotated[str | None, Query(description="incidents (default) or sightings")]
 CellM = Annotated[float | None, Query(description="cell size in metres (heat, hexbins, hotspots)")]
+AsOf = Annotated[
+    str | None, Query(description="layer risk: the ranking's date, YYYY-MM-DD (default today)")
+]
+Limit = Annotated[str | None, Query(description="layer risk: workplaces drawn, 1-200 (default 50)")]
 
 
 def _download(made: MapFile) -> Response:
@@ -57,6 +65,8 @@ def get_snapshot(
     kecamatan: Kecamatan = None,
     lang: Lang = None,
     cell_m: CellM = None,
+    as_of: AsOf = None,
+    limit: Limit = None,
 ) -> Response:
     made = snapshot_file(
         fmt,
@@ -72,6 +82,8 @@ def get_snapshot(
         kecamatan=kecamatan,
         lang=lang,
         cell_m=cell_m,
+        as_of=as_of,
+        limit=limit,
     )
     return _download(made)
 

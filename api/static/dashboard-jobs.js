@@ -15,6 +15,7 @@
       dry_run: "Periksa saja (tidak menyimpan)", import_go: "Impor",
       row: "Baris", field: "Kolom", value: "Nilai", problem: "Masalah",
       preparing: "Menyiapkan unduhan…", saved: "Diunduh: ", failed: "Gagal: ",
+      no_snapshot: "Tampilan ini belum dapat dicetak sebagai peta.",
       uploading: "Mengunggah…", queued: "Menunggu giliran…", running: "Memproses…",
       checked: "Berkas valid; tidak ada yang disimpan (periksa saja). Baris: ",
       imported: "Diimpor: ", rejected: "Berkas ditolak; tidak ada yang disimpan. Masalah per baris:",
@@ -41,6 +42,7 @@
       dry_run: "Check only (save nothing)", import_go: "Import",
       row: "Row", field: "Column", value: "Value", problem: "Problem",
       preparing: "Preparing the download…", saved: "Downloaded: ", failed: "Failed: ",
+      no_snapshot: "This view cannot be printed as a map yet.",
       uploading: "Uploading…", queued: "Waiting for its turn…", running: "Processing…",
       checked: "The file is valid; nothing was saved (check only). Rows: ",
       imported: "Imported: ", rejected: "File rejected; nothing was saved. Problems per row:",
@@ -59,9 +61,11 @@
                 sightings: "Sightings" }
     }
   };
-  // The dashboard's views as the printed snapshot's layers.
+  // The dashboard's views as the printed snapshot's layers (the timeline's slider cannot be
+  // printed: its period as one heat map). A view without a layer prints nothing rather than
+  // another view's map.
   var SNAPSHOT_LAYER = { overview: "choropleth", heatmap: "heat", hexbins: "hexbins",
-                         timeline: "heat", hotspots: "hotspots", patrol: "patrol" };
+                         timeline: "heat", hotspots: "hotspots", patrol: "patrol", risk: "risk" };
   var POLL_MS = 400;
 
   var $ = function (id) { return document.getElementById(id); };
@@ -195,9 +199,23 @@
   }
 
   function snapshot(fmt, button) {
-    var p = filters(true);
-    p.set("layer", SNAPSHOT_LAYER[$("f-view").value] || "heat");
-    p.set("source", $("f-layer").value);
+    var layer = SNAPSHOT_LAYER[$("f-view").value];
+    if (!layer) {
+      $("x-status").removeAttribute("data-file");
+      $("x-status").textContent = tr("failed") + tr("no_snapshot");
+      return;
+    }
+    var p;
+    if (layer === "risk") {
+      // What the risk view is drawn with: a ranking as of today, narrowed to the kecamatan;
+      // the period and kinds do not apply to it.
+      p = new URLSearchParams();
+      if ($("f-kecamatan").value) { p.set("kecamatan", $("f-kecamatan").value); }
+    } else {
+      p = filters(true);
+      p.set("source", $("f-layer").value);
+    }
+    p.set("layer", layer);
     p.set("lang", lang());
     download("/maps/snapshot." + fmt + "?" + p.toString(), "snapshot." + fmt, button);
   }

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.api.helpers import auth, make_tokens
+from tests.geo.test_risk import AS_OF, build_sites
 from tests.maps.briefing_seed import add_export_data, assert_no_secrets, pdf_text
 from tests.maps.seed import seed_map_data
 
@@ -72,6 +73,31 @@ def test_snapshot_pdf_in_english(
     assert len(_audit(session, "maps/snapshot.pdf")) == 1
 
 
+@pytest.mark.parametrize("role", ["admin", "viewer"])
+def test_risk_snapshot_prints_the_risk_view(
+    client: TestClient, session: Session, role: str
+) -> None:
+    build_sites(session)
+    token = make_tokens(session, prefix="risk-snap")[role]
+    params = {"layer": "risk", "as_of": AS_OF.isoformat(), "lang": "en", "limit": "20"}
+    for fmt in ("png", "pdf"):
+        response = client.get(f"/maps/snapshot.{fmt}", params=params, headers=auth(token))
+        assert response.status_code == 200, response.text
+        assert response.headers["content-disposition"] == (
+            f'attachment; filename="timpora-risk-{AS_OF:%Y%m%d}.{fmt}"'
+        )
+    _, body = pdf_text(response.content)
+    assert "Workplace risk — Sambas Regency" in body and f"Ranking as of {AS_OF}" in body
+    assert "1. risk-test quota" in body
+    assert "Worker" not in body  # no person, for any role
+    # For a viewer, as in the risk view: the sites whose only factors are counts below 3 are
+    # grey dots without a name; an administrator sees them ranked.
+    assert ("risk-test expired" in body) is (role == "admin")
+    assert ("(suppressed)" in body) is (role == "viewer")
+    (row,) = _audit(session, "maps/snapshot.pdf")
+    assert row[:3] == (f"risk-snap-{role}", role, "export") and row[3] >= 7
+
+
 def test_briefing_pack(client: TestClient, session: Session, tokens: dict[str, str]) -> None:
     response = client.get("/maps/briefing.pdf", headers=auth(tokens["admin"]))
     assert response.status_code == 200, response.text
@@ -103,6 +129,22 @@ def test_exports_need_a_token(client: TestClient) -> None:
             "source",
             "sightings",
             id="sighting-points",
+        ),
+        pytest.param(
+            "/maps/snapshot.png", {"layer": "risk", "limit": "500"}, "limit", "500", id="risk-limit"
+        ),
+        pytest.param(
+            "/maps/snapshot.pdf", {"layer": "risk", "as_of": "soon"}, "as_of", "soon", id="as-of"
+        ),
+        pytest.param(
+            "/maps/snapshot.png",
+            {"layer": "risk", "start": "2025-01-01"},
+            "start",
+            "2025-01-01",
+            id="risk-period",
+        ),
+        pytest.param(
+            "/maps/snapshot.png", {"layer": "heat", "limit": "9"}, "limit", "9", id="heat-limit"
         ),
         pytest.param("/maps/briefing.pdf", {"start": "kemarin"}, "start", "kemarin", id="start"),
         pytest.param(

@@ -295,7 +295,8 @@ def get_urls(app: FastAPI, canary: Canary, plan_id: int = 1) -> list[str]:
             # the office's basemap archive around the canary (map data, never the database)
             urls.append("/basemap/tiles/12/3292/2031")
         elif path == "/maps/snapshot.{fmt}":
-            urls += ["/maps/snapshot.pdf", "/maps/snapshot.pdf?layer=sightings"]
+            urls += ["/maps/snapshot.pdf", "/maps/snapshot.pdf?source=sightings"]
+            urls += ["/maps/snapshot.pdf?layer=risk", "/maps/snapshot.png?layer=risk"]
         elif path.endswith("/export"):
             urls += [f"{path}?format={fmt}" for fmt in ("geojson", "csv", "gpkg", "xlsx")]
         elif path == "/api/v1/proximity":

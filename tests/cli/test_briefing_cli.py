@@ -104,3 +104,17 @@ def test_bad_options_fail_in_one_line(
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_risk_snapshot_command(env: Engine, tmp_path: Path) -> None:
+    runner = CliRunner()
+    pdf = tmp_path / "risiko.pdf"
+    args = ["snapshot", "--out", str(pdf), "--layer", "risk", "--as-of", "2025-06-01"]
+    result = runner.invoke(app, [*args, "--limit", "5", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "layer risk" in result.output and "workplaces" in result.output
+    _, body = pdf_text(pdf.read_bytes())
+    assert "Workplace risk — Sambas Regency" in body and "Ranking as of 2025-06-01" in body
+    assert_no_secrets(body)
+    refused = runner.invoke(app, [*args, "--limit", "500"])
+    assert refused.exit_code == 1 and "limit" in refused.output and "500" in refused.output
