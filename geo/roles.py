@@ -33,9 +33,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 from sqlalchemy import Connection, Engine, TextClause, event, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from geo import access
@@ -103,7 +104,22 @@ def enter_service_scope(session: Session) -> str:
 
 
 def leave_service_scope(session: Session, previous: str) -> None:
+    """Back to the caller's agency, unless the transaction has failed: nothing more runs in it,
+    its setting ends with it, and a restoring statement would only replace the error that failed
+    it with "current transaction is aborted"."""
+    if transaction_failed(session):
+        return
     session.execute(SET_AGENCY_SQL, {"agency": previous})
+
+
+def transaction_failed(session: Session) -> bool:
+    """Whether ``session``'s transaction can run no more statements (a statement failed in it)."""
+    try:
+        raw = session.connection().connection.dbapi_connection
+    except SQLAlchemyError:  # the session itself refuses until it is rolled back
+        return True
+    info = getattr(raw, "info", None)
+    return getattr(info, "transaction_status", None) == TRANSACTION_STATUS_INERROR
 
 
 @contextmanager

@@ -97,9 +97,12 @@ WHERE {where}
 GROUP BY GROUPING SETS ((a.rule_kind), (a.severity), (a.status), ())
 """
 ASSIGNEES_SQL: Final = text("SELECT name FROM app_user WHERE name = ANY(:names)")
+# By the role each user acts with: its stored role in its agency (``access.role_in_agency``).
 ASSIGNABLE_SQL: Final = text(
-    "SELECT name FROM app_user WHERE revoked_at IS NULL AND role = ANY(:roles) "
-    "ORDER BY name LIMIT 500"
+    "SELECT u.name FROM app_user u JOIN agency g ON g.id = u.agency_id "
+    "WHERE u.revoked_at IS NULL AND u.role = ANY(CASE WHEN g.personal_data THEN "
+    "CAST(:with_personal AS text[]) ELSE CAST(:without_personal AS text[]) END) "
+    "ORDER BY u.name LIMIT 500"
 )
 
 
@@ -204,9 +207,16 @@ def _check_assignees(session: Session, names: Sequence[str]) -> None:
 
 
 def assignable_users(*, session: Session) -> list[str]:
-    """Names of the active users alerts may be assigned to (those who may act on them)."""
-    roles = [r for r in access.ROLE_PERMISSIONS if access.allowed(r, access.ACK_ALERTS)]
-    return list(session.execute(ASSIGNABLE_SQL, {"roles": roles}).scalars())
+    """Names of the active users alerts may be assigned to (those who may act on them, with the
+    role they act with in their agency)."""
+    stored = [r for r in access.ROLE_PERMISSIONS if r not in access.FACES]
+    params = {
+        "with_personal": [r for r in stored if access.allowed(r, access.ACK_ALERTS)],
+        "without_personal": [
+            r for r in stored if access.allowed(access.role_in_agency(r, False), access.ACK_ALERTS)
+        ],
+    }
+    return list(session.execute(ASSIGNABLE_SQL, params).scalars())
 
 
 def _queue_feature(row: Any, personal: bool) -> dict[str, Any]:

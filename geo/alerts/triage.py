@@ -34,7 +34,10 @@ LOCK_SQL: Final = text(
     "SELECT id, status, assigned_to, episode_key FROM alert WHERE id = ANY(:ids) "
     "ORDER BY id FOR UPDATE"
 )
-ASSIGNEE_SQL: Final = text("SELECT role, revoked_at FROM app_user WHERE name = :name")
+ASSIGNEE_SQL: Final = text(
+    "SELECT u.role, u.revoked_at, g.personal_data, g.short_name FROM app_user u "
+    "JOIN agency g ON g.id = u.agency_id WHERE u.name = :name"
+)
 OPEN_ELSEWHERE_SQL: Final = text(
     "SELECT episode_key, id FROM alert WHERE episode_key = ANY(:keys) "
     "AND status IN ('new', 'acknowledged') AND id <> ALL(:ids)"
@@ -165,10 +168,12 @@ def _check_assignee(session: Session, name: str) -> None:
             field="user",
             value=name,
         )
-    if not access.allowed(row.role, access.ACK_ALERTS):
+    acts_as = access.role_in_agency(row.role, row.personal_data)
+    if not access.allowed(acts_as, access.ACK_ALERTS):
+        where = "" if acts_as == row.role else f" of {row.short_name} (acting as {acts_as})"
         raise ValidationError(
-            f"user {name!r} is a {row.role} and may not act on alerts; assign to an admin, "
-            "analyst or coordinator",
+            f"user {name!r} is a {row.role}{where} and may not act on alerts; assign to an "
+            "admin, analyst or coordinator of an agency with personal data",
             field="user",
             value=name,
         )

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.alerts import queue as queue_module
 from geo.users import create_user, revoke_user
 from tests.api.helpers import auth, make_tokens
 from tests.api.queue_seed import TODAY, add_alert
@@ -227,7 +228,11 @@ def test_assignee_must_be_an_active_user_who_may_act(
     aid, tk = queue["ids"]["high_today"], queue["tokens"]
     create_user(session=session, name="q-gone", role="coordinator")
     revoke_user(session=session, name="q-gone")
-    for user in ("nobody", "q-gone", "q-viewer", ""):
+    # A police analyst acts without personal data (docs/privacy.md): never an assignee.
+    create_user(session=session, name="q-polres", role="analyst", agency="POLRES")
+    assert "q-polres" not in queue_module.assignable_users(session=session)
+    assert "q-analyst" in queue_module.assignable_users(session=session)
+    for user in ("nobody", "q-gone", "q-viewer", "q-polres", ""):
         r = client.post(
             f"/api/v1/alerts/{aid}/assign", json={"user": user}, headers=auth(tk["admin"])
         )

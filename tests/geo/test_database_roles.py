@@ -21,8 +21,11 @@ from geo.roles import (
     AGGREGATE_ROLE,
     PERSONAL_ROLE,
     SERVICE_LOGIN,
+    enter_service_scope,
+    leave_service_scope,
     login_problem,
     scram_verifier,
+    use_agency,
     use_role,
 )
 
@@ -320,3 +323,25 @@ def test_the_service_step_runs_as_the_service_and_switches_back(session: Session
     with service_step(session):
         assert session.execute(scope).one()[0] == PERSONAL_ROLE
     clear_role(session)
+
+
+def test_leaving_the_service_scope_keeps_the_error_that_failed_the_transaction(
+    engine: Engine,
+) -> None:
+    """After a failed statement the restore runs nothing: the caller sees the real error, not
+    "current transaction is aborted" from the restore (the alert evaluation's ``finally``)."""
+    with Session(engine) as session:
+        use_agency(session, 7)
+        previous = enter_service_scope(session)
+        assert previous == "7"
+        assert session.execute(text("SELECT current_setting('timpora.agency_id')")).scalar() == (
+            "service"
+        )
+        leave_service_scope(session, previous)
+        assert session.execute(text("SELECT current_setting('timpora.agency_id')")).scalar() == "7"
+        previous = enter_service_scope(session)
+        with pytest.raises(DBAPIError, match="division by zero"):
+            session.execute(text("SELECT 1 / 0"))
+        leave_service_scope(session, previous)  # raises nothing
+        session.rollback()
+        assert session.execute(text("SELECT current_setting('timpora.agency_id')")).scalar() == "7"
