@@ -34,9 +34,10 @@ SELECT s.id, s.observed_at, s.foreigner_id, s.source, s.geom, s.geom_utm,
        {far_from_sponsor} AS far_from_sponsor,
        {plb_outside} AS plb_outside
 FROM sighting s
-LEFT JOIN (  -- the expiry as an instant once per foreigner, not per sighting
+LEFT JOIN (  -- the expiry as an instant and the permit tests once per foreigner, not per sighting
     SELECT f.id, f.permit_type, f.permit_expires_on, f.sponsor_workplace_id, f.geom_utm,
-           (f.permit_expires_on + 1)::timestamp AT TIME ZONE 'Asia/Pontianak' AS overdue_from
+           (f.permit_expires_on + 1)::timestamp AT TIME ZONE 'Asia/Pontianak' AS overdue_from,
+           f.permit_type = 'PLB' AS plb_holder, f.permit_type = 'KITAS' AS kitas_holder
     FROM foreigner f
     {fence}
 ) f ON f.id = s.foreigner_id
@@ -53,7 +54,7 @@ BATCH_FACTS: Final[dict[str, str]] = {
         "(coalesce(s.distance_to_border_m <= :near_distance_m AND s.border_side = 'ID', false) "
         "AND NOT coalesce(ST_DWithin(s.geom_utm, f.geom_utm, :routine_m), false) "
         "AND NOT coalesce(ST_DWithin(s.geom_utm, w.geom_utm, :routine_m), false) "
-        "AND NOT (coalesce(f.permit_type = 'PLB', false) AND {in_plb_area}) "
+        "AND NOT (coalesce(f.plb_holder, false) AND {in_plb_area}) "
         "AND NOT EXISTS (SELECT 1 FROM reference_feature r WHERE r.kind = 'crossing_post' "
         "AND ST_DWithin(r.geom_utm, s.geom_utm, :crossing_post_m)))"
     ),
@@ -62,10 +63,10 @@ BATCH_FACTS: Final[dict[str, str]] = {
         "coalesce(s.observed_at >= f.overdue_from "
         "AND f.permit_expires_on < (s.observed_at AT TIME ZONE 'Asia/Pontianak')::date, false)"
     ),
-    "plb_outside_area": "(coalesce(f.permit_type = 'PLB', false) AND NOT {in_plb_area})",
+    "plb_outside_area": "(coalesce(f.plb_holder, false) AND NOT {in_plb_area})",
     # Further than D from the sponsor workplace and further than ``home_m`` from home.
     "far_from_sponsor": (
-        "(coalesce(f.permit_type = 'KITAS' "
+        "(coalesce(f.kitas_holder "
         "AND NOT ST_DWithin(s.geom_utm, w.geom_utm, :far_distance_m), false) "
         "AND NOT coalesce(ST_DWithin(s.geom_utm, f.geom_utm, :home_m), false))"
     ),
