@@ -55,8 +55,7 @@ BATCH_FACTS: Final[dict[str, str]] = {
         "AND NOT coalesce(ST_DWithin(s.geom_utm, f.geom_utm, :routine_m), false) "
         "AND NOT coalesce(ST_DWithin(s.geom_utm, w.geom_utm, :routine_m), false) "
         "AND NOT (coalesce(f.plb_holder, false) AND {in_plb_area}) "
-        "AND NOT EXISTS (SELECT 1 FROM reference_feature r WHERE r.kind = 'crossing_post' "
-        "AND ST_DWithin(r.geom_utm, s.geom_utm, :crossing_post_m)))"
+        "AND NOT {near_crossing_post})"
     ),
     # The range on observed_at first (cheap), the WIB date of the sighting only when it holds.
     "expired_permit_sighting": (
@@ -85,6 +84,17 @@ BATCH_FACT_COLUMNS: Final = {
 # search. A point intersects a collection of polygons when it intersects one of them, so the
 # answer is the probe's. No PLB zone: the collection is NULL and the point is outside, as with
 # the probe.
+# Near an official crossing post: a GiST probe on write; in batch the posts collected once (a
+# point is within d of a collection when it is within d of one of its points). Neither form is
+# a correlated subquery in batch, so the facts can be evaluated in parallel workers.
+NEAR_CROSSING_POST: Final = (
+    "EXISTS (SELECT 1 FROM reference_feature r WHERE r.kind = 'crossing_post' "
+    "AND ST_DWithin(r.geom_utm, s.geom_utm, :crossing_post_m))"
+)
+NEAR_CROSSING_POST_COLLECTED: Final = (
+    "coalesce(ST_DWithin((SELECT ST_Collect(r.geom_utm) FROM reference_feature r "
+    "WHERE r.kind = 'crossing_post'), s.geom_utm, :crossing_post_m), false)"
+)
 IN_PLB_AREA_COLLECTED: Final = (
     "coalesce(ST_Intersects((SELECT ST_Collect(zp.geom_utm) FROM zone_piece zp "
     "WHERE zp.kind = 'plb_area'), {g}), false)"
@@ -96,17 +106,21 @@ BATCH_SOURCE: Final = f"{BATCH_FACTS_TABLE} s"
 def facts_select(scope: str, wanted: tuple[str, ...], *, batch: bool) -> str:
     """``SIGHTING_FACTS`` with the facts of ``wanted`` computed, the others false.
 
-    In batch the foreigners' subquery is fenced (``OFFSET 0``) so each expiry instant is
-    computed once per foreigner while hashing all of them. On write it is not: flattened, the
+    In batch the foreigners' subquery is fenced (``GROUP BY`` its primary key: not flattened,
+    unlike ``OFFSET 0`` safe to run in parallel workers) so each expiry instant is computed once
+    per foreigner while hashing all of them. On write it is not: flattened, the
     foreigner of each written sighting is found by its primary key. Fenced, the on-write plan
     scanned all 20,000 foreigners once per rule (15 ms of a write's 19 ms). The PLB fact is
     the pieces' probe on write and the collected pieces in batch (``IN_PLB_AREA_COLLECTED``).
     """
     in_plb_area = (IN_PLB_AREA_COLLECTED if batch else IN_PLB_AREA).format(g="s.geom_utm")
+    near_post = NEAR_CROSSING_POST_COLLECTED if batch else NEAR_CROSSING_POST
     facts = {
         BATCH_FACT_COLUMNS[n]: (
-            BATCH_FACTS[n].format(in_plb_area=in_plb_area) if n in wanted else "false"
+            BATCH_FACTS[n].format(in_plb_area=in_plb_area, near_crossing_post=near_post)
+            if n in wanted
+            else "false"
         )
         for n in BATCH_FACTS
     }
-    return SIGHTING_FACTS.format(scope=scope, fence="OFFSET 0" if batch else "", **facts)
+    return SIGHTING_FACTS.format(scope=scope, fence="GROUP BY f.id" if batch else "", **facts)
