@@ -12,12 +12,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from geo import audit
-from geo.agencies import get_agency
 from geo.errors import NotFoundError, ValidationError
 from geo.hotspots.data import as_utc
-from geo.models import SHARING_LEVELS, SRID, PatrolLog
+from geo.models import SRID, PatrolLog
 from geo.patrol.coordinates import FloatArray, check_lon_lat
 from geo.patrol.plan import DEFAULT_RADIUS_M, MAX_RADIUS_M
+from geo.sharing import parse_sharing
 from geo.users import Principal
 
 
@@ -77,10 +77,15 @@ def log_patrol(
         )
     if team is not None and len(team) > 100:
         raise ValidationError("team must be at most 100 characters", field="team", value=team)
-    with_ids = _sharing_of_entry(session, principal, sharing, shared_with)
-    entry = PatrolLog(
+    asked = parse_sharing(
+        session=session,
         sharing=sharing,
-        shared_with=with_ids,
+        shared_with=shared_with,
+        agency_id=principal.agency_id if principal else None,
+    )
+    entry = PatrolLog(
+        sharing=asked.level,
+        shared_with=list(asked.shared_with),
         patrolled_at=at,
         ended_at=until,
         team=team,
@@ -98,38 +103,12 @@ def log_patrol(
         resource=f"patrol_log/{entry.id}",
         record_count=1,
         client=client,
-        details={"sharing": sharing, "shared_with": list(with_ids)}
-        if sharing != "timpora"
+        details={"sharing": asked.level, "shared_with": list(asked.shared_with)}
+        if asked.restricted
         else None,
     )
     session.refresh(entry)
     return entry
-
-
-def _sharing_of_entry(
-    session: Session, principal: Principal | None, sharing: str, shared_with: tuple[str, ...]
-) -> list[int]:
-    if sharing not in SHARING_LEVELS:
-        raise ValidationError(
-            f"sharing must be one of {', '.join(SHARING_LEVELS)}; got {sharing!r}",
-            field="sharing",
-            value=sharing,
-        )
-    if (sharing == "agencies") != bool(shared_with):
-        raise ValidationError(
-            "shared_with names the agencies exactly when sharing is 'agencies'; "
-            f"got sharing {sharing!r} with {list(shared_with)}",
-            field="shared_with",
-            value=sharing,
-        )
-    if sharing != "timpora" and (principal is None or principal.agency_id is None):
-        raise ValidationError(
-            f"an entry shared with fewer than the whole Timpora needs a reporting agency; "
-            f"got sharing {sharing!r}",
-            field="sharing",
-            value=sharing,
-        )
-    return sorted(get_agency(session=session, short_name=s).id for s in shared_with)
 
 
 def list_patrols(
