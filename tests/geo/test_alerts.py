@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from geo.alerts import evaluate_for, run_batch
 from geo.alerts.catalogue import validate_parameters
 from geo.alerts.evaluation import Evaluation, lapse_quiet
-from geo.alerts.pairs import PAIRS_SQL, workplace_sighting_pairs
+from geo.alerts.pairs import PAIRS_SQL, pairs_settings, workplace_sighting_pairs
 from geo.errors import ValidationError
 from tests.geo.alert_synth import (
     ARUK,
@@ -661,6 +661,10 @@ def test_workplace_sighting_pairs_are_exactly_st_dwithin(session: Session, radiu
     # The grid hash join (chosen for large tables) must give the same pairs as the probes.
     grid = {tuple(r) for r in session.execute(PAIRS_SQL, {"radius_m": radius_m})}
     assert grid == got
+    # With its settings (parallel plans allowed, over this transaction's uncommitted rows).
+    with pairs_settings(session, PAIRS_SQL):
+        tuned = {tuple(r) for r in session.execute(PAIRS_SQL, {"radius_m": radius_m})}
+    assert tuned == got
     expected = set(
         session.execute(
             text(
