@@ -60,9 +60,13 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "coordinator": frozenset({PERSONAL_DATA, READ, ACK_ALERTS, MANAGE_ACTIONS, UPDATE_ACTIONS}),
     "planner": frozenset({READ, PLAN_PATROLS, UPDATE_ACTIONS}),
     "viewer": frozenset({READ}),
-    # A face, never a stored role: an administrator or analyst of an agency without personal
-    # data (``WITHOUT_PERSONAL_DATA``). A planner who also records incidents and workplaces.
-    "recorder": frozenset({READ, WRITE_RECORDS, PLAN_PATROLS, UPDATE_ACTIONS}),
+    # Faces, never stored roles: what users of an agency without personal data act with
+    # (``WITHOUT_PERSONAL_DATA``). ``recorder`` (administrators, analysts): a planner who also
+    # records incidents and workplaces; ``liaison`` (coordinators): a viewer. Both triage the
+    # alerts they may see, those not about a person (``geo.alerts.triage``; the database role
+    # they work under neither reads nor changes the others).
+    "recorder": frozenset({READ, WRITE_RECORDS, PLAN_PATROLS, UPDATE_ACTIONS, ACK_ALERTS}),
+    "liaison": frozenset({READ, ACK_ALERTS}),
 }
 
 PERMISSIONS: Final = frozenset().union(*ROLE_PERMISSIONS.values())
@@ -71,16 +75,17 @@ PERMISSIONS: Final = frozenset().union(*ROLE_PERMISSIONS.values())
 # (``agency.personal_data`` false; only the immigration office has it by default) work with the
 # aggregate face of their role (docs/privacy.md, "Member agencies"): what they may do without
 # personal data, under the database role that cannot read it. Administrators and analysts keep
-# recording what is no person (``recorder``); coordinators read, as viewers.
+# recording what is no person (``recorder``); coordinators read as viewers do (``liaison``); both
+# triage the alerts that are not about a person.
 WITHOUT_PERSONAL_DATA: Final[dict[str, str]] = {
     "admin": "recorder",
     "analyst": "recorder",
-    "coordinator": "viewer",
+    "coordinator": "liaison",
     "planner": "planner",
     "viewer": "viewer",
 }
 # Roles only ever acted with, never given to a user (``geo.models.ROLES`` are the stored ones).
-FACES: Final = frozenset({"recorder"})
+FACES: Final = frozenset({"recorder", "liaison"})
 
 
 def role_in_agency(role: str, agency_personal_data: bool) -> str:
@@ -98,6 +103,12 @@ def sees_personal_data(role: str) -> bool:
     return allowed(role, PERSONAL_DATA)
 
 
+# Who acts with each face, for the refusal's message.
+FACE_OF: Final[dict[str, str]] = {
+    "recorder": "an administrator or analyst",
+    "liaison": "a coordinator",
+}
+
 # What a permission covers, for the refusal's message.
 COVERS: Final[dict[str, str]] = {
     WRITE: "persons (foreigners, sightings), zones, imports and inspections",
@@ -110,8 +121,8 @@ def check(role: str, permission: str) -> None:
     if not allowed(role, permission):
         covers = f": {COVERS[permission]}" if permission in COVERS else ""
         why = (
-            f"; {role!r} is what an administrator or analyst of an agency without personal "
-            "data acts as (docs/privacy.md, 'Member agencies')"
+            f"; {role!r} is what {FACE_OF[role]} of an agency without personal data acts as "
+            "(docs/privacy.md, 'Member agencies')"
             if role in FACES
             else ""
         )

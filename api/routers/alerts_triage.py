@@ -148,10 +148,7 @@ def act_on_selection(
     ids = triage.act(
         session=session, principal=principal, action=action, client=client_address(request)
     )
-    features = [
-        service.for_role(f, principal.role)
-        for f in service.features_by_ids(session=session, ids=ids)
-    ]
+    features = service.features_for(session=session, principal=principal, ids=ids)
     return GeoJSON(
         {
             "type": "FeatureCollection",

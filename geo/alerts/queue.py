@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import access
+from geo import access, roles
 from geo.alerts.catalogue import PARAMETERS
 from geo.audit import record
 from geo.errors import PermissionDeniedError, ValidationError
@@ -88,6 +88,10 @@ LEFT JOIN workplace w ON w.id = a.workplace_id
 LEFT JOIN zone z ON z.id = a.zone_id
 """
 AGGREGATE_SELECT: Final = f"SELECT {AGGREGATE_COLUMNS} FROM alert a"
+AGGREGATE_BY_IDS_SQL: Final = text(
+    f"{AGGREGATE_SELECT} WHERE a.id = ANY(:ids) AND a.foreigner_id IS NULL "
+    "AND a.sighting_id IS NULL ORDER BY a.id"
+)
 PAGE_SQL: Final = "{select}\nWHERE {where}\nORDER BY {order}\nLIMIT :fetch OFFSET :offset"
 TOTALS_SQL: Final = """
 SELECT a.rule_kind, a.severity, a.status, count(*) AS n,
@@ -208,7 +212,9 @@ def _check_assignees(session: Session, names: Sequence[str]) -> None:
 
 def assignable_users(*, session: Session) -> list[str]:
     """Names of the active users alerts may be assigned to (those who may act on them, with the
-    role they act with in their agency)."""
+    role they act with in their agency; users of an agency without personal data only on the
+    alerts not about a person, which ``geo.alerts.triage`` checks per selection). Staff names,
+    read as the service: the aggregate role reads no ``app_user``."""
     stored = [r for r in access.ROLE_PERMISSIONS if r not in access.FACES]
     params = {
         "with_personal": [r for r in stored if access.allowed(r, access.ACK_ALERTS)],
@@ -216,7 +222,15 @@ def assignable_users(*, session: Session) -> list[str]:
             r for r in stored if access.allowed(access.role_in_agency(r, False), access.ACK_ALERTS)
         ],
     }
-    return list(session.execute(ASSIGNABLE_SQL, params).scalars())
+    with roles.service_step(session):
+        return list(session.execute(ASSIGNABLE_SQL, params).scalars())
+
+
+def aggregate_features(*, session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The alerts of ``ids`` as the queue shows them to roles without personal data (rule,
+    severity, status, area, span), by id; none about a person (as the aggregate role's policy)."""
+    rows = session.execute(AGGREGATE_BY_IDS_SQL, {"ids": list(ids)})
+    return [_queue_feature(r, False) for r in rows]
 
 
 def _queue_feature(row: Any, personal: bool) -> dict[str, Any]:

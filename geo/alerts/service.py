@@ -209,9 +209,23 @@ def features_by_ids_engine(engine: Engine, ids: list[int]) -> list[dict[str, Any
         return features_by_ids(session=session, ids=ids)
 
 
+def features_for(*, session: Session, principal: Principal, ids: list[int]) -> list[dict[str, Any]]:
+    """The alerts of ``ids`` as ``principal`` may see them: roles without personal data get the
+    queue's columns only (their database role reads no other)."""
+    if not access.sees_personal_data(principal.role):
+        return queue.aggregate_features(session=session, ids=ids)
+    return [for_role(f, principal.role) for f in features_by_ids(session=session, ids=ids)]
+
+
 def get_alert(*, session: Session, principal: Principal, alert_id: int) -> dict[str, Any]:
     """One alert; for roles with personal data with its triage record: the notes (oldest
-    first) and where its subjects are (``geo.alerts.queue.triage_record``)."""
+    first) and where its subjects are (``geo.alerts.queue.triage_record``); for the others (who
+    act on alerts not about a person) as the queue shows it."""
+    if not access.sees_personal_data(principal.role):
+        shown = queue.aggregate_features(session=session, ids=[alert_id])
+        if not shown:
+            raise NotFoundError(f"no alert with id {alert_id}")
+        return shown[0]
     found = features_by_ids(session=session, ids=[alert_id])
     if not found:
         raise NotFoundError(f"no alert with id {alert_id}")

@@ -3,7 +3,12 @@ reopen; one alert or a selection at once. The queue they work from: ``geo.alerts
 
 Actions are all-or-nothing: every alert of a selection must be able to change, or nothing is
 written and the conflict names the ones that cannot. Each changed alert gets an ``alert_note``
-row (its triage history) and an ``audit_log`` row.
+row (its triage history) and an ``audit_log`` row, both stamped with the acting agency.
+
+Who may act (docs/alerts.md, "Who may act"): the roles with ``access.ACK_ALERTS``. Those without
+personal data (the faces ``recorder`` and ``liaison`` of an agency without it) act only on the
+alerts they may see, those not about a person: any other is "no alert with that id" to them, as
+it is to the database role they work under. The notes they write are not read back to them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, Final
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import access
+from geo import access, roles
 from geo.audit import record
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.models import ALERT_STATUSES, OPEN_ALERT_STATUSES
@@ -30,9 +35,11 @@ MAX_NOTE_CHARS: Final = 2000
 RESOLVE_REASONS: Final = ("action_taken", "explained", "false_alarm", "duplicate", "other")
 ACTIONS: Final = ("assign", "unassign", "note", "acknowledge", "resolve", "reopen")
 
+# Only columns the aggregate role reads (and it may lock: it updates the triage's columns).
 LOCK_SQL: Final = text(
-    "SELECT id, status, assigned_to, episode_key FROM alert WHERE id = ANY(:ids) "
-    "ORDER BY id FOR UPDATE"
+    "SELECT id, status, assigned_to, episode_key, "
+    "(foreigner_id IS NOT NULL OR sighting_id IS NOT NULL) AS about_person "
+    "FROM alert WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
 )
 ASSIGNEE_SQL: Final = text(
     "SELECT u.role, u.revoked_at, g.personal_data, g.short_name FROM app_user u "
@@ -49,10 +56,9 @@ NOTE_SQL: Final = text(
 UPDATES: Final[dict[str, str]] = {
     "assign": "assigned_to = :user, assigned_at = now()",
     "unassign": "assigned_to = NULL, assigned_at = NULL",
-    "acknowledge": (
-        "status = 'acknowledged', acknowledged_at = now(), acknowledged_by = :who, "
-        "ack_note = coalesce(:note, ack_note)"
-    ),
+    # ``ack_note`` is set only when a note is given (``ACK_NOTE``): never read, so roles that
+    # may not read it (free text) write it all the same.
+    "acknowledge": "status = 'acknowledged', acknowledged_at = now(), acknowledged_by = :who",
     "resolve": (
         "status = 'resolved', resolved_at = now(), resolved_by = :who, closed_reason = :reason, "
         "resolve_note = :note"
@@ -63,6 +69,7 @@ UPDATES: Final[dict[str, str]] = {
         "acknowledged_by = coalesce(acknowledged_by, :who)"
     ),
 }
+ACK_NOTE: Final = ", ack_note = :note"
 # The statuses each action starts from.
 FROM_STATUSES: Final[dict[str, tuple[str, ...]]] = {
     "assign": OPEN_ALERT_STATUSES,
@@ -160,8 +167,13 @@ def parse_action(
     )
 
 
-def _check_assignee(session: Session, name: str) -> None:
-    row = session.execute(ASSIGNEE_SQL, {"name": name}).first()
+def _check_assignee(session: Session, name: str, *, about_person: bool) -> None:
+    """The assignee is active and may act on every alert of the selection: with the role it
+    acts with in its agency (``access.role_in_agency``), and, for an alert about a person, with
+    personal data. Users are read as the service (the aggregate role reads no ``app_user``);
+    the answer names only the user's role and agency."""
+    with roles.service_step(session):
+        row = session.execute(ASSIGNEE_SQL, {"name": name}).first()
     if row is None or row.revoked_at is not None:
         raise ValidationError(
             f"user {name!r} is not an active user (see: timpora users list)",
@@ -169,11 +181,18 @@ def _check_assignee(session: Session, name: str) -> None:
             value=name,
         )
     acts_as = access.role_in_agency(row.role, row.personal_data)
+    where = "" if acts_as == row.role else f" of {row.short_name} (acting as {acts_as})"
     if not access.allowed(acts_as, access.ACK_ALERTS):
-        where = "" if acts_as == row.role else f" of {row.short_name} (acting as {acts_as})"
         raise ValidationError(
             f"user {name!r} is a {row.role}{where} and may not act on alerts; assign to an "
-            "admin, analyst or coordinator of an agency with personal data",
+            "admin, analyst or coordinator",
+            field="user",
+            value=name,
+        )
+    if about_person and not access.sees_personal_data(acts_as):
+        raise ValidationError(
+            f"user {name!r} is a {row.role}{where} and may not act on an alert about a person; "
+            "assign it to an admin, analyst or coordinator of an agency with personal data",
             field="user",
             value=name,
         )
@@ -186,12 +205,16 @@ def act(
     cannot change, 404 naming those that do not exist). Returns the ids changed."""
     access.check(principal.role, access.ACK_ALERTS)
     ids = list(action.ids)
-    if action.action == "assign" and action.user is not None:
-        _check_assignee(session, action.user)
     rows = session.execute(LOCK_SQL, {"ids": ids}).all()
+    if not access.sees_personal_data(principal.role):
+        # The database role of such a request sees none of them already; this holds the rule
+        # for a session that is not switched to it as well.
+        rows = [r for r in rows if not r.about_person]
     missing = sorted(set(ids) - {r.id for r in rows})
     if missing:
         raise NotFoundError(f"no alert with id {', '.join(map(str, missing))}")
+    if action.action == "assign" and action.user is not None:
+        _check_assignee(session, action.user, about_person=any(r.about_person for r in rows))
     allowed = FROM_STATUSES[action.action]
     stuck = {r.id: f"{r.id} is {r.status}" for r in rows if r.status not in allowed}
     if action.action == "unassign":
@@ -212,9 +235,10 @@ def act(
         "reason": action.reason,
     }
     if action.action in UPDATES:
-        session.execute(
-            text(f"UPDATE alert SET {UPDATES[action.action]} WHERE id = ANY(:ids)"), params
-        )
+        changes = UPDATES[action.action]
+        if action.action == "acknowledge" and action.note:
+            changes += ACK_NOTE
+        session.execute(text(f"UPDATE alert SET {changes} WHERE id = ANY(:ids)"), params)
     # The triage history: the action itself, and the words given with it as a note.
     body = {"assign": action.user, "resolve": action.reason, "note": action.note}.get(action.action)
     session.execute(

@@ -14,7 +14,7 @@ from geo.users import create_user
 ROLES = ("admin", "analyst", "coordinator", "planner", "viewer")
 # The faces (``geo.access.FACES``): the role a user given this role acts with in this agency,
 # which has no personal data (docs/privacy.md, "Member agencies").
-FACE_USERS = {"recorder": ("analyst", "POLRES")}
+FACE_USERS = {"recorder": ("analyst", "POLRES"), "liaison": ("coordinator", "POLRES")}
 
 # Points inside Kabupaten Sambas (reference geography of ../shared/data).
 SAMBAS_TOWN = (109.3021, 1.3549)

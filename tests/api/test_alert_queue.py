@@ -228,17 +228,24 @@ def test_assignee_must_be_an_active_user_who_may_act(
     aid, tk = queue["ids"]["high_today"], queue["tokens"]
     create_user(session=session, name="q-gone", role="coordinator")
     revoke_user(session=session, name="q-gone")
-    # A police analyst acts without personal data (docs/privacy.md): never an assignee.
+    # A police analyst acts without personal data (docs/privacy.md): an assignee of the alerts
+    # not about a person only (docs/alerts.md, "Who may act").
     create_user(session=session, name="q-polres", role="analyst", agency="POLRES")
-    assert "q-polres" not in queue_module.assignable_users(session=session)
-    assert "q-analyst" in queue_module.assignable_users(session=session)
-    for user in ("nobody", "q-gone", "q-viewer", "q-polres", ""):
+    assert {"q-polres", "q-analyst"} <= set(queue_module.assignable_users(session=session))
+    person = queue["ids"]["person"]
+    for alert_id, user in (
+        (aid, "nobody"),
+        (aid, "q-gone"),
+        (aid, "q-viewer"),
+        (aid, ""),
+        (person, "q-polres"),
+    ):
         r = client.post(
-            f"/api/v1/alerts/{aid}/assign", json={"user": user}, headers=auth(tk["admin"])
+            f"/api/v1/alerts/{alert_id}/assign", json={"user": user}, headers=auth(tk["admin"])
         )
         assert r.status_code == 422, (user, r.text)
         assert r.json()["field"] == "user"
-    assert note_rows(session, aid) == []
+    assert note_rows(session, aid) == note_rows(session, person) == []
 
 
 def test_a_selection_is_all_or_nothing(

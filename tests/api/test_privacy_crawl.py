@@ -2,7 +2,8 @@
 
 A canary foreigner with a unique string in every free field, a home point and sightings at known
 exact points, an incident about them with free text, an alert about them with notes. Then, as
-``viewer``, ``planner`` and ``recorder`` (an analyst of an agency without personal data): every
+``viewer``, ``planner``, ``recorder`` and ``liaison`` (an analyst and a coordinator of an agency
+without personal data): every
 GET route of the OpenAPI document (each path parameter set to the canary's records, each
 collection, each map view, each export format), decoded vector tiles around the canary's points,
 the text of the PDFs (pypdf), the alert stream and a webhook payload. None may hold a canary string, an exact canary coordinate, or a per-person id
@@ -42,8 +43,9 @@ from maps.views import VIEWS
 from tests.api.helpers import auth, feature, make_tokens, point
 from tests.api.test_tiles import decode, tile_of
 
-# ``recorder``: an analyst of an agency without personal data (tests.api.helpers.FACE_USERS).
-NON_PERSONAL_ROLES = ("viewer", "planner", "recorder")
+# ``recorder``, ``liaison``: an analyst and a coordinator of an agency without personal data
+# (tests.api.helpers.FACE_USERS).
+NON_PERSONAL_ROLES = ("viewer", "planner", "recorder", "liaison")
 WEB_MERCATOR_R = 6378137.0
 
 HOME = (109.312347, 1.367813)

@@ -1,4 +1,4 @@
-"""The RBAC matrix: every route × the five roles → the status the written policy expects.
+"""The RBAC matrix: every route × the five roles and the two faces → the status the written policy expects.
 
 Written out here, independently of ``geo/access.py`` (docs/privacy.md, "What each role sees"):
 the permission each route needs and the permissions of each role. A route whose declared
@@ -56,8 +56,10 @@ ROLE_MAY: Final[dict[str, frozenset[str]]] = {
     "coordinator": frozenset({READ, PERSONAL, ACK, ACTIONS, UPDATE_ACTIONS}),
     "planner": frozenset({READ, PLAN, UPDATE_ACTIONS}),
     "viewer": frozenset({READ}),
-    # The face of an administrator or analyst of an agency without personal data.
-    "recorder": frozenset({READ, RECORDS, PLAN, UPDATE_ACTIONS}),
+    # The faces of an agency without personal data: its administrators and analysts, its
+    # coordinators. Both act on alerts (those not about a person, checked by the service).
+    "recorder": frozenset({READ, RECORDS, PLAN, UPDATE_ACTIONS, ACK}),
+    "liaison": frozenset({READ, ACK}),
 }
 
 ROUTES: Final[dict[tuple[str, str], str]] = {

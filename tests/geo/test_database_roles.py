@@ -296,6 +296,52 @@ def test_aggregate_role_writes_an_incident_it_cannot_read_back(connection: Conne
     assert grid == 2  # all-time and monthly rows
 
 
+def test_aggregate_role_triages_alerts_not_about_a_person(connection: Connection) -> None:
+    """The faces of an agency without personal data triage (docs/alerts.md, "Who may act"): the
+    triage's columns of an alert it sees, a note it cannot read back, nothing about a person."""
+    from geo.alerts.triage import LOCK_SQL, NOTE_SQL
+
+    _fid, person_alert, place_alert = _person_and_place_alerts(connection)
+    polres = _set_agency(connection, "POLRES")
+    connection.execute(text(f"SET LOCAL ROLE {AGGREGATE_ROLE}"))
+    locked = connection.execute(LOCK_SQL, {"ids": [person_alert, place_alert]}).all()
+    assert [r.id for r in locked] == [place_alert]
+    changed = connection.execute(
+        text(
+            "UPDATE alert SET status = 'acknowledged', acknowledged_by = 'p', ack_note = 'x' "
+            "WHERE id = ANY(:ids)"
+        ),
+        {"ids": [person_alert, place_alert]},
+    )
+    assert changed.rowcount == 1  # the alert about a person is not there to change
+    connection.execute(
+        NOTE_SQL, {"ids": [place_alert], "author": "p", "action": "note", "body": "rahasia"}
+    )
+    for sql in (
+        "SELECT body FROM alert_note",
+        "SELECT ack_note FROM alert",
+        "UPDATE alert SET foreigner_id = NULL WHERE id = :place",
+        "UPDATE alert SET rule_kind = 'incident_cluster' WHERE id = :place",
+        "DELETE FROM alert WHERE id = :place",
+    ):
+        assert "permission denied" in refused(connection, sql, place=place_alert), sql
+    assert "row-level security" in refused(
+        connection,
+        "INSERT INTO alert_note (alert_id, author, body) VALUES (:person, 'p', 'x')",
+        person=person_alert,
+    )
+    connection.execute(text("RESET ROLE"))
+    rows = connection.execute(
+        text("SELECT id, status FROM alert WHERE id = ANY(:ids) ORDER BY id"),
+        {"ids": [person_alert, place_alert]},
+    ).all()
+    assert dict(rows) == {person_alert: "new", place_alert: "acknowledged"}  # type: ignore[arg-type]
+    notes = connection.execute(
+        text("SELECT alert_id, agency_id, body FROM alert_note WHERE author = 'p'")
+    ).all()
+    assert [tuple(n) for n in notes] == [(place_alert, polres, "rahasia")]
+
+
 def test_the_service_step_runs_as_the_service_and_switches_back(session: Session) -> None:
     from geo.roles import clear_role, enter_service_scope, service_step, use_role_and_agency
 
