@@ -224,6 +224,8 @@ PERSONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "incident": ("description", "external_ref"),
     "incident_foreigner": ("incident_id", "foreigner_id"),
     "alert": ("details", "ack_note", "resolve_note"),
+    # The triage history: free text and who wrote it (faces without personal data add rows).
+    "alert_note": ("author", "body"),
     "idempotency_key": ("response",),
     "app_user": ("token_hash",),
     "webhook": ("url", "secret"),

@@ -302,7 +302,7 @@ def test_agency_without_personal_data_gets_the_aggregate_face(
     ]
     headers = auth(token)
     meta = client.get("/dashboard/meta", headers=headers).json()
-    assert meta["role"] == "viewer"
+    assert meta["role"] == "liaison"
     assert client.get("/api/v1/sightings", headers=headers).status_code == 403
     assert client.get("/api/v1/foreigners", headers=headers).status_code == 403
     admin = create_user(session=session, name="kejari-admin", role="admin")[1]
