@@ -66,7 +66,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     # alerts they may see, those not about a person (``geo.alerts.triage``; the database role
     # they work under neither reads nor changes the others).
     "recorder": frozenset({READ, WRITE_RECORDS, PLAN_PATROLS, UPDATE_ACTIONS, ACK_ALERTS}),
-    "liaison": frozenset({READ, ACK_ALERTS}),
+    "liaison": frozenset({READ, ACK_ALERTS, UPDATE_ACTIONS}),
 }
 
 PERMISSIONS: Final = frozenset().union(*ROLE_PERMISSIONS.values())

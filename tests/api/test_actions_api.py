@@ -404,3 +404,35 @@ def test_alerts_handled_count_the_alerts_an_agencys_users_acted_on(
     handled = {a["agency_id"]: a["alerts_handled"] for a in after["agencies"]}
     assert handled[a2] == count[a2] + 2
     assert handled[a1] == count[a1] + 1
+
+
+def test_a_coordinator_without_personal_data_reports_on_its_own_agencys_actions(
+    client: TestClient, session: Session
+) -> None:
+    """A police coordinator acts as 'liaison': like a planner, it moves its own agency's
+    actions on (status, notes), and no other agency's."""
+    (a1, _), *_ = agencies(session)
+    own = users(session, "lia", a1)
+    polres = session.execute(text("SELECT id FROM agency WHERE short_name = 'POLRES'")).scalar_one()
+    _, token = create_user(session=session, name="lia-polres", role="coordinator", agency="POLRES")
+    session.flush()
+    mine = create(client, own["admin"], title="Razia gabungan", agency=polres, due_on=day(2))
+    theirs = create(client, own["admin"], title="Cek izin", agency=a1, due_on=day(2))
+    liaison = auth(token)
+    moved = client.post(
+        f"/api/v1/actions/{mine['id']}/status", json={"status": "in_progress"}, headers=liaison
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["status"] == "in_progress"
+    noted = client.post(
+        f"/api/v1/actions/{mine['id']}/notes", json={"body": "Tim siap"}, headers=liaison
+    )
+    assert noted.status_code == 201, noted.text
+    refused = client.post(
+        f"/api/v1/actions/{theirs['id']}/status", json={"status": "in_progress"}, headers=liaison
+    )
+    assert refused.status_code == 403
+    created = client.post(
+        "/api/v1/actions", json={"title": "x", "agency": polres, "due_on": day(1)}, headers=liaison
+    )
+    assert created.status_code == 403

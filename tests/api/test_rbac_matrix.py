@@ -59,7 +59,7 @@ ROLE_MAY: Final[dict[str, frozenset[str]]] = {
     # The faces of an agency without personal data: its administrators and analysts, its
     # coordinators. Both act on alerts (those not about a person, checked by the service).
     "recorder": frozenset({READ, RECORDS, PLAN, UPDATE_ACTIONS, ACK}),
-    "liaison": frozenset({READ, ACK}),
+    "liaison": frozenset({READ, ACK, UPDATE_ACTIONS}),
 }
 
 ROUTES: Final[dict[tuple[str, str], str]] = {
