@@ -23,6 +23,7 @@ from geo import audit
 from geo.access import MIN_PERSON_COUNT, sees_personal_data, suppress_count
 from geo.errors import NotFoundError, ValidationError
 from geo.inspections.model import VIOLATIONS
+from geo.times import today_wib
 from geo.users import Principal
 
 
@@ -92,7 +93,7 @@ class RiskQuery:
     radius_m: float = 300.0
     window_days: int = 90
     expiring_days: int = 30
-    as_of: dt.date | None = None  # default: today
+    as_of: dt.date | None = None  # default: today in WIB
 
 
 def parse_query(
@@ -297,7 +298,7 @@ def score_factors(
 def query_params(query: RiskQuery) -> dict[str, Any]:
     """The bound parameters of the ranking and reasons statements for ``query``."""
     return {
-        "as_of": query.as_of or dt.date.today(),
+        "as_of": query.as_of or today_wib(),
         "radius_m": query.radius_m,
         "window_days": query.window_days,
         "expiring_days": query.expiring_days,

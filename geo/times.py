@@ -12,6 +12,12 @@ WIB_NAME: Final = "Asia/Pontianak"  # Western Indonesia Time, UTC+7
 WIB: Final = ZoneInfo(WIB_NAME)
 
 
+def today_wib(now: dt.datetime | None = None) -> dt.date:
+    """The day in WIB at ``now`` (default: this moment): what "today" means to every default
+    date (alerts' day, risk's as-of, due days, inspections); the server's own date is UTC."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(WIB).date()
+
+
 def parse_time(value: str | dt.datetime | dt.date | None, *, field: str) -> dt.datetime | None:
     """ISO 8601 date or datetime; without an offset it is WIB. ``field`` names it in errors."""
     if value is None or value == "":

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from sqlalchemy.orm import Session
 
 from geo.followup import contributions, meetings, values
-from geo.times import WIB
+from geo.times import WIB, today_wib
 from geo.users import Principal
 from maps.labels import Lang, t
 from maps.printed_table import count_text, draw_table
@@ -100,7 +100,7 @@ def period_days(
     """The pack's period as whole WIB days: ``end`` is exclusive; without a start, as far back
     as the contributions go (ten years, and not before the office calendar's first day)."""
     last = (end - dt.timedelta(microseconds=1)).astimezone(WIB).date() if end else None
-    last = min(max(last or today or values.today_wib(), values.FIRST_DAY), values.LAST_DAY)
+    last = min(max(last or today or today_wib(), values.FIRST_DAY), values.LAST_DAY)
     first = start.astimezone(WIB).date() if start else None
     earliest = max(last - dt.timedelta(days=values.MAX_PERIOD_DAYS - 1), values.FIRST_DAY)
     first = max(first, earliest) if first else earliest
@@ -115,7 +115,7 @@ def collect_followup(
     end: dt.datetime | None,
     today: dt.date | None = None,
 ) -> FollowUp:
-    today = today or values.today_wib()
+    today = today or today_wib()
     first, last = period_days(start, end, today=today)
     return FollowUp(
         first_day=first,

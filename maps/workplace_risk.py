@@ -29,7 +29,7 @@ from geo.access import MIN_PERSON_COUNT, sees_personal_data
 from geo.inspection_plan import get_plan
 from geo.registry.caps import Cap
 from geo.settings import Settings
-from geo.times import WIB
+from geo.times import WIB, today_wib
 from geo.users import Principal
 from maps.basemap import add_background, add_foreground
 from maps.common import (
@@ -297,7 +297,7 @@ def _caption(params: MapParams, query: risk.RiskQuery, plan: dict[str, Any] | No
     """Title, the ranking's date and area, the plan shown, the time of generation."""
     lang = params.lang
     lines = [f"<h4>{html_text(place_title(rt('risk_view', lang), params))}</h4>"]
-    day = (query.as_of or dt.datetime.now(WIB).date()).isoformat()
+    day = (query.as_of or today_wib()).isoformat()
     lines.append(f"<div>{html_text(rt('risk_as_of', lang, day=day))}</div>")
     if plan is not None:
         meta = plan["plan"]

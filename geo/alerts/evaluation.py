@@ -35,7 +35,7 @@ from geo.alerts.sql.sightings_batch import DROP_BATCH_FACTS_SQL
 from geo.alerts.statements import STATEMENTS, batch_facts, bind_values, combined
 from geo.errors import ValidationError
 from geo.roles import enter_service_scope, leave_service_scope
-from geo.times import WIB
+from geo.times import WIB, today_wib
 
 PREPARED_LOCK_FOREIGNERS: Final = prepared("timpora_alert_lock_foreigners", LOCK_FOREIGNERS_SQL)
 
@@ -67,10 +67,6 @@ class Evaluation:
 
     def add(self, alert_id: int, change: str) -> None:
         getattr(self, change).append(int(alert_id))
-
-
-def today_wib(now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(WIB).date()
 
 
 def _enabled(session: Session, names: tuple[str, ...]) -> list[tuple[str, Rule]]:

@@ -19,6 +19,7 @@ from geo.demo.inspections import plant_inspections
 from geo.demo.truth import ground_truth
 from geo.io.importer import ImportOptions, ImportSource, Progress, import_frame
 from geo.settings import AreaSettings
+from geo.times import today_wib
 
 
 @dataclass
@@ -55,10 +56,6 @@ def first_run_skip_reason(*, session: Session) -> str | None:
 def default_ground_truth_path(data_dir: Path, seed: int, size: str) -> Path:
     """Where the CLI writes the answer key: DATA_DIR/demo/ground_truth_seed{N}_{size}.json."""
     return Path(data_dir) / "demo" / f"ground_truth_seed{seed}_{size}.json"
-
-
-def today_wib() -> dt.date:
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
 
 
 def seed(

@@ -34,9 +34,8 @@ from geo.followup.values import (
     StatusChange,
     parse_action_in,
     parse_text,
-    today_wib,
 )
-from geo.times import WIB
+from geo.times import WIB, today_wib
 from geo.users import Principal
 
 OVERDUE: Final = "(a.status IN ('open', 'in_progress') AND a.due_on < CAST(:today AS date))"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
 from geo.registry.filters import MAX_ID, parse_choices, parse_int, split_values
-from geo.times import WIB
+from geo.times import today_wib
 
 STATUSES: Final = ("open", "in_progress", "done", "dropped")
 OPEN_STATUSES: Final = ("open", "in_progress")
@@ -51,10 +51,6 @@ AGENCY_SQL: Final = text(
     "SELECT id, short_name, name, active FROM agency "
     "WHERE id = CAST(:id AS integer) OR lower(short_name) = lower(:name)"
 )
-
-
-def today_wib() -> dt.date:
-    return dt.datetime.now(WIB).date()
 
 
 def parse_day(value: str | dt.date | None, *, field: str) -> dt.date | None:

@@ -33,7 +33,7 @@ from geo.models import INSPECTION_SOURCE
 from geo.registry.layers import FOREIGNERS, SIGHTINGS
 from geo.registry.writes import create_feature, update_feature
 from geo.settings import AreaSettings
-from geo.times import WIB
+from geo.times import today_wib
 from geo.users import Principal
 
 AGENCIES_SQL = text(
@@ -81,10 +81,6 @@ VOID_SQL = text(
     RETURNING id
     """
 )
-
-
-def today_wib() -> dt.date:
-    return dt.datetime.now(WIB).date()
 
 
 def resolve_agencies(

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geo.followup.values import today_wib
+from geo.times import today_wib
 from geo.users import create_user
 from tests.api.helpers import ROLES, auth
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cli.main import app
-from geo.followup.values import today_wib
+from geo.times import today_wib
 
 
 def day(offset: int) -> str:
