@@ -46,8 +46,12 @@ FONT_FAMILY: Final = ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name i
 # A text takes its family when it is made, before any save: the process-wide default, so every
 # page and map of ours has the fallbacks (DejaVu Sans stays first for everything else).
 matplotlib.rcParams["font.family"] = FONT_FAMILY
+# Every text on our pages is a name, a label or a record's words, never a formula: a "$" prints
+# as itself (a workplace named "CV $aham$" would otherwise print as mathtext in italics).
+matplotlib.rcParams["text.parse_math"] = False
 RC: Final[dict[Any, Any]] = {
     "font.family": FONT_FAMILY,
+    "text.parse_math": False,
     "pdf.fonttype": 3,  # subsets fast (Type 42 costs ~1.5 s in fontTools); text still extractable
     "pdf.compression": 6,
 }

@@ -95,3 +95,24 @@ def test_a_coordinator_sees_the_persons(
         {"r": f"inspections/plans/{plans['day']}.pdf"},
     ).one()
     assert row.action == "export" and row.record_count >= 2
+
+
+def test_a_dollar_in_a_name_prints_as_itself(session: Session, settings: Settings) -> None:
+    """Names are never read as matplotlib mathtext (which would print "$x^2$" as a formula)."""
+    sites = build_sites(session)
+    session.execute(
+        text("UPDATE workplace SET name = :n WHERE id = :id"),
+        {"n": "CV $aham$ Jaya", "id": sites["ids"]["quota"]},
+    )
+    request = inspection_plan.parse_request(
+        session=session,
+        start_lon=SITES["hidden"][0],
+        start_lat=SITES["hidden"][1] - 0.0001,
+        date=AS_OF,
+        period="day",
+        max_route_km=30,
+        max_stops=12,
+    )
+    plan = inspection_plan.make_plan(session=session, request=request, principal=ADMIN)
+    words = extract_text(io.BytesIO(pdf(session, settings, ADMIN, plan["id"], "en")))
+    assert "CV $aham$ Jaya" in words
