@@ -8,8 +8,10 @@ from pathlib import Path
 import orjson
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from cli.common import console, handle_errors, load_settings, open_database
+from geo import audit
 from geo.agencies import get_agency
 from geo.field.devices import (
     DEVICE_KINDS,
@@ -21,6 +23,7 @@ from geo.field.devices import (
 )
 from geo.field.tracks import refusals, team_tracks, track_window
 from geo.times import WIB
+from geo.users import operator_principal
 
 
 def _wib(moment: dt.datetime | None) -> str:
@@ -31,6 +34,17 @@ app = typer.Typer(
     help="Register the patrol teams' phones (Traccar Client, the field form).",
     no_args_is_help=True,
 )
+
+
+def _audit_change(session: Session, action: str, name: str) -> None:
+    """The audit row of a revoke or rotate, as the API writes it (the operator, from "cli")."""
+    audit.record(
+        session=session,
+        principal=operator_principal(),
+        action=action,
+        resource=f"field/devices/{name}"[:200],
+        client="cli",
+    )
 
 
 @app.command("add")
@@ -60,6 +74,15 @@ def add(
             identifier=identifier,
             created_by="cli",
             agency_id=get_agency(session=session, short_name=agency).id if agency else None,
+        )
+        audit.record(
+            session=session,
+            principal=operator_principal(),
+            action="create",
+            resource=f"field/devices/{device.id}",
+            record_count=1,
+            client="cli",
+            details={"kind": device.kind},
         )
     console.print(
         f"registered {device.kind} device {device.name!r} of {device.team!r} ({device.agency})",
@@ -99,6 +122,7 @@ def revoke(name: str = typer.Argument(..., help="Device to revoke.")) -> None:
     db = open_database(load_settings())
     with db.session() as session:
         revoke_device(session=session, name=name)
+        _audit_change(session, "revoke", name)
     console.print(f"revoked {name!r}")
 
 
@@ -109,8 +133,6 @@ def move(
     agency: str = typer.Option(..., "--agency", help="Short name of the new agency."),
 ) -> None:
     """Move a device to another agency (audited): its next report records the new one."""
-    from geo.users import operator_principal
-
     db = open_database(load_settings())
     with db.session() as session:
         _, old, new = move_device(
@@ -129,6 +151,7 @@ def rotate(name: str = typer.Argument(..., help="Form device whose token is repl
     db = open_database(load_settings())
     with db.session() as session:
         token = rotate_device_token(session=session, name=name)
+        _audit_change(session, "rotate", name)
     console.print(f"new token for {name!r}:", highlight=False)
     print(token)
 

@@ -175,3 +175,23 @@ def test_devices_move_is_audited_and_changes_the_devices_agency(cli_db: Engine) 
             text("SELECT action, details FROM audit_log WHERE resource LIKE 'field/devices/%'")
         ).all()
     assert [tuple(a) for a in audit] == [("update", {"agency": ["IMIGRASI", "KODIM"]})]
+
+
+def test_devices_add_revoke_and_rotate_are_audited_as_from_the_api(cli_db: Engine) -> None:
+    added = run("devices", "add", "HP Catat", "--team", "Tim Y", "--kind", "form")
+    assert added.exit_code == 0, added.output
+    assert run("devices", "rotate", "HP Catat").exit_code == 0
+    assert run("devices", "revoke", "HP Catat").exit_code == 0
+    with Session(cli_db) as session:
+        device_id = devices.get_device(session=session, name="HP Catat").id
+        audit = session.execute(
+            text(
+                "SELECT action, resource, client FROM audit_log "
+                "WHERE resource LIKE 'field/devices/%' ORDER BY id"
+            )
+        ).all()
+    assert [tuple(a) for a in audit] == [
+        ("create", f"field/devices/{device_id}", "cli"),
+        ("rotate", "field/devices/HP Catat", "cli"),
+        ("revoke", "field/devices/HP Catat", "cli"),
+    ]
