@@ -30,13 +30,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, Final
 
 from psycopg2.extensions import TRANSACTION_STATUS_INERROR
-from sqlalchemy import Connection, Engine, TextClause, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from geo import access
@@ -138,24 +138,13 @@ def service_step(session: Session) -> Iterator[None]:
         yield
         return
     session.execute(text(f"SET LOCAL ROLE {PERSONAL_ROLE}"))
-    with _restoring(session, text(f"SET LOCAL ROLE {AGGREGATE_ROLE}")):
-        yield
-
-
-@contextmanager
-def _restoring(
-    session: Session, statement: TextClause, params: dict[str, str] | None = None
-) -> Iterator[None]:
-    """Run ``statement`` after the enclosed step, also when it fails."""
     try:
         yield
-    except BaseException:
-        # A failed statement leaves the transaction unusable until it (or its savepoint) rolls
-        # back, which restores the role of before the step anyway.
-        with suppress(DBAPIError):
-            session.execute(statement, params or {})
-        raise
-    session.execute(statement, params or {})
+    finally:
+        # After a failed statement nothing more runs in the transaction, and rolling it (or its
+        # savepoint) back restores the role of before the step anyway.
+        if not transaction_failed(session):
+            session.execute(text(f"SET LOCAL ROLE {AGGREGATE_ROLE}"))
 
 
 def clear_role(session: Session) -> None:
