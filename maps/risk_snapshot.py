@@ -144,7 +144,6 @@ class RiskLayer:
                     fontweight="bold",
                     color="#3d0007",
                     zorder=35,
-                    parse_math=False,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
                 )
                 if placed is not None:

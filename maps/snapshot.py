@@ -465,10 +465,7 @@ def draw_panel(fig: Figure, rect: Sequence[float], *, legend: Legend, snapshot: 
     panel.add_artist(first)
     top = _below(panel, first, renderer) - 0.015
     for note in legend.notes:
-        # Notes may hold workplace names: "$" is a character there, never mathtext.
-        text = panel.text(
-            0.0, top, wrap(note, 62), fontsize=7, va="top", color="#333333", parse_math=False
-        )
+        text = panel.text(0.0, top, wrap(note, 62), fontsize=7, va="top", color="#333333")
         top = _below(panel, text, renderer) - 0.008
     top -= 0.02
     handles = basemap_handles(snapshot.basemap, lang)
