@@ -11,10 +11,12 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from cli.common import console, handle_errors, load_settings, open_database
-from geo import audit
 from geo.agencies import get_agency
 from geo.field.devices import (
     DEVICE_KINDS,
+    Device,
+    audit_device,
+    get_device,
     list_devices,
     move_device,
     register_device,
@@ -36,14 +38,10 @@ app = typer.Typer(
 )
 
 
-def _audit_change(session: Session, action: str, name: str) -> None:
-    """The audit row of a revoke or rotate, as the API writes it (the operator, from "cli")."""
-    audit.record(
-        session=session,
-        principal=operator_principal(),
-        action=action,
-        resource=f"field/devices/{name}"[:200],
-        client="cli",
+def _audit(session: Session, action: str, device: Device) -> None:
+    """The audit row the API writes for the same change, by the operator from "cli"."""
+    audit_device(
+        session=session, principal=operator_principal(), action=action, device=device, client="cli"
     )
 
 
@@ -75,14 +73,12 @@ def add(
             created_by="cli",
             agency_id=get_agency(session=session, short_name=agency).id if agency else None,
         )
-        audit.record(
+        audit_device(
             session=session,
             principal=operator_principal(),
             action="create",
-            resource=f"field/devices/{device.id}",
-            record_count=1,
+            device=device,
             client="cli",
-            details={"kind": device.kind},
         )
     console.print(
         f"registered {device.kind} device {device.name!r} of {device.team!r} ({device.agency})",
@@ -121,8 +117,14 @@ def revoke(name: str = typer.Argument(..., help="Device to revoke.")) -> None:
     """Refuse the device's positions and token from now on (its history stays)."""
     db = open_database(load_settings())
     with db.session() as session:
-        revoke_device(session=session, name=name)
-        _audit_change(session, "revoke", name)
+        device = revoke_device(session=session, name=name)
+        audit_device(
+            session=session,
+            principal=operator_principal(),
+            action="revoke",
+            device=device,
+            client="cli",
+        )
     console.print(f"revoked {name!r}")
 
 
@@ -151,7 +153,7 @@ def rotate(name: str = typer.Argument(..., help="Form device whose token is repl
     db = open_database(load_settings())
     with db.session() as session:
         token = rotate_device_token(session=session, name=name)
-        _audit_change(session, "rotate", name)
+        _audit(session, "rotate", get_device(session=session, name=name))
     console.print(f"new token for {name!r}:", highlight=False)
     print(token)
 

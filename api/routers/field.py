@@ -181,14 +181,12 @@ def register_device(
         created_by=principal.name,
         agency_id=principal.agency_id,
     )
-    audit.record(
+    field_devices.audit_device(
         session=session,
         principal=principal,
         action="create",
-        resource=f"field/devices/{device.id}",
-        record_count=1,
+        device=device,
         client=client_address(request),
-        details={"kind": device.kind},
     )
     payload = _device_json(device)
     if token is not None:
@@ -224,18 +222,19 @@ def change_device(
 ) -> JSON:
     payload: dict[str, Any]
     if action == "revoke":
-        payload = _device_json(field_devices.revoke_device(session=session, name=name))
+        device = field_devices.revoke_device(session=session, name=name)
+        payload = _device_json(device)
     elif action == "rotate":
         token = field_devices.rotate_device_token(session=session, name=name)
-        payload = {**_device_json(field_devices.get_device(session=session, name=name))}
-        payload["token"] = token
+        device = field_devices.get_device(session=session, name=name)
+        payload = {**_device_json(device), "token": token}
     else:
         raise NotFoundError(f"no device action {action!r} (revoke or rotate)")
-    audit.record(
+    field_devices.audit_device(
         session=session,
         principal=principal,
         action=action,
-        resource=f"field/devices/{name}"[:200],
+        device=device,
         client=client_address(request),
     )
     return JSON(payload)

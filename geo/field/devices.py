@@ -172,6 +172,28 @@ def revoke_device(*, session: Session, name: str) -> Device:
     return get_device(session=session, name=name)
 
 
+def audit_device(
+    *,
+    session: Session,
+    principal: Principal,
+    action: str,
+    device: Device,
+    client: str | None = None,
+) -> None:
+    """The audit row of registering (``create``), revoking or rotating ``device``: one shape for
+    the API and the command line (``move_device`` writes its own, with the agencies)."""
+    created = action == "create"
+    audit.record(
+        session=session,
+        principal=principal,
+        action=action,
+        resource=f"field/devices/{device.id if created else device.name}"[:200],
+        record_count=1 if created else 0,
+        client=client,
+        details={"kind": device.kind} if created else None,
+    )
+
+
 def move_device(
     *, session: Session, name: str, agency: str, principal: Principal, client: str | None = None
 ) -> tuple[Device, str, str]:
