@@ -138,9 +138,23 @@
   // overwrite its status.
   var mapTicket = 0;
 
+  // The frame's data-view names the map it shows once that map's page has loaded, never while
+  // a request or the frame's own loading is under way: whoever writes a page into the frame
+  // (here and the patrol panel) removes data-view and sets data-pending-view with srcdoc, and the
+  // frame's load event moves the name over. A page still loading can so never pass for the
+  // map asked for, to a reader or to a test waiting on the attribute.
+  $("map").addEventListener("load", function () {
+    var pending = $("map").getAttribute("data-pending-view");
+    if (pending && $("map").srcdoc) {
+      $("map").removeAttribute("data-pending-view");
+      $("map").setAttribute("data-view", pending);
+    }
+  });
+
   function loadMap() {
     var view = $("f-view").value;
     var ticket = ++mapTicket;
+    $("map").removeAttribute("data-view");
     $("map-status").textContent = tr("loading");
     // The page is fetched with the Authorization header and shown through srcdoc, so the token
     // never appears in a URL (server logs, history); the frame is sandboxed (an origin of its
@@ -155,8 +169,8 @@
       })
       .then(function (html) {
         if (ticket !== mapTicket) { return; }
+        $("map").setAttribute("data-pending-view", view);
         $("map").srcdoc = html;
-        $("map").setAttribute("data-view", view);
         $("map-status").textContent = tr("loaded");
       })
       .catch(function (err) {
@@ -504,6 +518,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     if (state.source) { state.source.close(); state.source = null; }
     document.dispatchEvent(new CustomEvent("timpora:signedout"));
+    $("map").removeAttribute("data-view"); $("map").removeAttribute("data-pending-view");
     $("map").srcdoc = ""; $("app").hidden = true; $("who").hidden = true; $("signin").hidden = false;
   }
 

@@ -268,8 +268,10 @@
         return r.text();
       })
       .then(function (html) {
+        // data-view follows once the page has loaded (dashboard.js, the frame's load event)
+        $("map").removeAttribute("data-view");
+        $("map").setAttribute("data-pending-view", "patrol-day");
         $("map").srcdoc = html;
-        $("map").setAttribute("data-view", "patrol-day");
         $("map-status").textContent = "";
       })
       .catch(function (err) { $("map-status").textContent = tr("failed") + ": " + err.message; });
