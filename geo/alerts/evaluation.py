@@ -154,7 +154,7 @@ class BatchResult:
     opened: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     closed: dict[str, int] = field(default_factory=dict)
-    lapsed: int = 0  # episodes closed by the quiet sweep at the end
+    lapsed: int = 0  # open episodes closed by the quiet sweep at the end
 
 
 def run_batch(
@@ -168,9 +168,10 @@ def run_batch(
 ) -> dict[str, int]:
     """Evaluate every enabled rule over all records (or those since ``since``).
 
-    Returns the number of episodes opened per rule; the episodes quiet for longer than their
-    rule's window as of ``now`` (default: the end of ``today`` when given, else now) are closed
-    afterwards (``lapse``). Runs in the caller's
+    Returns the number of episodes opened per rule. With ``lapse``, episodes quiet for longer
+    than their rule's window as of ``now`` (default: the end of ``today`` when given, else now)
+    are closed: those the run would open are inserted lapsed (counted as closed, not opened, and
+    not delivered), the open ones from before by the sweep at the end. Runs in the caller's
     transaction. ``run_batch_detailed`` also says what was updated and closed.
     """
     return run_batch_detailed(
@@ -201,6 +202,8 @@ def run_batch_detailed(
     day = today or today_wib(now)
     if now is None and today is not None:  # evaluating as of a day: quiet as of its end
         now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), WIB)
+    if lapse and now is None:  # one instant for the inserts' quiet test and the sweep
+        now = dt.datetime.now(dt.UTC)
     with session_settings(session, BATCH_SETTINGS):
         _run_rules(session, out, names, day, extra, now, lapse)
     return out
@@ -224,7 +227,14 @@ def _run_rules(
             session.execute(DROP_BATCH_FACTS_SQL)  # left by an earlier pass in this transaction
             session.execute(stmt, {**params, **extra})
         for name, rule in _enabled(session, names):
-            params = {**bind_values(rule, day), **extra}
+            params = {
+                **bind_values(rule, day),
+                **extra,
+                # Episodes already quiet as of ``now`` are inserted lapsed (as the sweep below
+                # would leave them); without the sweep they are inserted open.
+                "lapse_at": now if lapse else None,
+                "quiet_s": float(rule.parameters["quiet_days"]) * 86400.0,
+            }
             for _alert_id, change in session.execute(STATEMENTS["since"][name], params):
                 counts = getattr(out, change)
                 counts[rule.kind] = counts.get(rule.kind, 0) + 1

@@ -127,10 +127,15 @@ def _rules(mode: str) -> dict[str, RuleSQL]:
 
 
 RULE_SQL: Final = {mode: _rules(mode) for mode in SCOPES}
-# Each rule as a statement of its own (batch), returning (id, change) rows.
+# Each rule as a statement of its own (batch), returning (id, change) rows. In batch an episode
+# already quiet as of the run's instant is inserted lapsed (``geo.alerts.sql.QUIET_NOW``).
 STATEMENTS: Final[dict[str, dict[str, TextClause]]] = {
     mode: {
-        name: text(episode_statement(rule=r.kind, triggers=r.triggers, worst=r.worst))
+        name: text(
+            episode_statement(
+                rule=r.kind, triggers=r.triggers, worst=r.worst, quiet_now=mode == "since"
+            )
+        )
         for name, r in rules.items()
     }
     for mode, rules in RULE_SQL.items()

@@ -281,3 +281,68 @@ def test_only_a_newly_opened_episode_is_queued_for_delivery(session: Session) ->
     assert result.opened == {"sighting_near_border": 1}
     assert result.closed == {"sighting_near_border": 1}
     assert len(list(session.execute(queued).scalars())) == 2
+
+
+def test_a_batch_over_history_inserts_episodes_already_quiet_as_lapsed(session: Session) -> None:
+    """An episode the batch opens that is quiet as of the run is written lapsed (not opened,
+    not delivered): the row on-write evaluation and the quiet sweep leave. One that is not
+    quiet, or whose key has an older episode open again (reopened), is left to the sweep."""
+    create_webhook(
+        session=session,
+        principal=None,
+        url="http://127.0.0.1:9/timpora",  # never called: the test reads the outbox
+        secret="s3cret-for-the-outbox-test",
+        allow_private=True,
+    )
+    now = T0 + dt.timedelta(days=30)
+    near = point_at_border_distance(session, 1500)
+    old, recent, again = (add_foreigner(session, name=n) for n in ("Old", "Recent", "Again"))
+    # A resolved episode reopened (open again, though not the key's latest episode): the batch's
+    # episode of that key merges into it, as a write's would.
+    first = add_sighting(session, *near, T0 - dt.timedelta(days=40), again)
+    (reopened,) = evaluate_for(session=session, layer="sightings", ids=[first]).opened
+    session.execute(text("UPDATE alert SET status = 'resolved' WHERE id = :i"), {"i": reopened})
+    second = add_sighting(session, *near, T0 - dt.timedelta(days=20), again)
+    evaluate_for(session=session, layer="sightings", ids=[second])
+    lapse_quiet(session=session, now=T0 - dt.timedelta(days=1))
+    session.execute(text("UPDATE alert SET status = 'acknowledged' WHERE id = :i"), {"i": reopened})
+    # The history the batch reads: one episode of Old, quiet for 28 days as of now; one of
+    # Recent, within the rule's 7 days; one more trigger of Again, quiet since T0 + 5 h.
+    since = T0 - dt.timedelta(hours=1)
+    for k in range(3):
+        add_sighting(session, *near, T0 + k * dt.timedelta(days=1), old)
+    add_sighting(session, *near, now - dt.timedelta(days=2), recent)
+    add_sighting(session, *near, T0 + dt.timedelta(hours=5), again)
+    session.execute(text("DELETE FROM alert_outbox"))
+    rows = text(
+        "SELECT foreigner_id, status, closed_reason, occurrences FROM alert "
+        "WHERE id = :r OR first_seen_at >= :s ORDER BY foreigner_id"
+    )
+    queued = text("SELECT a.foreigner_id FROM alert_outbox o JOIN alert a ON a.id = o.alert_id")
+
+    savepoint = session.begin_nested()
+    result = run_batch_detailed(
+        session=session, since=since, now=now, rules=("sighting_near_border",)
+    )
+    assert result.opened == {"sighting_near_border": 1}  # Recent's
+    assert result.closed == {"sighting_near_border": 1}  # Old's, inserted lapsed
+    assert result.updated == {"sighting_near_border": 1}  # the reopened episode...
+    assert result.lapsed == 1  # ...which the sweep closes
+    assert [tuple(r) for r in session.execute(rows, {"r": reopened, "s": since})] == [
+        (old, "lapsed", "quiet", 3),
+        (recent, "new", None, 1),
+        (again, "lapsed", "quiet", 2),
+    ]
+    assert list(session.execute(queued).scalars()) == [recent]  # only the news is delivered
+    batch = [tuple(r) for r in session.execute(SNAPSHOT_SQL)]
+    savepoint.rollback()
+
+    # The same records evaluated on write, in time order, then the sweep: the same rows.
+    later = session.execute(
+        text("SELECT id FROM sighting WHERE observed_at >= :s ORDER BY observed_at, id"),
+        {"s": since},
+    ).scalars()
+    for sid in list(later):
+        evaluate_for(session=session, layer="sightings", ids=[sid])
+    lapse_quiet(session=session, now=now, kinds=("sighting_near_border",))
+    assert [tuple(r) for r in session.execute(SNAPSHOT_SQL)] == batch
