@@ -6,6 +6,7 @@ shapely STRtree (same pairs required). Distances in EPSG:32649 on ``geom_utm``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -22,59 +23,67 @@ from geo.errors import ValidationError
 # A plain ``JOIN ... ON ST_DWithin`` runs as 10,000 workplaces x every monthly partition GiST
 # probes, each followed by random heap fetches and an exact recheck. This is a hash join on a
 # grid of R/2 cells instead: each workplace is copied into the cells whose nearest point lies
-# within R of it (about 22 of the 7 x 7 around its own cell, whose index is computed once per
-# workplace), that small table is hashed, and the sightings stream past it in one sequential
-# pass, each looking up its own cell. Both sides carry plain float x/y, read once per row: the
-# single-element ``unnest(ARRAY[...])`` in a subquery's select list keeps the planner from
-# flattening the subquery (a set-returning select list is never pulled up), so x/y are computed
-# once in a ProjectSet below the join instead of from the geometry in every comparison; unlike
-# an ``OFFSET 0`` fence it is parallel safe, so the partitions' scans run as a Parallel Append.
-# Squared distances clearly inside or outside R (by 1 mm, far above float error at these
-# coordinates) decide at once; the rest go to ST_DWithin on the same points, so the pairs are
-# exactly ST_DWithin's. R/2 cells: R/4 compared ~25 % fewer candidates but hashed 3x the
-# workplace-cell rows, which missed the CPU caches and cost more than it saved.
+# within R (+1 mm) of it, about 22 of the 6 x 6 cells that cover its box widened by R + 1 mm
+# (the 1 mm keeps a cell at the box's edge in despite rounding); that small table is hashed, and
+# the sightings stream past it in one sequential pass, each looking up its own cell.
+#
+# Every value a comparison reads is computed once per row, below the join: each side's point
+# (``geom_utm::point``, exact doubles) and its cell key. A hash join re-evaluates the whole
+# equality clause for every entry of the bucket a row hashes to, so a key written as an
+# expression of the geometry was recomputed for each of the ~2.1 M candidates (a third of the
+# statement's time). The single-element ``unnest(ARRAY[...])`` in a subquery's select list
+# keeps the planner from flattening the subquery (a set-returning select list is never pulled
+# up), so the values come out of a ProjectSet once; unlike an ``OFFSET 0`` fence it is parallel
+# safe, so the partitions' scans run as a Parallel Append. Distances clearly inside or outside R
+# (by 1 mm, far above float error at these coordinates) decide at once; the rest go to
+# ST_DWithin on the same points, so the pairs are exactly ST_DWithin's. R/2 cells: R/4 compared
+# ~25 % fewer candidates but hashed 3x the workplace-cell rows, which missed the CPU caches and
+# cost more than it saved.
 PAIRS_SQL: Final = text(
     """
     SELECT wc.id AS workplace_id, s.id AS sighting_id
-    FROM (SELECT s.id, unnest(ARRAY[ST_X(s.geom_utm)]) AS x,
-                 unnest(ARRAY[ST_Y(s.geom_utm)]) AS y
+    FROM (SELECT s.id, unnest(ARRAY[s.geom_utm::point]) AS p,
+                 unnest(ARRAY[floor(ST_X(s.geom_utm) / (:radius_m / 2))::bigint * 4194304
+                              + floor(ST_Y(s.geom_utm) / (:radius_m / 2))::bigint]) AS cell
           FROM sighting s) s
     JOIN (
-        SELECT w.id, w.x, w.y, (w.cx + i)::bigint * 4194304 + (w.cy + j)::bigint AS cell
-        FROM (SELECT w.id, w.x, w.y, floor(w.x / (:radius_m / 2)) AS cx,
-                     floor(w.y / (:radius_m / 2)) AS cy
-              FROM (SELECT w.id, unnest(ARRAY[ST_X(w.geom_utm)]) AS x,
-                           unnest(ARRAY[ST_Y(w.geom_utm)]) AS y
-                    FROM workplace w) w) w
-        CROSS JOIN generate_series(-3, 3) i
-        CROSS JOIN generate_series(-3, 3) j
-        WHERE greatest((w.cx + i) * (:radius_m / 2) - w.x,
-                       w.x - (w.cx + i + 1) * (:radius_m / 2), 0) ^ 2
-            + greatest((w.cy + j) * (:radius_m / 2) - w.y,
-                       w.y - (w.cy + j + 1) * (:radius_m / 2), 0) ^ 2
+        SELECT w.id, w.p, unnest(ARRAY[(w.cx + i)::bigint * 4194304 + (w.cy + j)::bigint]) AS cell
+        FROM (SELECT w.id, w.p, floor((w.p[0] - :radius_m - 0.001) / (:radius_m / 2)) AS cx,
+                     floor((w.p[1] - :radius_m - 0.001) / (:radius_m / 2)) AS cy
+              FROM (SELECT w.id, unnest(ARRAY[w.geom_utm::point]) AS p FROM workplace w) w) w
+        CROSS JOIN generate_series(0, 5) i
+        CROSS JOIN generate_series(0, 5) j
+        WHERE greatest((w.cx + i) * (:radius_m / 2) - w.p[0],
+                       w.p[0] - (w.cx + i + 1) * (:radius_m / 2), 0) ^ 2
+            + greatest((w.cy + j) * (:radius_m / 2) - w.p[1],
+                       w.p[1] - (w.cy + j + 1) * (:radius_m / 2), 0) ^ 2
               <= (:radius_m + 0.001) ^ 2
-    ) wc ON wc.cell = floor(s.x / (:radius_m / 2))::bigint * 4194304
-                      + floor(s.y / (:radius_m / 2))::bigint
-    WHERE CASE WHEN (s.x - wc.x) * (s.x - wc.x) + (s.y - wc.y) * (s.y - wc.y)
-                    <= (:radius_m - 0.001) ^ 2 THEN true
-               WHEN (s.x - wc.x) * (s.x - wc.x) + (s.y - wc.y) * (s.y - wc.y)
-                    > (:radius_m + 0.001) ^ 2 THEN false
-               ELSE ST_DWithin(ST_SetSRID(ST_MakePoint(s.x, s.y), 32649),
-                               ST_SetSRID(ST_MakePoint(wc.x, wc.y), 32649), :radius_m) END
+    ) wc ON wc.cell = s.cell
+    WHERE CASE WHEN s.p <-> wc.p <= :radius_m - 0.001 THEN true
+               WHEN s.p <-> wc.p > :radius_m + 0.001 THEN false
+               ELSE ST_DWithin(ST_SetSRID(ST_MakePoint(s.p[0], s.p[1]), 32649),
+                               ST_SetSRID(ST_MakePoint(wc.p[0], wc.p[1]), 32649), :radius_m) END
     """
 )
 # A sort-merge join of 1e6 computed cell keys costs 2-3x the hash join; the planner's estimate
-# of the cell join is poor, so the statement runs with merge joins off and room to hash. Cheap
-# parallel setup and tuple costs (and no minimum table size, so the 10,000-workplace side may be
-# scanned in parallel too) let it run as a parallel hash join over the partitions' scans. JIT is
-# off: each parallel worker compiles its own copy of the per-row arithmetic, and on the 1e6 set
-# that cost more than it saved (1.18-1.22 s without, 1.26-1.28 s with, alternated). The caller's
-# values are restored afterwards (``session_settings``).
+# of the cell join is poor, so the statement runs with merge joins off. ``work_mem`` is small on
+# purpose: the workplace-cell table (216,000 rows for 10,000 workplaces, 14 MB hashed) is then
+# split into batches that each fit a core's 2 MB L2 cache, and the sightings are partitioned to
+# match. Probing one big table was bound by cache misses (perf: 43 % of the time walking hash
+# buckets); the batches cost a pass over the sightings' spill files and still win: 0.55 s with
+# 1 MB (0.56 s with 512 kB or 2 MB) against 0.66-0.71 s with 256 MB, alternated, on the 1e6 set.
+# Cheap parallel setup and tuple costs (and no minimum table size, so the 10,000-workplace side
+# may be scanned in parallel too) let it run as a parallel hash join over the partitions' scans,
+# with one process per core: the leader scans and probes too, so it asks for one worker fewer
+# than the cores (on two cores one worker, 0.51 s, against two, 0.56 s, alternated).
+# JIT is off: each parallel worker compiles its own copy of the per-row arithmetic, and on the
+# 1e6 set that cost more than it saved (1.18-1.22 s without, 1.26-1.28 s with, alternated). The
+# caller's values are restored afterwards (``session_settings``).
 PAIRS_SETTINGS: Final = {
     "enable_mergejoin": "off",
-    "work_mem": "256MB",
+    "work_mem": "1MB",
     "jit": "off",
-    "max_parallel_workers_per_gather": "2",
+    "max_parallel_workers_per_gather": str(min(4, max(1, (os.cpu_count() or 2) - 1))),
     "parallel_setup_cost": "10",
     "parallel_tuple_cost": "0.001",
     "min_parallel_table_scan_size": "0",
