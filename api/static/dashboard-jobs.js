@@ -198,23 +198,24 @@
              layer + "." + $("x-format").value, $("x-data"));
   }
 
+  // The snapshot prints the map on screen: the view and filters it was drawn with (the frame's
+  // data-view and data-query, set once its page has loaded; dashboard.js), not choices in the
+  // form that "Apply" has not yet drawn.
   function snapshot(fmt, button) {
-    var layer = SNAPSHOT_LAYER[$("f-view").value];
+    var map = $("map");
+    var layer = SNAPSHOT_LAYER[map.getAttribute("data-view") || ""];
     if (!layer) {
       $("x-status").removeAttribute("data-file");
       $("x-status").textContent = tr("failed") + tr("no_snapshot");
       return;
     }
-    var p;
-    if (layer === "risk") {
-      // What the risk view is drawn with: a ranking as of today, narrowed to the kecamatan;
-      // the period and kinds do not apply to it.
-      p = new URLSearchParams();
-      if ($("f-kecamatan").value) { p.set("kecamatan", $("f-kecamatan").value); }
-    } else {
-      p = filters(true);
-      p.set("source", $("f-layer").value);
-    }
+    var shown = new URLSearchParams(map.getAttribute("data-query") || "");
+    // What the risk view is drawn with: a ranking as of today, narrowed to the kecamatan; the
+    // period and kinds do not apply to it.
+    var names = layer === "risk" ? ["kecamatan"] : ["start", "end", "kecamatan", "kind"];
+    var p = new URLSearchParams();
+    names.forEach(function (name) { if (shown.get(name)) { p.set(name, shown.get(name)); } });
+    if (layer !== "risk") { p.set("source", shown.get("layer") || $("f-layer").value); }
     p.set("layer", layer);
     p.set("lang", lang());
     download("/maps/snapshot." + fmt + "?" + p.toString(), "snapshot." + fmt, button);

@@ -139,27 +139,32 @@
   var mapTicket = 0;
 
   // The frame's data-view names the map it shows once that map's page has loaded, never while
-  // a request or the frame's own loading is under way: whoever writes a page into the frame
-  // (here and the patrol panel) removes data-view and sets data-pending-view with srcdoc, and the
-  // frame's load event moves the name over. A page still loading can so never pass for the
-  // map asked for, to a reader or to a test waiting on the attribute.
+  // a request or the frame's own loading is under way, and data-query the filters it was drawn
+  // with: whoever writes a page into the frame (here and the patrol panel) removes data-view and
+  // sets data-pending-view (and data-pending-query) with srcdoc, and the frame's load event moves
+  // them over. A page still loading can so never pass for the map asked for, to a reader, to the
+  // snapshot buttons (which print the map shown, not the choices not yet applied) or to a test.
   $("map").addEventListener("load", function () {
     var pending = $("map").getAttribute("data-pending-view");
     if (pending && $("map").srcdoc) {
-      $("map").removeAttribute("data-pending-view");
       $("map").setAttribute("data-view", pending);
+      $("map").setAttribute("data-query", $("map").getAttribute("data-pending-query") || "");
+      $("map").removeAttribute("data-pending-view");
+      $("map").removeAttribute("data-pending-query");
     }
   });
 
   function loadMap() {
     var view = $("f-view").value;
     var ticket = ++mapTicket;
+    var asked = query();
     $("map").removeAttribute("data-view");
+    $("map").removeAttribute("data-query");
     $("map-status").textContent = tr("loading");
     // The page is fetched with the Authorization header and shown through srcdoc, so the token
     // never appears in a URL (server logs, history); the frame is sandboxed (an origin of its
     // own), so nothing in the map can read the token from this page's sessionStorage.
-    return api("/maps/" + encodeURIComponent(view) + "?" + query(),
+    return api("/maps/" + encodeURIComponent(view) + "?" + asked,
                { headers: NONCE ? { "X-Script-Nonce": NONCE } : {} })
       .then(function (r) {
         if (!r.ok) {
@@ -170,6 +175,7 @@
       .then(function (html) {
         if (ticket !== mapTicket) { return; }
         $("map").setAttribute("data-pending-view", view);
+        $("map").setAttribute("data-pending-query", asked);
         $("map").srcdoc = html;
         $("map-status").textContent = tr("loaded");
       })
@@ -518,7 +524,9 @@
     sessionStorage.removeItem(TOKEN_KEY);
     if (state.source) { state.source.close(); state.source = null; }
     document.dispatchEvent(new CustomEvent("timpora:signedout"));
-    $("map").removeAttribute("data-view"); $("map").removeAttribute("data-pending-view");
+    ["data-view", "data-query", "data-pending-view", "data-pending-query"].forEach(function (a) {
+      $("map").removeAttribute(a);
+    });
     $("map").srcdoc = ""; $("app").hidden = true; $("who").hidden = true; $("signin").hidden = false;
   }
 

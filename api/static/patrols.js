@@ -270,7 +270,9 @@
       .then(function (html) {
         // data-view follows once the page has loaded (dashboard.js, the frame's load event)
         $("map").removeAttribute("data-view");
+        $("map").removeAttribute("data-query");
         $("map").setAttribute("data-pending-view", "patrol-day");
+        $("map").setAttribute("data-pending-query", p.toString());
         $("map").srcdoc = html;
         $("map-status").textContent = "";
       })

@@ -1,6 +1,7 @@
 """In headless Chromium: on the dashboard's workplace risk view, the "Map PNG" and "Map PDF"
 buttons print the risk view (``layer=risk`` with the view's kecamatan and language), not a heat
-map, and the files hold no person."""
+map, and the files hold no person; they print the map on screen, not a view or filter chosen and
+not yet applied."""
 
 from __future__ import annotations
 
@@ -68,6 +69,20 @@ def test_snapshot_buttons_print_the_risk_view(
                 (artifacts_dir / f"dashboard_risk_snapshot.{fmt}").write_bytes(body)
             expect(page.locator("#x-status")).to_contain_text("timpora-risk-")
             page.screenshot(path=str(artifacts_dir / "dashboard_risk_snapshot_page.png"))
+
+            # A view chosen but not applied is not what is on screen: the buttons still print
+            # the risk map, and print the heat map once it is drawn (with its own filters).
+            page.select_option("#f-view", "heatmap")
+            with page.expect_request(lambda r: "/maps/snapshot." in r.url) as asked:
+                page.click("#x-png")
+            assert parse_qs(urlsplit(asked.value.url).query)["layer"] == ["risk"]
+            page.click("#filters button[type=submit]")
+            expect(page.locator("#map")).to_have_attribute("data-view", "heatmap")
+            page.fill("#f-start", "2025-02-01")  # typed, not applied
+            with page.expect_request(lambda r: "/maps/snapshot." in r.url) as asked:
+                page.click("#x-png")
+            query = parse_qs(urlsplit(asked.value.url).query)
+            assert (query["layer"], query["start"]) == (["heat"], ["2025-01-01"])
         finally:
             browser.close()
     assert watched.errors == []
