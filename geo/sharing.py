@@ -9,7 +9,7 @@ a ValidationError naming the bad value; the load paths then write it on every ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -60,6 +60,30 @@ def split_names(values: Iterable[str] | str | None) -> list[str]:
     return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
 
 
+def check_level(level: str, named: Sequence[Any], *, prefix: str = "") -> None:
+    """Agencies named exactly when the level is ``agencies``. ``prefix`` places the fields in
+    the caller's input (``properties.`` for a GeoJSON Feature)."""
+    if (level == "agencies") != bool(named):
+        raise ValidationError(
+            f"{prefix}shared_with names the agencies exactly when sharing is 'agencies'; "
+            f"got sharing {level!r} with {list(named)}",
+            field=f"{prefix}shared_with" if named else f"{prefix}sharing",
+            value=",".join(str(n) for n in named) if named else level,
+        )
+
+
+def check_agency(level: str, agency_id: int | None, *, prefix: str = "") -> None:
+    """A record shared with fewer than the whole Timpora names its reporting agency, so its
+    writer must have one."""
+    if level != "timpora" and agency_id is None:
+        raise ValidationError(
+            f"{prefix}sharing {level!r} needs a reporting agency, and this writer has none (on "
+            "the command line, name a registered user with --author)",
+            field=f"{prefix}sharing",
+            value=level,
+        )
+
+
 def parse_sharing(
     *,
     session: Session,
@@ -93,20 +117,8 @@ def parse_sharing(
                 value=name,
             )
     wanted = sorted({n.upper() for n in names})
-    if (level == "agencies") != bool(wanted):
-        raise ValidationError(
-            "shared_with names the agencies exactly when sharing is 'agencies'; "
-            f"got sharing {level!r} with {wanted}",
-            field="shared_with" if wanted else "sharing",
-            value=",".join(wanted) if wanted else level,
-        )
-    if level != "timpora" and agency_id is None:
-        raise ValidationError(
-            f"sharing {level!r} needs a reporting agency, and this writer has none (on the "
-            "command line, name a registered user with --author)",
-            field="sharing",
-            value=level,
-        )
+    check_level(level, wanted)
+    check_agency(level, agency_id)
     found: dict[str, int] = {}
     if wanted:
         rows = session.execute(ACTIVE_AGENCIES_SQL, {"names": wanted})

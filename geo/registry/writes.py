@@ -18,6 +18,7 @@ from geo.registry.reads import check_id, get_feature
 from geo.registry.validation import MISSING, ValidFeature, validate_feature
 from geo.roles import service_step
 from geo.settings import AreaSettings
+from geo.sharing import check_agency, check_level
 from geo.users import Principal
 
 
@@ -143,33 +144,11 @@ def _sharing_of_new(valid: ValidFeature, principal: Principal) -> dict[str, Any]
         return None
     shared_with = valid.values.get("shared_with") or []
     sharing = valid.values.get("sharing") or ("agencies" if shared_with else "timpora")
-    _check_level(sharing, shared_with)
-    if sharing != "timpora" and principal.agency_id is None:
-        raise ValidationError(
-            f"properties.sharing: a record shared with fewer than the whole Timpora needs a "
-            f"reporting agency, and this writer has none; got {sharing!r}",
-            field="properties.sharing",
-            value=sharing,
-        )
+    check_level(sharing, shared_with, prefix="properties.")
+    check_agency(sharing, principal.agency_id, prefix="properties.")
     valid.values["sharing"] = sharing
     valid.values["shared_with"] = shared_with
     return {"sharing": sharing, "shared_with": shared_with}
-
-
-def _check_level(sharing: str, shared_with: list[int]) -> None:
-    if sharing == "agencies" and not shared_with:
-        raise ValidationError(
-            "properties.shared_with: sharing 'agencies' names at least one agency; got []",
-            field="properties.shared_with",
-            value="[]",
-        )
-    if sharing != "agencies" and shared_with:
-        raise ValidationError(
-            f"properties.shared_with: only sharing 'agencies' names agencies; got sharing "
-            f"{sharing!r}",
-            field="properties.shared_with",
-            value=sharing,
-        )
 
 
 def _sharing_change(
@@ -196,7 +175,7 @@ def _sharing_change(
         raise PermissionDeniedError(
             f"only the reporting agency changes the sharing of {layer.record} {record_id}"
         )
-    _check_level(level, shared_with)
+    check_level(level, shared_with, prefix="properties.")
     narrower = _WIDTH[level] < _WIDTH[old_level] or (
         level == old_level == "agencies" and not set(old_with) <= set(shared_with)
     )
