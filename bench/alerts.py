@@ -313,11 +313,17 @@ def batch_runs(engine: Engine, repeat: int) -> dict[str, Any]:
     cold: list[float] = []
     rerun: list[float] = []
     counts: dict[str, int] = {}
+    written = 0
+    count_alerts = text("SELECT count(*) FROM alert")
     for _ in range(repeat):
         with Session(engine) as session:
+            before = int(session.execute(count_alerts).scalar_one())
             t0 = time.perf_counter()
             counts = run_batch(session=session, rules=SIGHTING_RULES)
             t1 = time.perf_counter()
+            # Episodes of a year already over as of the run are written lapsed (history), not
+            # opened: the rows written are the alert rate, the opened ones what is delivered.
+            written = int(session.execute(count_alerts).scalar_one()) - before
             again = run_batch(session=session, rules=SIGHTING_RULES)
             t2 = time.perf_counter()
             session.rollback()
@@ -330,6 +336,7 @@ def batch_runs(engine: Engine, repeat: int) -> dict[str, Any]:
         "cold": statistics.median(cold),
         "rerun": statistics.median(rerun),
         "counts": counts,
+        "written": written,
     }
 
 
@@ -446,8 +453,9 @@ def main() -> None:
         rows = [
             Row("batch alerts, 5 sighting rules", rate, target=">= 500,000/s",
                 met=met(rate >= 500_000), unit="sightings/s",
-                note=f"{size}; {batch['cold']:.3f} s, {n_alerts:,} episodes opened "
-                     f"({100 * n_alerts / args.sightings:.1f} % of sightings)"),
+                note=f"{size}; {batch['cold']:.3f} s, {batch['written']:,} alert rows "
+                     f"({100 * batch['written'] / args.sightings:.1f} % of sightings), "
+                     f"{n_alerts:,} of them opened, the rest history"),
             Row("batch alerts again, all raised already", rate_rerun, target=">= 500,000/s",
                 met=met(rate_rerun >= 500_000), unit="sightings/s",
                 note=f"{batch['rerun']:.3f} s"),
