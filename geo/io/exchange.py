@@ -9,9 +9,9 @@ PostgreSQL, so a failure leaves the old, empty partition in place.
 
 What keeps the result identical to inserting through ``sighting``:
 
-- the loading table is itself partitioned by month (one COPY, rows routed; ids drawn from
-  ``sighting``'s own sequence in file order), with ``sighting``'s defaults, generated
-  ``geom_utm``, NOT NULL and CHECK constraints;
+- the loading table is itself partitioned by month (one COPY, rows routed; ids a block of
+  ``sighting``'s own sequence, in file order: :func:`reserve_ids`), with ``sighting``'s
+  defaults, generated ``geom_utm``, NOT NULL and CHECK constraints;
 - ``sighting``'s statement-level INSERT triggers (e.g. the tile count grids of migration 0010) are
   created on the loading table with the same function and transition table, so they see exactly
   the rows inserted; its row-level triggers are the location trigger, whose output (the derived
@@ -91,6 +91,19 @@ STAMP_DEFAULTS_SQL = text(
     "JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
     "WHERE d.adrelid = 'sighting'::regclass "
     "AND a.attname IN ('agency_id', 'sharing', 'shared_with') ORDER BY 1"
+)
+# A block of ``:n`` ids of ``sighting``'s sequence for the exchanged rows, numbered in file order
+# by the client (the first is returned), instead of a nextval per row in each loading session:
+# ~0.17 s of CPU a session for 500,000 rows, the two sessions taking turns at the sequence's
+# page. Under :func:`plan`'s lock no other writer of ``sighting`` draws from the sequence between
+# the nextval and the setval. No row (NULL) when the sequence does not step by 1: the loading
+# tables' default then draws the ids row by row.
+RESERVE_IDS_SQL = text(
+    """
+    SELECT setval(q.seq, nextval(q.seq) + CAST(:n AS bigint) - 1) - CAST(:n AS bigint) + 1
+    FROM (SELECT CAST(pg_get_serial_sequence('sighting', 'id') AS regclass) AS seq) q
+    JOIN pg_sequence p ON p.seqrelid = q.seq AND p.seqincrement = 1
+    """
 )
 DEFAULT_PARTITION_SQL = text(
     "SELECT partdefid::regclass::text FROM pg_partitioned_table "
@@ -242,6 +255,15 @@ def plan(
             continue
         plans.append(MonthPlan(month, count, replaces))
     return plans
+
+
+def reserve_ids(session: Session, n: int) -> int | None:
+    """The first of ``n`` consecutive ids reserved from ``sighting``'s sequence (under the lock
+    :func:`plan` took), or None when they must be drawn row by row (``RESERVE_IDS_SQL``)."""
+    if n <= 0:
+        return None
+    first = session.execute(RESERVE_IDS_SQL, {"n": n}).scalar_one_or_none()
+    return None if first is None else int(first)
 
 
 def _default_holds(session: Session, default: str, month: dt.date) -> bool:

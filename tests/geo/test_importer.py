@@ -680,6 +680,46 @@ def test_partition_exchange_failure_leaves_nothing(
     )  # only the fixtures' import
 
 
+def test_exchanged_rows_take_a_block_of_ids_in_file_order(
+    session: Session, settings: Settings, load_sessions: int
+) -> None:
+    """The ids of the rows loaded by exchange are consecutive ids of ``sighting``'s sequence,
+    in the file's order whatever session loaded them, and later writes draw after them."""
+    load_fixtures(session, settings)
+    frame = _mixed_sightings(session, 3_000, seed=8)  # three months, in random time order
+    result = import_frame(
+        session=session,
+        layer="sightings",
+        source=ImportSource(frame),
+        area=settings.area,
+        options=ImportOptions(
+            load=LoadOptions(exchange_min_rows=500, chunk_rows=700, load_workers=load_sessions)
+        ),
+    )
+    assert any("partition exchange" in n for n in result.notes), result.notes
+    # The months from April (UTC) are exchanged; the file's first WIB hours fall in March and
+    # take the upsert.
+    ids = dict(
+        session.execute(
+            text(
+                "SELECT external_ref, id FROM sighting "
+                "WHERE external_ref LIKE 'MIX-%' AND observed_at >= '2025-04-01T00:00:00Z'"
+            )
+        ).all()
+    )
+    in_file_order = [ids[ref] for ref in frame["external_ref"] if ref in ids]
+    assert len(in_file_order) > 2_900
+    assert in_file_order == list(range(in_file_order[0], in_file_order[0] + len(ids)))
+    later = session.execute(
+        text(
+            "INSERT INTO sighting (observed_at, geom, source) VALUES "
+            "('2025-05-01T00:00:00Z', ST_SetSRID(ST_MakePoint(109.3, 1.35), 4326), 'patrol') "
+            "RETURNING id"
+        )
+    ).scalar_one()
+    assert later > in_file_order[-1]
+
+
 @pytest.mark.timeout(300, method="thread")  # a regression hangs in C: end the run
 def test_exchange_after_partitions_made_in_the_same_transaction_loads_in_one_session(
     session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
