@@ -9,7 +9,7 @@ of ``static/patrols.js``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -40,6 +40,7 @@ APP_FILES = {
     "patrols.js": "text/javascript; charset=utf-8",
     "dashboard-jobs.js": "text/javascript; charset=utf-8",
     "dashboard-actions.js": "text/javascript; charset=utf-8",
+    "dashboard-sharing.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "patrols.css": "text/css; charset=utf-8",
 }
@@ -136,6 +137,17 @@ def dashboard_meta(
             "replay": patrols and "/api/v1/patrols/replay" in paths,
         },
         "jobs": jobs_meta(principal.role, paths),
+        # The layers whose restricted records of the caller's own agency it may widen (the
+        # sharing panel): a record's sharing is changed only by its reporting agency, by a
+        # user who may update such records.
+        "widen": [
+            layer
+            for layer in WIDEN_LAYERS
+            if principal.agency_id is not None
+            and access.allowed(principal.role, access.write_permission(get_layer(layer).record))
+            and f"/api/v1/{layer}/{{record_id:recid}}" in paths
+            and "/ogc/collections/{collection_id}/items" in paths
+        ],
         # Follow-up actions: every role reads them; who may change which (planners: their own
         # agency's) is the service's rule, repeated here only to offer the form.
         "followup": {
@@ -155,6 +167,10 @@ def dashboard_meta(
             and any(p.startswith("/api/v1/alerts/{") and p.endswith("/ack") for p in paths),
         },
     }
+
+
+# The layers whose records carry a sharing level and a reporting agency (docs/privacy.md).
+WIDEN_LAYERS: Final = ("incidents", "sightings")
 
 
 def jobs_meta(role: str, paths: set[str]) -> dict[str, Any]:

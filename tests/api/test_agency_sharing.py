@@ -309,3 +309,21 @@ def test_agency_without_personal_data_gets_the_aggregate_face(
     on = client.patch("/api/v1/agencies/KEJARI", json={"personal_data": True}, headers=auth(admin))
     assert on.status_code == 200
     assert client.get("/api/v1/sightings", headers=headers).status_code == 200
+
+
+def test_dashboard_offers_widening_to_who_may_change_sharing(
+    client: TestClient, session: Session, world: dict[str, Any]
+) -> None:
+    """The dashboard's panel of restricted reports lists the layers whose records the caller's
+    agency may widen: what it may update, with an agency."""
+
+    def widen(agency: str, face: str) -> list[str]:
+        r = client.get("/dashboard/meta", headers=auth(world["tokens"][(agency, face)]))
+        assert r.status_code == 200, r.text
+        return list(r.json()["widen"])
+
+    assert widen("KODIM", "analyst") == ["incidents", "sightings"]  # personal data on here
+    assert widen("KODIM", "viewer") == []
+    session.execute(text("UPDATE agency SET personal_data = false WHERE short_name = 'POLRES'"))
+    session.flush()
+    assert widen("POLRES", "analyst") == ["incidents"]  # acts as recorder: no persons
