@@ -39,6 +39,7 @@ APP_FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "patrols.js": "text/javascript; charset=utf-8",
     "dashboard-jobs.js": "text/javascript; charset=utf-8",
+    "dashboard-common.js": "text/javascript; charset=utf-8",
     "dashboard-actions.js": "text/javascript; charset=utf-8",
     "dashboard-sharing.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",

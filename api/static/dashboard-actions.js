@@ -5,7 +5,6 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "timpora.token";
   var I18N = {
     id: {
       title: "Tindak lanjut", agency: "Instansi", all: "Semua", status: "Status",
@@ -49,24 +48,9 @@
   function statusText(s) { return tr("statuses")[s] || s; }
   function reasonText(r) { return tr("reasons")[r] || r; }
 
-  function api(path, options) {
-    options = options || {};
-    var token = sessionStorage.getItem(TOKEN_KEY);
-    options.headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
-    return fetch(path, options).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (body) {
-        if (!r.ok) { throw new Error((body && (body.detail || body.title)) || String(r.status)); }
-        return body;
-      });
-    });
-  }
-
-  function el(tag, text, className) {
-    var e = document.createElement(tag);
-    if (text != null) { e.textContent = String(text); }
-    if (className) { e.className = className; }
-    return e;
-  }
+  // A JSON request with the token, and text-only elements (dashboard-common.js).
+  var api = window.TimporaDashboard.requestJson;
+  var el = window.TimporaDashboard.el;
 
   function option(select, value, text) {
     var o = el("option", text);

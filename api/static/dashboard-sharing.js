@@ -8,7 +8,6 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "timpora.token";
   var PAGE = 50;  // the newest restricted records per layer; the API and OGC page the rest
   var I18N = {
     id: {
@@ -39,23 +38,9 @@
   function tr(key) { return I18N[lang()][key] || I18N.id[key] || key; }
   function fill(key, agency) { return tr(key).replace("{a}", agency); }
 
-  function api(path, options) {
-    options = options || {};
-    var token = sessionStorage.getItem(TOKEN_KEY);
-    options.headers = Object.assign({ Authorization: "Bearer " + token }, options.headers || {});
-    return fetch(path, options).then(function (r) {
-      return r.json().catch(function () { return null; }).then(function (body) {
-        if (!r.ok) { throw new Error((body && (body.detail || body.title)) || String(r.status)); }
-        return body;
-      });
-    });
-  }
-
-  function el(tag, text) {
-    var e = document.createElement(tag);
-    if (text != null) { e.textContent = String(text); }
-    return e;
-  }
+  // A JSON request with the token, and text-only elements (dashboard-common.js).
+  var api = window.TimporaDashboard.requestJson;
+  var el = window.TimporaDashboard.el;
 
   // "2026-10-18T15:59:28+07:00" → "2026-10-18 15:59" (the API sends WIB times).
   function wib(iso) { return iso ? String(iso).slice(0, 16).replace("T", " ") : ""; }
