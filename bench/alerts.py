@@ -393,7 +393,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--quick", action="store_true", help="50,000 sightings, for the suite")
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
-    parser.add_argument("--dir", default="/tmp/timpora-bench-alerts", help="cluster directory")
+    parser.add_argument(
+        "--dir",
+        help="cluster directory (default /tmp/timpora-bench-alerts, -quick added for --quick: "
+        "the suite's quick run never starts a cluster in the folder of a full run by hand)",
+    )
     parser.add_argument(
         "--latency-only", action="store_true", help="only the single writes (seconds, not minutes)"
     )
@@ -401,6 +405,7 @@ def main() -> None:
         "--pairs-only", action="store_true", help="only the proximity join rounds (and pair check)"
     )
     args = parser.parse_args()
+    args.dir = args.dir or "/tmp/timpora-bench-alerts" + ("-quick" if args.quick else "")
     if args.quick:
         args.sightings, args.writes = 50_000, 200
     foreigners = max(args.sightings // 50, 100)

@@ -559,13 +559,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (one per core)")
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound per run")
-    parser.add_argument("--dir", default="/tmp/timpora-bench-api", help="cluster directory")
+    parser.add_argument(
+        "--dir",
+        help="cluster directory (default /tmp/timpora-bench-api, -quick added for --quick: "
+        "the suite's quick run never starts a cluster in the folder of a full run by hand)",
+    )
     parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
     parser.add_argument(
         "--tiles-only", action="store_true", help="only admins' against viewers' tiles (minutes)"
     )
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.dir = args.dir or "/tmp/timpora-bench-api" + ("-quick" if args.quick else "")
     if args.serve:
         serve(args.serve, args.workers)
         return
