@@ -128,9 +128,10 @@ def open_database(
 
 
 def provision_service(settings: Settings, owner: Database) -> None:
-    from geo.roles import provision_service_login
+    from geo.roles import ensure_leakproof_overlaps, provision_service_login
 
     provision_service_login(owner.engine, database_url(settings.database))
+    ensure_leakproof_overlaps(owner.engine)  # again after an upgrade of PostGIS (geo/roles.py)
 
 
 def open_service_database(settings: Settings) -> Database:

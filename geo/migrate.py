@@ -30,6 +30,10 @@ def _run(engine: Engine, fn: str, revision: str) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     _run(engine, "upgrade", revision)
+    # After every run, not in one migration: an upgrade of PostGIS drops the mark (geo/roles.py).
+    from geo.roles import ensure_leakproof_overlaps
+
+    ensure_leakproof_overlaps(engine)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from geo import access
 from geo.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 PERSONAL_ROLE: Final = "timpora_personal"
 AGGREGATE_ROLE: Final = "timpora_aggregate"
@@ -261,6 +264,47 @@ def provision_service_login(owner: Engine, service_url: URL) -> bool:
         database = conn.execute(text("SELECT current_database()")).scalar_one()
         conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{name}"'))
     return True
+
+
+# The bounding-box operator of geometries, ``&&`` (``geometry_overlaps``), marked LEAKPROOF. Under
+# row-level security (``incident``, ``sighting``, ``patrol_log``: docs/privacy.md) PostgreSQL
+# evaluates a policy before any condition of the query whose function is not leakproof, and so
+# may not use such a condition to search an index: PostGIS ships ``&&`` without the mark, and
+# every spatial filter of the service's roles fell back to reading whole partitions (a bbox page
+# 151 ms instead of 2 ms; docs/performance/api.md). ``&&`` compares two bounding boxes and
+# returns true or false; it raises no error that could reveal a row (an empty geometry is simply
+# false; the columns' SRID is fixed by their type). Only a superuser may set the mark, and an
+# upgrade of the PostGIS extension recreates the function without it: so it is set after every
+# migration run and at every start that may migrate (``geo.migrate.upgrade``,
+# ``cli.common.provision_service``: ``timpora serve``, ``setup``, ``db up``), not once.
+LEAKPROOF_FUNCTION: Final = "geometry_overlaps(geometry, geometry)"
+LEAKPROOF_STATE_SQL: Final = text(
+    """
+SELECT p.proleakproof, r.rolsuper
+  FROM pg_proc p, pg_roles r
+ WHERE p.oid = CAST(:fn AS regprocedure) AND r.rolname = current_user
+"""
+)
+
+
+def ensure_leakproof_overlaps(engine: Engine) -> bool:
+    """Mark ``&&`` on geometries LEAKPROOF if it is not yet (see LEAKPROOF_FUNCTION). False, with
+    a warning, when it is not and this login may not mark it (not a superuser)."""
+    with engine.begin() as conn:
+        row: Any = conn.execute(LEAKPROOF_STATE_SQL, {"fn": LEAKPROOF_FUNCTION}).one()
+        if row.proleakproof:
+            return True
+        if row.rolsuper:
+            conn.execute(text(f"ALTER FUNCTION {LEAKPROOF_FUNCTION} LEAKPROOF"))
+            return True
+    log.warning(
+        "%s is not LEAKPROOF and this login may not mark it: spatial filters under row-level "
+        "security cannot search the GiST indexes (a superuser can run ALTER FUNCTION %s "
+        "LEAKPROOF; docs/privacy.md)",
+        LEAKPROOF_FUNCTION,
+        LEAKPROOF_FUNCTION,
+    )
+    return False
 
 
 LOGIN_SQL: Final = text(

@@ -159,7 +159,9 @@
           layers: m.widen,
           agency: m.agency,
           kinds: m.kinds || {},
-          agencies: (body.agencies || []).map(function (a) { return a.short_name; })
+          // The active agencies besides ours: a record is shared with active agencies only.
+          agencies: (body.agencies || []).filter(function (a) { return a.active; })
+            .map(function (a) { return a.short_name; })
             .filter(function (a) { return a !== m.agency; })
         };
         $("jobs-sharing").hidden = false;

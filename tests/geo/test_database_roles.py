@@ -19,6 +19,7 @@ from geo import access
 from geo.db import Database
 from geo.roles import (
     AGGREGATE_ROLE,
+    LEAKPROOF_FUNCTION,
     PERSONAL_ROLE,
     SERVICE_LOGIN,
     enter_service_scope,
@@ -391,3 +392,28 @@ def test_leaving_the_service_scope_keeps_the_error_that_failed_the_transaction(
         leave_service_scope(session, previous)  # raises nothing
         session.rollback()
         assert session.execute(text("SELECT current_setting('timpora.agency_id')")).scalar() == "7"
+
+
+@pytest.mark.parametrize("table", ["incident", "sighting"])
+def test_spatial_filters_under_row_level_security_search_the_gist_index(
+    connection: Connection, table: str
+) -> None:
+    """A policy runs before any condition whose function is not leakproof, which then cannot
+    search an index: ``&&`` is marked LEAKPROOF after the migrations (geo/roles.py), so a box
+    filter of the service's roles still reads the GiST index, not whole partitions."""
+    assert connection.execute(
+        text("SELECT proleakproof FROM pg_proc WHERE oid = CAST(:fn AS regprocedure)"),
+        {"fn": LEAKPROOF_FUNCTION},
+    ).scalar_one()
+    _set_agency(connection, "POLRES")
+    connection.execute(text(f"SET LOCAL ROLE {PERSONAL_ROLE}"))
+    connection.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        connection.execute(
+            text(
+                f"EXPLAIN SELECT id FROM {table} "
+                "WHERE geom && ST_MakeEnvelope(109.30, 1.35, 109.35, 1.40, 4326)"
+            )
+        ).scalars()
+    )
+    assert "Index Cond: (geom && " in plan, plan
