@@ -188,7 +188,10 @@ def _layer_sql(name: str, role: str, query: ProximityQuery) -> str:
         f"SELECT '{name}' AS layer, t.id, ST_Distance(t.geom_utm, p.g) AS distance_m, "
         f"ST_AsGeoJSON(t.geom, 7) AS geometry, json_build_object({obj})::text AS props "
         f"FROM {table} t {join} CROSS JOIN p "
-        f"WHERE ST_DWithin(t.geom_utm, p.g, :radius_m){time_filter}"
+        # The box first: under the sharing policies only ``&&`` (leakproof) may search the
+        # GiST index; ST_DWithin alone would be checked against every row (docs/privacy.md).
+        f"WHERE t.geom_utm && ST_Expand(p.g, :radius_m) "
+        f"AND ST_DWithin(t.geom_utm, p.g, :radius_m){time_filter}"
     )
 
 

@@ -414,7 +414,11 @@ def _agg_params(filters: ListFilters, role: str) -> tuple[str, dict[str, Any]]:
         "end": filters.end,
     }
     if filters.bbox is not None:
-        parts.append("ST_Intersects(t.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))")
+        # ``&&`` first: under the sharing policies only it (leakproof) may search the GiST index.
+        parts.append(
+            "t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) "
+            "AND ST_Intersects(t.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
+        )
         params.update(zip(("minx", "miny", "maxx", "maxy"), filters.bbox, strict=True))
     if filters.expression is not None:
         parts.append(f"({filters.expression.sql})")
