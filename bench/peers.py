@@ -10,8 +10,8 @@ partitions of ``sighting``, built once under ``--dir`` and reused). Three server
 127.0.0.1, one worker process each, all reading that database:
 
 - ours: the real app under uvicorn (``bench/api.py``'s server, ``--workers 1``), with an admin
-  token (every property, raw points) and a viewer token (no personal data: sighting tiles as
-  grid counts);
+  token (every property, raw points) and a viewer token (no personal data: no sighting page,
+  403; sighting tiles as grid counts);
 - tipg (``tipg.main:app`` under uvicorn, ``.bench-venv``): configured as its documentation says
   for PostGIS, through environment variables: ``DATABASE_URL``, ``TIPG_DB_SCHEMAS``,
   ``TIPG_DB_TABLES=["public.sighting"]`` (the parent of the partitioned table) and the table's
@@ -69,7 +69,8 @@ class Server:
     name: str
     base: str
     process: subprocess.Popen[bytes]
-    items: Callable[[str], str]  # bbox "x0,y0,x1,y1" -> path of a 1,000-feature page
+    # bbox "x0,y0,x1,y1" -> path of a 1,000-feature page; None: this caller may read no page
+    items: Callable[[str], str] | None
     tile: Callable[[int, int, int], str] | None  # z, x, y -> path of a sighting tile
     token: str = ""
 
@@ -401,9 +402,12 @@ def measure_round(
     args: argparse.Namespace,
 ) -> None:
     for server in servers:
+        items = server.items
         for box in box_list:
+            if items is None:  # a caller that may read no page
+                break
             f = figures.setdefault((server.name, box.name), Figures())
-            path = server.items(box.text)
+            path = items(box.text)
             times, bodies = sequential(server.base, server.token, [path] * args.single)
             f.single += times
             f.sizes += [len(b) for b in bodies]
@@ -470,7 +474,9 @@ def main() -> None:
     try:
         ours = start_ours(url, admin)
         servers.append(ours)
-        servers.append(Server("ours (viewer)", ours.base, ours.process, ours.items, ours.tile,
+        # A viewer reads no sighting page (sightings are personal: 403), only the tiles, which
+        # are counts for it at every zoom.
+        servers.append(Server("ours (viewer)", ours.base, ours.process, None, ours.tile,
                               viewer))  # fmt: skip
         servers.append(start_tipg(plain_url, workdir))
         servers.append(start_pygeoapi(url, workdir))
