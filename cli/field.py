@@ -73,13 +73,7 @@ def add(
             created_by="cli",
             agency_id=get_agency(session=session, short_name=agency).id if agency else None,
         )
-        audit_device(
-            session=session,
-            principal=operator_principal(),
-            action="create",
-            device=device,
-            client="cli",
-        )
+        _audit(session, "create", device)
     console.print(
         f"registered {device.kind} device {device.name!r} of {device.team!r} ({device.agency})",
         highlight=False,
@@ -118,13 +112,7 @@ def revoke(name: str = typer.Argument(..., help="Device to revoke.")) -> None:
     db = open_database(load_settings())
     with db.session() as session:
         device = revoke_device(session=session, name=name)
-        audit_device(
-            session=session,
-            principal=operator_principal(),
-            action="revoke",
-            device=device,
-            client="cli",
-        )
+        _audit(session, "revoke", device)
     console.print(f"revoked {name!r}")
 
 
