@@ -131,8 +131,7 @@
     }).catch(function (err) { $("fu-state").textContent = tr("failed") + err.message; });
   }
 
-  // "2026-10-18T15:59:28.123+07:00" → "2026-10-18 15:59" (the API sends WIB times).
-  function wib(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : ""; }
+  var wib = window.TimporaDashboard.wib;  // a WIB time as printed (dashboard-common.js)
 
   function noteText(n) {
     var text = wib(n.at) + " · " + n.author + (n.agency ? " (" + n.agency + ")" : "");

@@ -1,5 +1,6 @@
 // Helpers shared by the dashboard's panels (loaded before them): a JSON request with the
-// sign-in's token, and an element whose text goes in through textContent, never as markup.
+// sign-in's token, an element whose text goes in through textContent, never as markup, and a
+// WIB time of the API as the panels print it.
 (function () {
   "use strict";
 
@@ -26,5 +27,10 @@
     return e;
   }
 
-  window.TimporaDashboard = Object.freeze({ requestJson: requestJson, el: el });
+  // "2026-10-18T15:59:28.123+07:00" → "2026-10-18 15:59" (the API sends WIB times).
+  function wib(iso) {
+    return iso ? String(iso).slice(0, 10) + " " + String(iso).slice(11, 16) : "";
+  }
+
+  window.TimporaDashboard = Object.freeze({ requestJson: requestJson, el: el, wib: wib });
 })();

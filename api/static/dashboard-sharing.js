@@ -38,21 +38,21 @@
   function tr(key) { return I18N[lang()][key] || I18N.id[key] || key; }
   function fill(key, agency) { return tr(key).replace("{a}", agency); }
 
-  // A JSON request with the token, and text-only elements (dashboard-common.js).
+  // A JSON request with the token, text-only elements, WIB times (dashboard-common.js).
   var api = window.TimporaDashboard.requestJson;
   var el = window.TimporaDashboard.el;
+  var wib = window.TimporaDashboard.wib;
 
-  // "2026-10-18T15:59:28+07:00" → "2026-10-18 15:59" (the API sends WIB times).
-  function wib(iso) { return iso ? String(iso).slice(0, 16).replace("T", " ") : ""; }
 
   // A CQL2 text literal: the value between single quotes, a quote doubled.
   function literal(value) { return "'" + String(value).replace(/'/g, "''") + "'"; }
 
+  // The labels in the chosen language; the rows already fetched are drawn again, not fetched.
   function applyLanguage() {
     document.querySelectorAll("[data-sh-i18n]").forEach(function (e) {
       e.textContent = tr(e.getAttribute("data-sh-i18n"));
     });
-    if (state) { load(); }
+    if (state && state.pages) { render(); }
   }
 
   function sharedText(p) {
@@ -129,57 +129,64 @@
       .then(function (body) { return { layer: layer, body: body }; });
   }
 
+  function render() {
+    var body = $("sh-list").querySelector("tbody");
+    body.textContent = "";
+    var count = 0, more = false;
+    state.pages.forEach(function (page) {
+      (page.body.features || []).forEach(function (f) {
+        body.appendChild(row(page.layer, f));
+        count += 1;
+      });
+      more = more || (page.body.links || []).some(function (l) { return l.rel === "next"; });
+    });
+    $("sh-list").hidden = count === 0;
+    $("sh-empty").hidden = count > 0;
+    $("sh-more").hidden = !more;
+    $("sh-count").textContent = String(count) + (more ? "+" : "");
+    $("sh-count").hidden = count === 0;
+  }
+
   function load(keepStatus) {
     if (!keepStatus) { $("sh-status").textContent = tr("loading"); }
     return Promise.all(state.layers.map(items)).then(function (pages) {
-      var body = $("sh-list").querySelector("tbody");
-      body.textContent = "";
-      var count = 0, more = false;
-      pages.forEach(function (page) {
-        (page.body.features || []).forEach(function (f) {
-          body.appendChild(row(page.layer, f));
-          count += 1;
-        });
-        more = more || (page.body.links || []).some(function (l) { return l.rel === "next"; });
-      });
-      $("sh-list").hidden = count === 0;
-      $("sh-empty").hidden = count > 0;
-      $("sh-more").hidden = !more;
-      $("sh-count").textContent = String(count) + (more ? "+" : "");
-      $("sh-count").hidden = count === 0;
+      if (!state) { return; }  // signed out meanwhile
+      state.pages = pages;
+      render();
       if (!keepStatus) { $("sh-status").textContent = ""; }
     }).catch(function (err) { $("sh-status").textContent = tr("failed") + err.message; });
   }
 
-  function start() {
-    return api("/dashboard/meta").then(function (m) {
-      if (!m.agency || !(m.widen || []).length) { $("jobs-sharing").hidden = true; return null; }
-      return api("/api/v1/agencies").then(function (body) {
-        state = {
-          layers: m.widen,
-          agency: m.agency,
-          kinds: m.kinds || {},
-          // The active agencies besides ours: a record is shared with active agencies only.
-          agencies: (body.agencies || []).filter(function (a) { return a.active; })
-            .map(function (a) { return a.short_name; })
-            .filter(function (a) { return a !== m.agency; })
-        };
-        $("jobs-sharing").hidden = false;
-        applyLanguage();
-      });
+  // On sign-in, from the meta the dashboard fetched (its "widen": the layers whose restricted
+  // records this caller's agency may widen).
+  function start(m) {
+    if (!m.agency || !(m.widen || []).length) { $("jobs-sharing").hidden = true; return null; }
+    return api("/api/v1/agencies").then(function (body) {
+      state = {
+        layers: m.widen,
+        agency: m.agency,
+        kinds: m.kinds || {},
+        pages: null,
+        // The active agencies besides ours: a record is shared with active agencies only.
+        agencies: (body.agencies || []).filter(function (a) { return a.active; })
+          .map(function (a) { return a.short_name; })
+          .filter(function (a) { return a !== m.agency; })
+      };
+      $("jobs-sharing").hidden = false;
+      applyLanguage();
+      return load();
     }).catch(function () { $("jobs-sharing").hidden = true; });
   }
 
-  // The panel follows the dashboard's sign-in: shown with the app, emptied on sign-out.
-  new MutationObserver(function () {
-    if ($("app").hidden) {
-      state = null;
-      $("jobs-sharing").hidden = true; $("jobs-sharing").open = false;
-      $("sh-list").querySelector("tbody").textContent = "";
-      $("sh-status").textContent = "";
-    } else if (!state) { start(); }
-  }).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
-  if (!$("app").hidden) { start(); }
+  // The panel follows the dashboard's sign-in (dashboard.js's events): shown for the roles the
+  // meta names, emptied on sign-out.
+  document.addEventListener("timpora:signedin", function (ev) { start(ev.detail); });
+  document.addEventListener("timpora:signedout", function () {
+    state = null;
+    $("jobs-sharing").hidden = true; $("jobs-sharing").open = false;
+    $("sh-list").querySelector("tbody").textContent = "";
+    $("sh-status").textContent = "";
+  });
 
   $("f-lang").addEventListener("change", applyLanguage);
 })();
