@@ -8,7 +8,6 @@ once and remembers it in its ``info``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Any, Final
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
+
+from geo.prepared import positional
 
 # On write the same few statements run for every written row: prepared once per connection
 # (server-side, PREPARE/EXECUTE) with generic plans, they skip planning against every monthly
@@ -47,7 +48,6 @@ PARAM_TYPES: Final[dict[str, str]] = {
     "cell_m": "float8",
     "windows_days": "integer[]",
 }
-BIND: Final = re.compile(r"(?<![:\w\\]):(\w+)")
 PREPARED_KEY: Final = "timpora_alert_prepared"
 
 
@@ -107,16 +107,9 @@ class Prepared:
 
 def prepared(name: str, stmt: TextClause) -> Prepared:
     """``stmt`` as PREPARE text with positional, typed parameters."""
-    order: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        if m.group(1) not in order:
-            order.append(m.group(1))
-        return f"${order.index(m.group(1)) + 1}"
-
-    body = BIND.sub(number, stmt.text).replace("\\:", ":")
+    body, order = positional(stmt.text)
     types = ", ".join(PARAM_TYPES[p.rsplit("__", 1)[-1]] for p in order)
-    return Prepared(name, f"PREPARE {name} ({types}) AS {body}", tuple(order))
+    return Prepared(name, f"PREPARE {name} ({types}) AS {body}", order)
 
 
 def execute_prepared(session: Session, prep: Prepared, params: dict[str, Any]) -> list[Any]:

@@ -19,7 +19,7 @@ from typing import Any, Final
 from sqlalchemy import TextClause, text
 
 from geo.alerts.catalogue import Rule
-from geo.alerts.prepared import BIND, Prepared, prepared
+from geo.alerts.prepared import Prepared, prepared
 from geo.alerts.sql import EPISODE_RESULT, episode_ctes, episode_statement
 from geo.alerts.sql.foreigners import PERMIT_EXPIRING_TRIGGERS
 from geo.alerts.sql.incidents import (
@@ -42,6 +42,7 @@ from geo.alerts.sql.sightings_batch import (
     BATCH_SOURCE,
     facts_select,
 )
+from geo.prepared import BIND
 
 # What restricts each statement: on write, the written ids; in batch, records since a time.
 SCOPES: Final[dict[str, dict[str, str]]] = {

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.access import strip_personal
 from geo.errors import NotFoundError
+from geo.prepared import execute_prepared
 from geo.registry.cql import order_sql
 from geo.registry.features import (
     FeaturePage,
@@ -85,7 +86,13 @@ def list_features(
         "fetch": filters.limit + 1,
         "offset": filters.offset,
     }
-    joined, returned, has_more, last_id = session.execute(text(sql), params).one()
+    # The box collection's plan is right for any box the count grid sends it (few rows: the
+    # spatial index, then the first ones by id), so it is prepared once per connection and
+    # not planned again per page; the key walk's plan depends on the box (geo.prepared).
+    result = (
+        execute_prepared(session, sql, params) if by_box else session.execute(text(sql), params)
+    )
+    joined, returned, has_more, last_id = result.one()
     matched = count_features(session=session, layer=layer, filters=filters) if count else None
     audit_personal_read(
         session=session,
