@@ -14,7 +14,7 @@ import orjson
 
 from geo.access import PERSON_RECORDS, PERSONAL_COLUMNS, PERSONAL_FIELDS, sees_personal_data
 from geo.models import Base
-from geo.registry.layers import WIB_ZONE, Field, Layer
+from geo.registry.layers import WIB_OFFSET, WIB_SQL, Field, Layer
 
 GEOJSON_DECIMALS: Final = 7  # ~1 cm at the equator
 
@@ -65,8 +65,8 @@ def property_sql(spec: Field) -> str:
     if spec.kind == "datetime":
         # Shown in WIB with its offset (docs/architecture.md): to_json's ISO text of the local
         # time, its closing quote replaced by the offset (no JSON parse per value, as ``#>>`` does).
-        local = f"({spec.sql or f't.{spec.name}'}) AT TIME ZONE '{WIB_ZONE}'"
-        value = f"""rtrim(to_json({local})::text, '"') || '+07:00"'"""
+        local = f"({spec.sql or f't.{spec.name}'}) {WIB_SQL}"
+        value = f"""rtrim(to_json({local})::text, '"') || '{WIB_OFFSET}"'"""
     elif spec.kind in ("int", "ref", "bool") and spec.sql is None:
         value = f"({expr})::text"  # integer and boolean columns print as JSON
     elif spec.kind in ("ids", "json"):
