@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.cluster import EmbeddedCluster
@@ -98,13 +98,41 @@ def make_engine(
         url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args=connect_args,
         hide_parameters=True,
         **kwargs,
     )
+    _ping_after_idle(engine)
     return engine
+
+
+# A pooled connection is tested (``SELECT 1``) when it is checked out after this long unused,
+# not at every checkout: a ping is a round trip of its own, ~3-5 % of a bbox page's CPU under
+# load (pgbouncer's ``server_check_delay`` is the same idea, 30 s by default). A connection that
+# dies while in steady use fails its statement instead, which SQLAlchemy reports as a
+# disconnect: it invalidates the pool, and the error reaches the client as a 503 to retry.
+PING_AFTER_IDLE_S = 10.0
+_IDLE_SINCE = "timpora_idle_since"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # just made, or in steady use
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out (or makes) another.
+            raise DisconnectionError(str(exc)) from exc
 
 
 def unavailable(exc: BaseException, where: str) -> DatabaseUnavailableError:
