@@ -209,11 +209,15 @@ def deliver(
     settings = load_settings()
     db = open_database(settings)
     options = DeliveryOptions(allow_private=settings.service.webhook_allow_private)
-    delivered = failed = 0
+    delivered = failed = withheld = 0
     for _ in range(max(rounds, 1)):
         report = deliver_pending(db.engine, options)
         delivered += report.delivered
         failed += report.failed
-        if report.delivered + report.failed == 0:
+        withheld += report.withheld
+        if report.claimed == 0:
             break
-    console.print(f"delivered {delivered}, failed {failed} (failed ones are retried later)")
+    console.print(
+        f"delivered {delivered}, failed {failed} (failed ones are retried later), "
+        f"withheld {withheld} (about records not shared with the whole Timpora)"
+    )

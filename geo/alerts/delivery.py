@@ -57,6 +57,17 @@ DELIVERED_SQL: Final = text(
     WHERE id = :id
     """
 )
+# An alert the delivery cannot read: its incident or sighting is shared with fewer than the
+# whole Timpora, and delivery runs without an agency (docs/privacy.md). Never sent, never tried
+# again; no HTTP status.
+WITHHELD: Final = "withheld: the alert's record is not shared with the whole Timpora"
+WITHHELD_SQL: Final = text(
+    """
+    UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = :error,
+                            last_status_code = NULL
+    WHERE id = :id
+    """
+)
 FAILED_SQL: Final = text(
     """
     UPDATE alert_outbox
@@ -97,7 +108,13 @@ class DeliveryOptions:
 class DeliveryReport:
     delivered: int = 0
     failed: int = 0
+    withheld: int = 0  # alerts about records not shared with the whole Timpora (never sent)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def claimed(self) -> int:
+        """Outbox rows this round handled, whatever became of them."""
+        return self.delivered + self.failed + self.withheld
 
 
 def payload(feature: dict[str, Any]) -> bytes:
@@ -179,6 +196,10 @@ def deliver_pending(
                 for f in features_by_ids(session=session, ids=sorted({r.alert_id for r in rows}))
             }
             for row in rows:
+                if row.alert_id not in features:
+                    session.execute(WITHHELD_SQL, {"id": row.id, "error": WITHHELD})
+                    report.withheld += 1
+                    continue
                 body = payload(features[row.alert_id])
                 code: int | None = None
                 error: str | None = None
@@ -251,7 +272,7 @@ class DeliveryWorker:
             while not self._stop.is_set():
                 try:
                     report = deliver_pending(self.engine, self.options, client)
-                    busy = report.delivered + report.failed >= self.options.batch
+                    busy = report.claimed >= self.options.batch
                 except Exception:  # keep the worker alive; the rows stay pending
                     log.exception("webhook delivery round failed")
                     busy = False

@@ -19,12 +19,14 @@ from geo.alerts import evaluate_for, lapse_quiet
 from geo.alerts.delivery import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
+    WITHHELD,
     DeliveryOptions,
     deliver_pending,
     verify,
 )
 from geo.alerts.evaluation import run_batch_detailed
 from geo.alerts.service import create_webhook
+from geo.db import Database
 from tests.geo.alert_synth import (
     T0,
     add_foreigner,
@@ -250,6 +252,67 @@ def test_webhook_failing_twice_gets_the_alert_once_signed(
         assert "subject_names" not in doc["alert"]["properties"]
         # Nothing more to send.
         assert deliver_pending(committed, options).delivered == 0
+    finally:
+        with committed.begin() as c:
+            c.execute(text("DELETE FROM webhook"))
+
+
+def test_an_alert_about_a_restricted_record_is_withheld_from_webhooks(
+    committed: Engine, database: Database, receiver: tuple[str, type[_Receiver]]
+) -> None:
+    """Delivery runs as the service without an agency (docs/privacy.md): an alert about an
+    incident Polres keeps to itself is never sent, and its outbox row is closed, not retried;
+    the alert about a whole-Timpora incident in the same claim goes out."""
+    url, handler = receiver
+    handler.fail_first = 0
+    try:
+        with Session(committed) as s:
+            create_webhook(
+                session=s,
+                principal=None,
+                url=url,
+                secret="s3cret-for-the-test-receiver",
+                allow_private=True,
+            )
+            add_workplace(s, *INLAND)
+            shared = add_incident(s, *offset(s, *INLAND, 100, 0))
+            # Another workplace, 11 km away: an episode of its own.
+            add_workplace(s, INLAND[0] + 0.1, INLAND[1])
+            lon, lat = offset(s, INLAND[0] + 0.1, INLAND[1], 0, 120)
+            kept = s.execute(
+                text(
+                    "INSERT INTO incident (kind, severity, occurred_at, geom, agency_id, sharing) "
+                    "SELECT 'illegal_work', 3, :at, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), "
+                    "id, 'agency' FROM agency WHERE short_name = 'POLRES' RETURNING id"
+                ),
+                {"at": T0, "lon": lon, "lat": lat},
+            ).scalar_one()
+            opened = {
+                iid: evaluate_for(session=s, layer="incidents", ids=[iid]).opened
+                for iid in (shared, kept)
+            }
+            s.commit()
+        options = DeliveryOptions(timeout_s=2, allow_private=True)
+        report = deliver_pending(database.engine, options)
+        assert all(opened.values()), opened
+        assert (report.delivered, report.withheld, report.failed) == (1, 1, 0)
+        assert report.claimed == 2
+        sent = [json.loads(body)["alert"]["properties"]["id"] for _, _, body in handler.calls]
+        assert sent == opened[shared]
+        with committed.connect() as c:
+            rows = dict(
+                c.execute(
+                    text(
+                        "SELECT alert_id, status || ' ' || coalesce(last_error, '') "
+                        "FROM alert_outbox"
+                    )
+                ).all()
+            )
+        assert rows == {
+            opened[shared][0]: "delivered ",
+            opened[kept][0]: f"failed {WITHHELD}",
+        }
+        assert deliver_pending(database.engine, options).claimed == 0
     finally:
         with committed.begin() as c:
             c.execute(text("DELETE FROM webhook"))

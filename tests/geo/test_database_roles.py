@@ -417,3 +417,74 @@ def test_spatial_filters_under_row_level_security_search_the_gist_index(
         ).scalars()
     )
     assert "Index Cond: (geom && " in plan, plan
+
+
+def test_an_alert_is_seen_only_where_its_sighting_or_incident_is(connection: Connection) -> None:
+    """Alerts about a sighting and an incident that Polres keeps to itself, and one about a
+    whole-Timpora sighting: Polres sees all three; Kodim, with personal data too, and a request
+    without an agency (the stream, webhooks) see only the last; the alert evaluation (service
+    scope) sees every one."""
+    polres = int(
+        connection.execute(text("SELECT id FROM agency WHERE short_name = 'POLRES'")).scalar_one()
+    )
+    kodim = int(
+        connection.execute(text("SELECT id FROM agency WHERE short_name = 'KODIM'")).scalar_one()
+    )
+    at = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
+    connection.execute(text("SET LOCAL timpora.defer_locate = 'on'"))
+    sightings = {
+        sharing: connection.execute(
+            text(
+                "INSERT INTO sighting (observed_at, source, geom, agency_id, sharing) "
+                "VALUES (:at, 'patrol', ST_SetSRID(ST_MakePoint(109.3, 1.36), 4326), "
+                ":agency, :sharing) RETURNING id"
+            ),
+            {"at": at, "agency": polres, "sharing": sharing},
+        ).scalar_one()
+        for sharing in ("agency", "timpora")
+    }
+    incident = connection.execute(
+        text(
+            "INSERT INTO incident (kind, severity, occurred_at, geom, agency_id, sharing) "
+            "VALUES ('illegal_work', 3, :at, ST_SetSRID(ST_MakePoint(109.3, 1.36), 4326), "
+            ":agency, 'agency') RETURNING id"
+        ),
+        {"at": at, "agency": polres},
+    ).scalar_one()
+    insert = text(
+        "INSERT INTO alert (rule_id, rule_kind, severity, dedup_key, sighting_id, incident_id, "
+        "geom, event_at) SELECT r.id, r.kind, 3, :key, :sid, :iid, "
+        "ST_SetSRID(ST_MakePoint(109.3, 1.36), 4326), :at FROM alert_rule r "
+        "WHERE r.kind = 'far_from_sponsor' RETURNING id"
+    )
+    alerts = {
+        name: connection.execute(
+            insert, {"key": f"test-sharing-{name}", "sid": sid, "iid": iid, "at": at}
+        ).scalar_one()
+        for name, sid, iid in (
+            ("restricted sighting", sightings["agency"], None),
+            ("restricted incident", None, incident),
+            ("whole-Timpora sighting", sightings["timpora"], None),
+        )
+    }
+    connection.execute(text(f"SET LOCAL ROLE {PERSONAL_ROLE}"))
+    seen = {}
+    for who, agency in (
+        ("POLRES", str(polres)),
+        ("KODIM", str(kodim)),
+        ("no agency", ""),
+        ("service", "service"),
+    ):
+        connection.execute(text("SELECT set_config('timpora.agency_id', :a, true)"), {"a": agency})
+        ids = set(
+            connection.execute(
+                text("SELECT id FROM alert WHERE id = ANY(:ids)"), {"ids": list(alerts.values())}
+            ).scalars()
+        )
+        seen[who] = {name for name, alert_id in alerts.items() if alert_id in ids}
+    assert seen == {
+        "POLRES": set(alerts),
+        "KODIM": {"whole-Timpora sighting"},
+        "no agency": {"whole-Timpora sighting"},
+        "service": set(alerts),
+    }
