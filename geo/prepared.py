@@ -3,14 +3,14 @@ parameters' values.
 
 PostgreSQL plans every statement it is sent. A 1,000-feature page of ``sighting`` from a small
 box (thirty monthly partitions, each read under the row-level policies of docs/privacy.md) took
-19 ms planned for each page and 11 ms prepared (docs/performance/api.md). ``PREPARE`` once per
-connection and ``EXECUTE`` after lets PostgreSQL keep a generic plan (``plan_cache_mode =
-auto``: after five custom plans, when it costs no more than they did).
+15.2 ms planned for each page and 10.8 ms prepared (``bench/page_statement.py``). ``PREPARE``
+once per connection and ``EXECUTE`` after lets PostgreSQL keep a generic plan
+(``plan_cache_mode = auto``: after five custom plans, when it costs no more than they did).
 
 A generic plan is planned without the parameters' values, so it suits only statements whose
 plan is right for any of them: the page collected from a small box by the spatial index
 (``geo.registry.pages.PAGE_BY_BOX_SQL``) is one; a page walking the primary key is not (its
-generic plan took 0.3-2 s instead of 17 ms for dense boxes, measured). Callers choose.
+generic plan took 0.3-1.9 s instead of 15-16 ms for the larger boxes). Callers choose.
 
 Prepared statements live as long as their connection, whatever its transactions do: each pooled
 connection keeps at most :data:`MAX_PER_CONNECTION` of them, least recently used dropped first.
