@@ -21,7 +21,7 @@ def _statements(session: Session) -> dict[str, tuple[int, int]]:
     rows = session.execute(
         text(
             "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE name LIKE 'timpora\\_%'"
+            "WHERE name ~ '^timpora_[0-9a-f]{16}$'"  # not the alert engine's named ones
         )
     )
     return {name: (generic, custom) for name, generic, custom in rows}
