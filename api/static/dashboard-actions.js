@@ -267,31 +267,29 @@
     }).catch(function () { return null; });
   }
 
-  function load() {
-    return api("/dashboard/meta").then(function (m) {
-      meta = m.followup || null;
-      if (!meta) { $("followup").hidden = true; return null; }
-      $("followup").hidden = false;
-      var today = new Date();
-      if (!$("fu-to").value) { $("fu-to").value = isoDay(today); }
-      if (!$("fu-from").value) {
-        $("fu-from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
-      }
-      applyLanguage();
-      return Promise.all([loadAgencies(), loadActions(), loadContributions()]);
-    }).catch(function () { $("followup").hidden = true; });
+  // The panel starts from the meta the dashboard fetched at sign-in (dashboard.js's event).
+  function start(m) {
+    meta = m.followup || null;
+    if (!meta) { $("followup").hidden = true; return null; }
+    $("followup").hidden = false;
+    var today = new Date();
+    if (!$("fu-to").value) { $("fu-to").value = isoDay(today); }
+    if (!$("fu-from").value) {
+      $("fu-from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
+    }
+    applyLanguage();
+    return Promise.all([loadAgencies(), loadActions(), loadContributions()])
+      .catch(function () { $("followup").hidden = true; });
   }
 
   // The panel follows the dashboard's sign-in: shown with the app, emptied on sign-out.
-  new MutationObserver(function () {
-    if ($("app").hidden) {
-      $("followup").hidden = true; meta = null; shown = []; next = null; contributed = null;
-      // The next user starts from a closed panel and no filter of the previous one.
-      $("fu-panel").open = false; $("fu-status").value = ""; $("fu-agency").value = "";
-      $("fu-state").textContent = "";
-    } else if (!meta) { load(); }
-  }).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
-  if (!$("app").hidden) { load(); }
+  document.addEventListener("timpora:signedin", function (ev) { start(ev.detail); });
+  document.addEventListener("timpora:signedout", function () {
+    $("followup").hidden = true; meta = null; shown = []; next = null; contributed = null;
+    // The next user starts from a closed panel and no filter of the previous one.
+    $("fu-panel").open = false; $("fu-status").value = ""; $("fu-agency").value = "";
+    $("fu-state").textContent = "";
+  });
 
   $("fu-agency").addEventListener("change", function () { loadActions(); });
   $("fu-status").addEventListener("change", function () { loadActions(); });

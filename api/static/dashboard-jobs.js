@@ -413,37 +413,30 @@
 
   // --- wiring ---------------------------------------------------------------------------------
 
-  function load() {
-    return api("/dashboard/meta").then(function (r) {
-      if (!r.ok) { throw new Error(String(r.status)); }
-      return r.json();
-    }).then(function (meta) {
-      jobs = meta.jobs || { "export": [], "import": [], snapshot: false, briefing: false };
-      var canExport = jobs["export"].indexOf($("f-layer").value) >= 0;
-      $("x-data").hidden = !canExport; $("x-format").parentNode.hidden = !canExport;
-      $("x-png").hidden = $("x-pdf").hidden = !jobs.snapshot;
-      $("x-brief").hidden = !jobs.briefing;
-      $("jobs-import").hidden = jobs["import"].length === 0;
-      ownAgency = meta.agency || null;
-      if ((jobs.sharing || []).length) { loadAgencies(); }
-      $("jobs-users").hidden = !jobs.users;
-      me = meta.user;
-      fillLayers();
-      showSharing();
-      applyLanguage();
-      $("jobs").hidden = false;
-      if (jobs.users) { return loadUsers(); }
-      return null;
-    }).catch(function () { $("jobs").hidden = true; });
+  // The panel starts from the meta the dashboard fetched at sign-in (dashboard.js's event).
+  function start(meta) {
+    jobs = meta.jobs || { "export": [], "import": [], snapshot: false, briefing: false };
+    var canExport = jobs["export"].indexOf($("f-layer").value) >= 0;
+    $("x-data").hidden = !canExport; $("x-format").parentNode.hidden = !canExport;
+    $("x-png").hidden = $("x-pdf").hidden = !jobs.snapshot;
+    $("x-brief").hidden = !jobs.briefing;
+    $("jobs-import").hidden = jobs["import"].length === 0;
+    ownAgency = meta.agency || null;
+    if ((jobs.sharing || []).length) { loadAgencies(); }
+    $("jobs-users").hidden = !jobs.users;
+    me = meta.user;
+    fillLayers();
+    showSharing();
+    applyLanguage();
+    $("jobs").hidden = false;
+    if (jobs.users) { loadUsers(); }
   }
 
   // The panel follows the dashboard's sign-in: shown with the app, emptied on sign-out.
-  new MutationObserver(function () {
-    if ($("app").hidden) {
-      $("jobs").hidden = true; jobs = null; showToken(null);
-    } else if (!jobs) { load(); }
-  }).observe($("app"), { attributes: true, attributeFilter: ["hidden"] });
-  if (!$("app").hidden) { load(); }
+  document.addEventListener("timpora:signedin", function (ev) { start(ev.detail); });
+  document.addEventListener("timpora:signedout", function () {
+    $("jobs").hidden = true; jobs = null; showToken(null);
+  });
 
   $("x-data").addEventListener("click", exportData);
   $("x-png").addEventListener("click", function () { snapshot("png", $("x-png")); });

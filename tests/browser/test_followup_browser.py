@@ -49,6 +49,10 @@ def test_overdue_action_first_and_a_planners_change(
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page, watched = open_page(browser, http_errors=True)
+            metas: list[str] = []
+            page.on(
+                "request", lambda r: metas.append(r.url) if "/dashboard/meta" in r.url else None
+            )
             page.goto(live_server + "/")
             page.fill("#token", token)
             page.click("#signin-form button[type=submit]")
@@ -56,6 +60,8 @@ def test_overdue_action_first_and_a_planners_change(
             page.click("#fu-panel summary")
             rows = page.locator("#fu-list tbody tr")
             expect(rows).to_have_count(3)
+            # The panels start from the dashboard's sign-in: the meta is fetched once.
+            assert len(metas) == 1, metas
             first = rows.nth(0)
             expect(first).to_have_attribute("data-action", str(ids["late"]))
             expect(first).to_have_class("overdue")
