@@ -14,7 +14,8 @@ import orjson
 
 from geo.access import PERSON_RECORDS, PERSONAL_COLUMNS, PERSONAL_FIELDS, sees_personal_data
 from geo.models import Base
-from geo.registry.layers import WIB_OFFSET, WIB_SQL, Field, Layer
+from geo.registry.layers import Field, Layer
+from geo.times import WIB_OFFSET, WIB_OFFSET_SQL
 
 GEOJSON_DECIMALS: Final = 7  # ~1 cm at the equator
 
@@ -65,7 +66,7 @@ def property_sql(spec: Field) -> str:
     if spec.kind == "datetime":
         # Shown in WIB with its offset (docs/architecture.md): to_json's ISO text of the local
         # time, its closing quote replaced by the offset (no JSON parse per value, as ``#>>`` does).
-        local = f"({spec.sql or f't.{spec.name}'}) {WIB_SQL}"
+        local = f"({expr}) {WIB_OFFSET_SQL}"
         value = f"""rtrim(to_json({local})::text, '"') || '{WIB_OFFSET}"'"""
     elif spec.kind in ("int", "ref", "bool") and spec.sql is None:
         value = f"({expr})::text"  # integer and boolean columns print as JSON

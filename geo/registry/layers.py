@@ -36,13 +36,6 @@ FieldKind = Literal[
     "agencies",
 ]
 
-# WIB is UTC+7 all year (no daylight saving): a time is shown at that fixed offset, the offset it
-# is labelled with. ``AT TIME ZONE INTERVAL`` is arithmetic; a zone name ('Asia/Pontianak') looks
-# up the zone's rules for every value (~0.2 ms of a 1,000-feature page with two times a row),
-# and for times before 1988, when Pontianak kept UTC+8, gave a local time the label did not fit.
-WIB_OFFSET: Final = "+07:00"
-WIB_SQL: Final = f"AT TIME ZONE INTERVAL '{WIB_OFFSET}'"
-
 
 @dataclass(frozen=True)
 class Field:
@@ -63,11 +56,8 @@ class Field:
     aggregate_sql: str | None = None
 
     def read_sql(self) -> str:
-        expr = self.sql or f"t.{self.name}"
-        if self.kind == "datetime":
-            # Shown in WIB with its offset (store UTC, show WIB: docs/architecture.md).
-            return f"((to_json(({expr}) {WIB_SQL}) #>> '{{}}') || '{WIB_OFFSET}')"
-        return expr
+        """The value's SQL expression (``sql``, else the column)."""
+        return self.sql or f"t.{self.name}"
 
 
 def _derived() -> tuple[Field, ...]:
