@@ -68,10 +68,16 @@ def test_a_box_page_runs_prepared_and_its_generic_plan_keeps_each_agencys_rows(
             page = list_features(session=session, layer=SIGHTINGS, filters=filters, role="admin")
             assert page.returned == expected
             assert ("prepared-0" in (page.joined or "")) is (expected == 21)
-    new = {name: plans for name, plans in _statements(session).items() if name not in before}
-    assert len(new) == 1, new
-    ((generic, _custom),) = new.values()
-    assert generic >= 6
+    # One statement ran all six pages on its generic plan (it may have been prepared on this
+    # pooled connection by an earlier test: count what this test added).
+    after = _statements(session)
+    ran = {
+        name: generic - before.get(name, (0, 0))[0]
+        for name, (generic, _custom) in after.items()
+        if generic > before.get(name, (0, 0))[0]
+    }
+    assert len(ran) == 1, ran
+    assert next(iter(ran.values())) >= 6
 
 
 def test_the_prepared_page_equals_the_planned_one(
