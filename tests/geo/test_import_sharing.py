@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from geo.errors import ValidationError
 from geo.io import ImportOptions, ImportSource, import_frame
-from geo.io.load import LoadOptions
 from geo.roles import PERSONAL_ROLE, clear_role, use_agency, use_role_and_agency
 from geo.settings import Settings
 from geo.sharing import WHOLE_TIMPORA, Sharing, parse_sharing
-from tests.geo.test_importer import _mixed_sightings, load_fixtures
+from tests.geo.test_importer import _mixed_sightings, import_sightings, load_fixtures
 
 
 def agency_id(session: Session, short: str) -> int:
@@ -130,15 +129,13 @@ def test_the_partition_exchange_writes_the_sharing_as_the_owner_acting_for_a_use
     frame = _mixed_sightings(session, 1_500, seed=11)
     frame["external_ref"] = [f"EXS-{i}" for i in range(len(frame))]
     use_role_and_agency(session, PERSONAL_ROLE, polres)
-    report = import_frame(
-        session=session,
-        layer="sightings",
-        source=ImportSource(frame),
-        area=settings.area,
-        options=ImportOptions(
-            sharing=Sharing("agencies", (kodim,), ("KODIM",)),
-            load=LoadOptions(exchange_min_rows=300, load_workers=workers),
-        ),
+    report = import_sightings(
+        session,
+        settings,
+        frame,
+        sharing=Sharing("agencies", (kodim,), ("KODIM",)),
+        exchange_min_rows=300,
+        load_workers=workers,
     )
     assert any("partition exchange" in note for note in report.notes), report.notes
     assert parallel == ([2] if workers == 2 else [])
@@ -173,14 +170,8 @@ def test_the_owner_import_exchanges_with_the_agency_it_is_given(
     frame = _mixed_sightings(session, 1_200, seed=12)
     frame["external_ref"] = [f"EXO-{i}" for i in range(len(frame))]
     use_agency(session, polres)
-    report = import_frame(
-        session=session,
-        layer="sightings",
-        source=ImportSource(frame),
-        area=settings.area,
-        options=ImportOptions(
-            sharing=Sharing("agency"), load=LoadOptions(exchange_min_rows=300, load_workers=1)
-        ),
+    report = import_sightings(
+        session, settings, frame, sharing=Sharing("agency"), exchange_min_rows=300, load_workers=1
     )
     clear_role(session)
     assert any("partition exchange" in note for note in report.notes), report.notes

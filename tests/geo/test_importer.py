@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from geo.errors import ImportRejectedError
 from geo.io import ImportOptions, ImportSource, import_file, import_frame
 from geo.io.derive import location_index
+from geo.io.importer import ImportReport
 from geo.io.load import LoadOptions
 from geo.io.validate import parse_datetimes, resolve_nationality
 from geo.settings import Settings
+from geo.sharing import WHOLE_TIMPORA, Sharing
 from geo.tiles import grid_drift
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "io"
@@ -480,6 +482,25 @@ def _mixed_sightings(session: Session, n: int, seed: int) -> pd.DataFrame:
     )
 
 
+def import_sightings(
+    session: Session,
+    settings: Settings,
+    frame: pd.DataFrame,
+    *,
+    sharing: Sharing = WHOLE_TIMPORA,
+    **load: Any,
+) -> ImportReport:
+    """``frame`` imported as sightings with these ``LoadOptions`` (``load``: exchange_min_rows,
+    chunk_rows, load_workers ...) and ``sharing``."""
+    return import_frame(
+        session=session,
+        layer="sightings",
+        source=ImportSource(frame),
+        area=settings.area,
+        options=ImportOptions(sharing=sharing, load=LoadOptions(**load)),
+    )
+
+
 def _snapshot(session: Session) -> tuple[list[Any], list[Any], list[Any]]:
     rows = session.execute(
         text(
@@ -658,14 +679,8 @@ def test_partition_exchange_failure_leaves_nothing(
 
     monkeypatch.setattr(exchange, "swap_in", swap_then_fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        import_frame(
-            session=session,
-            layer="sightings",
-            source=ImportSource(frame),
-            area=settings.area,
-            options=ImportOptions(
-                load=LoadOptions(exchange_min_rows=500, load_workers=load_sessions)
-            ),
+        import_sightings(
+            session, settings, frame, exchange_min_rows=500, load_workers=load_sessions
         )
     assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == count
     assert session.execute(partitions_sql).scalars().all() == partitions
@@ -687,14 +702,8 @@ def test_exchanged_rows_take_a_block_of_ids_in_file_order(
     in the file's order whatever session loaded them, and later writes draw after them."""
     load_fixtures(session, settings)
     frame = _mixed_sightings(session, 3_000, seed=8)  # three months, in random time order
-    result = import_frame(
-        session=session,
-        layer="sightings",
-        source=ImportSource(frame),
-        area=settings.area,
-        options=ImportOptions(
-            load=LoadOptions(exchange_min_rows=500, chunk_rows=700, load_workers=load_sessions)
-        ),
+    result = import_sightings(
+        session, settings, frame, exchange_min_rows=500, chunk_rows=700, load_workers=load_sessions
     )
     assert any("partition exchange" in n for n in result.notes), result.notes
     # The months from April (UTC) are exchanged; the file's first WIB hours fall in March and
@@ -744,13 +753,7 @@ def test_exchange_after_partitions_made_in_the_same_transaction_loads_in_one_ses
     far = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
     assert partitions.ensure_range(session=session, start=far, end=far) >= 1
     frame = _mixed_sightings(session, 3_000, seed=7)
-    result = import_frame(
-        session=session,
-        layer="sightings",
-        source=ImportSource(frame),
-        area=settings.area,
-        options=ImportOptions(load=LoadOptions(exchange_min_rows=500, load_workers=2)),
-    )
+    result = import_sightings(session, settings, frame, exchange_min_rows=500, load_workers=2)
     assert result.inserted == len(frame)
     assert parallel == []
 
@@ -795,14 +798,13 @@ def test_partition_exchange_aborts_the_copy_when_a_chunk_fails(
 
     monkeypatch.setattr(type(index), "locate", locate_then_fail)
     with pytest.raises(MemoryError):
-        import_frame(
-            session=session,
-            layer="sightings",
-            source=ImportSource(frame),
-            area=settings.area,
-            options=ImportOptions(
-                load=LoadOptions(exchange_min_rows=500, chunk_rows=500, load_workers=load_sessions)
-            ),
+        import_sightings(
+            session,
+            settings,
+            frame,
+            exchange_min_rows=500,
+            chunk_rows=500,
+            load_workers=load_sessions,
         )
     assert calls["n"] >= 3  # chunks are located ahead by threads: a few more may be made
     assert session.execute(text("SELECT count(*) FROM sighting")).scalar_one() == count
