@@ -69,8 +69,10 @@ EXPECTED: dict[str, set[str]] = {
     "importer": {
         "import sightings CSV, fast path",
         "import fast path vs ORM add_all",
-        "server floor: bare COPY + sighting's indexes",
+        "floor: bare COPY into sighting, its indexes in place",
         "import as a fraction of the floor",
+        "exchange floor: bare COPY, then sighting's indexes built",
+        "import as a fraction of the exchange floor",
     },
     "api": {
         "bbox page 1,000 features, p50",
