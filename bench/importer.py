@@ -35,12 +35,14 @@ alerts, audit).
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -147,8 +149,6 @@ def fast_path(engine, settings: Settings, path: Path) -> tuple[float, dict[str, 
 def stored_rows(engine) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
     """The stored columns of ``sighting`` (not the generated one) and its rows in COPY's binary
     format: what both floors load."""
-    import io
-
     with engine.connect() as conn:
         cols = conn.execute(
             text(
@@ -168,68 +168,54 @@ def stored_rows(engine) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
 
 
 def copy_floor(engine, cols: str, rows: bytes) -> tuple[float, float | None]:  # type: ignore[no-untyped-def]
-    """Seconds (and server CPU seconds, None if unreadable) of a bare COPY of ``rows`` into
-    ``sighting``, its partitions emptied first (TRUNCATE, not timed) and its indexes in place,
-    with no trigger or foreign-key check. Rolled back."""
-    import io
-
-    with engine.connect() as conn:
-        tx = conn.begin()
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("TRUNCATE sighting"))
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-        with dbapi.cursor() as cursor:
-            server0 = backend_cpu_s(pid)
-            started = time.perf_counter()
-            cursor.copy_expert(
-                f"COPY sighting ({cols}) FROM STDIN (FORMAT binary)", io.BytesIO(rows)
-            )
-            seconds = time.perf_counter() - started
-            server1 = backend_cpu_s(pid)
-        tx.rollback()
-        cpu = None if server0 is None or server1 is None else server1 - server0
-        return seconds, cpu
+    """A bare COPY of ``rows`` into ``sighting``, its partitions emptied first and its indexes in
+    place, with no trigger or foreign-key check (``timed_copy``)."""
+    setup = ["SET LOCAL session_replication_role = replica", "TRUNCATE sighting"]
+    return timed_copy(engine, cols, rows, setup=setup, into="sighting")
 
 
 def exchange_floor(engine, cols: str, rows: bytes) -> tuple[float, float | None]:  # type: ignore[no-untyped-def]
-    """Seconds (and server CPU seconds, None if unreadable) of a bare COPY of ``rows`` into a
-    table shaped like a partition of ``sighting`` (constraints and generated column, no trigger,
-    no index), then building the indexes ``sighting`` keeps on it: the least the server can do
-    to end with the same rows and indexes. Rolled back."""
-    import io
+    """A bare COPY of ``rows`` into a table shaped like a partition of ``sighting`` (constraints
+    and generated column, no trigger, no index), then the indexes ``sighting`` keeps built on
+    it: the least the server can do to end with the same rows and indexes (``timed_copy``)."""
+    with engine.connect() as conn:
+        indexes = conn.execute(
+            text(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index "
+                "WHERE indrelid = 'sighting'::regclass"
+            )
+        ).scalars()
+        builds = [
+            ON_SIGHTING.sub(f"INDEX bench_floor_{k} ON bench_floor ", ddl)
+            for k, ddl in enumerate(indexes)
+        ]
+    setup = [
+        "CREATE TABLE bench_floor (LIKE sighting INCLUDING DEFAULTS INCLUDING GENERATED "
+        "INCLUDING CONSTRAINTS INCLUDING STORAGE)",
+        "SET LOCAL maintenance_work_mem = '512MB'",
+    ]
+    return timed_copy(engine, cols, rows, setup=setup, into="bench_floor", then=builds)
 
+
+def timed_copy(  # type: ignore[no-untyped-def]
+    engine, cols: str, rows: bytes, *, setup: list[str], into: str, then: Sequence[str] = ()
+) -> tuple[float, float | None]:
+    """Seconds (and server CPU seconds, None if unreadable) of a binary COPY of ``rows`` into
+    ``into`` followed by the statements ``then``, in one transaction after the untimed
+    statements ``setup``; rolled back."""
     with engine.connect() as conn:
         tx = conn.begin()
-        indexes = (
-            conn.execute(
-                text(
-                    "SELECT pg_get_indexdef(indexrelid) FROM pg_index "
-                    "WHERE indrelid = 'sighting'::regclass"
-                )
-            )
-            .scalars()
-            .all()
-        )
-        conn.execute(
-            text(
-                "CREATE TABLE bench_floor (LIKE sighting INCLUDING DEFAULTS INCLUDING GENERATED "
-                "INCLUDING CONSTRAINTS INCLUDING STORAGE)"
-            )
-        )
-        conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        for statement in setup:
+            conn.execute(text(statement))
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
         with dbapi.cursor() as cursor:
             server0 = backend_cpu_s(pid)
             started = time.perf_counter()
-            cursor.copy_expert(
-                f"COPY bench_floor ({cols}) FROM STDIN (FORMAT binary)", io.BytesIO(rows)
-            )
-            for k, ddl in enumerate(indexes):
-                conn.execute(text(ON_SIGHTING.sub(f"INDEX bench_floor_{k} ON bench_floor ", ddl)))
+            cursor.copy_expert(f"COPY {into} ({cols}) FROM STDIN (FORMAT binary)", io.BytesIO(rows))
+            for statement in then:
+                conn.execute(text(statement))
             seconds = time.perf_counter() - started
             server1 = backend_cpu_s(pid)
         tx.rollback()
