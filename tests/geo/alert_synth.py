@@ -151,17 +151,29 @@ def add_sighting(
     observed_at: dt.datetime = T0,
     foreigner_id: int | None = None,
     source: str = "patrol",
+    *,
+    agency_id: int | None = None,
+    sharing: str = "timpora",
 ) -> int:
     return int(
         session.execute(
             text(
                 """
-                INSERT INTO sighting (foreigner_id, observed_at, source, geom)
-                VALUES (:f, :at, :source, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+                INSERT INTO sighting (foreigner_id, observed_at, source, geom, agency_id, sharing)
+                VALUES (:f, :at, :source, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+                        :agency, :sharing)
                 RETURNING id
                 """
             ),
-            {"f": foreigner_id, "at": observed_at, "source": source, "lon": lon, "lat": lat},
+            {
+                "f": foreigner_id,
+                "at": observed_at,
+                "source": source,
+                "lon": lon,
+                "lat": lat,
+                "agency": agency_id,
+                "sharing": sharing,
+            },
         ).scalar_one()
     )
 

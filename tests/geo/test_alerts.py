@@ -271,6 +271,46 @@ def test_expired_permit_is_one_episode_per_overstay(session: Session) -> None:
     assert len(evaluate_for(session=session, layer="sightings", ids=[again]).opened) == 1
 
 
+EPISODES_SQL = text(
+    """
+    SELECT episode_key, status, sighting_id, first_seen_at, last_seen_at, occurrences,
+           last_sighting_id
+    FROM alert WHERE rule_kind = 'expired_permit_sighting' ORDER BY episode_key
+    """
+)
+
+
+def test_a_restricted_sighting_counts_only_in_episodes_of_its_own_sharing(
+    session: Session,
+) -> None:
+    """An overstay seen by everyone and, between, by Polres alone: the sightings Polres keeps to
+    itself make an episode of their own sharing instead of extending the shared one, whose
+    ``last_seen_at`` and ``occurrences`` (visible to every agency with personal data) so tell
+    nothing of them; on write and in batch alike."""
+    polres = int(
+        session.execute(text("SELECT id FROM agency WHERE short_name = 'POLRES'")).scalar_one()
+    )
+    fid = add_foreigner(session, permit_expires_on=dt.date(2025, 3, 1))
+    day = dt.datetime(2025, 3, 2, 9, 0, tzinfo=T0.tzinfo)
+    shared = [add_sighting(session, *INLAND, day + k * D, fid) for k in (0, 3)]
+    kept = [
+        add_sighting(session, *INLAND, day + k * D, fid, agency_id=polres, sharing="agency")
+        for k in (1, 2, 4)
+    ]
+    for sid in sorted([*shared, *kept]):  # on write, one by one in time order
+        evaluate_for(session=session, layer="sightings", ids=[sid])
+    on_write = [tuple(r) for r in session.execute(EPISODES_SQL)]
+    key = f"expired_permit_sighting:foreigner={fid}:expired=2025-03-01"
+    assert [(r[0], r[2], r[5], r[6]) for r in on_write] == [
+        (key, shared[0], 2, shared[1]),
+        (f"{key}:shared=agency/{polres}/", kept[0], 3, kept[2]),
+    ]
+    assert on_write[0][4] == day + 3 * D  # the last shared sighting, not Polres's later one
+    session.execute(text("DELETE FROM alert"))
+    run_batch(session=session, rules=("expired_permit_sighting",), lapse=False)
+    assert [tuple(r) for r in session.execute(EPISODES_SQL)] == on_write
+
+
 def test_plb_holder_outside_the_area_is_one_episode_per_trip(session: Session) -> None:
     plb = add_foreigner(session, permit_type="PLB")
     kitas = add_foreigner(session, name="Kitas Holder", permit_type="KITAS")

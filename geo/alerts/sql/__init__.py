@@ -1,7 +1,8 @@
 """The alert rules as set-based SQL, one module per rule family (docs/alerts.md).
 
 A rule is a *trigger query*: one row per record that trips it, with the episode it belongs to
-(``episode_key``: rule + subject) and the columns the alert carries. ``EPISODE_CTES`` turns the
+(``episode_key``: rule + subject, and for a sighting not shared with the whole Timpora its
+sharing, ``sightings.SHARING_SCOPE``) and the columns the alert carries. ``EPISODE_CTES`` turns the
 triggers into episodes in one statement: triggers of a key are ordered in time; a gap longer
 than the rule's quiet window (or a trigger that says the previous episode ended) starts a new
 episode; the first episode continues the key's open episode (``last_seen_at``,
@@ -37,7 +38,7 @@ from typing import Final
 
 # What every trigger query selects, in this order and with these names.
 TRIGGER_COLUMNS: Final = (
-    "episode_key",  # rule + subject: the episode the trigger belongs to
+    "episode_key",  # rule + subject (+ a restricted sighting's sharing): the trigger's episode
     "ord",  # tie-break of triggers at the same instant (the record's id)
     "restart",  # why the previous episode ended, when the trigger itself says so; else NULL
     "incident_id",

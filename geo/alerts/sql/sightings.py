@@ -26,6 +26,16 @@ from __future__ import annotations
 
 from typing import Final
 
+# The episode key's ending for a sighting not shared with the whole Timpora (docs/privacy.md):
+# its sharing (level, reporting agency, agencies named). Such a sighting counts only in episodes
+# of the same sharing, so every occurrence of an episode (its ``last_seen_at``, ``occurrences``,
+# worst distance) is shared as the sighting the episode was opened on, whose sharing the alert's
+# row policy follows (migration 0032). ``{s}`` is the sighting's alias.
+SHARING_SCOPE: Final = (
+    "CASE WHEN {s}.sharing = 'timpora' THEN '' ELSE '\\:shared=' || {s}.sharing || '/' "
+    "|| coalesce({s}.agency_id::text, '-') || '/' || array_to_string({s}.shared_with, ',') END"
+)
+
 # The subject columns of an alert about one sighting of a foreigner.
 _SIGHTING: Final = """
        s.id AS ord, {restart} AS restart, NULL::int AS incident_id, s.id AS sighting_id,
@@ -62,7 +72,8 @@ IN_PLB_AREA: Final = (
 SIGHTING_NEAR_BORDER_TRIGGERS: Final = (
     """
 SELECT CASE WHEN s.foreigner_id IS NULL THEN 'sighting_near_border:sighting=' || s.id
-            ELSE 'sighting_near_border:foreigner=' || s.foreigner_id END AS episode_key,"""
+            ELSE 'sighting_near_border:foreigner=' || s.foreigner_id END
+       || s.sharing_scope AS episode_key,"""
     + _sighting(distance="s.distance_to_border_m")
     + """,
        jsonb_build_object('threshold_m', CAST(:distance_m AS float8),
@@ -78,7 +89,10 @@ SIGHTING_IN_ZONE_TRIGGERS: Final = (
 SELECT DISTINCT ON (s.id, zp.zone_id)
        'sighting_in_zone:zone=' || zp.zone_id
        || CASE WHEN s.foreigner_id IS NULL THEN '\\:sighting=' || s.id
-               ELSE '\\:foreigner=' || s.foreigner_id END AS episode_key,"""
+               ELSE '\\:foreigner=' || s.foreigner_id END
+       || """
+    + SHARING_SCOPE.format(s="s")
+    + """ AS episode_key,"""
     + _sighting(zone="zp.zone_id", more_subjects=", 'zone_id', zp.zone_id")
     + """,
        jsonb_build_object('zone_name', z.name, 'zone_kind', z.kind, 'source', s.source)
@@ -95,7 +109,7 @@ ORDER BY s.id, zp.zone_id
 EXPIRED_PERMIT_SIGHTING_TRIGGERS: Final = (
     """
 SELECT 'expired_permit_sighting:foreigner=' || s.foreigner_id || '\\:expired='
-       || s.permit_expires_on AS episode_key,"""
+       || s.permit_expires_on || s.sharing_scope AS episode_key,"""
     + _sighting()
     + """,
        jsonb_build_object('permit_type', s.permit_type, 'permit_expires_on', s.permit_expires_on,
@@ -113,7 +127,7 @@ WHERE s.expired
 # whether the sighting before each was inside (``prev.inside``).
 _PLB_OUTSIDE_AREA: Final = (
     """
-SELECT 'plb_outside_area:foreigner=' || s.foreigner_id AS episode_key,"""
+SELECT 'plb_outside_area:foreigner=' || s.foreigner_id || s.sharing_scope AS episode_key,"""
     + _sighting(
         restart="CASE WHEN prev.inside THEN 'returned' END",
         zone="a.zone_id",
@@ -187,7 +201,7 @@ PLB_OUTSIDE_AREA_BATCH_TRIGGERS: Final = _PLB_OUTSIDE_AREA.replace(
 # "Usually seen here": at least N of the person's sightings in the T days before lie within R.
 FAR_FROM_SPONSOR_TRIGGERS: Final = (
     """
-SELECT 'far_from_sponsor:foreigner=' || s.foreigner_id AS episode_key,"""
+SELECT 'far_from_sponsor:foreigner=' || s.foreigner_id || s.sharing_scope AS episode_key,"""
     + _sighting(
         workplace="s.sponsor_id",
         more_subjects=", 'workplace_id', s.sponsor_id",

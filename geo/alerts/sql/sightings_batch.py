@@ -22,13 +22,14 @@ from typing import Final
 
 from sqlalchemy import text
 
-from geo.alerts.sql.sightings import IN_PLB_AREA
+from geo.alerts.sql.sightings import IN_PLB_AREA, SHARING_SCOPE
 
 SIGHTING_FACTS: Final = """
 SELECT s.id, s.observed_at, s.foreigner_id, s.source, s.geom, s.geom_utm,
        s.kecamatan_code, s.kecamatan_name, s.desa_code, s.desa_name, s.distance_to_border_m,
        f.permit_type, f.permit_expires_on, f.geom_utm AS home_geom_utm,
        w.id AS sponsor_id, w.name AS sponsor_name, w.geom_utm AS sponsor_geom_utm,
+       {sharing_scope} AS sharing_scope,
        {near_border} AS near_border,
        {expired} AS expired,
        {far_from_sponsor} AS far_from_sponsor,
@@ -123,4 +124,9 @@ def facts_select(scope: str, wanted: tuple[str, ...], *, batch: bool) -> str:
         )
         for n in BATCH_FACTS
     }
-    return SIGHTING_FACTS.format(scope=scope, fence="GROUP BY f.id" if batch else "", **facts)
+    return SIGHTING_FACTS.format(
+        scope=scope,
+        fence="GROUP BY f.id" if batch else "",
+        sharing_scope=SHARING_SCOPE.format(s="s"),
+        **facts,
+    )
