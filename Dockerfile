@@ -13,9 +13,10 @@ RUN apt-get update \
 
 WORKDIR /app
 # The locked versions first (every file checked against its hash; a layer that changes only with
-# the lock), then the project itself without dependencies.
+# the lock: the whole closure, installed line by line and checked), then the project itself
+# without dependencies.
 COPY requirements.lock ./
-RUN pip install --require-hashes -r requirements.lock
+RUN pip install --no-deps --require-hashes -r requirements.lock && pip check
 COPY pyproject.toml README.md ./
 COPY geo ./geo
 COPY api ./api
