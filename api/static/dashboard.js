@@ -24,6 +24,7 @@
       notehint: "Catatan (opsional untuk tindakan lain)", needreason: "Pilih alasan penyelesaian.",
       needuser: "Pilih petugas.", neednote: "Tulis catatan.", saved: "Tersimpan.",
       history: "Riwayat", nohistory: "Belum ada catatan.", times: "kali", lastseen: "terakhir",
+      agencyonly: "Hanya {a}", sharedwith: "Dibagikan kepada {a}",
       firstseen: "pertama", assigned: "ditugaskan ke", bysev: "Tingkat", total: "Total",
       statuses: { open: "Terbuka", "new": "Baru", acknowledged: "Diterima", resolved: "Selesai",
                   lapsed: "Kedaluwarsa (sepi)" },
@@ -52,6 +53,7 @@
       notehint: "Note (optional with the other actions)", needreason: "Choose a reason to resolve.",
       needuser: "Choose a user.", neednote: "Write a note.", saved: "Saved.",
       history: "History", nohistory: "No notes yet.", times: "times", lastseen: "last",
+      agencyonly: "{a} only", sharedwith: "Shared with {a}",
       firstseen: "first", assigned: "assigned to", bysev: "Severity", total: "Total",
       statuses: { open: "Open", "new": "New", acknowledged: "Acknowledged", resolved: "Resolved",
                   lapsed: "Lapsed (quiet)" },
@@ -346,6 +348,8 @@
     var who = tr("statuses")[p.status] || p.status;
     if (p.assigned_to) { who += " · " + tr("assigned") + " " + p.assigned_to; }
     body.appendChild(el("div", "who", who));
+    var kept = sharingText(p.sharing);
+    if (kept) { body.appendChild(el("div", "kept", kept)); }
     li.appendChild(body);
     if (state.meta.alerts.detail) {
       li.setAttribute("tabindex", "0");
@@ -353,6 +357,17 @@
       li.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { focusAlert(p.id); } });
     }
     return li;
+  }
+
+  // An alert about a record not shared with the whole Timpora says with whom it is (textContent).
+  function sharingText(sharing) {
+    if (!sharing || sharing.sharing === "timpora") { return ""; }
+    var reached = sharing.sharing === "agency" ? [sharing.agency]
+      : [sharing.agency].concat(sharing.shared_with || []);
+    var names = reached.filter(Boolean).join(", ");
+    // A function, so a "$" in a name is not read as a replacement pattern.
+    return tr(sharing.sharing === "agency" ? "agencyonly" : "sharedwith")
+      .replace("{a}", function () { return names; });
   }
 
   function targets() {

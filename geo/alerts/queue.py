@@ -76,12 +76,30 @@ AGGREGATE_COLUMNS: Final = """
 a.id, a.rule_kind, a.severity, a.status, a.kecamatan_code, a.kecamatan_name, a.desa_code,
 a.desa_name, a.first_seen_at, a.last_seen_at, a.occurrences
 """
+# The sharing of the record an alert is about, when it is not the whole Timpora (None
+# otherwise): its level, reporting agency and the agencies named. The sighting is found by its
+# id and time (its partition's key), as the alert's row policy finds it; whoever sees the alert
+# sees that record. A scalar subquery, so only the rows of the page pay for it.
+RECORD_SHARING: Final = """(
+    SELECT jsonb_build_object(
+               'sharing', r.sharing, 'agency', g.short_name,
+               'shared_with', ARRAY(SELECT x.short_name FROM agency x
+                                    WHERE x.id = ANY(r.shared_with) ORDER BY x.short_name))
+    FROM (SELECT s.sharing, s.agency_id, s.shared_with FROM sighting s
+          WHERE s.id = a.sighting_id AND s.observed_at = a.event_at
+          UNION ALL
+          SELECT i.sharing, i.agency_id, i.shared_with FROM incident i
+          WHERE i.id = a.incident_id) r
+    LEFT JOIN agency g ON g.id = r.agency_id
+    WHERE r.sharing <> 'timpora'
+    LIMIT 1)"""
 PERSONAL_SELECT: Final = f"""
 SELECT {AGGREGATE_COLUMNS}, a.assigned_to, a.assigned_at, a.closed_reason, a.subjects,
        a.distance_m, a.worst_distance_m, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
        a.foreigner_id, f.full_name AS foreigner_name, w.name AS workplace_name,
        z.name AS zone_name,
-       (SELECT count(*) FROM alert_note n WHERE n.alert_id = a.id) AS notes
+       (SELECT count(*) FROM alert_note n WHERE n.alert_id = a.id) AS notes,
+       {RECORD_SHARING} AS record_sharing
 FROM alert a
 LEFT JOIN foreigner f ON f.id = a.foreigner_id
 LEFT JOIN workplace w ON w.id = a.workplace_id
@@ -258,6 +276,7 @@ def _queue_feature(row: Any, personal: bool) -> dict[str, Any]:
             subject_names=names,
             workplace_name=row.workplace_name,
             zone_name=row.zone_name,
+            sharing=row.record_sharing,
             distance_m=round(row.distance_m, 1) if row.distance_m is not None else None,
             worst_distance_m=(
                 round(row.worst_distance_m, 1) if row.worst_distance_m is not None else None

@@ -204,3 +204,67 @@ def test_dashboard_import_shared_with_our_agency_only(
         ("POLRES", "agency", None),
         ("POLRES", "agency", None),
     ]
+
+
+@pytest.mark.browser
+def test_alert_queue_marks_an_episode_kept_to_our_agency(
+    polres_world: dict[str, Any], committed: Engine, live_server: str, artifacts_dir: Path
+) -> None:
+    """An overstayer seen by everyone and once by Polres alone: Polres's queue holds the whole
+    Timpora's episode and Polres's own, the latter marked with whom it is shared, in both
+    languages."""
+    import datetime as dt
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from geo.alerts import evaluate_for
+    from tests.geo.alert_synth import add_foreigner, add_sighting
+
+    with Session(committed) as session:
+        polres = session.execute(text("SELECT id FROM agency WHERE short_name = 'POLRES'")).scalar()
+        fid = add_foreigner(session, permit_expires_on=dt.date(2026, 11, 1))
+        seen = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+        ids = [
+            add_sighting(session, 109.30, 1.35, seen, fid),
+            add_sighting(
+                session,
+                109.30,
+                1.35,
+                seen + dt.timedelta(days=1),
+                fid,
+                agency_id=polres,
+                sharing="agency",
+            ),
+        ]
+        evaluate_for(session=session, layer="sightings", ids=ids)
+        episodes = dict(
+            session.execute(
+                text(
+                    "SELECT id, sighting_id FROM alert WHERE rule_kind = 'expired_permit_sighting'"
+                )
+            ).all()
+        )
+        session.commit()
+    kept = next(a for a, s in episodes.items() if s == ids[1])
+    shared = next(a for a, s in episodes.items() if s == ids[0])
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page, watched = open_page(browser, http_errors=True)
+            page.goto(live_server + "/")
+            page.fill("#token", polres_world["user"])
+            page.click("#signin-form button[type=submit]")
+            expect(page.locator("#alerts")).to_have_attribute("data-state", "ready")
+            ours = page.locator(f"#alert-list li[data-alert-id='{kept}']")
+            whole = page.locator(f"#alert-list li[data-alert-id='{shared}']")
+            expect(ours.locator(".kept")).to_have_text("Hanya POLRES")
+            expect(whole).to_be_visible()
+            expect(whole.locator(".kept")).to_have_count(0)
+            page.locator("#alerts").screenshot(path=str(artifacts_dir / "queue_kept_id.png"))
+            page.select_option("#f-lang", "en")
+            expect(ours.locator(".kept")).to_have_text("POLRES only")
+            page.locator("#alerts").screenshot(path=str(artifacts_dir / "queue_kept_en.png"))
+        finally:
+            browser.close()
+    assert watched.errors == [], watched.errors
