@@ -211,8 +211,8 @@ def test_alert_queue_marks_an_episode_kept_to_our_agency(
     polres_world: dict[str, Any], committed: Engine, live_server: str, artifacts_dir: Path
 ) -> None:
     """An overstayer seen by everyone and once by Polres alone: Polres's queue holds the whole
-    Timpora's episode and Polres's own, the latter marked with whom it is shared, in both
-    languages."""
+    Timpora's episode and Polres's own, the latter marked with whom it is shared; another seen
+    by Polres for Polres and Kodim; in both languages."""
     import datetime as dt
 
     from playwright.sync_api import expect, sync_playwright
@@ -236,7 +236,13 @@ def test_alert_queue_marks_an_episode_kept_to_our_agency(
                 sharing="agency",
             ),
         ]
-        evaluate_for(session=session, layer="sightings", ids=ids)
+        kodim = session.execute(text("SELECT id FROM agency WHERE short_name = 'KODIM'")).scalar()
+        other = add_foreigner(session, name="Orang Kedua", permit_expires_on=dt.date(2026, 11, 1))
+        pair = add_sighting(
+            session, 109.31, 1.36, seen, other, agency_id=polres, sharing="agencies",
+            shared_with=(kodim,),
+        )  # fmt: skip
+        evaluate_for(session=session, layer="sightings", ids=[*ids, pair])
         episodes = dict(
             session.execute(
                 text(
@@ -247,6 +253,7 @@ def test_alert_queue_marks_an_episode_kept_to_our_agency(
         session.commit()
     kept = next(a for a, s in episodes.items() if s == ids[1])
     shared = next(a for a, s in episodes.items() if s == ids[0])
+    both = next(a for a, s in episodes.items() if s == pair)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -261,9 +268,12 @@ def test_alert_queue_marks_an_episode_kept_to_our_agency(
             expect(ours.locator(".kept")).to_have_text("Hanya POLRES")
             expect(whole).to_be_visible()
             expect(whole.locator(".kept")).to_have_count(0)
+            both_kept = page.locator(f"#alert-list li[data-alert-id='{both}'] .kept")
+            expect(both_kept).to_have_text("Dibagikan kepada POLRES, KODIM")
             page.locator("#alerts").screenshot(path=str(artifacts_dir / "queue_kept_id.png"))
             page.select_option("#f-lang", "en")
             expect(ours.locator(".kept")).to_have_text("POLRES only")
+            expect(both_kept).to_have_text("Shared with POLRES, KODIM")
             page.locator("#alerts").screenshot(path=str(artifacts_dir / "queue_kept_en.png"))
         finally:
             browser.close()

@@ -154,14 +154,16 @@ def add_sighting(
     *,
     agency_id: int | None = None,
     sharing: str = "timpora",
+    shared_with: tuple[int, ...] = (),
 ) -> int:
     return int(
         session.execute(
             text(
                 """
-                INSERT INTO sighting (foreigner_id, observed_at, source, geom, agency_id, sharing)
+                INSERT INTO sighting (foreigner_id, observed_at, source, geom, agency_id, sharing,
+                                      shared_with)
                 VALUES (:f, :at, :source, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
-                        :agency, :sharing)
+                        :agency, :sharing, CAST(:shared_with AS int[]))
                 RETURNING id
                 """
             ),
@@ -173,6 +175,7 @@ def add_sighting(
                 "lat": lat,
                 "agency": agency_id,
                 "sharing": sharing,
+                "shared_with": list(shared_with),
             },
         ).scalar_one()
     )
