@@ -233,6 +233,73 @@ def test_viewer_gets_counts_only(session: Session, sites: dict[str, Any]) -> Non
         assert item["score"] == round(sum(f["points"] for f in item["factors"]), 3)
 
 
+def test_counts_take_only_the_records_shared_with_the_request(
+    session: Session, sites: dict[str, Any]
+) -> None:
+    """Records Polres keeps to itself — two days of a worker seen at another site, an incident,
+    an open alert about that worker's sighting — count for Polres and not for Kodim, whose
+    ranking matches the persons it is shown; the service's scope counts them all."""
+    ids = sites["ids"]
+    polres, kodim = (
+        session.execute(text("SELECT id FROM agency WHERE short_name = :s"), {"s": s}).scalar_one()
+        for s in ("POLRES", "KODIM")
+    )
+    later = AS_OF + dt.timedelta(days=400)
+    kept_person = add_worker(session, ids["sponsor"], later, "Kept Worker")
+    lon, lat = SITES["hidden"]
+    for day in (20, 21):
+        session.execute(
+            text(
+                "INSERT INTO sighting (observed_at, foreigner_id, source, geom, agency_id, sharing)"
+                " VALUES (:t, :f, 'patrol', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :a,"
+                " 'agency')"
+            ),
+            {
+                "t": dt.datetime(2025, 5, day, 3, tzinfo=dt.UTC),
+                "f": kept_person,
+                "lon": lon + 0.001,
+                "lat": lat,
+                "a": polres,
+            },
+        )
+    kept_sighting, seen_at = session.execute(
+        text("SELECT id, observed_at FROM sighting WHERE foreigner_id = :f ORDER BY id LIMIT 1"),
+        {"f": kept_person},
+    ).one()
+    lon, lat = SITES["alerts"]
+    session.execute(
+        text(
+            "INSERT INTO incident (kind, severity, occurred_at, geom, agency_id, sharing) VALUES"
+            " ('illegal_work', 2, :t, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :a, 'agency')"
+        ),
+        {"t": dt.datetime(2025, 5, 27, 3, tzinfo=dt.UTC), "lon": lon, "lat": lat, "a": polres},
+    )
+    session.execute(
+        text(
+            "INSERT INTO alert (rule_id, rule_kind, severity, dedup_key, episode_key, sighting_id,"
+            " geom, event_at, first_seen_at, last_seen_at)"
+            " SELECT r.id, r.kind, 3, 'risk-kept', 'risk-kept', :sid,"
+            " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :at, :at, :at"
+            " FROM alert_rule r WHERE r.kind = 'far_from_sponsor'"
+        ),
+        {"sid": kept_sighting, "at": seen_at, "lon": lon, "lat": lat},
+    )
+
+    use_role(session, role_for("analyst"))  # as the API runs an analyst's request
+
+    def counts(agency: str) -> tuple[Any, ...]:
+        session.execute(text("SELECT set_config('timpora.agency_id', :a, true)"), {"a": agency})
+        by_id = ranked(session)
+        hidden, alerts = values(by_id[ids["hidden"]]), values(by_id[ids["alerts"]])
+        named = [p["full_name"] for p in by_id[ids["hidden"]]["reasons"]["sighted_elsewhere"]]
+        return hidden["sighted_elsewhere"], alerts["incidents"], alerts["open_alerts"], named
+
+    assert counts(str(polres)) == (2, 5, 3, ["Hidden Worker", "Kept Worker"])
+    assert counts(str(kodim)) == (1, 4, 2, ["Hidden Worker"])
+    assert counts("service") == (2, 5, 3, ["Hidden Worker", "Kept Worker"])
+    assert counts("") == (1, 4, 2, ["Hidden Worker"])  # no agency: whole-Timpora records
+
+
 def test_weights_change_the_order(session: Session, sites: dict[str, Any]) -> None:
     ids = sites["ids"]
 
