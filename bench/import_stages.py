@@ -3,11 +3,11 @@
     flock /tmp/timpora-bench.lock .venv/bin/python bench/import_stages.py            # 2 runs
     flock /tmp/timpora-bench.lock .venv/bin/python bench/import_stages.py --rows 200000 --runs 1
 
-The same file and cluster set-up as ``bench/importer.py`` (a throwaway cluster unless
-TIMPORA_DATABASE_URL is set). The importer's steps are wrapped by name while it runs: each
-call's start and wall time, the CPU of the calling thread (``time.thread_time``: the stages run
-in several threads at once, so a process total would count the others'), and the CPU the
-server (every process of the local cluster, /proc) used meanwhile. Calls made once per chunk
+The same file and cluster set-up as ``bench/importer.py`` (its ``bench_database``: a throwaway
+cluster unless TIMPORA_DATABASE_URL is set). The importer's steps are wrapped by name while it
+runs: each call's start and wall time, the CPU of the calling thread (``time.thread_time``: the
+stages run in several threads at once, so a process total would count the others'), and the CPU
+the server (every process of the local cluster, /proc) used meanwhile. Calls made once per chunk
 (locating, building the fields, encoding) are summed per thread. With ``pg_stat_statements``
 loaded the server's slowest statements of the run follow. Measures; asserts nothing.
 """
@@ -28,16 +28,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.common import proc_stat, tree_cpu_s  # noqa: E402
-from bench.importer import make_csv, reference_data_dir  # noqa: E402
-from geo.boundaries import load_reference_data  # noqa: E402
-from geo.cluster import EmbeddedCluster, free_port_from  # noqa: E402
-from geo.migrate import upgrade  # noqa: E402
-from geo.settings import AreaSettings, DatabaseSettings, ServiceSettings, Settings  # noqa: E402
+from bench.importer import bench_database, make_csv  # noqa: E402
 
 # (module, attribute, label); per-chunk calls are summed per thread.
 STAGES = (
@@ -105,84 +100,64 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    cluster = None
-    url = os.environ.get("TIMPORA_DATABASE_URL")
-    if not url:
-        base = Path(tempfile.mkdtemp(prefix="timpora-bench-"))
-        base.chmod(0o755)
-        cluster = EmbeddedCluster(base, preferred_port=free_port_from(57432), ephemeral=True)
-        cluster.init()
-        cluster.start()
-        url = cluster.url()
-    try:
-        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
-        settings = Settings(
-            database=DatabaseSettings(database_url=url),
-            area=AreaSettings(reference_data_dir=reference_data_dir()),
-            service=ServiceSettings(environment="test"),
-        )
-        upgrade(engine)
-        from geo.io import importer
+    from geo.io import importer
 
-        with tempfile.TemporaryDirectory() as tmp, Session(engine) as session:
-            load_reference_data(session=session, settings=settings)
+    with (
+        bench_database() as (engine, settings),
+        tempfile.TemporaryDirectory() as tmp,
+        Session(engine) as session,
+    ):
+        csv_path = Path(tmp) / "sightings.csv"
+        make_csv(session, args.rows, csv_path)
+        pid = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        own = proc_stat(pid)
+        recorder = Recorder(int(own[1]) if own is not None else pid)
+        for module_name, attribute, label in (*STAGES, *PER_CHUNK):
+            recorder.wrap(module_name, attribute, label)
+        statements = bool(
+            session.execute(
+                text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
+            ).scalar_one()
+        )
+        for run in range(args.runs):
+            session.execute(text("TRUNCATE sighting"))
+            session.execute(text("DELETE FROM alert"))
             session.commit()
-            csv_path = Path(tmp) / "sightings.csv"
-            make_csv(session, args.rows, csv_path)
-            pid = int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
-            own = proc_stat(pid)
-            recorder = Recorder(int(own[1]) if own is not None else pid)
-            for module_name, attribute, label in (*STAGES, *PER_CHUNK):
-                recorder.wrap(module_name, attribute, label)
-            statements = bool(
-                session.execute(
-                    text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
-                ).scalar_one()
+            if statements:
+                session.execute(text("SELECT pg_stat_statements_reset()"))
+            recorder.calls.clear()
+            load0 = os.getloadavg()
+            c0, s0 = time.process_time(), recorder.server_cpu()
+            recorder.started = time.perf_counter()
+            importer.import_file(
+                session=session, layer="sightings", path=csv_path, area=settings.area
             )
-            for run in range(args.runs):
-                session.execute(text("TRUNCATE sighting"))
-                session.execute(text("DELETE FROM alert"))
-                session.commit()
-                if statements:
-                    session.execute(text("SELECT pg_stat_statements_reset()"))
-                recorder.calls.clear()
-                load0 = os.getloadavg()
-                c0, s0 = time.process_time(), recorder.server_cpu()
-                recorder.started = time.perf_counter()
-                importer.import_file(
-                    session=session, layer="sightings", path=csv_path, area=settings.area
-                )
-                session.commit()
-                wall = time.perf_counter() - recorder.started
-                client, server = time.process_time() - c0, recorder.server_cpu() - s0
-                load1 = os.getloadavg()
+            session.commit()
+            wall = time.perf_counter() - recorder.started
+            client, server = time.process_time() - c0, recorder.server_cpu() - s0
+            load1 = os.getloadavg()
+            print(
+                f"\nrun {run + 1}: {args.rows:,} rows in {wall:.2f} s; CPU client {client:.2f} "
+                f"s, server {server:.2f} s; load average {load0[0]:.1f} -> {load1[0]:.1f}"
+            )
+            print(f"  {'start':>6} {'wall':>6} {'thread':>6} {'server':>6}  stage [thread]")
+            chunks: dict[tuple[str, str], list[float]] = {}
+            per_chunk = {label for _, _, label in PER_CHUNK}
+            for label, thread, start, w, tc, sc in sorted(recorder.calls, key=lambda c: c[2]):
+                if label in per_chunk:
+                    total = chunks.setdefault((label, thread), [start, 0.0, 0.0, 0.0])
+                    total[1:] = [total[1] + w, total[2] + tc, total[3] + 1]
+                    continue
+                print(f"  {start:6.2f} {w:6.2f} {tc:6.2f} {sc:6.2f}  {label} [{thread}]")
+            for (label, thread), (start, w, tc, k) in sorted(chunks.items()):
                 print(
-                    f"\nrun {run + 1}: {args.rows:,} rows in {wall:.2f} s; CPU client {client:.2f} "
-                    f"s, server {server:.2f} s; load average {load0[0]:.1f} -> {load1[0]:.1f}"
+                    f"  {start:6.2f} {w:6.2f} {tc:6.2f} {'':>6}  {label}, {k:.0f} calls [{thread}]"
                 )
-                print(f"  {'start':>6} {'wall':>6} {'thread':>6} {'server':>6}  stage [thread]")
-                chunks: dict[tuple[str, str], list[float]] = {}
-                per_chunk = {label for _, _, label in PER_CHUNK}
-                for label, thread, start, w, tc, sc in sorted(recorder.calls, key=lambda c: c[2]):
-                    if label in per_chunk:
-                        total = chunks.setdefault((label, thread), [start, 0.0, 0.0, 0.0])
-                        total[1:] = [total[1] + w, total[2] + tc, total[3] + 1]
-                        continue
-                    print(f"  {start:6.2f} {w:6.2f} {tc:6.2f} {sc:6.2f}  {label} [{thread}]")
-                for (label, thread), (start, w, tc, k) in sorted(chunks.items()):
-                    print(
-                        f"  {start:6.2f} {w:6.2f} {tc:6.2f} {'':>6}  "
-                        f"{label}, {k:.0f} calls [{thread}]"
-                    )
-                if statements:
-                    print("  server statements (seconds, calls):")
-                    for seconds, calls, query in session.execute(STATEMENTS_SQL):
-                        print(f"    {seconds:7} {calls:6}  {query}")
-                session.commit()
-        engine.dispose()
-    finally:
-        if cluster is not None:
-            cluster.destroy()
+            if statements:
+                print("  server statements (seconds, calls):")
+                for seconds, calls, query in session.execute(STATEMENTS_SQL):
+                    print(f"    {seconds:7} {calls:6}  {query}")
+            session.commit()
 
 
 if __name__ == "__main__":

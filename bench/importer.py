@@ -42,7 +42,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from geoalchemy2.shape import from_shape  # noqa: E402
 from shapely.geometry import Point  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -76,6 +77,38 @@ ON_SIGHTING = re.compile(r"INDEX \S+ ON (?:ONLY )?(?:public\.)?sighting ")
 def reference_data_dir() -> Path:
     """TIMPORA_REFERENCE_DATA_DIR when set (a worktree elsewhere), else the checkout's sibling."""
     return Path(os.environ.get("TIMPORA_REFERENCE_DATA_DIR") or ROOT.parent / "shared" / "data")
+
+
+@contextmanager
+def bench_database() -> Iterator[tuple[Engine, Settings]]:
+    """An engine and settings on TIMPORA_DATABASE_URL if set, else on a throwaway PostGIS cluster
+    of its own (never the development database; destroyed afterwards), migrated and with the
+    reference data loaded. ``bench/import_stages.py`` uses it too."""
+    cluster = None
+    url = os.environ.get("TIMPORA_DATABASE_URL")
+    if not url:
+        base = Path(tempfile.mkdtemp(prefix="timpora-bench-"))
+        base.chmod(0o755)
+        cluster = EmbeddedCluster(base, preferred_port=free_port_from(57432), ephemeral=True)
+        cluster.init()
+        cluster.start()
+        url = cluster.url()
+    try:
+        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
+        settings = Settings(
+            database=DatabaseSettings(database_url=url),
+            area=AreaSettings(reference_data_dir=reference_data_dir()),
+            service=ServiceSettings(environment="test"),
+        )
+        upgrade(engine)
+        with Session(engine) as session:
+            load_reference_data(session=session, settings=settings)
+            session.commit()
+        yield engine, settings
+        engine.dispose()
+    finally:
+        if cluster is not None:
+            cluster.destroy()
 
 
 def make_csv(session: Session, n: int, path: Path, seed: int = 1, days: int = 365) -> pd.DataFrame:
@@ -258,34 +291,15 @@ def main() -> None:
     days = 59 if args.quick else 365  # quick: two months of 30,000 rows, so both exchange
     repeat = args.repeat or (1 if args.quick else 3)
     n_orm = min(max(n // 10, 2_000), 50_000)
-    cluster = None
-    url = os.environ.get("TIMPORA_DATABASE_URL")
-    if not url:
-        base = Path(tempfile.mkdtemp(prefix="timpora-bench-"))
-        base.chmod(0o755)
-        cluster = EmbeddedCluster(base, preferred_port=free_port_from(57432), ephemeral=True)
-        cluster.init()
-        cluster.start()
-        url = cluster.url()
     load_start = os.getloadavg()
-    try:
-        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
-        settings = Settings(
-            database=DatabaseSettings(database_url=url),
-            area=AreaSettings(reference_data_dir=reference_data_dir()),
-            service=ServiceSettings(environment="test"),
-        )
-        upgrade(engine)
+    with bench_database() as (engine, settings):
         runs: list[tuple[float, dict[str, float]]] = []
-        with Session(engine) as session:
-            load_reference_data(session=session, settings=settings)
-            session.commit()
-            with tempfile.TemporaryDirectory() as tmp:
-                csv_path = Path(tmp) / "sightings.csv"
-                frame = make_csv(session, n, csv_path, days=days)
-                size_mb = csv_path.stat().st_size / 1e6
-                for _ in range(repeat):
-                    runs.append(fast_path(engine, settings, csv_path))
+        with Session(engine) as session, tempfile.TemporaryDirectory() as tmp:
+            csv_path = Path(tmp) / "sightings.csv"
+            frame = make_csv(session, n, csv_path, days=days)
+            size_mb = csv_path.stat().st_size / 1e6
+            for _ in range(repeat):
+                runs.append(fast_path(engine, settings, csv_path))
         cols, stored = stored_rows(engine)
         floor_runs = 1 if args.quick else 2
         floor_s, floor_cpu = fastest([copy_floor(engine, cols, stored) for _ in range(floor_runs)])
@@ -381,10 +395,6 @@ def main() -> None:
             bench="importer",
             machine_text=machine_text,
         )
-        engine.dispose()
-    finally:
-        if cluster is not None:
-            cluster.destroy()
 
 
 if __name__ == "__main__":
