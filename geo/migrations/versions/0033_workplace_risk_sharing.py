@@ -9,15 +9,17 @@ shared with the request's agency, open alerts where their incident is. Two thing
 
 - An alert about a sighting counted whatever that sighting's sharing (migration 0032 closed the
   same gap in the alert policies), so a Kodim analyst's ranking counted an open alert about a
-  sighting Polres kept to itself.
-- The alerts' test called ``timpora_incident_shared_with_request``, a ``SECURITY DEFINER``
-  function and so parallel unsafe. One such call makes the whole statement serial: on the large
-  demo set, ranking 600 workplaces over a year took twice as long as without it.
+  sighting Polres kept to itself. The ranking now asks the same lookup as the policy,
+  ``timpora_sighting_shared_with_request``.
+- The alerts' lookups (``timpora_incident_shared_with_request``, 0027, and the sighting's, 0032)
+  were parallel unsafe, the default, and one such call makes the whole statement serial: on the
+  large demo set, ranking 600 workplaces over a year took twice as long as without it. Both only
+  read, and a ``SECURITY DEFINER`` function with its ``SET search_path`` runs in a parallel
+  worker as in the leader, so both are marked ``PARALLEL SAFE``. The alert policies, which call
+  them too, no longer keep a statement that reads ``alert`` from a parallel plan either.
 
-The open alerts now count where their sighting (found by its id and time, the partition's key)
-and their incident pass ``timpora_shared_with_request``, tested inline (the function is inlined
-and parallel safe). The function is 0027's (``_risk_function``), changed here rather than
-copied; the downgrade puts 0027's back.
+The function is 0027's (``_risk_function``), changed here rather than copied; the downgrade puts
+0027's function and the lookups' old marking back.
 """
 
 import importlib.util
@@ -33,19 +35,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 HERE = Path(__file__).resolve().parent
-OLD_ALERT_TEST = (
+INCIDENT_TEST = (
     "       AND (a.incident_id IS NULL OR timpora_incident_shared_with_request(a.incident_id))\n"
 )
-ALERT_TEST = """\
-       AND NOT EXISTS (
-           SELECT 1 FROM sighting s
-            WHERE s.id = a.sighting_id AND s.observed_at = a.event_at
-              AND timpora_shared_with_request(s.agency_id, s.sharing, s.shared_with) IS NOT TRUE)
-       AND NOT EXISTS (
-           SELECT 1 FROM incident i
-            WHERE i.id = a.incident_id
-              AND timpora_shared_with_request(i.agency_id, i.sharing, i.shared_with) IS NOT TRUE)
-"""
+SIGHTING_TEST = (
+    "       AND (a.sighting_id IS NULL\n"
+    "            OR timpora_sighting_shared_with_request(a.sighting_id, a.event_at))\n"
+)
+LOOKUPS = (
+    "timpora_incident_shared_with_request(integer)",
+    "timpora_sighting_shared_with_request(bigint, timestamptz)",
+)
 
 
 def _migration_0027() -> ModuleType:
@@ -64,14 +64,18 @@ def old_function() -> str:
 
 def new_function() -> str:
     old = old_function()
-    if old.count(OLD_ALERT_TEST) != 1:
+    if old.count(INCIDENT_TEST) != 1:
         raise RuntimeError("0033: 0027's risk function no longer holds its alert test")
-    return old.replace(OLD_ALERT_TEST, ALERT_TEST)
+    return old.replace(INCIDENT_TEST, INCIDENT_TEST + SIGHTING_TEST)
 
 
 def upgrade() -> None:
+    for lookup in LOOKUPS:
+        op.execute(f"ALTER FUNCTION {lookup} PARALLEL SAFE")
     op.execute(new_function())
 
 
 def downgrade() -> None:
     op.execute(old_function())
+    for lookup in LOOKUPS:
+        op.execute(f"ALTER FUNCTION {lookup} PARALLEL UNSAFE")
